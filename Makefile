@@ -1,0 +1,42 @@
+# Two commands matter: `make demo` (the local stack, sample receipts through every stage, the dashboard URL)
+# and `make test` (the whole suite). Both install what they need first: Debian packages (as root), a venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAGE ?= prod
+DEPS_STAMP := $(VENV)/.deps-$(shell cat requirements.txt requirements-dev.txt requirements-system.txt 2>/dev/null | sha1sum | cut -c1-12)
+
+.PHONY: deps test demo bench package lint clean
+
+deps: $(DEPS_STAMP)
+
+$(DEPS_STAMP):
+	@missing=$$(for p in $$(grep -v '^\s*#' requirements-system.txt 2>/dev/null); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "missing Debian packages (install as root): $$missing" >&2; exit 1; fi; \
+	fi
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.deps-* && touch $@
+
+test: deps
+	$(PY) -m pytest
+
+demo: deps
+	$(PY) -m infra.demo
+
+bench: deps
+	$(PY) -m bench.e2e
+	$(PY) -m bench.extraction --data ../shared/realdata/receipts/hk
+
+package: deps
+	$(PY) -m infra.package --stage $(STAGE)
+
+lint: deps
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

@@ -1,0 +1,285 @@
+"""Chalice app: HTTP routes and Lambda registrations only; the work lives in chalicelib.services."""
+
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+from datetime import UTC, datetime
+from urllib.parse import unquote, unquote_plus
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, S3Event, SQSEvent
+from chalice import Chalice, Response
+from pydantic import ValidationError
+
+from chalicelib import bootstrap
+from chalicelib.adapters.repositories import ConcurrentChange, claim_from_body
+from chalicelib.adapters.tokens import Unauthorized
+from chalicelib.domain.approval_link import LinkRefused
+from chalicelib.domain.claim import InvalidClaim, InvalidTransition
+from chalicelib.domain.identity import Forbidden, Principal, Role
+from chalicelib.services import approvals, claims, extraction, scoring, uploads
+from chalicelib.web import pages
+
+app = Chalice(app_name="hk-expense")
+logger = Logger(service="hk-expense")
+metrics = Metrics(namespace="HkExpense", service="hk-expense")
+
+_ERRORS = (
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (claims.NotFound, 404),
+    (LinkRefused, 410),
+    (InvalidTransition, 409),
+    (ConcurrentChange, 409),
+    (InvalidClaim, 400),
+    (uploads.UploadRefused, 400),
+    (ValidationError, 400),
+)
+
+
+def _source_ip() -> str:
+    request = app.current_request
+    identity = (request.context or {}).get("identity") or {} if request else {}
+    return identity.get("sourceIp") or "unknown"
+
+
+def _principal() -> Principal:
+    header = app.current_request.headers.get("authorization", "")
+    token = header[7:] if header.lower().startswith("bearer ") else None
+    return bootstrap.container().verifier.verify(token, _source_ip())
+
+
+def _body() -> dict:
+    try:
+        body = app.current_request.json_body
+    except Exception as exc:
+        raise InvalidClaim("the request body is not valid JSON") from exc
+    return body or {}
+
+
+def _json(data: object, status: int = 200) -> Response:
+    return Response(body=json.dumps(data, ensure_ascii=False, default=str), status_code=status,
+                    headers={"Content-Type": "application/json; charset=utf-8"})
+
+
+def _error_response(exc: Exception) -> Response:
+    status = next((code for kind, code in _ERRORS if isinstance(exc, kind)), None)
+    if status is None:
+        request_id = str(uuid.uuid4())
+        logger.exception("unhandled API error", extra={"request_id": request_id})
+        return _json({"error": "internal error", "request_id": request_id}, 500)
+    if isinstance(exc, ValidationError):
+        message = exc.errors(include_url=False, include_input=False, include_context=False)
+    else:
+        message = getattr(exc, "reason", None) or str(exc)
+    return _json({"error": message}, status)
+
+
+def api(fn):
+    """Route wrapper: domain errors become clear JSON with the right status (Chalice would answer 500)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            return _error_response(exc)
+
+    return wrapper
+
+
+@app.middleware("http")
+def audit_calls(event, get_response):
+    """Every API call leaves an audit record: who, role, source IP, UTC time, method, path, outcome."""
+    started = datetime.now(UTC)
+    response = get_response(event)
+    _audit_call(event, response.status_code, started)
+    return response
+
+
+def _audit_call(event, status: int, started: datetime) -> None:
+    c = bootstrap.container()
+    try:
+        actor = _principal()
+    except Unauthorized:
+        actor = Principal(user_id="anonymous", employee_id="", department_id="", roles=frozenset(),
+                          source_ip=_source_ip())
+    path = event.path
+    if path.startswith("/approvals/"):
+        path = "/approvals/{token}"  # the link is a credential: never store it
+    c.audit.append(
+        f"API#{started.date().isoformat()}#{uuid.uuid4().hex}",
+        actor,
+        "api.call",
+        None,
+        {"method": event.method, "path": path, "status": status, "at": started.isoformat()},
+    )
+
+
+# ---- pages -----------------------------------------------------------------------------------------------
+
+
+@app.route("/", methods=["GET"])
+@api
+def index():
+    return Response(body=pages.dashboard(), status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+@app.route("/dev/token", methods=["POST"])
+@api
+def dev_token():
+    """Local/dev only: a Cognito-shaped ID token for a directory employee (refused in staging/prod)."""
+    c = bootstrap.container()
+    if c.dev_issuer is None:
+        return _json({"error": "dev tokens are disabled on this stage"}, 404)
+    employee_id = str(_body().get("employee_id", ""))
+    employee = c.directory.employee(employee_id)
+    if employee is None:
+        raise claims.NotFound(employee_id)
+    token = c.dev_issuer.issue(employee.employee_id, employee.department_id, employee.roles)
+    return _json({"token": token, "employee_id": employee.employee_id, "roles": employee.roles})
+
+
+# ---- claims ----------------------------------------------------------------------------------------------
+
+
+@app.route("/uploads", methods=["POST"])
+@api
+def create_upload():
+    principal = _principal()
+    c = bootstrap.container()
+    request = uploads.UploadRequest.model_validate(_body())
+    claim_id, key = uploads.plan_upload(principal, request, c.settings.max_upload_bytes)
+    target = c.uploads.presigned_put(key, request.content_type, c.settings.max_upload_bytes,
+                                     c.settings.upload_url_ttl_seconds)
+    return _json({"claim_id": claim_id, "key": key, "upload": target}, 201)
+
+
+@app.route("/claims", methods=["GET"])
+@api
+def list_claims():
+    principal = _principal()
+    params = app.current_request.query_params or {}
+    found = claims.list_claims(principal, bootstrap.container().claims, params.get("department"))
+    return _json({"claims": [claim.model_dump(mode="json") for claim in found]})
+
+
+@app.route("/claims/{claim_id}", methods=["GET"])
+@api
+def get_claim(claim_id):
+    claim = claims.get_claim(_principal(), bootstrap.container().claims, claim_id)
+    return _json(claim.model_dump(mode="json"))
+
+
+@app.route("/claims/{claim_id}", methods=["PATCH"])
+@api
+def edit_claim(claim_id):
+    edits = claims.ClaimEdits.model_validate(_body())
+    claim = claims.edit_claim(_principal(), bootstrap.container().claims, claim_id, edits)
+    return _json(claim.model_dump(mode="json"))
+
+
+@app.route("/claims/{claim_id}/submit", methods=["POST"])
+@api
+def submit_claim(claim_id):
+    edits = claims.ClaimEdits.model_validate(_body())
+    claim = claims.submit_claim(_principal(), bootstrap.container().claims, claim_id, edits)
+    return _json(claim.model_dump(mode="json"))
+
+
+@app.route("/claims/{claim_id}/audit", methods=["GET"])
+@api
+def claim_audit(claim_id):
+    principal = _principal()
+    c = bootstrap.container()
+    claims.get_claim(principal, c.claims, claim_id)  # the same read rules as the claim itself
+    records = c.audit.records(c.claims.entity(claim_id))
+    return _json({"records": [r.model_dump(mode="json") for r in records]})
+
+
+@app.route("/dashboard/summary", methods=["GET"])
+@api
+def dashboard_summary():
+    principal = _principal()
+    if not (principal.has(Role.FINANCE) or principal.has(Role.ADMIN) or principal.has(Role.AUDITOR)):
+        raise Forbidden("the dashboard is for finance, auditors and admins")
+    found = claims.list_claims(principal, bootstrap.container().claims)
+    by_status: dict[str, int] = {}
+    for claim in found:
+        by_status[claim.status.value] = by_status.get(claim.status.value, 0) + 1
+    return _json({"department_id": principal.department_id, "by_status": by_status, "count": len(found)})
+
+
+# ---- approvals -------------------------------------------------------------------------------------------
+
+
+@app.route("/approvals/{token}", methods=["GET"])
+@api
+def approval_page(token):
+    c = bootstrap.container()
+    token = unquote(token)
+    try:
+        summary = approvals.open_link(token, c.links, c.claims, c.link_key)
+    except LinkRefused as exc:
+        if "json" in (app.current_request.headers.get("accept") or ""):
+            raise
+        return Response(body=pages.refused(exc.reason), status_code=410,
+                        headers={"Content-Type": "text/html; charset=utf-8"})
+    if "json" in (app.current_request.headers.get("accept") or ""):
+        return _json(summary)
+    return Response(body=pages.approval(summary), status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+@app.route("/approvals/{token}/decision", methods=["POST"])
+@api
+def approval_decision(token):
+    c = bootstrap.container()
+    request = approvals.DecisionRequest.model_validate(_body())
+    header = app.current_request.headers.get("authorization", "")
+    caller = _principal() if header else None
+    claim = approvals.decide(unquote(token), request, caller, _source_ip(), c.links, c.claims, c.audit,
+                             c.workflow, c.link_key)
+    return _json({"claim_id": claim.claim_id, "status": claim.status.value,
+                  "decision": claim.decisions[-1].decision})
+
+
+# ---- event-driven Lambdas (wired by infra/resources.py EVENT_SOURCES) ------------------------------------
+
+
+@app.lambda_function(name="extract_receipt")
+@metrics.log_metrics
+def extract_receipt(event, context):
+    """SQS (S3 ObjectCreated notifications) -> one claim per uploaded receipt."""
+    c = bootstrap.container()
+    for record in SQSEvent(event).records:
+        notification = json.loads(record.body)
+        if notification.get("Event") == "s3:TestEvent":
+            continue
+        for s3_record in S3Event(notification).records:
+            key = unquote_plus(s3_record.s3.get_object.key)  # S3 event keys arrive URL-encoded
+            claim = extraction.process_upload(key, c.uploads, c.claims, c.directory, c.extractor,
+                                              c.settings.max_upload_bytes)
+            logger.info("receipt processed", extra={"claim_id": claim.claim_id, "status": claim.status.value})
+            metrics.add_metric(name=f"Claims_{claim.status.value}", unit=MetricUnit.Count, value=1)
+    return {"ok": True}
+
+
+@app.lambda_function(name="score_claim")
+def score_claim(event, context):
+    """DynamoDB stream of the claims table -> score newly submitted claims and start their approval."""
+    c = bootstrap.container()
+    for record in DynamoDBStreamEvent(event).records:
+        new_image = record.dynamodb.new_image if record.dynamodb else None
+        if not new_image:
+            continue
+        old_image = record.dynamodb.old_image
+        new = claim_from_body(new_image["body"])
+        old = claim_from_body(old_image["body"]) if old_image else None
+        if scoring.needs_scoring(old, new):
+            scored = scoring.score_and_route(new.claim_id, c.claims, c.directory, c.workflow)
+            logger.info("claim scored", extra={"claim_id": new.claim_id,
+                                               "status": scored.status.value if scored else None})
+    return {"ok": True}

@@ -1,0 +1,105 @@
+"""boto3 adapters: created once per container, injectable for tests, the only place boto3 is touched."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, signature_version="s3v4")
+
+
+@cache
+def client(service: str, region: str) -> Any:
+    """One client per service and region for the container's life (cold start pays once)."""
+    return boto3.client(service, region_name=region, config=_CONFIG)
+
+
+class ObjectTooLarge(Exception):
+    pass
+
+
+class BlobStore:
+    def __init__(self, s3: Any, bucket: str):
+        self._s3 = s3
+        self.bucket = bucket
+
+    def presigned_put(self, key: str, content_type: str, max_bytes: int, expires: int) -> dict:
+        """A presigned POST policy would bind the size; a PUT URL binds type, and the size is checked on arrival."""
+        url = self._s3.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": self.bucket, "Key": key, "ContentType": content_type},
+            ExpiresIn=expires,
+        )
+        return {"url": url, "method": "PUT", "headers": {"Content-Type": content_type}, "max_bytes": max_bytes}
+
+    def head(self, key: str) -> dict:
+        return self._s3.head_object(Bucket=self.bucket, Key=key)
+
+    def read(self, key: str, max_bytes: int) -> bytes:
+        head = self.head(key)
+        if head["ContentLength"] > max_bytes:
+            raise ObjectTooLarge(f"{head['ContentLength']} bytes")
+        return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+
+class Secrets:
+    def __init__(self, secretsmanager: Any):
+        self._sm = secretsmanager
+        self._cache: dict[str, str] = {}
+
+    def get(self, secret_id: str) -> str:
+        if secret_id not in self._cache:
+            self._cache[secret_id] = self._sm.get_secret_value(SecretId=secret_id)["SecretString"]
+        return self._cache[secret_id]
+
+
+class ExecutionAlreadyStarted(Exception):
+    pass
+
+
+class Workflow:
+    """Step Functions: start the approval execution and resume its waiting task."""
+
+    def __init__(self, sfn: Any, state_machine_arn: str):
+        self._sfn = sfn
+        self._arn = state_machine_arn
+
+    def start(self, name: str, payload: dict) -> str:
+        try:
+            resp = self._sfn.start_execution(stateMachineArn=self._arn, name=name, input=json.dumps(payload))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ExecutionAlreadyExists":
+                raise ExecutionAlreadyStarted(name) from exc
+            raise
+        return resp["executionArn"]
+
+    def succeed(self, task_token: str, output: dict) -> None:
+        self._sfn.send_task_success(taskToken=task_token, output=json.dumps(output))
+
+    def fail(self, task_token: str, error: str, cause: str) -> None:
+        self._sfn.send_task_failure(taskToken=task_token, error=error, cause=cause[:32768])
+
+
+class Notifier:
+    """SNS: one topic for approver notifications; subscribers (email, push, SMS relay) fan out from it."""
+
+    def __init__(self, sns: Any, topic_arn: str):
+        self._sns = sns
+        self._topic = topic_arn
+
+    def publish(self, subject: str, message: dict, attributes: dict[str, str]) -> str:
+        resp = self._sns.publish(
+            TopicArn=self._topic,
+            Subject=subject[:99],
+            Message=json.dumps(message, ensure_ascii=False),
+            MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+        )
+        return resp["MessageId"]

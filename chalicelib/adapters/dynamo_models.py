@@ -1,0 +1,123 @@
+"""PynamoDB models: the table layouts of infra/resources.py as the code sees them.
+
+Table names come from the environment at import time, as in a Lambda container. The full claim is kept as
+JSON in `body` (decimals as strings) beside the attributes that keys and indexes need, so a stream record
+carries everything the scorer needs without a second read.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+_REGION = os.environ.get("APP_REGION", "ap-east-1")
+
+
+def _table(var: str) -> str:
+    return os.environ.get(var, f"hk-expense-local-{var.removesuffix('_TABLE').lower()}")
+
+
+class _ByDepartment(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-department"
+        projection = AllProjection()
+
+    department_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class _ByEmployee(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-employee"
+        projection = AllProjection()
+
+    employee_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class _ByFileHash(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-file-hash"
+        projection = AllProjection()
+
+    file_sha256 = UnicodeAttribute(hash_key=True)
+
+
+class _ByDedupeKey(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-dedupe-key"
+        projection = AllProjection()
+
+    dedupe_key = UnicodeAttribute(hash_key=True)
+
+
+class ClaimItem(Model):
+    class Meta:
+        table_name = _table("CLAIMS_TABLE")
+        region = _REGION
+
+    claim_id = UnicodeAttribute(hash_key=True)
+    department_id = UnicodeAttribute()
+    employee_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    file_sha256 = UnicodeAttribute()
+    dedupe_key = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    version = NumberAttribute()
+    body = UnicodeAttribute()
+
+    by_department = _ByDepartment()
+    by_employee = _ByEmployee()
+    by_file_hash = _ByFileHash()
+    by_dedupe_key = _ByDedupeKey()
+
+
+class DirectoryItem(Model):
+    """pk/sk single table: OFFICE#id, DEPT#id, EMP#id, EMAIL#addr, POLICY#company (sk = PROFILE)."""
+
+    class Meta:
+        table_name = _table("DIRECTORY_TABLE")
+        region = _REGION
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    body = UnicodeAttribute()
+
+
+class AuditItem(Model):
+    class Meta:
+        table_name = _table("AUDIT_TABLE")
+        region = _REGION
+
+    entity = UnicodeAttribute(hash_key=True)
+    seq = UnicodeAttribute(range_key=True)
+    body = UnicodeAttribute()
+    hash = UnicodeAttribute()
+
+
+class ApprovalItem(Model):
+    class Meta:
+        table_name = _table("APPROVALS_TABLE")
+        region = _REGION
+
+    link_id = UnicodeAttribute(hash_key=True)
+    claim_id = UnicodeAttribute()
+    level = NumberAttribute()
+    approver_id = UnicodeAttribute()
+    task_token = UnicodeAttribute()
+    content_hash = UnicodeAttribute()
+    state = UnicodeAttribute()  # pending | used | void
+    expires_epoch = NumberAttribute()
+
+
+class LedgerItem(Model):
+    class Meta:
+        table_name = _table("LEDGER_TABLE")
+        region = _REGION
+
+    journal_id = UnicodeAttribute(hash_key=True)
+    claim_id = UnicodeAttribute()
+    body = UnicodeAttribute()

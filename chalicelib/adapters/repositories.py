@@ -1,0 +1,248 @@
+"""DynamoDB repositories: claims with their audit chain, directory, approval links and the ledger.
+
+Every claim change is one DynamoDB transaction: the claim update (conditional on the version read) and the
+next audit record of that claim (conditional on its sequence slot being free). So a claim never changes
+without its audit record, and two writers cannot both win.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.adapters.dynamo_models import ApprovalItem, AuditItem, ClaimItem, DirectoryItem, LedgerItem
+from chalicelib.domain.audit import GENESIS, AuditRecord
+from chalicelib.domain.claim import Claim
+from chalicelib.domain.directory import Department, Employee, Office
+from chalicelib.domain.identity import Principal
+from chalicelib.domain.ledger import JournalEntry
+from chalicelib.domain.policy import Policy
+
+
+class ConcurrentChange(Exception):
+    """Someone else changed the claim (or its audit chain) first; re-read and decide again."""
+
+
+class AlreadyExists(Exception):
+    pass
+
+
+def _seq(n: int) -> str:
+    return f"{n:010d}"
+
+
+def _claim_item(claim: Claim) -> ClaimItem:
+    return ClaimItem(
+        claim_id=claim.claim_id,
+        department_id=claim.department_id,
+        employee_id=claim.employee_id,
+        created_at=claim.created_at.isoformat(),
+        file_sha256=claim.file_sha256,
+        dedupe_key=claim.dedupe_key,
+        status=claim.status.value,
+        version=claim.version,
+        body=claim.model_dump_json(),
+    )
+
+
+def claim_from_body(body: str) -> Claim:
+    return Claim.model_validate_json(body)
+
+
+class AuditLog:
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def records(self, entity: str) -> list[AuditRecord]:
+        return [
+            AuditRecord.model_validate_json(item.body)
+            for item in AuditItem.query(entity, scan_index_forward=True)
+        ]
+
+    def last(self, entity: str) -> AuditRecord | None:
+        for item in AuditItem.query(entity, scan_index_forward=False, limit=1):
+            return AuditRecord.model_validate_json(item.body)
+        return None
+
+    def next_record(
+        self, entity: str, actor: Principal, action: str, before: dict | None, after: dict | None
+    ) -> AuditRecord:
+        last = self.last(entity)
+        return AuditRecord(
+            entity=entity,
+            seq=(last.seq + 1) if last else 1,
+            at=datetime.now(UTC),
+            actor_id=actor.user_id,
+            role=actor.primary_role,
+            source_ip=actor.source_ip,
+            action=action,
+            before=before,
+            after=after,
+            prev_hash=last.hash if last else GENESIS,
+        ).sealed()
+
+    @staticmethod
+    def item(record: AuditRecord) -> AuditItem:
+        return AuditItem(
+            entity=record.entity, seq=_seq(record.seq), body=record.model_dump_json(), hash=record.hash
+        )
+
+    def append(self, entity: str, actor: Principal, action: str, before: dict | None, after: dict | None) -> None:
+        """A record outside a claim transaction (API calls, refused links), chained all the same."""
+        for _ in range(5):
+            record = self.next_record(entity, actor, action, before, after)
+            try:
+                self.item(record).save(condition=AuditItem.entity.does_not_exist())
+                return
+            except PutError as exc:
+                if "ConditionalCheckFailed" not in str(exc.cause_response_code or exc):
+                    raise
+        raise ConcurrentChange(f"audit chain {entity} kept moving")
+
+
+class ClaimRepository:
+    def __init__(self, connection: Connection, audit: AuditLog):
+        self._connection = connection
+        self._audit = audit
+
+    @staticmethod
+    def entity(claim_id: str) -> str:
+        return f"CLAIM#{claim_id}"
+
+    def get(self, claim_id: str) -> Claim | None:
+        try:
+            return claim_from_body(ClaimItem.get(claim_id, consistent_read=True).body)
+        except DoesNotExist:
+            return None
+
+    def create(self, claim: Claim, actor: Principal, action: str = "claim.created") -> None:
+        record = self._audit.next_record(self.entity(claim.claim_id), actor, action, None, _public(claim))
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.save(_claim_item(claim), condition=ClaimItem.claim_id.does_not_exist())
+                tx.save(AuditLog.item(record), condition=AuditItem.entity.does_not_exist())
+        except TransactWriteError as exc:
+            raise AlreadyExists(claim.claim_id) from exc
+
+    def save(self, before: Claim, after: Claim, actor: Principal, action: str) -> Claim:
+        """Persist `after` only if the stored claim is still `before`; appends the audit record with it."""
+        record = self._audit.next_record(self.entity(after.claim_id), actor, action, _public(before), _public(after))
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.save(_claim_item(after), condition=ClaimItem.version == before.version)
+                tx.save(AuditLog.item(record), condition=AuditItem.entity.does_not_exist())
+        except TransactWriteError as exc:
+            raise ConcurrentChange(f"claim {after.claim_id} changed concurrently") from exc
+        return after
+
+    def by_file_hash(self, sha256: str) -> list[Claim]:
+        return [claim_from_body(i.body) for i in ClaimItem.by_file_hash.query(sha256)]
+
+    def by_dedupe_key(self, key: str) -> list[Claim]:
+        return [claim_from_body(i.body) for i in ClaimItem.by_dedupe_key.query(key)]
+
+    def by_department(self, department_id: str, limit: int = 200) -> list[Claim]:
+        items = ClaimItem.by_department.query(department_id, scan_index_forward=False, limit=limit)
+        return [claim_from_body(i.body) for i in items]
+
+    def by_employee(self, employee_id: str, limit: int = 200) -> list[Claim]:
+        items = ClaimItem.by_employee.query(employee_id, scan_index_forward=False, limit=limit)
+        return [claim_from_body(i.body) for i in items]
+
+
+def _public(claim: Claim) -> dict:
+    """The claim as the audit trail keeps it (JSON types; no file bytes)."""
+    return claim.model_dump(mode="json")
+
+
+class DirectoryRepository:
+    """Read-mostly organisation data; cached per container because routing reads it on every claim."""
+
+    def _get(self, pk: str) -> dict | None:
+        try:
+            return json.loads(DirectoryItem.get(pk, "PROFILE").body)
+        except DoesNotExist:
+            return None
+
+    def _put(self, pk: str, body: str) -> None:
+        DirectoryItem(pk=pk, sk="PROFILE", body=body).save()
+
+    def employee(self, employee_id: str) -> Employee | None:
+        data = self._get(f"EMP#{employee_id}")
+        return Employee.model_validate(data) if data else None
+
+    def employee_by_email(self, email: str) -> Employee | None:
+        data = self._get(f"EMAIL#{email.strip().lower()}")
+        return self.employee(data["employee_id"]) if data else None
+
+    def department(self, department_id: str) -> Department | None:
+        data = self._get(f"DEPT#{department_id}")
+        return Department.model_validate(data) if data else None
+
+    def office(self, office_id: str) -> Office | None:
+        data = self._get(f"OFFICE#{office_id}")
+        return Office.model_validate(data) if data else None
+
+    def policy(self, company: str = "default") -> Policy:
+        data = self._get(f"POLICY#{company}")
+        return Policy.model_validate(data) if data else Policy()
+
+    def put_employee(self, employee: Employee) -> None:
+        self._put(f"EMP#{employee.employee_id}", employee.model_dump_json())
+        self._put(f"EMAIL#{employee.email.lower()}", json.dumps({"employee_id": employee.employee_id}))
+
+    def put_department(self, department: Department) -> None:
+        self._put(f"DEPT#{department.department_id}", department.model_dump_json())
+
+    def put_office(self, office: Office) -> None:
+        self._put(f"OFFICE#{office.office_id}", office.model_dump_json())
+
+    def put_policy(self, policy: Policy) -> None:
+        self._put(f"POLICY#{policy.company}", policy.model_dump_json())
+
+
+class LinkAlreadyUsed(Exception):
+    pass
+
+
+class ApprovalLinkStore:
+    def put_pending(self, item: ApprovalItem) -> None:
+        item.save(condition=ApprovalItem.link_id.does_not_exist())
+
+    def get(self, link_id: str) -> ApprovalItem | None:
+        try:
+            return ApprovalItem.get(link_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def mark_used(self, item: ApprovalItem) -> None:
+        """Single use: only one caller can move a link from pending to used."""
+        try:
+            item.update(actions=[ApprovalItem.state.set("used")], condition=ApprovalItem.state == "pending")
+        except UpdateError as exc:
+            raise LinkAlreadyUsed(item.link_id) from exc
+
+
+class LedgerStore:
+    def post(self, entry: JournalEntry) -> JournalEntry:
+        """Idempotent: a second post of the same claim returns the entry already on the books."""
+        try:
+            LedgerItem(journal_id=entry.journal_id, claim_id=entry.claim_id, body=entry.model_dump_json()).save(
+                condition=LedgerItem.journal_id.does_not_exist()
+            )
+            return entry
+        except PutError:
+            existing = self.get(entry.journal_id)
+            if existing is None:
+                raise
+            return existing
+
+    def get(self, journal_id: str) -> JournalEntry | None:
+        try:
+            return JournalEntry.model_validate_json(LedgerItem.get(journal_id, consistent_read=True).body)
+        except DoesNotExist:
+            return None

@@ -1,0 +1,97 @@
+"""Composition root: builds every adapter once per container; tests call `reset()` to rebuild."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+
+from pynamodb.connection import Connection
+
+from chalicelib.adapters import aws
+from chalicelib.adapters.repositories import (
+    ApprovalLinkStore,
+    AuditLog,
+    ClaimRepository,
+    DirectoryRepository,
+    LedgerStore,
+)
+from chalicelib.adapters.tokens import DevTokenIssuer, TokenVerifier
+from chalicelib.config import Settings, settings
+
+
+@dataclass
+class Container:
+    settings: Settings
+
+    @cached_property
+    def connection(self) -> Connection:
+        return Connection(region=self.settings.region)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.connection)
+
+    @cached_property
+    def claims(self) -> ClaimRepository:
+        return ClaimRepository(self.connection, self.audit)
+
+    @cached_property
+    def directory(self) -> DirectoryRepository:
+        return DirectoryRepository()
+
+    @cached_property
+    def links(self) -> ApprovalLinkStore:
+        return ApprovalLinkStore()
+
+    @cached_property
+    def ledger(self) -> LedgerStore:
+        return LedgerStore()
+
+    @cached_property
+    def uploads(self) -> aws.BlobStore:
+        return aws.BlobStore(aws.client("s3", self.settings.region), self.settings.uploads_bucket)
+
+    @cached_property
+    def secrets(self) -> aws.Secrets:
+        return aws.Secrets(aws.client("secretsmanager", self.settings.region))
+
+    @cached_property
+    def workflow(self) -> aws.Workflow:
+        return aws.Workflow(aws.client("stepfunctions", self.settings.region), self.settings.approval_state_machine_arn)
+
+    @cached_property
+    def notifier(self) -> aws.Notifier:
+        return aws.Notifier(aws.client("sns", self.settings.region), self.settings.approver_topic_arn)
+
+    @cached_property
+    def link_key(self) -> bytes:
+        return self.secrets.get(self.settings.approval_link_secret).encode()
+
+    @cached_property
+    def verifier(self) -> TokenVerifier:
+        return TokenVerifier(self.secrets.get(self.settings.auth_jwks_secret), self.settings.auth_issuer)
+
+    @cached_property
+    def dev_issuer(self) -> DevTokenIssuer | None:
+        if not self.settings.allow_dev_tokens:
+            return None
+        return DevTokenIssuer(self.secrets.get(self.settings.dev_signing_key_secret), self.settings.auth_issuer)
+
+    @cached_property
+    def extractor(self):
+        # Imported here: the OCR engine is heavy and only the extraction Lambda needs it.
+        from chalicelib.extraction.service import extract_document
+
+        return extract_document
+
+
+@lru_cache(maxsize=1)
+def container() -> Container:
+    return Container(settings())
+
+
+def reset() -> None:
+    """Forget cached settings, clients and adapters (tests and the local stack switch environments)."""
+    settings.cache_clear()
+    container.cache_clear()
+    aws.client.cache_clear()

@@ -1,0 +1,64 @@
+"""Settings read once per container from the environment that infra/resources.py defines."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel
+
+
+class Settings(BaseModel):
+    stage: str
+    region: str
+    claims_table: str
+    directory_table: str
+    audit_table: str
+    approvals_table: str
+    ledger_table: str
+    idempotency_table: str
+    uploads_bucket: str
+    raw_mail_bucket: str
+    audit_archive_bucket: str
+    approver_topic_arn: str
+    approval_state_machine_arn: str
+    approval_link_secret: str
+    auth_jwks_secret: str
+    dev_signing_key_secret: str
+    allow_dev_tokens: bool
+    public_base_url: str
+    auth_issuer: str
+    max_upload_bytes: int = 15 * 1024 * 1024
+    approval_link_ttl_seconds: int = 7 * 24 * 3600
+    upload_url_ttl_seconds: int = 900
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        return cls(
+            stage=e["STAGE"],
+            region=e.get("APP_REGION", "ap-east-1"),
+            claims_table=e["CLAIMS_TABLE"],
+            directory_table=e["DIRECTORY_TABLE"],
+            audit_table=e["AUDIT_TABLE"],
+            approvals_table=e["APPROVALS_TABLE"],
+            ledger_table=e["LEDGER_TABLE"],
+            idempotency_table=e["IDEMPOTENCY_TABLE"],
+            uploads_bucket=e["UPLOADS_BUCKET"],
+            raw_mail_bucket=e["RAW_MAIL_BUCKET"],
+            audit_archive_bucket=e["AUDIT_ARCHIVE_BUCKET"],
+            approver_topic_arn=e["APPROVER_NOTIFICATIONS_TOPIC_ARN"],
+            approval_state_machine_arn=e["APPROVAL_STATE_MACHINE_ARN"],
+            approval_link_secret=e["APPROVAL_LINK_KEY_SECRET"],
+            auth_jwks_secret=e["AUTH_JWKS_SECRET"],
+            dev_signing_key_secret=e["DEV_SIGNING_KEY_SECRET"],
+            allow_dev_tokens=e.get("ALLOW_DEV_TOKENS", "false").lower() == "true",
+            public_base_url=e.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            auth_issuer=e["AUTH_ISSUER"],
+            max_upload_bytes=int(e.get("MAX_UPLOAD_BYTES", 15 * 1024 * 1024)),
+        )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings.from_env()

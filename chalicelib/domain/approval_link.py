@@ -1,0 +1,61 @@
+"""Signed approval links: bound to approver, claim, step and claim content, expiring, single use.
+
+The signature proves the link came from us; single use and content freshness are checked against stored
+state by the approval service, because a signature alone cannot know a link was already used.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ValidationError
+
+
+class LinkRefused(Exception):
+    """A link that must not be honoured; `reason` is safe to show to the person who opened it."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class LinkClaims(BaseModel):
+    link_id: str
+    claim_id: str
+    approver_id: str
+    level: int
+    content_hash: str
+    exp: int  # epoch seconds, UTC
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign_link(claims: LinkClaims, key: bytes) -> str:
+    payload = _b64(json.dumps(claims.model_dump(), sort_keys=True).encode())
+    mac = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+    return f"{payload}.{_b64(mac)}"
+
+
+def verify_link(token: str, key: bytes, now: datetime | None = None) -> LinkClaims:
+    now = now or datetime.now(UTC)
+    try:
+        payload, mac = token.split(".")
+        expected = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(expected, _unb64(mac)):
+            raise LinkRefused("this approval link is not genuine")
+        claims = LinkClaims.model_validate_json(_unb64(payload))
+    except (ValueError, ValidationError) as exc:
+        raise LinkRefused("this approval link is not genuine") from exc
+    if claims.exp < int(now.timestamp()):
+        raise LinkRefused("this approval link has expired; a reminder with a fresh link will follow")
+    return claims

@@ -1,0 +1,181 @@
+"""The expense claim and the only moves its status may make.
+
+The lifecycle is DESIGN.md's: uploaded -> extracted | needs_review -> submitted -> scored -> in_approval ->
+approved | rejected | returned -> posted, and failed (with a reason) from any step. A transition that is not
+in the table is refused, which is what makes a replayed event or a double click harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chalicelib.domain.money import Money
+
+
+class ClaimStatus(StrEnum):
+    UPLOADED = "uploaded"
+    EXTRACTED = "extracted"
+    NEEDS_REVIEW = "needs_review"
+    SUBMITTED = "submitted"
+    SCORED = "scored"
+    IN_APPROVAL = "in_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RETURNED = "returned"
+    POSTED = "posted"
+    FAILED = "failed"
+
+
+S = ClaimStatus
+ALLOWED: dict[ClaimStatus, frozenset[ClaimStatus]] = {
+    S.UPLOADED: frozenset({S.EXTRACTED, S.NEEDS_REVIEW}),
+    S.EXTRACTED: frozenset({S.EXTRACTED, S.NEEDS_REVIEW, S.SUBMITTED}),
+    S.NEEDS_REVIEW: frozenset({S.EXTRACTED, S.NEEDS_REVIEW, S.SUBMITTED}),
+    S.SUBMITTED: frozenset({S.SCORED}),
+    S.SCORED: frozenset({S.IN_APPROVAL}),
+    S.IN_APPROVAL: frozenset({S.IN_APPROVAL, S.APPROVED, S.REJECTED, S.RETURNED}),
+    S.RETURNED: frozenset({S.SUBMITTED, S.EXTRACTED}),
+    S.APPROVED: frozenset({S.POSTED}),
+    S.REJECTED: frozenset(),
+    S.POSTED: frozenset(),
+    S.FAILED: frozenset(),
+}
+TERMINAL = frozenset({S.REJECTED, S.POSTED, S.FAILED})
+EDITABLE = frozenset({S.EXTRACTED, S.NEEDS_REVIEW, S.RETURNED})
+
+
+class InvalidTransition(Exception):
+    def __init__(self, claim_id: str, current: ClaimStatus, wanted: ClaimStatus):
+        super().__init__(f"claim {claim_id}: cannot move from {current} to {wanted}")
+        self.current = current
+        self.wanted = wanted
+
+
+class InvalidClaim(ValueError):
+    """The claim's content is not acceptable (a negative amount, a missing total...)."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Decision(BaseModel):
+    level: int
+    approver_id: str
+    decision: str  # approved | rejected
+    comment: str = ""
+    decided_at: datetime
+    on_behalf_of: str | None = None
+    content_hash: str
+
+
+class Claim(BaseModel):
+    model_config = ConfigDict(validate_assignment=False)
+
+    claim_id: str
+    employee_id: str
+    department_id: str
+    cost_centre: str | None = None
+    status: ClaimStatus = S.UPLOADED
+    version: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    s3_key: str
+    file_sha256: str
+    content_type: str | None = None
+    file_size: int = 0
+
+    vendor: str | None = None
+    receipt_date: date | None = None
+    total: Money | None = None
+    tax: Money | None = None
+    confidence: dict[str, float] = Field(default_factory=dict)
+    review_reasons: list[str] = Field(default_factory=list)
+
+    category: str = "general"
+    purpose: str = ""
+
+    risk_score: float | None = None
+    risk_reasons: list[str] = Field(default_factory=list)
+
+    approval_level: int = 0
+    decisions: list[Decision] = Field(default_factory=list)
+    rejection_reason: str | None = None
+    failure_reason: str | None = None
+    journal_id: str | None = None
+    submission_count: int = 0
+    execution_arn: str | None = None
+
+    @field_validator("created_at", "updated_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("datetimes must be timezone-aware")
+        return value.astimezone(UTC)
+
+    @property
+    def dedupe_key(self) -> str | None:
+        """Same vendor, date and total = the same receipt claimed twice, whatever the file."""
+        if not (self.vendor and self.receipt_date and self.total):
+            return None
+        vendor = "".join(ch for ch in unicodedata.normalize("NFKC", self.vendor).casefold() if ch.isalnum())
+        return f"{vendor}|{self.receipt_date.isoformat()}|{self.total.quantized().amount}|{self.total.currency}"
+
+    def content_hash(self) -> str:
+        """Hash of what an approver sees; a link signed over it is void once the claim changes."""
+        seen = {
+            "claim_id": self.claim_id,
+            "vendor": self.vendor,
+            "date": self.receipt_date.isoformat() if self.receipt_date else None,
+            "total": str(self.total.quantized().amount) if self.total else None,
+            "currency": self.total.currency if self.total else None,
+            "category": self.category,
+            "purpose": self.purpose,
+            "file_sha256": self.file_sha256,
+            "submission": self.submission_count,
+        }
+        return hashlib.sha256(json.dumps(seen, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+    def can_move_to(self, wanted: ClaimStatus) -> bool:
+        return (wanted == S.FAILED and self.status not in TERMINAL) or wanted in ALLOWED[self.status]
+
+    def moved_to(self, wanted: ClaimStatus, **changes: object) -> Claim:
+        """A copy in the new status, version bumped; refuses moves outside the lifecycle."""
+        if not self.can_move_to(wanted):
+            raise InvalidTransition(self.claim_id, self.status, wanted)
+        data = self.model_dump()
+        data.update(changes)
+        data.update(status=wanted, version=self.version + 1, updated_at=utcnow())
+        return Claim.model_validate(data)
+
+    def validate_for_submission(self) -> None:
+        if self.total is None:
+            raise InvalidClaim("the claim has no total: enter the amount before submitting")
+        if self.total.amount <= 0:
+            raise InvalidClaim("the total must be a positive amount")
+        if self.receipt_date is None:
+            raise InvalidClaim("the claim has no receipt date")
+        if self.receipt_date > utcnow().date():
+            raise InvalidClaim("the receipt date is in the future")
+        if not self.vendor:
+            raise InvalidClaim("the claim has no vendor")
+
+
+def parse_amount(text: str) -> Decimal:
+    """Amounts typed by people: '1,234.50' -> Decimal; refuses floats' cousins like 'nan'."""
+    cleaned = unicodedata.normalize("NFKC", text).replace(",", "").replace(" ", "").strip()
+    try:
+        value = Decimal(cleaned)
+    except Exception as exc:  # decimal.InvalidOperation
+        raise InvalidClaim(f"not an amount: {text!r}") from exc
+    if not value.is_finite():
+        raise InvalidClaim(f"not an amount: {text!r}")
+    return value

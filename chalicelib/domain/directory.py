@@ -1,0 +1,31 @@
+"""The organisation as routing sees it: offices, departments, people and their ranks."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class Office(BaseModel):
+    office_id: str
+    name: str
+    timezone: str  # IANA, e.g. Asia/Hong_Kong, Asia/Shanghai
+
+
+class Department(BaseModel):
+    department_id: str
+    name: str
+    office_id: str
+    head_id: str
+    cost_centre: str
+    finance_controller_id: str
+
+
+class Employee(BaseModel):
+    employee_id: str
+    name: str
+    email: str
+    department_id: str
+    rank: int  # 1 = staff ... 5 = executive
+    manager_id: str | None = None
+    timezone: str = "Asia/Hong_Kong"
+    roles: list[str] = ["employee"]

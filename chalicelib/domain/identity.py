@@ -1,0 +1,44 @@
+"""Who is acting: the verified identity taken from a Cognito-shaped token."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Role(StrEnum):
+    EMPLOYEE = "employee"
+    APPROVER = "approver"
+    FINANCE = "finance"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class Principal(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    employee_id: str
+    department_id: str
+    roles: frozenset[Role]
+    source_ip: str = "unknown"
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
+
+    @property
+    def primary_role(self) -> str:
+        for role in (Role.ADMIN, Role.FINANCE, Role.AUDITOR, Role.APPROVER, Role.EMPLOYEE):
+            if role in self.roles:
+                return role.value
+        return "unknown"
+
+
+SYSTEM = Principal(
+    user_id="system", employee_id="system", department_id="*", roles=frozenset({Role.ADMIN}), source_ip="aws"
+)
+
+
+class Forbidden(Exception):
+    """The caller is authenticated but may not do this."""

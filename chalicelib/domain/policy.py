@@ -1,0 +1,26 @@
+"""Company policy that finance edits as data: thresholds, per-category limits, FX, timeouts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+from chalicelib.domain.money import DEFAULT_FX, FxTable
+
+
+class Policy(BaseModel):
+    company: str = "default"
+    second_signer_threshold_hkd: Decimal = Decimal("5000")
+    category_limits_hkd: dict[str, Decimal] = Field(
+        default_factory=lambda: {
+            "meals": Decimal("1500"),
+            "entertainment": Decimal("8000"),
+            "taxi": Decimal("800"),
+            "travel": Decimal("30000"),
+            "general": Decimal("10000"),
+        }
+    )
+    fx: FxTable = DEFAULT_FX
+    approval_timeout_seconds: int = 172800  # 48 hours, the approval KPI
+    high_risk_score: float = 0.7

@@ -1,0 +1,440 @@
+"""Build an Amazon Textract AnalyzeExpense-shaped response from positioned OCR lines.
+
+Why this shape: ap-east-1 has no Textract, so receipts are read by our own OCR, but the pipeline keeps one
+parser and one set of resolution rules for both our OCR and a real AnalyzeExpense response (used by explicit
+opt-in, or when comparing engines). This module does what Textract's model does, with rules: it finds labels
+(總金額, Sub Total, 八達通, 餘額…), pairs each with the amount printed beside or below it by geometry, and emits
+``SummaryFields`` with Textract's field types; ``Type.Confidence`` says how sure the label rule is and
+``ValueDetection.Confidence`` is the OCR confidence of the value text. Choosing *which* TOTAL is the payable one
+is left to the resolver, exactly as with a real response.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from . import normalise
+from .models import BoundingBox, OcrLine
+
+#: Label roles that are money amounts, mapped to the Textract summary field type they become. Roles without a
+#: Textract type (cash tendered, change, stored-value balance) become OTHER with the role kept as the label, so
+#: they are visible in the response but never mistaken for the payable total.
+MONEY_ROLES: dict[str, str] = {
+    "TOTAL": "TOTAL",
+    "SUBTOTAL": "SUBTOTAL",
+    "SERVICE_CHARGE": "SERVICE_CHARGE",
+    "DISCOUNT": "DISCOUNT",
+    "TAX": "TAX",
+    "AMOUNT_PAID": "AMOUNT_PAID",
+    "TENDERED": "OTHER",
+    "CHANGE": "OTHER",
+    "BALANCE": "OTHER",
+}
+_ADDRESS_OR_META = re.compile(
+    r"號|号|樓|楼|街|道|路|舖|铺|鋪|地下|商場|廣場|中心|大廈|tel|電話|电话|fax|www|http|\.com|@|shop\s|g/f|/f\b|"
+    r"road|street|st\.|ave|centre|center|building|bldg|floor|kowloon|hong\s*kong|九龍|新界|香港|"
+    r"收據|收据|receipt|invoice|發票|发票|歡迎|欢迎|welcome|thank|多謝|谢谢|謝謝|taxinvoice|table|枱|檯|堂食|外賣|外卖|員工|员工|staff|cashier|收銀|收银|"
+    r"operator|server|服務員|服务员",
+    re.I,
+)
+_EXPIRY = re.compile(r"到期|有效期|有效日期|expir|valid|exp\b|生日|birth|截止|使用期", re.I)
+
+
+@dataclass
+class _Line:
+    idx: int
+    ocr: OcrLine
+    role: tuple[str, float] | None
+    amounts: list[tuple[Decimal, bool, tuple[int, int]]]
+    used_as_value: bool = False
+    value_of: list[int] = field(default_factory=list)
+
+    @property
+    def box(self) -> BoundingBox:
+        return self.ocr.box
+
+    @property
+    def text(self) -> str:
+        return self.ocr.text
+
+    def money(self) -> list[Decimal]:
+        return [a[0] for a in self.amounts if a[1]]
+
+    def is_pure_amount(self) -> bool:
+        """The text is only an amount (with currency sign / minus), as right-column prices are."""
+        stripped = re.sub(r"(HK\s?\$|HKS|HKD|US\$|RMB|MOP\$?|NT\$|[\$¥￥円元:：\s@*xX-])", "", self.text)
+        return bool(self.money()) and bool(re.fullmatch(r"[\d.,()OoIl]+", stripped or "x"))
+
+
+def _geometry(box: BoundingBox) -> dict:
+    return {
+        "BoundingBox": {"Width": box.width, "Height": box.height, "Left": box.left, "Top": box.top},
+        "Polygon": [
+            {"X": box.left, "Y": box.top},
+            {"X": box.right, "Y": box.top},
+            {"X": box.right, "Y": box.bottom},
+            {"X": box.left, "Y": box.bottom},
+        ],
+    }
+
+
+def _detection(text: str, confidence: float, box: BoundingBox) -> dict:
+    return {"Text": text, "Geometry": _geometry(box), "Confidence": round(confidence * 100, 3)}
+
+
+def _field(
+    ftype: str,
+    type_conf: float,
+    value_text: str,
+    value_conf: float,
+    value_box: BoundingBox,
+    page: int,
+    *,
+    label: _Line | None = None,
+    currency: tuple[str, float] | None = None,
+) -> dict:
+    out: dict = {"Type": {"Text": ftype, "Confidence": round(type_conf * 100, 3)}}
+    if label is not None:
+        out["LabelDetection"] = _detection(label.text, label.ocr.confidence, label.box)
+    out["ValueDetection"] = _detection(value_text, value_conf, value_box)
+    out["PageNumber"] = page
+    if currency and currency[0]:
+        # where Textract puts it: on the field, beside Type (not inside ValueDetection)
+        out["Currency"] = {"Code": currency[0], "Confidence": round(currency[1] * 100, 3)}
+    return out
+
+
+def _same_row(a: BoundingBox, b: BoundingBox, slope: float) -> float | None:
+    """Vertical distance between the centres of two boxes, corrected for page skew; None if not one row."""
+    dy = (b.center_y - a.center_y) - slope * ((b.left + b.right) / 2 - (a.left + a.right) / 2)
+    tolerance = 0.6 * max(a.height, b.height)
+    return abs(dy) if abs(dy) <= tolerance else None
+
+
+def estimate_slope(lines: Sequence[OcrLine]) -> float:
+    """Page skew as dy/dx (page-relative), from lines that sit side by side.
+
+    Receipts are printed in rows, so boxes left and right of each other at nearly the same height show the
+    skew; the median of their slopes is robust to the odd mismatched pair.
+    """
+    slopes: list[float] = []
+    for a in lines:
+        for b in lines:
+            if b.box.left <= a.box.right or b.box.left - a.box.right > 0.6:
+                continue
+            h = max(a.box.height, b.box.height)
+            dx = (b.box.left + b.box.right - a.box.left - a.box.right) / 2
+            dy = b.box.center_y - a.box.center_y
+            if dx > 0.05 and abs(dy) < 1.2 * h and abs(a.box.height - b.box.height) < 0.5 * h:
+                slopes.append(dy / dx)
+    if len(slopes) < 3:
+        return 0.0
+    slopes.sort()
+    return slopes[len(slopes) // 2]
+
+
+class _PageBuilder:
+    def __init__(self, lines: Sequence[OcrLine], page: int, currency: tuple[str, float] | None) -> None:
+        self.page = page
+        self.currency = currency
+        self.lines = [
+            _Line(i, ln, normalise.classify_label(ln.text), normalise.find_amounts(ln.text))
+            for i, ln in enumerate(sorted(lines, key=lambda ln: (ln.box.top, ln.box.left)))
+        ]
+        self.slope = estimate_slope([ln.ocr for ln in self.lines])
+        self.fields: list[dict] = []
+
+    # -- money labels -----------------------------------------------------------------------------------
+    def money_fields(self) -> list[tuple[str, Decimal, _Line]]:
+        """Pair each money label with its amount; returns (role, amount, value line) for later checks."""
+        found: list[tuple[str, Decimal, _Line]] = []
+        pairs: list[tuple[float, _Line, _Line]] = []
+        for label in self.lines:
+            if not label.role or label.role[0] not in MONEY_ROLES:
+                continue
+            inline = self._inline_amount(label)
+            if inline is not None:
+                self._emit_money(label, label, inline, 1.0)
+                found.append((label.role[0], inline, label))
+                label.used_as_value = True
+                continue
+            for cand in self.lines:
+                if cand is label or not cand.money() or cand.box.left < label.box.left + 0.3 * label.box.width:
+                    continue
+                if cand.role and cand.role[0] not in ("AMOUNT_PAID",) and not cand.is_pure_amount():
+                    continue
+                dy = _same_row(label.box, cand.box, self.slope)
+                if dy is not None:
+                    pairs.append((dy / max(label.box.height, 1e-6), label, cand))
+        # greedy one-to-one assignment, closest rows first
+        taken_labels: set[int] = set()
+        for _, label, cand in sorted(pairs, key=lambda p: p[0]):
+            if label.idx in taken_labels or cand.used_as_value:
+                continue
+            taken_labels.add(label.idx)
+            cand.used_as_value = True
+            amount = cand.money()[-1]
+            self._emit_money(label, cand, amount, 1.0)
+            found.append((label.role[0], amount, cand))
+        # labels with nothing beside them: the amount printed just below (narrow receipts)
+        for label in self.lines:
+            if not label.role or label.role[0] not in MONEY_ROLES or label.idx in taken_labels or label.used_as_value:
+                continue
+            below = self._amount_below(label)
+            if below is not None:
+                below.used_as_value = True
+                amount = below.money()[-1]
+                self._emit_money(label, below, amount, 0.85)
+                found.append((label.role[0], amount, below))
+        return found
+
+    def _inline_amount(self, label: _Line) -> Decimal | None:
+        money = [a for a in label.amounts if a[1]]
+        if not money:
+            return None
+        # the amount must come after the label words ("總金額 $106.00"), not be a count before them
+        value, _, span = money[-1]
+        if span[0] == 0 and not re.search(r"[^\d\s$.,]", label.text[span[1]:]):
+            return None
+        return value
+
+    def _amount_below(self, label: _Line) -> _Line | None:
+        best: tuple[float, _Line] | None = None
+        for cand in self.lines:
+            if cand is label or cand.used_as_value or not cand.is_pure_amount():
+                continue
+            gap = cand.box.top - label.box.bottom
+            if -0.3 * label.box.height <= gap <= 1.5 * label.box.height and (
+                cand.box.right > label.box.left and cand.box.left < label.box.right + 0.3
+            ) and (best is None or gap < best[0]):
+                best = (gap, cand)
+        return best[1] if best else None
+
+    def _emit_money(self, label: _Line, value: _Line, amount: Decimal, geometry_factor: float) -> None:
+        role, strength = label.role or ("OTHER", 0.5)
+        ftype = MONEY_ROLES[role]
+        label_for_field = label
+        value_text = value.text
+        if value is label:
+            # split "總金額 $106.00" into label and value parts the way Textract reports them
+            span = [a for a in label.amounts if a[1]][-1][2]
+            value_text = label.text[span[0]:span[1]].strip() if span[1] <= len(label.text) else label.text
+        self.fields.append(
+            _field(
+                ftype,
+                strength * geometry_factor,
+                value_text if ftype != "OTHER" else f"{value_text}",
+                value.ocr.confidence,
+                value.box,
+                self.page,
+                label=label_for_field if ftype != "OTHER" else _relabel(label_for_field, role),
+                currency=self.currency,
+            )
+        )
+
+    # -- dates, vendor, receipt id --------------------------------------------------------------------------
+    def date_fields(self, day_first: bool) -> None:
+        by_date: dict = {}
+        for ln in self.lines:
+            if _EXPIRY.search(ln.text):
+                continue
+            for value, conf, _ in normalise.find_dates(ln.text, day_first=day_first):
+                labelled = bool(ln.role and ln.role[0] == "DATE") or self._row_has_role(ln, "DATE")
+                score = conf * ln.ocr.confidence * (1.0 if labelled else 0.92)
+                prev = by_date.get(value)
+                count = prev[2] + 1 if prev else 1
+                if prev is None or score > prev[0]:
+                    by_date[value] = (score, ln, count)
+                else:
+                    by_date[value] = (prev[0], prev[1], count)
+        for value, (score, ln, count) in by_date.items():
+            boosted = min(0.99, score + 0.03 * (count - 1))
+            self.fields.append(
+                _field("INVOICE_RECEIPT_DATE", boosted, value.isoformat(), ln.ocr.confidence, ln.box, self.page,
+                       label=None)
+            )
+            self.fields[-1]["ValueDetection"]["Text"] = _date_text(ln.text, value, day_first)
+
+    def _row_has_role(self, ln: _Line, role: str) -> bool:
+        return any(
+            o.role and o.role[0] == role and _same_row(o.box, ln.box, self.slope) is not None
+            for o in self.lines
+            if o is not ln and o.box.right <= ln.box.left + 0.02
+        )
+
+    def vendor_field(self) -> None:
+        if not self.lines:
+            return
+        top = min(ln.box.top for ln in self.lines)
+        bottom = max(ln.box.bottom for ln in self.lines)
+        span = max(bottom - top, 1e-6)
+        candidates: list[tuple[float, _Line]] = []
+        for rank, ln in enumerate(self.lines):
+            text = ln.text.strip()
+            rel = (ln.box.top - top) / span
+            if rel > 0.3 or len(text) < 2 or ln.role or _ADDRESS_OR_META.search(text):
+                continue
+            digits = sum(c.isdigit() for c in text)
+            if digits > 0.3 * len(text) or not re.search(r"[A-Za-z\u3400-\u9fff]{2}", text):
+                continue
+            score = ln.box.height * (1.3 - rel) * ln.ocr.confidence * (1.2 if rank < 4 else 1.0)
+            candidates.append((score, ln))
+        if not candidates:
+            return
+        candidates.sort(key=lambda c: -c[0])
+        best = candidates[0][1]
+        parts = [best]
+        # a bilingual name printed as two lines (譚仔三哥米線 / TAMJAI SAMGOR)
+        for _, other in candidates[1:4]:
+            near = abs(other.box.center_y - best.box.center_y) < 3.5 * best.box.height
+            other_cjk = bool(re.search(r"[\u3400-\u9fff]", other.text))
+            best_cjk = bool(re.search(r"[\u3400-\u9fff]", best.text))
+            if near and other_cjk != best_cjk and other.box.height > 0.55 * best.box.height:
+                parts.append(other)
+                break
+        parts.sort(key=lambda p: (0 if re.search(r"[\u3400-\u9fff]", p.text) else 1, p.box.top))
+        text = " ".join(p.text.strip() for p in parts)
+        conf = min(p.ocr.confidence for p in parts)
+        box = _union([p.box for p in parts])
+        self.fields.append(_field("VENDOR_NAME", 0.75, text, conf, box, self.page))
+
+    def receipt_id_field(self) -> None:
+        for ln in self.lines:
+            if not ln.role or ln.role[0] != "RECEIPT_ID":
+                continue
+            m = re.search(r"[:：#]?\s*([A-Z0-9][A-Z0-9\-/]{3,})\s*$", ln.text)
+            value_line = ln
+            if not m or not re.search(r"\d", m.group(1)):
+                right = [
+                    o for o in self.lines
+                    if o is not ln and o.box.left > ln.box.right - 0.01
+                    and _same_row(ln.box, o.box, self.slope) is not None
+                ]
+                right.sort(key=lambda o: o.box.left)
+                m = re.search(r"([A-Z0-9][A-Z0-9\-/]{3,})", right[0].text) if right else None
+                value_line = right[0] if right else ln
+            if m and re.search(r"\d", m.group(1)):
+                self.fields.append(
+                    _field("INVOICE_RECEIPT_ID", 0.8 * ln.role[1], m.group(1), value_line.ocr.confidence,
+                           value_line.box, self.page, label=ln)
+                )
+                return
+
+    def fallback_total(self, found: list[tuple[str, Decimal, _Line]]) -> None:
+        """No labelled total: offer the most likely payable amount with a low type confidence."""
+        if any(role == "TOTAL" for role, _, _ in found):
+            return
+        paid = [(amt, ln) for role, amt, ln in found if role == "AMOUNT_PAID" and amt > 0]
+        if paid:
+            amt, ln = max(paid, key=lambda p: p[0])
+            self.fields.append(_field("TOTAL", 0.7, ln.text, ln.ocr.confidence, ln.box, self.page,
+                                      currency=self.currency))
+            return
+        excluded = {id(ln) for role, _, ln in found if role in ("BALANCE", "CHANGE", "TENDERED", "DISCOUNT")}
+        counts: dict[Decimal, list[_Line]] = {}
+        for ln in self.lines:
+            if id(ln) in excluded or (ln.role and ln.role[0] in ("BALANCE", "CHANGE", "TENDERED", "DATE")):
+                continue
+            if not ln.is_pure_amount():
+                continue
+            for amt in ln.money():
+                if amt > 0:
+                    counts.setdefault(amt, []).append(ln)
+        if not counts:
+            return
+        # the payable total is usually the largest amount and usually printed more than once
+        amt = max(counts, key=lambda a: (len(counts[a]) >= 2, a))
+        ln = counts[amt][-1]
+        self.fields.append(_field("TOTAL", 0.55 if len(counts[amt]) >= 2 else 0.4, ln.text, ln.ocr.confidence,
+                                  ln.box, self.page, currency=self.currency))
+
+    def line_items(self, stop_y: float | None) -> list[dict]:
+        items: list[dict] = []
+        for value in self.lines:
+            if value.used_as_value or not value.is_pure_amount():
+                continue
+            if stop_y is not None and value.box.top >= stop_y:
+                continue
+            names = [
+                o for o in self.lines
+                if o is not value and not o.role and not o.money() and o.box.right <= value.box.left + 0.01
+                and _same_row(o.box, value.box, self.slope) is not None and re.search(r"[^\W\d_]", o.text)
+            ]
+            if not names:
+                continue
+            name = min(names, key=lambda o: o.box.left)
+            price = value.money()[-1]
+            row_box = _union([name.box, value.box])
+            items.append({
+                "LineItemExpenseFields": [
+                    _field("ITEM", 0.9, name.text, name.ocr.confidence, name.box, self.page),
+                    _field("PRICE", 0.9, value.text, value.ocr.confidence, value.box, self.page,
+                           currency=self.currency),
+                    _field("EXPENSE_ROW", 0.9, f"{name.text} {value.text}", min(name.ocr.confidence,
+                           value.ocr.confidence), row_box, self.page),
+                ],
+                "_price": price,
+            })
+        return items
+
+
+def _relabel(label: _Line, role: str) -> _Line:
+    """OTHER fields keep their role in the label text ("BALANCE: 餘額") so readers see why they are not totals."""
+    return _Line(label.idx, label.ocr.model_copy(update={"text": f"{role}: {label.text}"}), label.role,
+                 label.amounts)
+
+
+def _union(boxes: Sequence[BoundingBox]) -> BoundingBox:
+    left = min(b.left for b in boxes)
+    top = min(b.top for b in boxes)
+    right = max(b.right for b in boxes)
+    bottom = max(b.bottom for b in boxes)
+    return BoundingBox(left=left, top=top, width=right - left, height=bottom - top)
+
+
+def _date_text(text: str, value, day_first: bool) -> str:
+    for found, _, span in normalise.find_dates(text, day_first=day_first):
+        if found == value:
+            return text[span[0]:span[1]] if span[1] <= len(text) else text
+    return text
+
+
+def build_analyze_expense(pages: Sequence[Sequence[OcrLine]], *, day_first: bool = True) -> dict:
+    """An AnalyzeExpense response (one ExpenseDocument) for the OCR lines of all pages of one receipt."""
+    all_text = "\n".join(ln.text for page in pages for ln in page)
+    code, conf = normalise.detect_currency(all_text)
+    currency = (code, conf) if code else None
+    summary: list[dict] = []
+    items: list[dict] = []
+    for number, lines in enumerate(pages, start=1):
+        builder = _PageBuilder(lines, number, currency)
+        found = builder.money_fields()
+        builder.fallback_total(found)
+        builder.date_fields(day_first)
+        if number == 1:
+            builder.vendor_field()
+        builder.receipt_id_field()
+        stops = [ln.box.top for role, _, ln in found if role in ("SUBTOTAL", "TOTAL")]
+        page_items = builder.line_items(min(stops) if stops else None)
+        for item in page_items:
+            item.pop("_price", None)
+        items.extend(page_items)
+        summary.extend(builder.fields)
+    blocks_text = [ln.text for page in pages for ln in page]
+    return {
+        "DocumentMetadata": {"Pages": max(1, len(pages))},
+        "ExpenseDocuments": [
+            {
+                "ExpenseIndex": 1,
+                "SummaryFields": summary,
+                "LineItemGroups": [{"LineItemGroupIndex": 1, "LineItems": items}] if items else [],
+                "Blocks": [
+                    {"BlockType": "LINE", "Id": f"line-{i}", "Text": t, "Confidence": 99.0}
+                    for i, t in enumerate(blocks_text)
+                ],
+            }
+        ],
+    }

@@ -1,0 +1,123 @@
+"""Pydantic models at the extraction stage's boundaries.
+
+Why a separate module: the rest of the pipeline (claims, scoring, CLI) depends only on these shapes, never on
+the OCR engine or the Textract parser, so either side can change without touching the other.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: The fields that carry a confidence score, in the order the CLI prints them.
+SCORED_FIELDS: tuple[str, ...] = ("vendor", "date", "total", "tax", "currency")
+
+
+class ExtractionError(Exception):
+    """A document could not be extracted; ``reason`` is safe to show to the employee."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class UnsupportedDocument(ExtractionError):
+    """Not a PNG, JPEG or PDF, or the bytes are corrupt and cannot be decoded."""
+
+
+class DocumentTooLarge(ExtractionError):
+    """Over the byte-size limit or the PDF page limit."""
+
+
+class BoundingBox(BaseModel):
+    """A box in page-relative coordinates (0..1), the convention Textract uses."""
+
+    model_config = ConfigDict(frozen=True)
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+    @property
+    def right(self) -> float:
+        return self.left + self.width
+
+    @property
+    def bottom(self) -> float:
+        return self.top + self.height
+
+    @property
+    def center_y(self) -> float:
+        return self.top + self.height / 2
+
+
+class OcrLine(BaseModel):
+    """One recognised text box on one page."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    box: BoundingBox
+    page: int = 1
+
+
+class ExpenseField(BaseModel):
+    """One AnalyzeExpense field (summary or line-item), flattened and with confidences scaled to 0..1."""
+
+    type: str
+    value: str = ""
+    label: str | None = None
+    type_confidence: float = 0.0
+    value_confidence: float = 0.0
+    label_confidence: float = 0.0
+    page: int = 1
+    box: BoundingBox | None = None
+    currency_code: str | None = None
+    currency_confidence: float | None = None
+    group_types: list[str] = Field(default_factory=list)
+
+
+class ParsedExpense(BaseModel):
+    """Everything from one AnalyzeExpense / GetExpenseAnalysis response that the resolver needs."""
+
+    pages: int = 1
+    summary_fields: list[ExpenseField] = Field(default_factory=list)
+    line_items: list[list[ExpenseField]] = Field(default_factory=list)
+    lines: list[str] = Field(default_factory=list)  # free text (LINE blocks) when the response has it
+
+
+class ExtractedReceipt(BaseModel):
+    """The extraction result for one receipt: the interface the claim pipeline consumes."""
+
+    vendor: str | None
+    date: datetime.date | None
+    total: Decimal | None
+    tax: Decimal | None
+    currency: str | None
+    confidence: dict[str, float]
+    needs_review: bool
+    review_reasons: list[str]
+    payment_method: str | None = None
+    receipt_no: str | None = None
+    subtotal: Decimal | None = None
+    service_charge: Decimal | None = None
+    discount: Decimal | None = None
+    pages: int = 1
+
+    def to_cli_json(self, file: str) -> dict:
+        """The DESIGN.md CLI shape: ISO date, decimal strings, ISO 4217 currency."""
+        return {
+            "file": file,
+            "vendor": self.vendor,
+            "date": self.date.isoformat() if self.date else None,
+            "total": str(self.total) if self.total is not None else None,
+            "tax": str(self.tax) if self.tax is not None else None,
+            "currency": self.currency,
+            "confidence": {k: round(self.confidence.get(k, 0.0), 3) for k in SCORED_FIELDS},
+            "needs_review": self.needs_review,
+            "review_reasons": list(self.review_reasons),
+        }

@@ -1,0 +1,363 @@
+"""Normalise the raw strings printed on Hong Kong (and nearby) receipts: amounts, dates, currencies, keywords.
+
+Why its own module: both our OCR path and real Textract responses end in the same messy strings (``HKS1 234``,
+``2025年11月3日``, ``07-11-25``, ``總额``), so one set of rules, tested against tables of real-world strings, serves
+both. Everything here is pure and deterministic: no I/O, no clock except where a caller passes ``today``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import unicodedata
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+# --------------------------------------------------------------------------------------------------------------
+# Script folding: PP-OCR models and mainland receipts write simplified forms; keywords are matched after folding
+# every simplified character that occurs in a receipt keyword to its Traditional form.
+_S2T = str.maketrans(
+    {
+        "总": "總", "额": "額", "计": "計", "应": "應", "实": "實", "税": "稅", "费": "費", "余": "餘", "现": "現",
+        "单": "單", "号": "號", "务": "務", "达": "達", "币": "幣", "门": "門", "价": "價", "优": "優", "银": "銀",
+        "结": "結", "账": "賬", "帐": "帳", "谢": "謝", "会": "會", "员": "員", "点": "點", "们": "們", "钱": "錢",
+        "货": "貨", "积": "積", "减": "減", "数": "數", "续": "續", "赎": "贖", "时": "時", "间": "間", "期": "期",
+        "临": "臨", "讫": "訖", "扣": "扣", "找": "找", "仟": "仟", "收": "收", "据": "據", "发": "發",
+        "票": "票", "编": "編", "码": "碼", "卡": "卡", "台": "臺", "湾": "灣", "澳": "澳",
+        "宝": "寶", "付": "付", "阅": "閱", "净": "淨", "团": "團", "购": "購", "买": "買", "东": "東", "无": "無",
+        "乐": "樂", "记": "記", "鱼": "魚", "汤": "湯", "线": "線", "楼": "樓", "贸": "貿", "铺": "鋪", "店": "店",
+    }
+)
+
+
+def fold_script(text: str) -> str:
+    """NFKC (full-width digits/letters → ASCII), then simplified → Traditional for receipt vocabulary."""
+    return unicodedata.normalize("NFKC", text).translate(_S2T)
+
+
+def squash(text: str) -> str:
+    """Fold script, lower-case and drop whitespace: the form keyword matching works on."""
+    return re.sub(r"\s+", "", fold_script(text)).casefold()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Currencies
+
+_CURRENCY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("MOP", re.compile(r"MOP|M0P|澳門元|澳門幣|澳幣|葡幣|patacas?", re.I)),
+    ("TWD", re.compile(r"NT\$|NTD|TWD|新臺幣|新台幣", re.I)),
+    ("USD", re.compile(r"US\$|USD|美元|美金", re.I)),
+    ("SGD", re.compile(r"S\$|SGD", re.I)),
+    ("MYR", re.compile(r"(?<![A-Z])RM\s?\d|MYR|ringgit", re.I)),
+    ("CNY", re.compile(r"RMB|CNY|人民幣|人民币|元整", re.I)),
+    ("JPY", re.compile(r"JPY|円|税込|稅込|消費稅|消費税", re.I)),
+    ("EUR", re.compile(r"EUR|€", re.I)),
+    ("GBP", re.compile(r"GBP|£", re.I)),
+    ("HKD", re.compile(r"HK\$|HKD|HK\s*\$|HKS\d|港幣|港元|港币", re.I)),
+]
+_KANA = re.compile(r"[\u3040-\u30ff]")
+# Simplified-only characters that show a mainland receipt (never produced by Traditional HK printers).
+_MAINLAND_HINTS = re.compile(r"会员|微信|支付宝|发票|商品|优惠|应收|实收|找零|合计|收银|欢迎|谢谢")
+
+
+def detect_currency(text: str) -> tuple[str | None, float]:
+    """Return ``(ISO code, confidence)`` for a receipt's currency from its text, or ``(None, 0)``.
+
+    An explicit marker (``HK$``, ``RMB``, ``円``…) wins; the most frequent marker wins over a stray one. ``¥``/``￥``
+    alone is yen on a receipt with kana, else renminbi. A bare ``$`` is HKD (the receipts are from Hong Kong)
+    unless the text says otherwise; with no currency sign at all the caller decides the default.
+    """
+    folded = unicodedata.normalize("NFKC", text)
+    counts: dict[str, int] = {}
+    for code, pattern in _CURRENCY_PATTERNS:
+        n = len(pattern.findall(folded))
+        if n:
+            counts[code] = n
+    yen = folded.count("¥") + text.count("￥")
+    if yen:
+        code = "JPY" if _KANA.search(folded) else "CNY"
+        counts[code] = counts.get(code, 0) + yen
+    if counts:
+        best = max(counts, key=lambda c: counts[c])
+        total = sum(counts.values())
+        return best, round(0.7 + 0.29 * counts[best] / total, 3)
+    if _KANA.search(folded) and re.search(r"合計|小計", folded):
+        return "JPY", 0.75
+    if len(_MAINLAND_HINTS.findall(folded)) >= 2:
+        return "CNY", 0.75
+    if "$" in folded:
+        return "HKD", 0.9
+    return None, 0.0
+
+
+#: Currencies whose amounts have no minor unit.
+ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "TWD"})
+
+# --------------------------------------------------------------------------------------------------------------
+# Amounts
+
+_OCR_DIGIT_FIX = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8"})
+_AMOUNT_RE = re.compile(
+    r"""
+    (?P<neg>-|\()?\s*
+    (?P<cur>HK\s?\$|HKS|HKD|US\$|NT\$|MOP\$?|M0P\$?|RMB|CNY|JPY|RM|S\$|\$|¥|￥|円)?\s*
+    (?P<neg2>-)?\s*
+    (?P<num>
+        \d{1,3}(?:[,\u00a0\u2009 ]\d{3})+(?:[.]\d{1,2})?     # 1,234.50 / 1 234
+      | \d+[.,]\d{1,2}(?!\d)                                  # 12.50 / 12,50
+      | \d+                                                   # 106
+    )
+    (?P<neg3>-)?
+    \s*(?P<cur2>円|元|HKD|RMB)?
+    """,
+    re.X,
+)
+
+
+def _fix_ocr_digits(text: str) -> str:
+    """Repair letter/digit confusions inside numbers only (``1O.5O`` → ``10.50``, ``$l2`` → ``$12``)."""
+
+    def repl(m: re.Match[str]) -> str:
+        return m.group(0).translate(_OCR_DIGIT_FIX)
+
+    # a run that mixes digits with the confusable letters and contains at least one digit
+    return re.sub(r"(?<![A-Za-z])[0-9OolIDSB|][0-9OolIDSB|.,]*[0-9OolD](?![A-Za-z])",
+                  lambda m: repl(m) if re.search(r"\d", m.group(0)) else m.group(0), text)
+
+
+def _clean_amount_text(text: str) -> str:
+    s = unicodedata.normalize("NFKC", text)
+    s = re.sub(r"HK\s*[S5]\s*(?=[\d\s])", "HK$", s)  # HK$ read as HKS / HK5
+    s = s.replace("$ ", "$").replace(". ", ".") if re.search(r"\d\. \d", s) else s.replace("$ ", "$")
+    return _fix_ocr_digits(s)
+
+
+def find_amounts(text: str) -> list[tuple[Decimal, bool, tuple[int, int]]]:
+    """All amounts in ``text`` as ``(value, looks_like_money, span)``.
+
+    ``looks_like_money`` is true when the number carries a currency sign or exactly two decimals, which is what
+    separates prices from quantities, item codes and phone numbers.
+    """
+    s = _clean_amount_text(text)
+    out: list[tuple[Decimal, bool, tuple[int, int]]] = []
+    for m in _AMOUNT_RE.finditer(s):
+        num = m.group("num")
+        start, end = m.span("num")
+        # skip digits glued to letters (item codes like A123, dates like 2025-11-03 are handled by callers)
+        if start > 0 and s[start - 1].isalpha() and not m.group("cur"):
+            continue
+        if end < len(s) and s[end].isalpha() and not m.group("cur2") and s[end] not in "xX":
+            continue
+        value = _to_decimal(num)
+        if value is None:
+            continue
+        if m.group("neg") == "-" or m.group("neg2") or m.group("neg3") or (
+            m.group("neg") == "(" and s[end:end + 1] == ")"
+        ):
+            value = -value
+        has_cur = bool(m.group("cur") or m.group("cur2"))
+        # "63.0" / "$-10.2": one decimal is common on HK thermal printers, so it counts as money too
+        money = has_cur or bool(re.search(r"[.,]\d{1,2}$", num))
+        out.append((value, money, m.span()))
+    return out
+
+
+def _to_decimal(num: str) -> Decimal | None:
+    num = re.sub(r"[\u00a0\u2009 ]", "", num)
+    if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d{1,2})?", num):
+        num = num.replace(",", "")
+    elif re.fullmatch(r"\d+,\d{1,2}", num):  # European decimal comma
+        num = num.replace(",", ".")
+    num = num.replace(",", "")
+    try:
+        return Decimal(num)
+    except InvalidOperation:
+        return None
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """The money amount a value string holds (the last money-looking one), as a ``Decimal``; None if none.
+
+    >>> parse_amount("HK$1,234.50")
+    Decimal('1234.50')
+    """
+    if not text:
+        return None
+    amounts = find_amounts(text)
+    if not amounts:
+        return None
+    money = [a for a in amounts if a[1]]
+    chosen = (money or amounts)[-1][0]
+    return chosen
+
+
+def quantize_money(value: Decimal, currency: str | None) -> Decimal:
+    """Two decimals (or none for zero-decimal currencies), the form the CLI and the truth files use."""
+    exp = Decimal("1") if currency in ZERO_DECIMAL_CURRENCIES else Decimal("0.01")
+    return value.quantize(exp, rounding=ROUND_HALF_UP)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Dates
+
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
+    "oct": 10, "nov": 11, "dec": 12,
+}
+_MON = r"(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)[a-z]*\.?"
+_DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("cjk", re.compile(r"(?P<y>\d{2,4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日?")),
+    # a time glued on by OCR ("2025-10-2514:46:06", "28/11/202519:59:33") may follow the date directly
+    ("ymd", re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})\s?[-/.]\s?(?P<m>\d{1,2})\s?[-/.]\s?(?P<d>\d{1,2})"
+                       r"(?:(?!\d)|(?=\d{1,2}:\d{2}))")),
+    ("dmy", re.compile(r"(?<![\d.])(?P<d>\d{1,2})\s?[-/.]\s?(?P<m>\d{1,2})\s?[-/.]\s?(?P<y>\d{4}|\d{2})"
+                       r"(?:(?!\d)|(?<=\d{4})(?=\d{1,2}:\d{2}))")),
+    ("d_mon_y", re.compile(r"(?<!\d)(?P<d>\d{1,2})[\s\-/.]*" + _MON + r"[\s\-/.,']*(?P<y>\d{4}|\d{2})(?!\d)", re.I)),
+    ("mon_d_y", re.compile(_MON + r"\s*(?P<d>\d{1,2})(?:st|nd|rd|th)?[\s,.]+(?P<y>\d{4})(?!\d)", re.I)),
+    ("compact", re.compile(r"(?<!\d)(?P<y>20\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?!\d{3})")),
+]
+
+
+def _fix_date_text(text: str) -> str:
+    s = unicodedata.normalize("NFKC", text)
+    s = re.sub(r"\b0ct\b", "Oct", s, flags=re.I)
+    s = re.sub(r"(?<=\d)[Oo](?=\d)|(?<=[\d/\-.])[Oo](?=\d)|(?<=\d)[Oo](?=[/\-.])", "0", s)
+    return s
+
+
+def find_dates(
+    text: str, *, day_first: bool = True, today: datetime.date | None = None
+) -> list[tuple[datetime.date, float, tuple[int, int]]]:
+    """All plausible dates in ``text`` as ``(date, confidence, span)``.
+
+    Numeric dates are read day-first as in Hong Kong (``03/11/2026`` is 3 November) unless ``day_first`` is
+    false; an impossible reading is swapped (``12/30/2016`` → 30 December). Confidence is lower for formats
+    that are easily confused (two-digit years, ambiguous day/month, compact ``20251117``), and dates outside
+    2000..next year are dropped.
+    """
+    s = _fix_date_text(text)
+    today = today or datetime.date.today()
+    found: list[tuple[datetime.date, float, tuple[int, int]]] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _DATE_PATTERNS:
+        for m in pattern.finditer(s):
+            span = m.span()
+            if any(a < span[1] and span[0] < b for a, b in taken):
+                continue
+            parsed = _date_from_match(kind, m, day_first)
+            if parsed is None:
+                continue
+            value, conf = parsed
+            if not (datetime.date(2000, 1, 1) <= value <= today + datetime.timedelta(days=366)):
+                continue
+            found.append((value, conf, span))
+            taken.append(span)
+    found.sort(key=lambda f: f[2][0])
+    return found
+
+
+def _year(y: str) -> int:
+    n = int(y)
+    return 2000 + n if n < 100 else n
+
+
+def _date_from_match(kind: str, m: re.Match[str], day_first: bool) -> tuple[datetime.date, float] | None:
+    g = m.groupdict()
+    try:
+        if kind in ("cjk", "ymd", "compact"):
+            y, mo, d = _year(g["y"]), int(g["m"]), int(g["d"])
+            conf = {"cjk": 0.97, "ymd": 0.97, "compact": 0.85}[kind]
+            if len(g["y"]) == 2:
+                conf = 0.85
+            return datetime.date(y, mo, d), conf
+        if kind in ("d_mon_y", "mon_d_y"):
+            mo = _MONTHS[g["mon"][:4].lower().rstrip(".")] if g["mon"][:4].lower() == "sept" else _MONTHS[
+                g["mon"][:3].lower()
+            ]
+            conf = 0.95 if len(g["y"]) == 4 else 0.85
+            return datetime.date(_year(g["y"]), mo, int(g["d"])), conf
+        # dmy / mdy numeric
+        a, b, y = int(g["d"]), int(g["m"]), _year(g["y"])
+        first, second = (a, b) if day_first else (b, a)
+        conf = 0.93 if len(g["y"]) == 4 else 0.85
+        if second > 12 and first <= 12:  # impossible in the preferred order: swap
+            first, second = second, first
+            conf -= 0.1
+        return datetime.date(y, second, first), conf
+    except (ValueError, KeyError):
+        return None
+
+
+def parse_date(text: str, *, day_first: bool = True, today: datetime.date | None = None) -> datetime.date | None:
+    """The first plausible date in ``text``, or None."""
+    found = find_dates(text, day_first=day_first, today=today)
+    return found[0][0] if found else None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Keywords: what a label next to an amount means. Checked in order; the first match wins, so specific labels
+# ("Sub Total", "Total Saving") come before the general ones ("Total"). Matching is on ``squash``ed text.
+
+#: (role, strength 0..1, regex on squashed text)
+LABEL_RULES: list[tuple[str, float, re.Pattern[str]]] = [
+    ("IGNORE", 1.0, re.compile(r"totalsav|totalqty|totalitem|總數量|件數|總件|總節省|節省|積分|分數|points?|總價|單價|"
+                               r"數量|qty|unitprice|總重")),
+    ("BALANCE", 1.0, re.compile(r"餘額|餘値|結餘|剩餘|balance|remainingvalue|rv:|octopusbal")),
+    ("CHANGE", 1.0, re.compile(r"找續|找贖|找零|找錢|找回|^change|change$|changedue")),
+    ("TENDERED", 0.9, re.compile(r"收現|現金收|已收|收款|實收|tender|cashreceived|^cash$|^現金$|received")),
+    ("SUBTOTAL", 1.0, re.compile(r"小計|小結|sub-?total|subttl|合算合計|未計")),
+    ("SERVICE_CHARGE", 1.0, re.compile(r"服務費|服務|加一|servicecharge|svc|s/c|service")),
+    ("DISCOUNT", 1.0, re.compile(r"折扣|優惠|折實|減|抵扣|抵用|discount|disc\.?|coupon|免稅額|rebate|less")),
+    ("TAX", 1.0, re.compile(r"消費稅|(?<!免)稅額|^稅|稅金|\btax|vat|gst|内稅|內稅")),
+    ("TOTAL", 1.0, re.compile(r"總金額|應付|實付|應收|grandtotal|amountdue|totaldue|amountpayable|totalpayable|"
+                              r"balancedue|nettotal")),
+    ("TOTAL", 0.95, re.compile(r"總額|總計|總共|合共|合計|總數|totalamount")),
+    ("TOTAL", 0.9, re.compile(r"^total|total[:：]?$|ttl|^總|金額$|^淨額|^net$|付款金額|消費金額|交易金額|amount$")),
+    ("AMOUNT_PAID", 0.85, re.compile(r"八達通|octopus|visa|master|amex|americanexpress|unionpay|銀聯|alipay|支付寶|"
+                                     r"wechat|微信|payme|轉數快|fps|信用卡|credit|debit|已付|paid|付款|埋單|"
+                                     r"boc|hsbc|jcb|eps|易辦事|tapngo")),
+    ("DATE", 1.0, re.compile(r"日期|date|交易時間|時間|time")),
+    ("RECEIPT_ID", 1.0, re.compile(r"單號|收據|發票號|編號|receiptno|invoiceno|inv\.?no|billno|check|chk|txn|"
+                                   r"trans|賬單")),
+]
+
+PAYMENT_METHODS: list[tuple[str, re.Pattern[str]]] = [
+    ("Octopus", re.compile(r"八達通|octopus", re.I)),
+    ("Visa", re.compile(r"visa", re.I)),
+    ("Mastercard", re.compile(r"master", re.I)),
+    ("American Express", re.compile(r"amex|american\s*express", re.I)),
+    ("UnionPay", re.compile(r"unionpay|銀聯|银联", re.I)),
+    ("AlipayHK", re.compile(r"alipay|支付寶|支付宝", re.I)),
+    ("WeChat Pay", re.compile(r"wechat|微信", re.I)),
+    ("PayMe", re.compile(r"payme", re.I)),
+    ("FPS", re.compile(r"轉數快|转数快|\bFPS\b", re.I)),
+    ("EPS", re.compile(r"易辦事|\bEPS\b", re.I)),
+    ("JCB", re.compile(r"\bJCB\b", re.I)),
+    ("Cash", re.compile(r"現金|现金|\bcash\b", re.I)),
+]
+
+
+def classify_label(text: str) -> tuple[str, float] | None:
+    """The role of a label string (``"TOTAL"``, ``"SUBTOTAL"``, ``"BALANCE"``…) and its strength, or None."""
+    s = squash(re.sub(r"[\d$.,:：]+", " ", text))  # labels without their numbers
+    if not s:
+        return None
+    for role, strength, pattern in LABEL_RULES:
+        if pattern.search(s):
+            return role, strength
+    return None
+
+
+def payment_method(text: str) -> str | None:
+    """The payment method a string names (``八達通`` → ``Octopus``), or None."""
+    for name, pattern in PAYMENT_METHODS:
+        if pattern.search(text):
+            return name
+    return None
+
+
+def clean_vendor(text: str) -> str | None:
+    """Join multi-line vendor values, drop decoration (``META\\n-`` → ``META``)."""
+    parts = [p.strip(" -_*=~.|:：#") for p in re.split(r"[\r\n]+", text)]
+    joined = " ".join(p for p in parts if p)
+    joined = re.sub(r"\s{2,}", " ", joined).strip()
+    return joined or None

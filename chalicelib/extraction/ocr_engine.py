@@ -1,0 +1,89 @@
+"""The OCR port and its offline faster-paddle adapter.
+
+Why a protocol: the service only needs "image in, positioned text lines out", so tests can pass a fake engine,
+and a different backend (another ONNX model, a Textract adapter outside this package) can replace faster-paddle
+without touching the parsing rules. The faster-paddle model (PP-OCR small, bundled inside the wheel, so no
+download at run time) is loaded lazily once per process: a warm Lambda reuses it across invocations.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import threading
+from typing import Protocol, runtime_checkable
+
+from PIL import Image
+
+from .models import BoundingBox, OcrLine
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL_SIZE = os.environ.get("OCR_MODEL_SIZE", "small")
+DEFAULT_THREADS = int(os.environ.get("OCR_THREADS", "2"))
+
+
+@runtime_checkable
+class OcrEngine(Protocol):
+    """Reads one page image and returns its text boxes (page-relative coordinates, confidence 0..1)."""
+
+    def read(self, image: Image.Image, page: int = 1) -> list[OcrLine]: ...
+
+
+class FasterPaddleEngine:
+    """faster-paddle (PP-OCRv6 via Rust + ONNX Runtime), fully offline."""
+
+    def __init__(self, model_size: str = DEFAULT_MODEL_SIZE, threads: int = DEFAULT_THREADS) -> None:
+        if model_size not in ("tiny", "small"):
+            # "medium" downloads its weights on first use, which is not allowed at run time.
+            raise ValueError(f"model_size {model_size!r} is not bundled in the wheel; use 'tiny' or 'small'")
+        self.model_size = model_size
+        self.threads = threads
+        self._engine = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._engine is None:
+                import faster_paddle
+
+                self._engine = faster_paddle.OcrEngine(model_size=self.model_size, threads=self.threads)
+                logger.info("faster-paddle %s engine loaded", self.model_size)
+        return self._engine
+
+    def read(self, image: Image.Image, page: int = 1) -> list[OcrLine]:
+        engine = self._engine or self._load()
+        buf = io.BytesIO()
+        # lossless and already downscaled; PNG keeps thin thermal-print strokes intact
+        image.save(buf, format="PNG", compress_level=1)
+        result = engine.ocr(buf.getvalue())
+        width, height = image.size
+        lines: list[OcrLine] = []
+        for _, b in sorted(result.get("bounds", {}).items()):
+            text = (b.get("text") or "").strip()
+            if not text:
+                continue
+            (x0, y0), (x1, y1) = b["topLeftCoord"], b["bottomRightCoord"]
+            box = BoundingBox(
+                left=max(0.0, x0 / width),
+                top=max(0.0, y0 / height),
+                width=max(0.0, (x1 - x0) / width),
+                height=max(0.0, (y1 - y0) / height),
+            )
+            conf = min(1.0, max(0.0, float(b.get("confidence", 0.0))))
+            lines.append(OcrLine(text=text, confidence=conf, box=box, page=page))
+        return lines
+
+
+_default_engine: FasterPaddleEngine | None = None
+_default_lock = threading.Lock()
+
+
+def default_engine() -> FasterPaddleEngine:
+    """The process-wide engine (created on first use; the model itself loads on the first ``read``)."""
+    global _default_engine
+    with _default_lock:
+        if _default_engine is None:
+            _default_engine = FasterPaddleEngine()
+        return _default_engine

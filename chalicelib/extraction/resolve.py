@@ -1,0 +1,270 @@
+"""Resolve a parsed AnalyzeExpense response into one ``ExtractedReceipt`` and decide whether a person must check it.
+
+Why separate from the parser: a response offers candidates (several TOTALs, several dates, a subtotal, a
+stored-value balance); choosing the payable total, reading a day-first date and defaulting the currency are Hong
+Kong business rules that must be identical for our OCR and for real Textract. The same place cross-checks the
+numbers (subtotal + service charge − discount = total, line items sum) and turns weak or inconsistent evidence
+into ``needs_review`` with reasons a person can act on.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from . import normalise
+from .models import ExpenseField, ExtractedReceipt, ParsedExpense
+
+#: Hong Kong has kept UTC+8 without daylight saving since 1979; a fixed offset needs no tz database on Lambda.
+HK_TZ = datetime.timezone(datetime.timedelta(hours=8), "HKT")
+
+#: Below these per-field confidences a receipt goes to review. Total and date drive money and policy checks, so
+#: they are strict; the currency has a sensible default (HKD) in Hong Kong.
+TOTAL_CONFIDENCE_THRESHOLD = 0.80
+DATE_CONFIDENCE_THRESHOLD = 0.75
+CURRENCY_CONFIDENCE_THRESHOLD = 0.60
+TAX_CONFIDENCE_THRESHOLD = 0.60
+VENDOR_CONFIDENCE_THRESHOLD = 0.0  # informational: a missing vendor name does not block a claim
+
+#: Receipts round to the dollar (以四捨五入計算至整數), so sums may differ by up to this much.
+ROUNDING_TOLERANCE = Decimal("1.00")
+#: Currency assumed for a receipt that shows no currency at all (the claimants are in Hong Kong).
+DEFAULT_CURRENCY = "HKD"
+DEFAULT_CURRENCY_CONFIDENCE = 0.7
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    value: object
+    score: float
+    field: ExpenseField | None
+
+
+def _best(cands: Iterable[_Candidate]) -> tuple[_Candidate | None, _Candidate | None]:
+    """Best candidate after merging equal values (repeats add a little support), and the best different one."""
+    merged: dict[object, _Candidate] = {}
+    counts: dict[object, int] = {}
+    for c in cands:
+        counts[c.value] = counts.get(c.value, 0) + 1
+        if c.value not in merged or c.score > merged[c.value].score:
+            merged[c.value] = c
+    ranked = sorted(
+        (_Candidate(v, min(0.99, c.score + 0.04 * (counts[v] - 1)), c.field) for v, c in merged.items()),
+        key=lambda c: -c.score,
+    )
+    return (ranked[0] if ranked else None), (ranked[1] if len(ranked) > 1 else None)
+
+
+def _score(f: ExpenseField) -> float:
+    return f.type_confidence * (f.value_confidence or 0.0)
+
+
+def _fields(parsed: ParsedExpense, *types: str) -> list[ExpenseField]:
+    return [f for f in parsed.summary_fields if f.type in types]
+
+
+def _amount_candidates(parsed: ParsedExpense, ftype: str, *, positive: bool = True) -> list[_Candidate]:
+    out = []
+    for f in _fields(parsed, ftype):
+        amount = normalise.parse_amount(f.value)
+        if amount is None or (positive and amount <= 0):
+            continue
+        out.append(_Candidate(abs(amount) if not positive else amount, _score(f), f))
+    return out
+
+
+def _resolve_currency(parsed: ParsedExpense) -> tuple[str, float]:
+    codes: dict[str, int] = {}
+    confs: dict[str, float] = {}
+    for f in parsed.summary_fields + [f for item in parsed.line_items for f in item]:
+        if f.currency_code:
+            code = f.currency_code.upper()
+            codes[code] = codes.get(code, 0) + 1
+            confs[code] = max(confs.get(code, 0.0), f.currency_confidence if f.currency_confidence else 0.9)
+    if codes:
+        code = max(codes, key=lambda c: codes[c])
+        return code, confs[code] if len(codes) == 1 else 0.6
+    texts = [f.value for f in parsed.summary_fields] + [f.label or "" for f in parsed.summary_fields]
+    texts += [f.value for item in parsed.line_items for f in item] + parsed.lines
+    code, conf = normalise.detect_currency("\n".join(texts))
+    if code:
+        return code, conf
+    return DEFAULT_CURRENCY, DEFAULT_CURRENCY_CONFIDENCE
+
+
+def _resolve_date(parsed: ParsedExpense, day_first: bool, today: datetime.date) -> tuple[datetime.date | None, float]:
+    cands: list[_Candidate] = []
+    for f in _fields(parsed, "INVOICE_RECEIPT_DATE"):
+        for value, conf, _ in normalise.find_dates(f.value, day_first=day_first, today=today):
+            cands.append(_Candidate(value, _score(f) * (conf if f.type_confidence < 0.999 else 1.0), f))
+            break
+    if not cands:  # Textract sometimes leaves the date as OTHER ("March 12, 2019")
+        texts = [(f.value, f) for f in _fields(parsed, "OTHER")] + [(t, None) for t in parsed.lines]
+        for text, f in texts:
+            for value, conf, _ in normalise.find_dates(text, day_first=day_first, today=today):
+                cands.append(_Candidate(value, 0.6 * conf, f))
+    best, runner = _best(cands)
+    if best is None:
+        return None, 0.0
+    conf = best.score
+    if runner is not None and runner.score > 0.85 * best.score:
+        conf *= 0.8
+    return best.value, conf  # type: ignore[return-value]
+
+
+def _resolve_text(parsed: ParsedExpense, *types: str) -> tuple[str | None, float]:
+    cands = []
+    for f in _fields(parsed, *types):
+        text = normalise.clean_vendor(f.value)
+        if text:
+            cands.append(_Candidate(text, _score(f), f))
+    best, _ = _best(cands)
+    return (best.value, best.score) if best else (None, 0.0)  # type: ignore[return-value]
+
+
+def _resolve_vendor(parsed: ParsedExpense) -> tuple[str | None, float]:
+    vendor, conf = _resolve_text(parsed, "VENDOR_NAME")
+    if vendor is None:
+        named = [f for f in _fields(parsed, "NAME") if "VENDOR" in f.group_types]
+        cands = [_Candidate(normalise.clean_vendor(f.value), _score(f) * 0.9, f) for f in named]
+        best, _ = _best(c for c in cands if c.value)
+        if best:
+            return best.value, best.score  # type: ignore[return-value]
+    return vendor, conf
+
+
+def _sum_matches(total: Decimal, parts: list[Decimal]) -> bool:
+    return abs(sum(parts, Decimal(0)) - total) <= ROUNDING_TOLERANCE
+
+
+def receipt_from_parsed(parsed: ParsedExpense, *, today: datetime.date | None = None) -> ExtractedReceipt:
+    """Choose the payable total, date, currency, tax and vendor, and decide ``needs_review``."""
+    today = today or datetime.datetime.now(HK_TZ).date()
+    reasons: list[str] = []
+    currency, currency_conf = _resolve_currency(parsed)
+    day_first = currency != "USD"  # US receipts (seen through Textract) print month first
+
+    subtotal_best, _ = _best(_amount_candidates(parsed, "SUBTOTAL"))
+    sc_best, _ = _best(_amount_candidates(parsed, "SERVICE_CHARGE"))
+    disc_best, _ = _best(_amount_candidates(parsed, "DISCOUNT", positive=False))
+    tax_best, _ = _best(_amount_candidates(parsed, "TAX", positive=False))
+    paid_best, _ = _best(_amount_candidates(parsed, "AMOUNT_PAID"))
+    subtotal = subtotal_best.value if subtotal_best else None
+    service = sc_best.value if sc_best else None
+    discount = abs(disc_best.value) if disc_best else None  # type: ignore[arg-type]
+    tax = tax_best.value if tax_best else None
+
+    paid_values = {c.value for c in _amount_candidates(parsed, "AMOUNT_PAID")}
+    total_cands = [
+        _Candidate(c.value, c.score + (0.1 if c.value in paid_values else 0.0), c.field)
+        for c in _amount_candidates(parsed, "TOTAL")
+    ]
+    total_best, total_runner = _best(total_cands)
+    total: Decimal | None = None
+    total_conf = 0.0
+    if total_best is not None:
+        total, total_conf = total_best.value, min(total_best.score, 0.99)  # type: ignore[assignment]
+        explained = total_best.value in paid_values or (
+            total_runner is not None and total_runner.value in (subtotal, *( [subtotal + service]
+                                                                           if subtotal and service else []))
+        )
+        if total_runner is not None and total_runner.score > 0.8 * total_best.score and not explained:
+            total_conf *= 0.75
+            reasons.append(f"several different totals printed ({total_best.value} and {total_runner.value})")
+    elif paid_best is not None:
+        total, total_conf = paid_best.value, paid_best.score * 0.8  # type: ignore[assignment]
+    elif subtotal is not None:
+        parts = [subtotal] + ([service] if service else []) + ([-discount] if discount else [])
+        total, total_conf = sum(parts, Decimal(0)), 0.5  # type: ignore[arg-type]
+
+    # cross-checks: agreement between independent numbers raises confidence, disagreement sends to review
+    corroborated = False
+    if total is not None:
+        if paid_best is not None and paid_best.value == total:
+            corroborated = True
+        if subtotal is not None:
+            combos = _combinations(subtotal, service, discount, tax)  # type: ignore[arg-type]
+            if any(_sum_matches(total, c) for c in combos):
+                corroborated = True
+            elif subtotal > total + ROUNDING_TOLERANCE and not discount:
+                reasons.append(f"subtotal {subtotal} is more than the total {total}")
+                total_conf = min(total_conf, 0.6)
+        prices = [normalise.parse_amount(f.value) for item in parsed.line_items for f in item if f.type == "PRICE"]
+        prices = [p for p in prices if p is not None]
+        if prices and _sum_matches(total, prices):
+            corroborated = True
+        if corroborated:
+            total_conf = max(total_conf, min(0.99, total_conf + 0.15))
+    if total is not None:
+        total = normalise.quantize_money(total, currency)  # type: ignore[arg-type]
+    else:
+        reasons.append("no total found")
+    if total is not None and total_conf < TOTAL_CONFIDENCE_THRESHOLD:
+        reasons.append(f"total confidence {total_conf:.2f} below {TOTAL_CONFIDENCE_THRESHOLD:.2f}")
+
+    date, date_conf = _resolve_date(parsed, day_first, today)
+    if date is None:
+        reasons.append("no date found")
+    else:
+        if date > today + datetime.timedelta(days=1):
+            reasons.append(f"date {date.isoformat()} is in the future")
+            date_conf = min(date_conf, 0.5)
+        elif date_conf < DATE_CONFIDENCE_THRESHOLD:
+            reasons.append(f"date confidence {date_conf:.2f} below {DATE_CONFIDENCE_THRESHOLD:.2f}")
+    if currency_conf < CURRENCY_CONFIDENCE_THRESHOLD:
+        reasons.append(f"currency confidence {currency_conf:.2f} below {CURRENCY_CONFIDENCE_THRESHOLD:.2f}")
+
+    vendor, vendor_conf = _resolve_vendor(parsed)
+    receipt_no, _ = _resolve_text(parsed, "INVOICE_RECEIPT_ID")
+    method = _payment_method(parsed)
+    tax_conf = tax_best.score if tax_best else 0.0
+
+    return ExtractedReceipt(
+        vendor=vendor,
+        date=date,  # type: ignore[arg-type]
+        total=total,
+        tax=normalise.quantize_money(tax, currency) if tax is not None else None,  # type: ignore[arg-type]
+        currency=currency,
+        confidence={
+            "vendor": round(vendor_conf, 3),
+            "date": round(date_conf, 3),
+            "total": round(total_conf, 3),
+            "tax": round(tax_conf, 3),
+            "currency": round(currency_conf, 3),
+        },
+        needs_review=bool(reasons),
+        review_reasons=reasons,
+        payment_method=method,
+        receipt_no=receipt_no,
+        subtotal=subtotal,  # type: ignore[arg-type]
+        service_charge=service,  # type: ignore[arg-type]
+        discount=discount,
+        pages=parsed.pages,
+    )
+
+
+def _combinations(
+    subtotal: Decimal, service: Decimal | None, discount: Decimal | None, tax: Decimal | None
+) -> list[list[Decimal]]:
+    sc = [Decimal(0)] + ([service] if service else [])
+    dc = [Decimal(0)] + ([-discount] if discount else [])
+    tx = [Decimal(0)] + ([tax] if tax else [])
+    return [[subtotal, s, d, t] for s in sc for d in dc for t in tx]
+
+
+def _payment_method(parsed: ParsedExpense) -> str | None:
+    for f in _fields(parsed, "AMOUNT_PAID", "PAYMENT_TERMS"):
+        found = normalise.payment_method(f"{f.label or ''} {f.value}")
+        if found:
+            return found
+    for f in parsed.summary_fields:
+        found = normalise.payment_method(f"{f.label or ''} {f.value}")
+        if found and found != "Cash":
+            return found
+    for text in parsed.lines:
+        found = normalise.payment_method(text)
+        if found:
+            return found
+    return None

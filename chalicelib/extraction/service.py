@@ -1,0 +1,71 @@
+"""The extraction use case: document bytes → ``ExtractedReceipt``.
+
+Why this order (documents → OCR → AnalyzeExpense-shaped dict → trp parse → resolve): every source of text, our
+OCR, a PDF text layer or a real Textract response, meets the same parser and the same Hong Kong rules, so a
+receipt gets the same answer whichever way it was read, and the intermediate dict can be stored for audit.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+
+from .analyze_expense import build_analyze_expense
+from .documents import load_document
+from .models import ExtractedReceipt, OcrLine
+from .ocr_engine import OcrEngine, default_engine
+from .privacy import mask_personal_data
+from .resolve import (  # noqa: F401  (thresholds re-exported for callers and tests)
+    CURRENCY_CONFIDENCE_THRESHOLD,
+    DATE_CONFIDENCE_THRESHOLD,
+    TAX_CONFIDENCE_THRESHOLD,
+    TOTAL_CONFIDENCE_THRESHOLD,
+    receipt_from_parsed,
+)
+from .textract_parse import parse_expense_response
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ExtractionResult:
+    """A receipt with the evidence behind it (the AnalyzeExpense-shaped response and the OCR lines)."""
+
+    receipt: ExtractedReceipt
+    response: dict
+    lines: list[list[OcrLine]] = field(default_factory=list)
+
+
+def extract_document_detailed(
+    data: bytes, filename: str, *, engine: OcrEngine | None = None, today: datetime.date | None = None
+) -> ExtractionResult:
+    """Like ``extract_document`` but also returns the response dict and the OCR lines."""
+    pages = load_document(data, filename)
+    page_lines: list[list[OcrLine]] = []
+    for page in pages:
+        if page.has_text:
+            page_lines.append(page.lines)
+        else:
+            assert page.image is not None
+            page_lines.append((engine or default_engine()).read(page.image, page.number))
+    response = build_analyze_expense(page_lines)
+    receipt = receipt_from_parsed(parse_expense_response(response), today=today)
+    if logger.isEnabledFor(logging.DEBUG):
+        text = " | ".join(line.text for lines in page_lines for line in lines)
+        logger.debug("extracted %s: %s", filename, mask_personal_data(text))
+    logger.info(
+        "extracted %s: needs_review=%s reasons=%s", filename, receipt.needs_review,
+        mask_personal_data("; ".join(receipt.review_reasons)),
+    )
+    return ExtractionResult(receipt=receipt, response=response, lines=page_lines)
+
+
+def extract_document(data: bytes, filename: str, *, engine: OcrEngine | None = None) -> ExtractedReceipt:
+    """Read a receipt (PNG, JPEG or PDF bytes); raises ``UnsupportedDocument`` / ``DocumentTooLarge``."""
+    return extract_document_detailed(data, filename, engine=engine).receipt
+
+
+def parse_textract_response(resp: dict) -> ExtractedReceipt:
+    """The same result from a saved Amazon Textract AnalyzeExpense / GetExpenseAnalysis response."""
+    return receipt_from_parsed(parse_expense_response(resp))

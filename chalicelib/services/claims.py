@@ -1,0 +1,106 @@
+"""Use cases on a claim by people: read with access rules, correct fields, submit for approval."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from chalicelib.adapters.repositories import ClaimRepository
+from chalicelib.domain.claim import EDITABLE, Claim, ClaimStatus, InvalidClaim, parse_amount
+from chalicelib.domain.identity import Forbidden, Principal, Role
+from chalicelib.domain.money import Money
+
+CATEGORIES = ("meals", "entertainment", "taxi", "travel", "general")
+
+
+class NotFound(Exception):
+    pass
+
+
+class ClaimEdits(BaseModel):
+    """What an employee may correct; every correction is kept in the audit trail as labelled data."""
+
+    vendor: str | None = Field(default=None, max_length=200)
+    receipt_date: date | None = None
+    total: str | None = Field(default=None, max_length=20)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    category: str | None = None
+    purpose: str | None = Field(default=None, max_length=500)
+
+    def apply(self, claim: Claim) -> dict:
+        changes: dict = {}
+        if self.vendor is not None:
+            changes["vendor"] = self.vendor.strip()
+        if self.receipt_date is not None:
+            changes["receipt_date"] = self.receipt_date
+        currency = self.currency or (claim.total.currency if claim.total else "HKD")
+        if self.total is not None:
+            amount = parse_amount(self.total)
+            if amount <= 0:
+                raise InvalidClaim("the total must be a positive amount")
+            changes["total"] = Money(amount=amount, currency=currency)
+        elif self.currency is not None and claim.total is not None:
+            changes["total"] = Money(amount=claim.total.amount, currency=currency)
+        if self.category is not None:
+            if self.category not in CATEGORIES:
+                raise InvalidClaim(f"unknown category {self.category!r}; use one of {', '.join(CATEGORIES)}")
+            changes["category"] = self.category
+        if self.purpose is not None:
+            changes["purpose"] = self.purpose.strip()
+        return changes
+
+
+def can_read(principal: Principal, claim: Claim) -> bool:
+    if principal.has(Role.ADMIN) or principal.has(Role.AUDITOR):
+        return True
+    if claim.employee_id == principal.employee_id:
+        return True
+    if principal.has(Role.FINANCE) or principal.has(Role.APPROVER):
+        return claim.department_id == principal.department_id
+    return False
+
+
+def get_claim(principal: Principal, claims: ClaimRepository, claim_id: str) -> Claim:
+    claim = claims.get(claim_id)
+    # The same answer for "absent" and "not yours": a cross-department probe learns nothing.
+    if claim is None or not can_read(principal, claim):
+        raise NotFound(claim_id)
+    return claim
+
+
+def list_claims(principal: Principal, claims: ClaimRepository, department_id: str | None = None) -> list[Claim]:
+    """Finance and approvers see their own department only; the department is enforced in the query."""
+    if principal.has(Role.ADMIN) or principal.has(Role.AUDITOR):
+        return claims.by_department(department_id or principal.department_id)
+    if principal.has(Role.FINANCE) or principal.has(Role.APPROVER):
+        if department_id and department_id != principal.department_id:
+            raise Forbidden("finance users read their own department's claims only")
+        return claims.by_department(principal.department_id)
+    return claims.by_employee(principal.employee_id)
+
+
+def _own_editable(principal: Principal, claims: ClaimRepository, claim_id: str) -> Claim:
+    claim = claims.get(claim_id)
+    if claim is None or claim.employee_id != principal.employee_id:
+        raise NotFound(claim_id)
+    if claim.status not in EDITABLE:
+        raise InvalidClaim(f"the claim is {claim.status.value} and can no longer be changed")
+    return claim
+
+
+def edit_claim(principal: Principal, claims: ClaimRepository, claim_id: str, edits: ClaimEdits) -> Claim:
+    claim = _own_editable(principal, claims, claim_id)
+    changes = edits.apply(claim)
+    if not changes:
+        return claim
+    return claims.save(claim, claim.moved_to(ClaimStatus.EXTRACTED, **changes), principal, action="claim.corrected")
+
+
+def submit_claim(principal: Principal, claims: ClaimRepository, claim_id: str, edits: ClaimEdits) -> Claim:
+    claim = _own_editable(principal, claims, claim_id)
+    changes = edits.apply(claim)
+    candidate = claim.model_copy(update=changes)
+    candidate.validate_for_submission()
+    submitted = claim.moved_to(ClaimStatus.SUBMITTED, **changes, submission_count=claim.submission_count + 1)
+    return claims.save(claim, submitted, principal, action="claim.submitted")

@@ -1,0 +1,56 @@
+"""Use cases at the end of the approval flow: post to the books, record a rejection, record a failure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from chalicelib.adapters.repositories import ClaimRepository, DirectoryRepository, LedgerStore
+from chalicelib.domain.claim import TERMINAL, Claim, ClaimStatus
+from chalicelib.domain.identity import SYSTEM
+from chalicelib.domain.ledger import journal_for
+
+
+class ClaimMissing(Exception):
+    pass
+
+
+def _get(claims: ClaimRepository, claim_id: str) -> Claim:
+    claim = claims.get(claim_id)
+    if claim is None:
+        raise ClaimMissing(claim_id)
+    return claim
+
+
+def post_claim(claim_id: str, claims: ClaimRepository, directory: DirectoryRepository, ledger: LedgerStore) -> str:
+    """Idempotent: a retried task finds the claim posted and returns the same journal id."""
+    claim = _get(claims, claim_id)
+    if claim.status == ClaimStatus.POSTED and claim.journal_id:
+        return claim.journal_id
+    if claim.status == ClaimStatus.IN_APPROVAL:
+        claim = claims.save(claim, claim.moved_to(ClaimStatus.APPROVED), SYSTEM, action="claim.approved")
+    if claim.status != ClaimStatus.APPROVED:
+        raise RuntimeError(f"claim {claim_id} is {claim.status.value}, not approved")
+    entry = ledger.post(journal_for(claim, directory.policy().fx, datetime.now(UTC).date()))
+    claims.save(claim, claim.moved_to(ClaimStatus.POSTED, journal_id=entry.journal_id), SYSTEM,
+                action="claim.posted")
+    return entry.journal_id
+
+
+def record_rejection(claim_id: str, claims: ClaimRepository) -> None:
+    claim = _get(claims, claim_id)
+    if claim.status == ClaimStatus.REJECTED:
+        return
+    claims.save(claim, claim.moved_to(ClaimStatus.REJECTED), SYSTEM, action="claim.rejected")
+
+
+def mark_failed(claim_id: str, error: dict | None, claims: ClaimRepository) -> None:
+    claim = _get(claims, claim_id)
+    if claim.status in TERMINAL:
+        return
+    error = error or {}
+    name = error.get("Error", "unknown error")
+    if name == "States.Timeout":
+        reason = f"approval at level {claim.approval_level} timed out; an admin must reassign it"
+    else:
+        reason = f"{name}: {str(error.get('Cause', ''))[:500]}"
+    claims.save(claim, claim.moved_to(ClaimStatus.FAILED, failure_reason=reason), SYSTEM, action="claim.failed")

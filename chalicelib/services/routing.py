@@ -1,0 +1,17 @@
+"""Use case: the state machine asks who must approve this claim."""
+
+from __future__ import annotations
+
+from chalicelib.adapters.repositories import ClaimRepository, DirectoryRepository
+from chalicelib.domain.routing import Route, RoutingError, route_claim
+
+
+def route(claim_id: str, claims: ClaimRepository, directory: DirectoryRepository) -> Route:
+    claim = claims.get(claim_id)
+    if claim is None:
+        raise RoutingError(f"claim {claim_id} does not exist")
+    claimant = directory.employee(claim.employee_id)
+    department = directory.department(claim.department_id)
+    if claimant is None or department is None:
+        raise RoutingError(f"claim {claim_id}: claimant or department missing from the directory")
+    return route_claim(claim, claimant, department, directory.policy(), directory.employee)

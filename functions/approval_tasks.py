@@ -1,0 +1,65 @@
+"""Step Functions Task handlers of the approval state machine (Lambdas that Chalice does not own).
+
+Each handler parses its payload, calls one service and returns JSON; errors propagate so the state
+machine's Retry/Catch decide what happens next.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+from pydantic import BaseModel
+
+from chalicelib import bootstrap
+from chalicelib.domain.routing import ApprovalStep
+from chalicelib.services import approvals, posting, routing
+
+logger = Logger(service="hk-expense-approval")
+
+
+class ClaimTask(BaseModel):
+    claim_id: str
+    error: dict | None = None
+
+
+class ApprovalTask(BaseModel):
+    claim_id: str
+    level: int
+    step: ApprovalStep
+    task_token: str
+
+
+def route_claim(event: dict, context: object) -> dict:
+    task = ClaimTask.model_validate(event)
+    c = bootstrap.container()
+    return routing.route(task.claim_id, c.claims, c.directory).model_dump()
+
+
+def request_approval(event: dict, context: object) -> dict:
+    task = ApprovalTask.model_validate(event)
+    c = bootstrap.container()
+    link_id = approvals.request_approval(
+        task.claim_id, task.level, task.step, task.task_token, c.claims, c.directory, c.links, c.notifier,
+        c.link_key, c.settings.public_base_url, c.settings.approval_link_ttl_seconds,
+    )
+    logger.info("approver notified", extra={"claim_id": task.claim_id, "level": task.level, "link_id": link_id})
+    return {"link_id": link_id}
+
+
+def record_rejection(event: dict, context: object) -> dict:
+    task = ClaimTask.model_validate(event)
+    posting.record_rejection(task.claim_id, bootstrap.container().claims)
+    return {"claim_id": task.claim_id, "status": "rejected"}
+
+
+def post_to_ledger(event: dict, context: object) -> dict:
+    task = ClaimTask.model_validate(event)
+    c = bootstrap.container()
+    journal_id = posting.post_claim(task.claim_id, c.claims, c.directory, c.ledger)
+    return {"claim_id": task.claim_id, "journal_id": journal_id}
+
+
+def mark_failed(event: dict, context: object) -> dict:
+    task = ClaimTask.model_validate(event)
+    logger.warning("approval flow failed", extra={"claim_id": task.claim_id, "error": (task.error or {}).get("Error")})
+    posting.mark_failed(task.claim_id, task.error, bootstrap.container().claims)
+    return {"claim_id": task.claim_id, "status": "failed"}

@@ -1,0 +1,125 @@
+"""`make demo`: the local stack on moto's server, sample receipts through every stage, the API and dashboard.
+
+Everything runs in this process: moto's threaded server on 127.0.0.1 (so a browser can follow the presigned
+upload URLs and approval links), the project's handlers invoked by moto through infra/lambda_shim.py, and the
+Chalice app on Chalice's local server. Sample receipts are generated, uploaded, submitted and decided over HTTP,
+as an employee and the approvers would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+from collections import Counter
+
+import requests
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_local_aws(moto_port: int):
+    """moto's server in this process, Step Functions executing for real, Lambda handlers in-process."""
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 (moto accepts any) AWS_DEFAULT_REGION="ap-east-1",
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{moto_port}", MOTO_PORT=str(moto_port),
+    )
+    from moto.core.config import default_user_config
+    from moto.server import ThreadedMotoServer
+
+    from infra import lambda_shim
+
+    default_user_config["stepfunctions"]["execute_state_machine"] = True
+    lambda_shim.install()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    server.start()
+    return server
+
+
+def start_api(port: int) -> None:
+    from chalice.config import Config
+    from chalice.local import create_local_server
+
+    from app import app
+
+    server = create_local_server(app, Config.create(chalice_stage="local", app_name="hk-expense"), "127.0.0.1", port)
+    threading.Thread(target=server.serve_forever, daemon=True, name="chalice-local").start()
+
+
+def http_call(base: str):
+    session = requests.Session()
+
+    def call(method: str, path: str, body: dict | None, headers: dict) -> tuple[int, dict]:
+        resp = session.request(method, base + path, json=body, headers=headers, timeout=120)
+        try:
+            return resp.status_code, resp.json()
+        except ValueError:
+            return resp.status_code, {"raw": resp.text}
+
+    return call
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--once", action="store_true", help="run the sample receipts, print the summary, exit")
+    parser.add_argument("--api-port", type=int, default=int(os.environ.get("DEMO_API_PORT", "8000")))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    for noisy in ("werkzeug", "hk-expense", "hk-expense-approval"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+    moto_port = _free_port()
+    base = f"http://127.0.0.1:{args.api_port}"
+    server = start_local_aws(moto_port)
+
+    from infra.local_stack import LocalStack
+
+    stack = LocalStack(public_base_url=base)
+    stack.create()
+    from chalicelib import bootstrap
+    from infra import sample_org
+
+    bootstrap.reset()
+    sample_org.load(bootstrap.container().directory)
+    start_api(args.api_port)
+
+    from infra.driver import Driver
+    from infra.sample_receipts import SCENARIOS, play
+
+    driver = Driver(http_call(base), stack)
+    started = time.monotonic()
+    results = play(driver, SCENARIOS)
+    summary = Counter(results.values())
+    print(json.dumps({"claims": results, "by_status": dict(summary)}, ensure_ascii=False, indent=2))
+    print(f"processed {len(results)} receipts in {time.monotonic() - started:.1f}s")
+    print(f"Dashboard: {base}/   (sign in as E300, finance for HK Sales; E900 is admin)")
+    print(f"API:       {base}/claims   local AWS (moto): http://127.0.0.1:{moto_port}")
+    ok = all(results[cid] == expected for cid, expected in _expected(results, SCENARIOS).items())
+    if args.once:
+        server.stop()
+        return 0 if ok else 1
+    print("Serving; Ctrl-C to stop.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
+
+
+def _expected(results: dict[str, str], scenarios: list) -> dict[str, str]:
+    return {cid: s.expected for cid, s in zip(results, scenarios, strict=True)}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Drives claims through the running pipeline the way people do: upload, submit, open the link, decide.
+
+Used by the end-to-end tests (through chalice's test client), the demo and the benchmark (over HTTP), so all
+three exercise the same path.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+import requests
+
+from infra.local_stack import LocalStack
+
+# (method, path, json body, headers) -> (status, json body)
+Call = Callable[[str, str, dict | None, dict], tuple[int, dict]]
+
+
+class Timeout(AssertionError):
+    pass
+
+
+def wait_for(predicate: Callable[[], object], seconds: float = 30.0, every: float = 0.05) -> object:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise Timeout(f"condition not met within {seconds}s")
+
+
+@dataclass
+class Driver:
+    call: Call
+    stack: LocalStack
+    tokens: dict[str, str] = field(default_factory=dict)
+    inbox: list[dict] = field(default_factory=list)
+
+    def token(self, employee_id: str) -> str:
+        if employee_id not in self.tokens:
+            status, body = self.call("POST", "/dev/token", {"employee_id": employee_id}, {})
+            assert status == 200, body
+            self.tokens[employee_id] = body["token"]
+        return self.tokens[employee_id]
+
+    def auth(self, employee_id: str) -> dict:
+        return {"Authorization": f"Bearer {self.token(employee_id)}"}
+
+    def upload(self, employee_id: str, data: bytes, filename: str, content_type: str) -> str:
+        status, body = self.call(
+            "POST", "/uploads", {"filename": filename, "content_type": content_type, "size_bytes": len(data)},
+            self.auth(employee_id),
+        )
+        assert status == 201, body
+        target = body["upload"]
+        resp = requests.put(target["url"], data=data, headers=target["headers"], timeout=120)
+        resp.raise_for_status()
+        return body["claim_id"]
+
+    def claim(self, employee_id: str, claim_id: str) -> dict:
+        status, body = self.call("GET", f"/claims/{claim_id}", None, self.auth(employee_id))
+        assert status == 200, body
+        return body
+
+    def wait_status(self, employee_id: str, claim_id: str, statuses: set[str], seconds: float = 60) -> dict:
+        return wait_for(
+            lambda: (c := self.claim(employee_id, claim_id))["status"] in statuses and c, seconds  # type: ignore[arg-type]
+        )
+
+    def submit(self, employee_id: str, claim_id: str, edits: dict | None = None) -> tuple[int, dict]:
+        return self.call("POST", f"/claims/{claim_id}/submit", edits or {}, self.auth(employee_id))
+
+    def approval_message(self, claim_id: str, level: int, seconds: float = 30) -> dict:
+        """The approver's notification for this claim and level (read from the local-only inbox)."""
+
+        def find() -> dict | None:
+            self.inbox.extend(self.stack.approver_messages())
+            for message in self.inbox:
+                if message["claim"]["claim_id"] == claim_id and message["level"] == level:
+                    return message
+            return None
+
+        return wait_for(find, seconds)  # type: ignore[return-value]
+
+    def decide(self, link: str, decision: str, comment: str = "") -> tuple[int, dict]:
+        path = urlparse(link).path
+        return self.call("POST", f"{path}/decision", {"decision": decision, "comment": comment}, {})

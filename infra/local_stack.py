@@ -1,0 +1,238 @@
+"""Builds the deployment's resources on moto (in-process `mock_aws` or moto's server) from infra/resources.py.
+
+The calls are the AWS API calls a deployment makes: tables with the same keys, indexes and stream; buckets
+with default encryption and an S3 -> SQS notification; queues with their dead-letter redrive; the SNS topic;
+Lambda functions whose Handler strings are the project's real handlers; the event-source mappings; and the
+state machine from the ASL file with the same substitutions CloudFormation applies.
+Local-only additions are plumbing and say so: an `approver-inbox` SQS queue subscribed to the approver topic
+(standing in for the approvers' e-mail and phones) and dev signing keys for tokens.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from chalicelib.adapters.tokens import new_dev_keypair
+from infra import resources as r
+
+LOCAL_ONLY_INBOX = "approver-inbox"
+
+
+def _placeholder_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("README.txt", "Local stack: the handler is imported in-process by infra/lambda_shim.py.\n")
+    return buf.getvalue()
+
+
+@dataclass
+class LocalStack:
+    stage: str = "local"
+    public_base_url: str = "http://127.0.0.1:8000"
+    env: dict[str, str] = field(default_factory=dict)
+    arns: dict[str, str] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=r.REGION)
+
+    def environment(self) -> dict[str, str]:
+        env = r.lambda_environment(self.stage)
+        env["PUBLIC_BASE_URL"] = self.public_base_url
+        env["POWERTOOLS_METRICS_NAMESPACE"] = "HkExpense"
+        env["POWERTOOLS_TRACE_DISABLED"] = "true"
+        return env
+
+    def create(self) -> LocalStack:
+        """Create everything; also exports the Lambda environment into this process (see lambda_shim)."""
+        self.env = self.environment()
+        os.environ.update(self.env)
+        self._tables()
+        self._buckets_and_queues()
+        self._topic()
+        self._secrets()
+        self._functions()
+        self._notifications()
+        self._state_machine()
+        return self
+
+    def name(self, logical: str) -> str:
+        return r.physical_name(self.stage, logical)
+
+    def _tables(self) -> None:
+        ddb = self.client("dynamodb")
+        for table in r.TABLES:
+            keys = [{"AttributeName": table.hash_key, "KeyType": "HASH"}]
+            if table.range_key:
+                keys.append({"AttributeName": table.range_key, "KeyType": "RANGE"})
+            kwargs: dict[str, Any] = {
+                "TableName": self.name(table.logical),
+                "KeySchema": keys,
+                "AttributeDefinitions": [{"AttributeName": k, "AttributeType": t} for k, t in table.attributes.items()],
+                "BillingMode": "PAY_PER_REQUEST",
+                "SSESpecification": {"Enabled": True},
+            }
+            if table.indexes:
+                kwargs["GlobalSecondaryIndexes"] = [
+                    {
+                        "IndexName": ix.name,
+                        "KeySchema": [{"AttributeName": ix.hash_key, "KeyType": "HASH"}]
+                        + ([{"AttributeName": ix.range_key, "KeyType": "RANGE"}] if ix.range_key else []),
+                        "Projection": {"ProjectionType": "ALL"},
+                    }
+                    for ix in table.indexes
+                ]
+            if table.stream:
+                kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream}
+            desc = ddb.create_table(**kwargs)["TableDescription"]
+            self.arns[f"table:{table.logical}"] = desc["TableArn"]
+            if table.stream:
+                self.arns[f"stream:{table.logical}"] = desc["LatestStreamArn"]
+            if table.ttl_attribute:
+                ddb.update_time_to_live(
+                    TableName=self.name(table.logical),
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+                )
+
+    def _buckets_and_queues(self) -> None:
+        s3, sqs = self.client("s3"), self.client("sqs")
+        for bucket in r.BUCKETS:
+            name = self.name(bucket)
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": r.REGION})
+            s3.put_bucket_encryption(
+                Bucket=name,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+                },
+            )
+            s3.put_public_access_block(
+                Bucket=name,
+                PublicAccessBlockConfiguration={
+                    "BlockPublicAcls": True, "IgnorePublicAcls": True,
+                    "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+                },
+            )
+        for queue in sorted(r.QUEUES, key=lambda q: q.dead_letter is not None):  # DLQs first
+            attributes = {"VisibilityTimeout": str(queue.visibility_timeout)}
+            if queue.dead_letter:
+                attributes["RedrivePolicy"] = json.dumps(
+                    {"deadLetterTargetArn": self.arns[f"queue:{queue.dead_letter}"],
+                     "maxReceiveCount": str(queue.max_receive_count)}
+                )
+            url = sqs.create_queue(QueueName=self.name(queue.logical), Attributes=attributes)["QueueUrl"]
+            self.arns[f"queue:{queue.logical}"] = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
+            self.arns[f"queue_url:{queue.logical}"] = url
+
+    def _notifications(self) -> None:
+        """After the consumers exist, as in the template, so S3's test event is consumed like any other."""
+        s3 = self.client("s3")
+        s3.put_bucket_notification_configuration(
+            Bucket=self.name("uploads"),
+            NotificationConfiguration={
+                "QueueConfigurations": [
+                    {
+                        "QueueArn": self.arns["queue:upload-events"],
+                        "Events": ["s3:ObjectCreated:*"],
+                        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "receipts/"}]}},
+                    }
+                ]
+            },
+        )
+
+    def _topic(self) -> None:
+        sns, sqs = self.client("sns"), self.client("sqs")
+        for topic in r.TOPICS:
+            self.arns[f"topic:{topic}"] = sns.create_topic(Name=self.name(topic))["TopicArn"]
+        url = sqs.create_queue(QueueName=self.name(LOCAL_ONLY_INBOX))["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.arns["queue_url:approver-inbox"] = url
+        sns.subscribe(
+            TopicArn=self.arns["topic:approver-notifications"], Protocol="sqs", Endpoint=arn,
+            Attributes={"RawMessageDelivery": "true"},
+        )
+
+    def _secrets(self) -> None:
+        sm = self.client("secretsmanager")
+        private, public = new_dev_keypair()
+        values = {
+            "approval-link-key": secrets.token_urlsafe(48),
+            "auth-jwks": public,
+            "dev-signing-key": private,
+        }
+        for logical in r.SECRETS:
+            sm.create_secret(Name=self.name(logical), SecretString=values[logical])
+
+    def _functions(self) -> None:
+        iam, lam = self.client("iam"), self.client("lambda")
+        role = iam.create_role(
+            RoleName=self.name("lambda-role"),
+            AssumeRolePolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ]}
+            ),
+        )["Role"]["Arn"]
+        self.arns["role:lambda"] = role
+        code = _placeholder_zip()
+        for fn in r.FUNCTIONS:
+            arn = lam.create_function(
+                FunctionName=r.function_name(self.stage, fn.logical),
+                Runtime="python3.11",
+                Role=role,
+                Handler=fn.handler,
+                Code={"ZipFile": code},
+                Timeout=fn.timeout_s,
+                MemorySize=fn.memory_mb,
+                Environment={"Variables": self.env},
+            )["FunctionArn"]
+            self.arns[f"function:{fn.logical}"] = arn
+        for source in r.EVENT_SOURCES:
+            if source.source_kind == "sqs":
+                source_arn = self.arns[f"queue:{source.source}"]
+                extra: dict[str, Any] = {}
+            else:
+                source_arn = self.arns[f"stream:{source.source}"]
+                extra = {"StartingPosition": "LATEST"}
+            lam.create_event_source_mapping(
+                EventSourceArn=source_arn,
+                FunctionName=r.function_name(self.stage, source.function),
+                BatchSize=source.batch_size,
+                Enabled=True,
+                **extra,
+            )
+
+    def _state_machine(self) -> None:
+        sfn = self.client("stepfunctions")
+        values = {placeholder: self.arns[f"function:{fn}"] for placeholder, fn in r.ASL_SUBSTITUTIONS.items()}
+        definition = r.substitute(r.ASL_PATH.read_text(encoding="utf-8"), values)
+        arn = sfn.create_state_machine(
+            name=self.name("approval"), definition=definition, roleArn=self.arns["role:lambda"], type="STANDARD"
+        )["stateMachineArn"]
+        if arn != self.env["APPROVAL_STATE_MACHINE_ARN"]:
+            raise RuntimeError(f"state machine ARN {arn} differs from the configured one")
+        self.arns["state_machine:approval"] = arn
+
+    # ---- helpers for the demo and tests (reading what the local-only inbox received) ----------------------
+
+    def approver_messages(self, wait_seconds: int = 0) -> list[dict]:
+        sqs = self.client("sqs")
+        url = self.arns["queue_url:approver-inbox"]
+        out = []
+        while True:
+            resp = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds)
+            messages = resp.get("Messages", [])
+            if not messages:
+                return out
+            for m in messages:
+                out.append(json.loads(m["Body"]))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            wait_seconds = 0

@@ -1,0 +1,201 @@
+"""The one definition of every AWS resource the pipeline uses.
+
+Both the local stack (moto) and the deploy template read this module, so a renamed key or index breaks a
+test instead of production. Lambda code never imports it: it only sees the environment variables that
+`lambda_environment()` derives from it (and `.chalice/config.json` is generated from the same function).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+APP_NAME = "hk-expense"
+REGION = "ap-east-1"
+STAGES = ("local", "dev", "staging", "prod")
+ROOT = Path(__file__).resolve().parent.parent
+ASL_PATH = ROOT / "infra" / "approval.asl.json"
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    hash_key: str
+    range_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    logical: str
+    hash_key: str
+    range_key: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+    indexes: tuple[Index, ...] = ()
+    stream: str | None = None
+    ttl_attribute: str | None = None
+
+
+@dataclass(frozen=True)
+class Queue:
+    logical: str
+    dead_letter: str | None = None
+    max_receive_count: int = 3
+    visibility_timeout: int = 960
+
+
+@dataclass(frozen=True)
+class Function:
+    """A Lambda function: `handler` is the module.attribute that Lambda imports."""
+
+    logical: str
+    handler: str
+    memory_mb: int = 512
+    timeout_s: int = 60
+    owner: str = "chalice"  # chalice: declared in app.py; functions: declared in the merge template
+
+
+@dataclass(frozen=True)
+class EventSource:
+    function: str
+    source_kind: str  # "sqs" | "dynamodb"
+    source: str  # logical queue or table name
+    batch_size: int = 1
+
+
+TABLES = (
+    Table(
+        "claims",
+        hash_key="claim_id",
+        attributes={
+            "claim_id": "S",
+            "department_id": "S",
+            "created_at": "S",
+            "employee_id": "S",
+            "file_sha256": "S",
+            "dedupe_key": "S",
+        },
+        indexes=(
+            Index("by-department", "department_id", "created_at"),
+            Index("by-employee", "employee_id", "created_at"),
+            Index("by-file-hash", "file_sha256"),
+            Index("by-dedupe-key", "dedupe_key"),
+        ),
+        stream="NEW_AND_OLD_IMAGES",
+    ),
+    Table("directory", hash_key="pk", range_key="sk", attributes={"pk": "S", "sk": "S"}),
+    Table("audit", hash_key="entity", range_key="seq", attributes={"entity": "S", "seq": "S"}),
+    Table("approvals", hash_key="link_id", attributes={"link_id": "S"}, ttl_attribute="expires_epoch"),
+    Table("ledger", hash_key="journal_id", attributes={"journal_id": "S"}),
+    Table("idempotency", hash_key="id", attributes={"id": "S"}, ttl_attribute="expiration"),
+)
+
+BUCKETS = ("uploads", "raw-mail", "audit-archive")
+TOPICS = ("approver-notifications",)
+QUEUES = (
+    Queue("upload-events", dead_letter="upload-events-dlq"),
+    Queue("upload-events-dlq"),
+    Queue("claims-stream-dlq"),
+)
+FUNCTIONS = (
+    Function("extract_receipt", "app.extract_receipt", memory_mb=1536, timeout_s=120),
+    Function("score_claim", "app.score_claim", memory_mb=512, timeout_s=60),
+    Function("route_claim", "functions.approval_tasks.route_claim", owner="functions"),
+    Function("request_approval", "functions.approval_tasks.request_approval", owner="functions"),
+    Function("record_rejection", "functions.approval_tasks.record_rejection", owner="functions"),
+    Function("post_to_ledger", "functions.approval_tasks.post_to_ledger", owner="functions"),
+    Function("mark_failed", "functions.approval_tasks.mark_failed", owner="functions"),
+)
+EVENT_SOURCES = (
+    EventSource("extract_receipt", "sqs", "upload-events"),
+    EventSource("score_claim", "dynamodb", "claims", batch_size=10),
+)
+STATE_MACHINES = {"approval": ASL_PATH}
+# ASL DefinitionSubstitutions: placeholder -> logical function name
+ASL_SUBSTITUTIONS = {
+    "RouteClaimArn": "route_claim",
+    "RequestApprovalArn": "request_approval",
+    "RecordRejectionArn": "record_rejection",
+    "PostToLedgerArn": "post_to_ledger",
+    "MarkFailedArn": "mark_failed",
+}
+SECRETS = ("approval-link-key", "auth-jwks", "dev-signing-key")
+
+
+def physical_name(stage: str, logical: str) -> str:
+    return f"{APP_NAME}-{stage}-{logical}"
+
+
+def env_key(logical: str, kind: str) -> str:
+    return f"{logical.upper().replace('-', '_')}_{kind}"
+
+
+def lambda_environment(stage: str) -> dict[str, str]:
+    """The environment every Lambda of `stage` receives: resource names, never hand-written twice."""
+    env = {"STAGE": stage, "POWERTOOLS_SERVICE_NAME": APP_NAME, "APP_REGION": REGION}
+    for table in TABLES:
+        env[env_key(table.logical, "TABLE")] = physical_name(stage, table.logical)
+    for bucket in BUCKETS:
+        env[env_key(bucket, "BUCKET")] = physical_name(stage, bucket)
+    for topic in TOPICS:
+        env[env_key(topic, "TOPIC_ARN")] = topic_arn(stage, topic)
+    for name in STATE_MACHINES:
+        env[env_key(name, "STATE_MACHINE_ARN")] = state_machine_arn(stage, name)
+    for secret in SECRETS:
+        env[env_key(secret, "SECRET")] = physical_name(stage, secret)
+    env["ALLOW_DEV_TOKENS"] = "true" if stage in ("local", "dev") else "false"
+    env["AUTH_ISSUER"] = f"https://cognito-idp.{REGION}.amazonaws.com/{REGION}_{APP_NAME.replace('-', '')}{stage}"
+    return env
+
+
+ACCOUNT_PLACEHOLDER = "123456789012"
+
+
+def topic_arn(stage: str, logical: str, account: str = ACCOUNT_PLACEHOLDER) -> str:
+    return f"arn:aws:sns:{REGION}:{account}:{physical_name(stage, logical)}"
+
+
+def state_machine_arn(stage: str, logical: str, account: str = ACCOUNT_PLACEHOLDER) -> str:
+    return f"arn:aws:states:{REGION}:{account}:stateMachine:{physical_name(stage, logical)}"
+
+
+def function_name(stage: str, logical: str) -> str:
+    """Chalice names its functions `{app}-{stage}-{name}`; the merge template uses the same rule."""
+    return physical_name(stage, logical)
+
+
+def load_asl() -> dict:
+    return json.loads(ASL_PATH.read_text(encoding="utf-8"))
+
+
+def chalice_config() -> dict:
+    """`.chalice/config.json`, generated so stage variables cannot drift from the resources above."""
+    stages = {}
+    for stage in STAGES:
+        if stage == "local":
+            continue
+        stages[stage] = {
+            "api_gateway_stage": "api",
+            "environment_variables": lambda_environment(stage),
+            "lambda_functions": {
+                fn.logical: {"lambda_memory_size": fn.memory_mb, "lambda_timeout": fn.timeout_s}
+                for fn in FUNCTIONS
+                if fn.owner == "chalice"
+            },
+            "autogen_policy": False,
+            "iam_policy_file": f"policy-{stage}.json",
+        }
+    return {"version": "2.0", "app_name": APP_NAME, "stages": stages}
+
+
+if __name__ == "__main__":  # python -m infra.resources > .chalice/config.json
+    print(json.dumps(chalice_config(), indent=2, ensure_ascii=False))
+
+
+def substitute(definition: str, values: dict[str, str]) -> str:
+    """What CloudFormation's DefinitionSubstitutions does to `${Name}`, for the local stack."""
+    for placeholder, value in values.items():
+        definition = definition.replace("${" + placeholder + "}", value)
+    if "${" in definition:
+        raise ValueError("unresolved substitution left in the state machine definition")
+    return definition

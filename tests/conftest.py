@@ -1,0 +1,57 @@
+"""Shared fixtures: a fresh local stack on moto (in-process) with the sample organisation loaded.
+
+The environment is set before any project module is imported, as in a Lambda container, because the
+PynamoDB models read their table names at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SECURITY_TOKEN="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="ap-east-1",
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+from infra.local_stack import LocalStack  # noqa: E402
+
+os.environ.update(LocalStack().environment())
+
+import pytest  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from chalicelib import bootstrap  # noqa: E402
+from infra import lambda_shim, sample_org  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture
+def stack():
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        lambda_shim.install()
+        bootstrap.reset()
+        local = LocalStack().create()
+        sample_org.load(bootstrap.container().directory)
+        try:
+            yield local
+        finally:
+            lambda_shim.drain()
+            lambda_shim.uninstall()
+            bootstrap.reset()
+
+
+@pytest.fixture
+def api(stack):
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as client:
+        yield client

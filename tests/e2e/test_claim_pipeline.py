@@ -1,0 +1,91 @@
+"""One receipt all the way: upload -> extraction -> submit -> scoring -> approval(s) -> ledger, on moto."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from chalicelib import bootstrap
+from chalicelib.domain.audit import verify_chain
+from infra.driver import Driver
+from tests.receipts import receipt_png
+
+
+@pytest.fixture
+def driver(api, stack):
+    def call(method, path, body, headers):
+        hdrs = {"Content-Type": "application/json", **headers}
+        resp = api.http.request(method, path, body=json.dumps(body).encode() if body is not None else b"",
+                                headers=hdrs)
+        try:
+            payload = json.loads(resp.body) if resp.body else {}
+        except ValueError:
+            payload = {"raw": resp.body.decode("utf-8", "replace")}
+        return resp.status_code, payload
+
+    return Driver(call, stack)
+
+
+def test_small_claim_is_approved_once_and_posted(driver):
+    png = receipt_png("翠華餐廳 Tsui Wah Restaurant", date(2026, 11, 3), [("奶茶 Milk Tea", "38.00"),
+                                                                          ("餐蛋麵 Noodles", "52.00")])
+    claim_id = driver.upload("E201", png, "lunch.png", "image/png")
+    claim = driver.wait_status("E201", claim_id, {"extracted", "needs_review", "failed"})
+    assert claim["status"] in {"extracted", "needs_review"}, claim
+    assert claim["total"] == {"amount": "90.00", "currency": "HKD"} or claim["status"] == "needs_review"
+
+    status, body = driver.submit("E201", claim_id, {"total": "90.00", "currency": "HKD", "category": "meals",
+                                                    "vendor": "Tsui Wah Restaurant",
+                                                    "receipt_date": "2026-11-03", "purpose": "client lunch"})
+    assert status == 200, body
+    message = driver.approval_message(claim_id, level=1)
+    assert message["approver_id"] == "E200"  # head of HK Sales
+    status, body = driver.decide(message["link"], "approve", "ok")
+    assert status == 200, body
+
+    final = driver.wait_status("E201", claim_id, {"posted", "failed"})
+    assert final["status"] == "posted", final
+    assert [d["level"] for d in final["decisions"]] == [1]
+
+    c = bootstrap.container()
+    entry = c.ledger.get(final["journal_id"])
+    assert entry is not None
+    assert sum(line.debit_hkd for line in entry.lines) == sum(line.credit_hkd for line in entry.lines)
+    assert sum(line.debit_hkd for line in entry.lines) == Decimal("90.00")
+
+    records = c.audit.records(c.claims.entity(claim_id))
+    actions = [r.action for r in records]
+    assert actions[0] == "claim.uploaded"
+    for expected in ("claim.submitted", "claim.scored", "approval.level_1.approved", "claim.approved",
+                     "claim.posted"):
+        assert expected in actions
+    assert verify_chain(records) == []
+    approval = next(r for r in records if r.action == "approval.level_1.approved")
+    assert approval.before["status"] == "in_approval" and approval.after["decisions"][0]["approver_id"] == "E200"
+
+
+def test_claim_above_threshold_needs_second_signer_and_rejection_ends_it(driver):
+    png = receipt_png("香港君悅酒店 Grand Hyatt Hong Kong", date(2026, 11, 10),
+                      [("Client dinner 商務晚宴", "6800.00")])
+    claim_id = driver.upload("E202", png, "dinner.png", "image/png")
+    driver.wait_status("E202", claim_id, {"extracted", "needs_review"})
+    status, body = driver.submit("E202", claim_id, {"total": "6800.00", "currency": "HKD",
+                                                    "category": "entertainment", "vendor": "Grand Hyatt",
+                                                    "receipt_date": "2026-11-10"})
+    assert status == 200, body
+    first = driver.approval_message(claim_id, level=1)
+    assert driver.decide(first["link"], "approve")[0] == 200
+    second = driver.approval_message(claim_id, level=2)
+    assert second["approver_id"] == "E110"  # the branch's finance controller signs second
+    status, body = driver.decide(second["link"], "reject", "no pre-approval for this dinner")
+    assert status == 200, body
+    final = driver.wait_status("E202", claim_id, {"rejected", "failed"})
+    assert final["status"] == "rejected"
+    assert final["rejection_reason"] == "no pre-approval for this dinner"
+    assert final["journal_id"] is None
+    # the used link cannot be replayed
+    status, body = driver.decide(second["link"], "approve")
+    assert status == 410 and "already been used" in body["error"]

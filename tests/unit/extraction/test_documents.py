@@ -1,0 +1,98 @@
+"""Bad input is refused with a reason a person can act on; good input is decoded the right way up."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from chalicelib.extraction import DocumentTooLarge, UnsupportedDocument, extract_document
+from chalicelib.extraction.documents import load_document, sniff_type
+
+
+class _NoOcr:
+    """An engine that must not be reached."""
+
+    def read(self, image, page=1):  # pragma: no cover - failing path
+        raise AssertionError("OCR should not run for a rejected document")
+
+
+def _png(size=(40, 30), color="white") -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_text_file_is_unsupported() -> None:
+    with pytest.raises(UnsupportedDocument) as exc:
+        extract_document(b"hello, this is not a receipt\n", "notes.txt", engine=_NoOcr())
+    assert "PNG, JPEG or PDF" in exc.value.reason
+
+
+def test_corrupt_jpeg_is_unsupported() -> None:
+    with pytest.raises(UnsupportedDocument):
+        extract_document(b"\xff\xd8\xff\xe0" + b"\x00garbage" * 50, "broken.jpg", engine=_NoOcr())
+
+
+def test_truncated_png_is_unsupported() -> None:
+    data = _png((400, 300), "red")
+    with pytest.raises(UnsupportedDocument):
+        extract_document(data[: len(data) // 2], "half.png", engine=_NoOcr())
+
+
+def test_empty_file_is_unsupported() -> None:
+    with pytest.raises(UnsupportedDocument):
+        load_document(b"", "empty.png")
+
+
+def test_oversize_file_is_refused_before_decoding() -> None:
+    data = _png() + b"\x00" * 2048
+    with pytest.raises(DocumentTooLarge) as exc:
+        load_document(data, "big.png", max_bytes=1024)
+    assert "limit" in exc.value.reason
+
+
+def test_default_size_limit_is_15_mb() -> None:
+    with pytest.raises(DocumentTooLarge):
+        extract_document(b"\x89PNG\r\n\x1a\n" + b"\x00" * (15 * 1024 * 1024), "huge.png", engine=_NoOcr())
+
+
+def test_pdf_page_limit() -> None:
+    pages = [Image.new("RGB", (200, 300), "white") for _ in range(3)]
+    buf = io.BytesIO()
+    pages[0].save(buf, format="PDF", save_all=True, append_images=pages[1:])
+    with pytest.raises(DocumentTooLarge):
+        load_document(buf.getvalue(), "three.pdf", max_pages=2)
+    loaded = load_document(buf.getvalue(), "three.pdf")
+    assert [p.number for p in loaded] == [1, 2, 3] and all(p.image is not None for p in loaded)
+
+
+def test_corrupt_pdf_is_unsupported() -> None:
+    with pytest.raises(UnsupportedDocument):
+        load_document(b"%PDF-1.7\n% nothing else here", "bad.pdf")
+
+
+def test_exif_orientation_is_applied() -> None:
+    img = Image.new("RGB", (300, 100), "white")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: rotate 90° clockwise to view
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", exif=exif)
+    (page,) = load_document(buf.getvalue(), "sideways.jpg")
+    assert page.image is not None and page.image.size == (100, 300)
+
+
+def test_large_photo_is_downscaled() -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (4000, 3000), "white").save(buf, format="JPEG")
+    (page,) = load_document(buf.getvalue(), "photo.jpg")
+    assert page.image is not None and max(page.image.size) == 2000
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [(b"\x89PNG\r\n\x1a\nxxxx", "png"), (b"\xff\xd8\xff\xe1xx", "jpeg"), (b"%PDF-1.4\n", "pdf"), (b"GIF89a", None)],
+)
+def test_sniff_type(data: bytes, kind: str | None) -> None:
+    assert sniff_type(data) == kind
