@@ -53,5 +53,25 @@ def api(stack):
 
     from app import app
 
-    with Client(app) as client:
+    with Client(app, stage_name="local") as client:
         yield client
+
+
+@pytest.fixture
+def driver(api, stack):
+    """Drives the pipeline through the Chalice test client, the way the demo drives it over HTTP."""
+    import json
+
+    from infra.driver import Driver
+
+    def call(method, path, body, headers):
+        hdrs = {"Content-Type": "application/json", **headers}
+        resp = api.http.request(method, path, body=json.dumps(body).encode() if body is not None else b"",
+                                headers=hdrs)
+        try:
+            payload = json.loads(resp.body) if resp.body else {}
+        except ValueError:
+            payload = {"raw": resp.body.decode("utf-8", "replace")}
+        return resp.status_code, payload
+
+    return Driver(call, stack)

@@ -1,0 +1,186 @@
+"""Bad input gets a clear error or a visible status, and nothing is lost or done twice."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date
+from pathlib import Path
+from urllib.parse import quote_plus
+
+import boto3
+import pytest
+
+from chalicelib import bootstrap
+from chalicelib.adapters.tokens import DevTokenIssuer, new_dev_keypair
+from chalicelib.domain.claim import ClaimStatus
+from chalicelib.domain.identity import SYSTEM
+from infra.driver import wait_for
+from tests.receipts import receipt_png
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+LUNCH = ("翠華餐廳 Tsui Wah Restaurant", date(2026, 11, 3), [("奶茶 Milk Tea", "38.00"), ("餐蛋麵 Noodles", "52.00")])
+SUBMIT = {"total": "90.00", "currency": "HKD", "category": "meals", "vendor": "Tsui Wah",
+          "receipt_date": "2026-11-03"}
+
+
+def _in_approval(driver, employee="E201"):
+    claim_id = driver.upload(employee, receipt_png(*LUNCH), "lunch.png", "image/png")
+    driver.wait_status(employee, claim_id, {"extracted", "needs_review"})
+    status, body = driver.submit(employee, claim_id, SUBMIT)
+    assert status == 200, body
+    return claim_id, driver.approval_message(claim_id, level=1)
+
+
+@pytest.mark.parametrize(
+    ("request_body", "message"),
+    [({"filename": "a.exe", "content_type": "application/x-msdownload", "size_bytes": 10}, "not accepted"),
+     ({"filename": "big.pdf", "content_type": "application/pdf", "size_bytes": 40 * 1024 * 1024}, "limit is 15 MB"),
+     ({"filename": "a.png", "content_type": "image/png", "size_bytes": -1}, "greater than 0")],
+)
+def test_upload_requests_that_could_never_be_read_are_refused(driver, request_body, message):
+    status, body = driver.call("POST", "/uploads", request_body, driver.auth("E201"))
+    assert status == 400
+    assert message in json.dumps(body)
+
+
+def test_corrupt_image_ends_failed_with_a_reason(driver):
+    claim_id = driver.upload("E201", b"\x89PNG\r\n\x1a\n this is not really a PNG", "broken.png", "image/png")
+    claim = driver.wait_status("E201", claim_id, {"failed", "extracted", "needs_review"})
+    assert claim["status"] == "failed"
+    assert claim["failure_reason"]
+
+
+def test_object_larger_than_the_limit_ends_failed(driver, monkeypatch):
+    bootstrap.container().settings.max_upload_bytes = 200_000
+    data = receipt_png(*LUNCH) + b"\0" * 250_000  # lied about its size when asking for the URL
+    status, body = driver.call("POST", "/uploads", {"filename": "r.png", "content_type": "image/png",
+                                                    "size_bytes": 1000}, driver.auth("E201"))
+    assert status == 201
+    import requests
+
+    requests.put(body["upload"]["url"], data=data, headers=body["upload"]["headers"], timeout=60).raise_for_status()
+    claim = driver.wait_status("E201", body["claim_id"], {"failed", "extracted", "needs_review"})
+    assert claim["status"] == "failed" and "too large" in claim["failure_reason"]
+
+
+def test_missing_invalid_and_foreign_tokens_get_401(driver):
+    assert driver.call("GET", "/claims", None, {})[0] == 401
+    assert driver.call("GET", "/claims", None, {"Authorization": "Bearer not-a-jwt"})[0] == 401
+    foreign = DevTokenIssuer(new_dev_keypair()[0], bootstrap.container().settings.auth_issuer)
+    token = foreign.issue("E900", "SZ-FIN", ["admin"])
+    status, body = driver.call("GET", "/claims", None, {"Authorization": f"Bearer {token}"})
+    assert status == 401 and "unknown key" in body["error"]
+    expired = bootstrap.container().dev_issuer.issue("E201", "HK-SALES", ["employee"], ttl=-10)
+    assert driver.call("GET", "/claims", None, {"Authorization": f"Bearer {expired}"})[0] == 401
+
+
+def test_negative_and_non_numeric_totals_are_refused(driver):
+    claim_id = driver.upload("E201", receipt_png(*LUNCH), "lunch.png", "image/png")
+    driver.wait_status("E201", claim_id, {"extracted", "needs_review"})
+    for total in ("-90.00", "ninety"):
+        status, body = driver.submit("E201", claim_id, {**SUBMIT, "total": total})
+        assert status == 400, body
+    assert driver.claim("E201", claim_id)["status"] in {"extracted", "needs_review"}
+
+
+def test_only_the_owner_can_submit(driver):
+    claim_id = driver.upload("E201", receipt_png(*LUNCH), "lunch.png", "image/png")
+    driver.wait_status("E201", claim_id, {"extracted", "needs_review"})
+    assert driver.submit("E202", claim_id, SUBMIT)[0] == 404
+
+
+def test_same_s3_event_delivered_twice_makes_one_claim(driver, stack):
+    claim_id = driver.upload("E201", receipt_png(*LUNCH), "lunch.png", "image/png")
+    driver.wait_status("E201", claim_id, {"extracted", "needs_review"})
+    c = bootstrap.container()
+    claim = c.claims.get(claim_id)
+    before = len(c.audit.records(c.claims.entity(claim_id)))
+    event = (EVENTS / "s3_object_created_via_sqs.json").read_text()
+    event = event.replace("BUCKET", c.settings.uploads_bucket).replace("KEY", quote_plus(claim.s3_key))
+    sqs = boto3.client("sqs", region_name="ap-east-1")
+    sqs.send_message(QueueUrl=stack.arns["queue_url:upload-events"], MessageBody=event)
+    assert c.claims.get(claim_id) == claim
+    assert len(c.audit.records(c.claims.entity(claim_id))) == before
+    assert len(c.claims.by_employee("E201")) == 1
+
+
+def test_upload_from_unknown_employee_is_kept_in_the_queue_not_lost(stack):
+    c = bootstrap.container()
+    key = "receipts/E999/c-" + "0" * 32 + "/r.png"
+    boto3.client("s3", region_name="ap-east-1").put_object(Bucket=c.settings.uploads_bucket, Key=key, Body=b"x")
+    assert c.claims.get("c-" + "0" * 32) is None
+    sqs = boto3.client("sqs", region_name="ap-east-1")
+    messages = sqs.receive_message(QueueUrl=stack.arns["queue_url:upload-events"], MaxNumberOfMessages=10)
+    bodies = [m["Body"] for m in messages.get("Messages", [])]
+    assert any("E999" in body for body in bodies)  # visible again for retry, then the DLQ after 3 receives
+
+
+def test_forged_and_replayed_links_are_refused_and_audited(driver):
+    claim_id, message = _in_approval(driver)
+    forged = message["link"][:-3] + "abc"
+    status, body = driver.decide(forged, "approve")
+    assert status == 410 and "not genuine" in body["error"]
+    status, body = driver.call("GET", "/approvals/not.valid", None, {"Accept": "application/json"})
+    assert status == 410
+    assert driver.decide(message["link"], "approve")[0] == 200
+    assert driver.decide(message["link"], "approve")[0] == 410
+    c = bootstrap.container()
+    refusals = [r for r in c.audit.records("APPROVAL_LINKS") if r.action == "approval.refused"]
+    assert len(refusals) >= 2
+    assert driver.wait_status("E201", claim_id, {"posted"})["decisions"][0]["approver_id"] == "E200"
+
+
+def test_link_is_void_once_the_claim_changes(driver):
+    claim_id, message = _in_approval(driver)
+    c = bootstrap.container()
+    claim = c.claims.get(claim_id)
+    changed = claim.model_copy(update={"purpose": "changed after the link was sent", "version": claim.version + 1})
+    c.claims.save(claim, changed, SYSTEM, action="claim.corrected_by_admin")
+    status, body = driver.decide(message["link"], "approve")
+    assert status == 410 and "changed after this link was sent" in body["error"]
+    assert c.claims.get(claim_id).status == ClaimStatus.IN_APPROVAL
+
+
+def test_double_click_decides_once(driver):
+    claim_id, message = _in_approval(driver)
+    results: list[int] = []
+
+    def click():
+        results.append(driver.decide(message["link"], "approve")[0])
+
+    threads = [threading.Thread(target=click) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200, 410, 410, 410]
+    final = driver.wait_status("E201", claim_id, {"posted", "failed"})
+    assert final["status"] == "posted" and len(final["decisions"]) == 1
+
+
+def test_finance_reads_only_their_own_department(driver):
+    claim_id = driver.upload("E201", receipt_png(*LUNCH), "lunch.png", "image/png")
+    driver.wait_status("E201", claim_id, {"extracted", "needs_review"})
+    # E300 is finance in HK Sales; E121 is finance in SZ Operations
+    status, body = driver.call("GET", "/claims", None, driver.auth("E300"))
+    assert status == 200 and [c["claim_id"] for c in body["claims"]] == [claim_id]
+    assert driver.call("GET", f"/claims/{claim_id}", None, driver.auth("E300"))[0] == 200
+    assert driver.call("GET", f"/claims/{claim_id}", None, driver.auth("E121"))[0] == 404
+    status, body = driver.call("GET", "/claims", None, driver.auth("E121"))
+    assert status == 200 and body["claims"] == []
+    assert driver.call("GET", "/claims?department=HK-SALES", None, driver.auth("E121"))[0] == 403
+    status, body = driver.call("GET", "/dashboard/summary", None, driver.auth("E121"))
+    assert status == 200 and body["count"] == 0
+    assert driver.call("GET", "/dashboard/summary", None, driver.auth("E201"))[0] == 403
+
+
+def test_approval_timeout_fails_the_claim_visibly(driver):
+    c = bootstrap.container()
+    policy = c.directory.policy().model_copy(update={"approval_timeout_seconds": 1})
+    c.directory.put_policy(policy)
+    claim_id = driver.upload("E201", receipt_png(*LUNCH), "lunch.png", "image/png")
+    driver.wait_status("E201", claim_id, {"extracted", "needs_review"})
+    assert driver.submit("E201", claim_id, SUBMIT)[0] == 200
+    claim = wait_for(lambda: (x := c.claims.get(claim_id)).status == ClaimStatus.FAILED and x, seconds=30)
+    assert "timed out" in claim.failure_reason

@@ -1,0 +1,113 @@
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from chalicelib.domain.anomaly import assess
+from chalicelib.domain.approval_link import LinkClaims, LinkRefused, sign_link, verify_link
+from chalicelib.domain.audit import AuditRecord, verify_chain
+from chalicelib.domain.claim import ClaimStatus
+from chalicelib.domain.directory import Department, Employee
+from chalicelib.domain.ledger import UnbalancedEntry, journal_for
+from chalicelib.domain.money import DEFAULT_FX, Money
+from chalicelib.domain.policy import Policy
+from chalicelib.domain.routing import RoutingError, route_claim
+from tests.unit.domain.test_claim import make_claim
+
+PEOPLE = {
+    "E1": Employee(employee_id="E1", name="staff", email="s@x", department_id="D1", rank=2, manager_id="H1"),
+    "H1": Employee(employee_id="H1", name="head", email="h@x", department_id="D1", rank=4, manager_id="B1"),
+    "B1": Employee(employee_id="B1", name="boss", email="b@x", department_id="D0", rank=5),
+    "F1": Employee(employee_id="F1", name="controller", email="f@x", department_id="D0", rank=4, manager_id="B1"),
+}
+DEPT = Department(department_id="D1", name="Sales", office_id="HK", head_id="H1", cost_centre="CC1",
+                  finance_controller_id="F1")
+
+
+def route(claimant: str, amount: str, currency: str = "HKD"):
+    claim = make_claim(employee_id=claimant, total=Money.of(amount, currency))
+    return route_claim(claim, PEOPLE[claimant], DEPT, Policy(), PEOPLE.get)
+
+
+def test_small_claim_needs_the_department_head_only():
+    r = route("E1", "4999.99")
+    assert [(s.level, s.approver_id) for s in r.steps] == [(1, "H1")] and not r.second_signer_required
+
+
+def test_threshold_is_in_hkd_equivalent():
+    assert route("E1", "5000.01").second_signer_required
+    assert not route("E1", "600", "USD").second_signer_required  # 4,680 HKD
+    r = route("E1", "700", "USD")  # 5,460 HKD
+    assert [(s.level, s.role, s.approver_id) for s in r.steps] == [(1, "department_head", "H1"),
+                                                                    (2, "second_signer", "F1")]
+
+
+def test_nobody_approves_their_own_claim():
+    r = route("H1", "100")
+    assert r.steps[0].approver_id == "B1"
+    r = route("F1", "9000")  # the controller claims: second signer walks up past them and the first signer
+    assert r.steps[0].approver_id == "H1"
+    assert r.steps[1].approver_id == "B1"
+
+
+def test_no_eligible_approver_is_an_error_not_a_pass():
+    lonely = Department(department_id="D9", name="x", office_id="HK", head_id="B1", cost_centre="C",
+                        finance_controller_id="B1")
+    with pytest.raises(RoutingError):
+        route_claim(make_claim(employee_id="B1"), PEOPLE["B1"], lonely, Policy(), PEOPLE.get)
+
+
+def test_duplicates_and_limits_give_reasons():
+    claim = make_claim(claim_id="c-new", category="meals", total=Money.of("1600", "HKD"))
+    earlier = make_claim(claim_id="c-old", status=ClaimStatus.POSTED)
+    risk = assess(claim, Policy(), same_file=[earlier], same_content=[earlier])
+    assert risk.score >= 0.95 and risk.high
+    assert any("same receipt file as claim c-old" in r for r in risk.reasons)
+    assert any("over limit" in r and "meals" in r for r in risk.reasons)
+    rejected = make_claim(claim_id="c-old", status=ClaimStatus.REJECTED)
+    assert assess(make_claim(claim_id="c-new"), Policy(), [rejected], [rejected]).score == 0.0
+
+
+def test_journal_is_balanced_in_hkd():
+    entry = journal_for(make_claim(total=Money.of("100", "USD"), category="travel"), DEFAULT_FX, date(2026, 11, 4))
+    assert [(line.account, line.debit_hkd, line.credit_hkd) for line in entry.lines] == [
+        ("6140", Decimal("780.00"), Decimal("0")), ("2150", Decimal("0"), Decimal("780.00"))]
+    with pytest.raises(UnbalancedEntry):
+        journal_for(make_claim(total=None), DEFAULT_FX, date(2026, 11, 4))
+
+
+KEY = b"k" * 32
+
+
+def link(**overrides) -> LinkClaims:
+    data = dict(link_id="l1", claim_id="c-1", approver_id="H1", level=1, content_hash="h",
+                exp=int((datetime.now(UTC) + timedelta(hours=1)).timestamp()))
+    data.update(overrides)
+    return LinkClaims(**data)
+
+
+def test_signed_link_round_trip_and_forgeries():
+    token = sign_link(link(), KEY)
+    assert verify_link(token, KEY) == link()
+    payload, mac = token.split(".")
+    forged_payload = sign_link(link(approver_id="E1"), KEY).split(".")[0]
+    for bad in (f"{forged_payload}.{mac}", token[:-2] + "xx", "garbage", ""):
+        with pytest.raises(LinkRefused, match="not genuine"):
+            verify_link(bad, KEY)
+    with pytest.raises(LinkRefused, match="not genuine"):
+        verify_link(token, b"other-key")
+    with pytest.raises(LinkRefused, match="expired"):
+        verify_link(sign_link(link(exp=int(datetime.now(UTC).timestamp()) - 1), KEY), KEY)
+
+
+def test_audit_chain_detects_edits_and_deletions():
+    records, prev = [], "0" * 64
+    for seq in range(1, 4):
+        r = AuditRecord(entity="CLAIM#c", seq=seq, at=datetime.now(UTC), actor_id="u", role="employee",
+                        source_ip="1.2.3.4", action=f"a{seq}", prev_hash=prev).sealed()
+        records.append(r)
+        prev = r.hash
+    assert verify_chain(records) == []
+    tampered = [records[0], records[1].model_copy(update={"action": "edited"}), records[2]]
+    assert any("does not match its hash" in p for p in verify_chain(tampered))
+    assert any("seq 3 where 2" in p for p in verify_chain([records[0], records[2]]))
