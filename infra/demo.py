@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 
 import requests
 
@@ -68,6 +69,40 @@ def http_call(base: str):
     return call
 
 
+@dataclass
+class Running:
+    """The whole local stack, up: moto's server, the resources, the sample organisation and the API."""
+
+    server: object
+    stack: object
+    driver: object
+    base: str
+    moto_port: int
+
+    def stop(self) -> None:
+        from infra import lambda_shim
+
+        lambda_shim.drain(30)
+        self.server.stop()
+
+
+def start(api_port: int) -> Running:
+    moto_port = _free_port()
+    base = f"http://127.0.0.1:{api_port}"
+    server = start_local_aws(moto_port)
+
+    from chalicelib import bootstrap
+    from infra import sample_org
+    from infra.driver import Driver
+    from infra.local_stack import LocalStack
+
+    stack = LocalStack(public_base_url=base).create()
+    bootstrap.reset()
+    sample_org.load(bootstrap.container().directory)
+    start_api(api_port)
+    return Running(server, stack, Driver(http_call(base), stack), base, moto_port)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--once", action="store_true", help="run the sample receipts, print the summary, exit")
@@ -78,43 +113,40 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-    moto_port = _free_port()
-    base = f"http://127.0.0.1:{args.api_port}"
-    server = start_local_aws(moto_port)
-
-    from infra.local_stack import LocalStack
-
-    stack = LocalStack(public_base_url=base)
-    stack.create()
-    from chalicelib import bootstrap
-    from infra import sample_org
-
-    bootstrap.reset()
-    sample_org.load(bootstrap.container().directory)
-    start_api(args.api_port)
-
-    from infra.driver import Driver
     from infra.sample_receipts import SCENARIOS, play
 
-    driver = Driver(http_call(base), stack)
+    running = start(args.api_port)
     started = time.monotonic()
-    results = play(driver, SCENARIOS)
-    summary = Counter(results.values())
-    print(json.dumps({"claims": results, "by_status": dict(summary)}, ensure_ascii=False, indent=2))
+    results = play(running.driver, SCENARIOS)
+    summary = {"claims": results, "by_status": dict(Counter(results.values()))}
+    print("Summary: " + json.dumps(summary, ensure_ascii=False))
     print(f"processed {len(results)} receipts in {time.monotonic() - started:.1f}s")
-    print(f"Dashboard: {base}/   (sign in as E300, finance for HK Sales; E900 is admin)")
-    print(f"API:       {base}/claims   local AWS (moto): http://127.0.0.1:{moto_port}")
+    _print_claims(running, results)
+    print(f"Dashboard: {running.base}/   (sign in as E300, finance for HK Sales; E900 is admin)")
+    print(f"API:       {running.base}/claims   local AWS (moto): http://127.0.0.1:{running.moto_port}")
     ok = all(results[cid] == expected for cid, expected in _expected(results, SCENARIOS).items())
+    if not ok:
+        print("UNEXPECTED: some claims did not end as the scenarios expect", file=sys.stderr)
     if args.once:
-        server.stop()
+        running.stop()
         return 0 if ok else 1
     print("Serving; Ctrl-C to stop.")
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        server.stop()
+        running.stop()
     return 0
+
+
+def _print_claims(running: Running, results: dict[str, str]) -> None:
+    """One line per claim, as finance would read it (admin view)."""
+    for claim_id in results:
+        c = running.driver.claim("E900", claim_id)
+        total = f"{c['total']['currency']} {c['total']['amount']}" if c.get("total") else "-"
+        risk = "; ".join(r.split(" / ")[0] for r in c.get("risk_reasons") or []) or "no risk flags"
+        signers = ",".join(f"L{d['level']}:{d['approver_id']}:{d['decision']}" for d in c.get("decisions", []))
+        print(f"  {claim_id}  {c['status']:<9} {total:>14}  {(c.get('vendor') or '')[:28]:<28} {signers}  [{risk}]")
 
 
 def _expected(results: dict[str, str], scenarios: list) -> dict[str, str]:

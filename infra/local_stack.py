@@ -59,6 +59,7 @@ class LocalStack:
         self._topic()
         self._secrets()
         self._functions()
+        self._stream_failures_to_dlq()
         self._notifications()
         self._state_machine()
         return self
@@ -209,6 +210,29 @@ class LocalStack:
                 Enabled=True,
                 **extra,
             )
+
+    def _stream_failures_to_dlq(self) -> None:
+        """The ESM's OnFailure destination in the template; the shim calls this after its last retry."""
+        from infra import lambda_shim
+
+        sqs = self.client("sqs")
+        url = self.arns["queue_url:claims-stream-dlq"]
+
+        def to_dlq(function_name: str, event: dict, error: str) -> None:
+            records = event.get("Records", [])
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps({
+                "requestContext": {"functionArn": function_name, "condition": "RetryAttemptsExhausted",
+                                   "approximateInvokeCount": lambda_shim.STREAM_ATTEMPTS},
+                "responseContext": {"functionError": error[-2000:]},
+                "DDBStreamBatchInfo": {
+                    "shardId": "local", "batchSize": len(records),
+                    "streamArn": records[0].get("eventSourceARN") if records else None,
+                    "startSequenceNumber": records[0]["dynamodb"].get("SequenceNumber") if records else None,
+                    "endSequenceNumber": records[-1]["dynamodb"].get("SequenceNumber") if records else None,
+                },
+            }))
+
+        lambda_shim.on_stream_failure = to_dlq
 
     def _state_machine(self) -> None:
         sfn = self.client("stepfunctions")

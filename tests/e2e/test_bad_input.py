@@ -184,3 +184,20 @@ def test_approval_timeout_fails_the_claim_visibly(driver):
     assert driver.submit("E201", claim_id, SUBMIT)[0] == 200
     claim = wait_for(lambda: (x := c.claims.get(claim_id)).status == ClaimStatus.FAILED and x, seconds=30)
     assert "timed out" in claim.failure_reason
+
+
+def test_stream_record_that_cannot_be_scored_lands_in_the_dead_letter_queue(stack):
+    from infra import lambda_shim
+
+    ddb = boto3.client("dynamodb", region_name="ap-east-1")
+    ddb.put_item(TableName=bootstrap.container().settings.claims_table, Item={
+        "claim_id": {"S": "c-broken"}, "department_id": {"S": "HK-SALES"}, "employee_id": {"S": "E201"},
+        "created_at": {"S": "2026-11-03T00:00:00+00:00"}, "file_sha256": {"S": "x"}, "status": {"S": "submitted"},
+        "version": {"N": "1"}, "body": {"S": "{not json"}})
+    assert lambda_shim.drain(30)
+    sqs = boto3.client("sqs", region_name="ap-east-1")
+    messages = sqs.receive_message(QueueUrl=stack.arns["queue_url:claims-stream-dlq"]).get("Messages", [])
+    assert len(messages) == 1
+    failure = json.loads(messages[0]["Body"])
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert "ValidationError" in failure["responseContext"]["functionError"]

@@ -1,0 +1,564 @@
+"""The CloudFormation merge template for `chalice package --merge-template`, built from infra/resources.py.
+
+Chalice generates the REST API, its handler (`APIHandler`), the two `@app.lambda_function`s and one IAM role per
+function. This module adds everything else from the one definition in infra/resources.py: tables, buckets, queues,
+the topic, secrets, the Step Functions task Lambdas (which Chalice does not own), the event-source mappings and
+the approval state machine. It also overrides, by deep merge, what Chalice cannot know:
+
+* each role's policy (least privilege, per function, on the resources of this stack; `ACCESS` below),
+* environment values that name an ARN with the placeholder account of `lambda_environment()`,
+* deterministic function names and log groups (so the log permissions can name them).
+
+`finalize()` then does what a merge cannot (removing keys): the OCR function becomes a container image, because
+its native wheels need a newer glibc than the python3.11 zip runtime (Amazon Linux 2, glibc 2.26) provides and
+its dependencies exceed the 250 MB unzipped zip limit; see infra/Dockerfile.extraction.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from infra import resources as r
+
+API_HANDLER = "api_handler"  # Chalice's REST API function (handler `app.app`)
+# Chalice's CloudFormation names for its own resources (chalice.package.SAMTemplateGenerator).
+CHALICE_FUNCTION_IDS = {API_HANDLER: "APIHandler"}
+REST_API_ID = "RestAPI"
+
+# Functions shipped as a container image instead of the zip bundle (see the module docstring).
+IMAGE_FUNCTIONS = ("extract_receipt",)
+IMAGE_PARAMETER = "ExtractionImageUri"
+DOCKERFILE = "infra/Dockerfile.extraction"
+
+# Not (yet) in infra/resources.py; the local stack hard-codes the same values. The packaging test compares them
+# with what the moto stack actually configured, so a drift fails a test.
+BUCKET_NOTIFICATIONS = (("uploads", "upload-events", "receipts/"),)  # bucket, queue, key prefix
+VERSIONED_BUCKETS = ("audit-archive",)
+STREAM_FAILURE_QUEUE = "{source}-stream-dlq"  # on-failure destination of a DynamoDB stream mapping
+STREAM_MAX_RETRIES = 5
+STREAM_MAX_RECORD_AGE_S = 6 * 3600
+DLQ_RETENTION_S = 14 * 24 * 3600
+LOG_RETENTION_DAYS = {"dev": 30, "staging": 90, "prod": 365}
+METRICS_NAMESPACE = "HkExpense"
+
+# Actions that IAM cannot scope to a resource ARN; the only ones allowed with `Resource: "*"`.
+# states:SendTask{Success,Failure,Heartbeat} take a task token, and the Service Authorization Reference lists no
+# resource type for them, so a state machine or execution ARN in `Resource` would never match.
+WILDCARD_ONLY_ACTIONS = frozenset(
+    {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat",
+     "xray:PutTraceSegments", "xray:PutTelemetryRecords", "cloudwatch:PutMetricData"}
+)
+
+# --- names ------------------------------------------------------------------------------------------------------
+
+
+def camel(name: str) -> str:
+    """Chalice's rule (chalice.utils.to_cfn_resource_name) for CloudFormation logical ids."""
+    return "".join(part[:1].upper() + part[1:] for part in name.replace("-", "_").split("_") if part)
+
+
+def function_id(logical: str) -> str:
+    return CHALICE_FUNCTION_IDS.get(logical, camel(logical))
+
+
+def role_id(logical: str) -> str:
+    return camel(f"{logical}_role")  # Chalice: ApiHandlerRole, ExtractReceiptRole, ...
+
+
+def log_group_id(logical: str) -> str:
+    return camel(f"{logical}_log_group")
+
+
+def table_id(logical: str) -> str:
+    return camel(logical) + "Table"
+
+
+def bucket_id(logical: str) -> str:
+    return camel(logical) + "Bucket"
+
+
+def queue_id(logical: str) -> str:
+    return camel(logical) + "Queue"
+
+
+def topic_id(logical: str) -> str:
+    return camel(logical) + "Topic"
+
+
+def secret_id(logical: str) -> str:
+    return camel(logical) + "Secret"
+
+
+def state_machine_id(logical: str) -> str:
+    return camel(logical) + "StateMachine"
+
+
+def mapping_id(source: r.EventSource) -> str:
+    return camel(f"{source.function}_{source.source}") + "Mapping"
+
+
+def all_functions() -> tuple[r.Function, ...]:
+    """Every Lambda of the stack: Chalice's REST handler plus infra/resources.py FUNCTIONS."""
+    api = r.Function(API_HANDLER, "app.app", memory_mb=512, timeout_s=30)
+    return (api, *r.FUNCTIONS)
+
+
+def _getatt(logical_id: str, attr: str = "Arn") -> dict:
+    return {"Fn::GetAtt": [logical_id, attr]}
+
+
+def _ref(logical_id: str) -> dict:
+    return {"Ref": logical_id}
+
+
+def _sub(text: str) -> dict:
+    return {"Fn::Sub": text}
+
+
+def state_machine_arn(stage: str, logical: str) -> dict:
+    """Built from the name, not `Ref`: the task functions name the machine that invokes them (no cycle)."""
+    return _sub(f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:"
+                f"{r.physical_name(stage, logical)}")
+
+
+# --- least-privilege access, per function -----------------------------------------------------------------------
+
+CLAIM_WRITE = ("dynamodb:GetItem", "dynamodb:PutItem")  # ClaimRepository.get/create/save (TransactWrite of Puts)
+AUDIT_APPEND = ("dynamodb:Query", "dynamodb:PutItem")  # AuditLog.last/records + the next chained record
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one function's code does (read from chalicelib/services and adapters); statements are built below."""
+
+    tables: dict[str, tuple[str, ...]]
+    indexes: dict[str, tuple[str, ...]] | None = None  # table -> GSIs it queries
+    objects: dict[str, tuple[str, ...]] | None = None  # bucket -> s3 object actions under the notification prefix
+    secrets: tuple[str, ...] = ()
+    publish: tuple[str, ...] = ()  # topics
+    start_executions: tuple[str, ...] = ()  # state machines
+    task_tokens: bool = False  # SendTaskSuccess/Failure (approval decisions)
+    consumes: tuple[str, ...] = ()  # queues of its SQS event source
+    streams: tuple[str, ...] = ()  # tables whose stream it reads
+
+
+def access(stage: str) -> dict[str, Access]:
+    dev_tokens = r.lambda_environment(stage)["ALLOW_DEV_TOKENS"] == "true"
+    return {
+        API_HANDLER: Access(
+            tables={"claims": (*CLAIM_WRITE, "dynamodb:Query"), "audit": AUDIT_APPEND,
+                    "directory": ("dynamodb:GetItem",), "approvals": ("dynamodb:GetItem", "dynamodb:UpdateItem")},
+            indexes={"claims": ("by-department", "by-employee")},
+            # the presigned upload URL is signed by this role, so the role itself must be allowed the PUT
+            objects={"uploads": ("s3:PutObject",)},
+            secrets=("approval-link-key", "auth-jwks", *(("dev-signing-key",) if dev_tokens else ())),
+            task_tokens=True,
+        ),
+        "extract_receipt": Access(
+            tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",)},
+            objects={"uploads": ("s3:GetObject",)},  # HeadObject is authorised by s3:GetObject
+            consumes=("upload-events",),
+        ),
+        "score_claim": Access(
+            tables={"claims": (*CLAIM_WRITE, "dynamodb:Query"), "audit": AUDIT_APPEND,
+                    "directory": ("dynamodb:GetItem",)},
+            indexes={"claims": ("by-file-hash", "by-dedupe-key")},
+            start_executions=("approval",),
+            streams=("claims",),
+        ),
+        "route_claim": Access(tables={"claims": ("dynamodb:GetItem",), "directory": ("dynamodb:GetItem",)}),
+        "request_approval": Access(
+            tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",),
+                    "approvals": ("dynamodb:PutItem",)},
+            secrets=("approval-link-key",),
+            publish=("approver-notifications",),
+        ),
+        "record_rejection": Access(tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND}),
+        "post_to_ledger": Access(
+            tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",),
+                    "ledger": ("dynamodb:GetItem", "dynamodb:PutItem")},
+        ),
+        "mark_failed": Access(tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND}),
+    }
+
+
+def _statement(sid: str, actions, resources) -> dict:
+    return {"Sid": sid, "Effect": "Allow", "Action": sorted(set(actions)), "Resource": resources}
+
+
+def function_policy(stage: str, fn: r.Function, grant: Access) -> dict:
+    statements = [
+        _statement("OwnLogs", ("logs:CreateLogStream", "logs:PutLogEvents"), [_getatt(log_group_id(fn.logical))]),
+    ]
+    for table, actions in grant.tables.items():
+        resources: list[Any] = [_getatt(table_id(table))]
+        for index in (grant.indexes or {}).get(table, ()):
+            resources.append(_sub(f"${{{table_id(table)}.Arn}}/index/{index}"))
+        statements.append(_statement(camel(f"{table}_table"), actions, resources))
+    for bucket, actions in (grant.objects or {}).items():
+        prefixes = [p for b, _, p in BUCKET_NOTIFICATIONS if b == bucket] or [""]
+        statements.append(_statement(
+            camel(f"{bucket}_objects"), actions,
+            [_sub(f"${{{bucket_id(bucket)}.Arn}}/{prefix}*") for prefix in prefixes],
+        ))
+    if grant.secrets:
+        statements.append(_statement("ReadSecrets", ("secretsmanager:GetSecretValue",),
+                                     [_ref(secret_id(s)) for s in grant.secrets]))
+    if grant.publish:
+        statements.append(_statement("Notify", ("sns:Publish",), [_ref(topic_id(t)) for t in grant.publish]))
+    if grant.start_executions:
+        statements.append(_statement("StartApproval", ("states:StartExecution",),
+                                     [_ref(state_machine_id(m)) for m in grant.start_executions]))
+    if grant.task_tokens:
+        # No resource type exists for these actions (task-token APIs): "*" is the only value IAM evaluates.
+        statements.append(_statement("ResumeApproval", ("states:SendTaskSuccess", "states:SendTaskFailure"), "*"))
+    for queue in grant.consumes:
+        statements.append(_statement(
+            camel(f"consume_{queue}"),
+            ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"),
+            [_getatt(queue_id(queue))],
+        ))
+    for table in grant.streams:
+        statements.append(_statement(
+            camel(f"read_{table}_stream"),
+            ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"),
+            [_getatt(table_id(table), "StreamArn")],
+        ))
+        failure = STREAM_FAILURE_QUEUE.format(source=table)
+        statements.append(_statement(camel(f"send_{failure}"), ("sqs:SendMessage",), [_getatt(queue_id(failure))]))
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+# --- resources ----------------------------------------------------------------------------------------------------
+
+
+def _retain(resource: dict) -> dict:
+    resource["DeletionPolicy"] = "Retain"
+    resource["UpdateReplacePolicy"] = "Retain"
+    return resource
+
+
+def _table(stage: str, table: r.Table) -> dict:
+    keys = [{"AttributeName": table.hash_key, "KeyType": "HASH"}]
+    if table.range_key:
+        keys.append({"AttributeName": table.range_key, "KeyType": "RANGE"})
+    props: dict[str, Any] = {
+        "TableName": r.physical_name(stage, table.logical),
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": keys,
+        "AttributeDefinitions": [{"AttributeName": k, "AttributeType": t} for k, t in table.attributes.items()],
+        "SSESpecification": {"SSEEnabled": True},
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "DeletionProtectionEnabled": stage == "prod",
+    }
+    if table.indexes:
+        props["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": ix.name,
+                "KeySchema": [{"AttributeName": ix.hash_key, "KeyType": "HASH"}]
+                + ([{"AttributeName": ix.range_key, "KeyType": "RANGE"}] if ix.range_key else []),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for ix in table.indexes
+        ]
+    if table.stream:
+        props["StreamSpecification"] = {"StreamViewType": table.stream}
+    if table.ttl_attribute:
+        props["TimeToLiveSpecification"] = {"AttributeName": table.ttl_attribute, "Enabled": True}
+    return _retain({"Type": "AWS::DynamoDB::Table", "Properties": props})
+
+
+def _bucket(stage: str, bucket: str) -> dict:
+    props: dict[str, Any] = {
+        "BucketName": r.physical_name(stage, bucket),
+        "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}
+        ]},
+        "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "IgnorePublicAcls": True,
+                                           "BlockPublicPolicy": True, "RestrictPublicBuckets": True},
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+    }
+    if bucket in VERSIONED_BUCKETS:
+        props["VersioningConfiguration"] = {"Status": "Enabled"}
+    resource: dict[str, Any] = {"Type": "AWS::S3::Bucket", "Properties": props}
+    notifications = [(q, p) for b, q, p in BUCKET_NOTIFICATIONS if b == bucket]
+    if notifications:
+        props["NotificationConfiguration"] = {"QueueConfigurations": [
+            {"Event": "s3:ObjectCreated:*", "Queue": _getatt(queue_id(q)),
+             "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": p}]}}}
+            for q, p in notifications
+        ]}
+        # S3 checks that it may send to the queue when the configuration is saved
+        resource["DependsOn"] = sorted({camel(q) + "QueuePolicy" for q, _ in notifications})
+    return _retain(resource)
+
+
+def _tls_only_policy(bucket: str) -> dict:
+    return {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "Bucket": _ref(bucket_id(bucket)),
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": [_getatt(bucket_id(bucket)), _sub(f"${{{bucket_id(bucket)}.Arn}}/*")],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }]},
+        },
+    }
+
+
+def _queue(stage: str, queue: r.Queue) -> dict:
+    props: dict[str, Any] = {
+        "QueueName": r.physical_name(stage, queue.logical),
+        "VisibilityTimeout": queue.visibility_timeout,
+        "SqsManagedSseEnabled": True,  # S3 notifications cannot use the AWS-managed SQS KMS key
+    }
+    if queue.dead_letter:
+        props["RedrivePolicy"] = {"deadLetterTargetArn": _getatt(queue_id(queue.dead_letter)),
+                                  "maxReceiveCount": queue.max_receive_count}
+    if any(q.dead_letter == queue.logical for q in r.QUEUES) or queue.logical.endswith("-dlq"):
+        props["MessageRetentionPeriod"] = DLQ_RETENTION_S
+    return {"Type": "AWS::SQS::Queue", "Properties": props}
+
+
+def _s3_to_queue_policy(stage: str, bucket: str, queue: str) -> dict:
+    return {
+        "Type": "AWS::SQS::QueuePolicy",
+        "Properties": {
+            "Queues": [_ref(queue_id(queue))],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "S3ObjectCreated", "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage", "Resource": _getatt(queue_id(queue)),
+                "Condition": {
+                    "ArnLike": {"aws:SourceArn": _sub(f"arn:${{AWS::Partition}}:s3:::{r.physical_name(stage, bucket)}")},
+                    "StringEquals": {"aws:SourceAccount": _ref("AWS::AccountId")},
+                },
+            }]},
+        },
+    }
+
+
+def _secret(stage: str, logical: str) -> dict:
+    generated = {"PasswordLength": 64, "ExcludePunctuation": True}
+    note = {
+        "approval-link-key": "HMAC key of the approval links (generated)",
+        "auth-jwks": "JWKS of the identity provider: put the real value after the first deploy",
+        "dev-signing-key": "dev token signing key (used only where ALLOW_DEV_TOKENS=true)",
+    }.get(logical, logical)
+    return {"Type": "AWS::SecretsManager::Secret",
+            "Properties": {"Name": r.physical_name(stage, logical), "Description": note,
+                           "GenerateSecretString": generated}}
+
+
+def environment(stage: str, fn: r.Function) -> dict[str, Any]:
+    """`lambda_environment(stage)` with every placeholder-account ARN replaced by a CloudFormation reference."""
+    env: dict[str, Any] = dict(r.lambda_environment(stage))
+    replacements: dict[str, Any] = {r.topic_arn(stage, t): _ref(topic_id(t)) for t in r.TOPICS}
+    replacements.update({r.state_machine_arn(stage, m): state_machine_arn(stage, m) for m in r.STATE_MACHINES})
+    for key, value in env.items():
+        if value in replacements:
+            env[key] = replacements[value]
+        elif r.ACCOUNT_PLACEHOLDER in value:
+            raise ValueError(f"{key} names the placeholder account and has no CloudFormation reference")
+    env["POWERTOOLS_METRICS_NAMESPACE"] = METRICS_NAMESPACE
+    if fn.logical != API_HANDLER:
+        # approval links point at the API; the REST handler itself cannot name its own API (RestAPI -> handler)
+        env["PUBLIC_BASE_URL"] = _sub(f"https://${{{REST_API_ID}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/api")
+    return env
+
+
+def _role(stage: str, fn: r.Function, grant: Access) -> dict:
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": _ref("AWS::AccountId")}},
+            }]},
+            "Policies": [{"PolicyName": f"{role_id(fn.logical)}Policy",
+                          "PolicyDocument": function_policy(stage, fn, grant)}],
+        },
+    }
+
+
+def _log_group(stage: str, fn: r.Function) -> dict:
+    return {"Type": "AWS::Logs::LogGroup",
+            "Properties": {"LogGroupName": f"/aws/lambda/{r.function_name(stage, fn.logical)}",
+                           "RetentionInDays": LOG_RETENTION_DAYS.get(stage, 30)}}
+
+
+def _function_props(stage: str, fn: r.Function) -> dict:
+    """The merged part of a function: Chalice supplies Runtime/Handler/CodeUri/memory for its own ones."""
+    return {
+        "FunctionName": r.function_name(stage, fn.logical),
+        "Role": _getatt(role_id(fn.logical)),
+        "Environment": {"Variables": environment(stage, fn)},
+    }
+
+
+def _task_function(stage: str, fn: r.Function) -> dict:
+    props = {
+        "Runtime": "python3.11",
+        "Architectures": ["x86_64"],
+        "Handler": fn.handler,
+        "CodeUri": "./deployment.zip",  # Chalice's bundle; `functions/` is added to it (infra/package.py)
+        "MemorySize": fn.memory_mb,
+        "Timeout": fn.timeout_s,
+        "Tags": {"app": r.APP_NAME, "stage": stage},
+        **_function_props(stage, fn),
+    }
+    return {"Type": "AWS::Serverless::Function", "DependsOn": [log_group_id(fn.logical)], "Properties": props}
+
+
+def _mapping(stage: str, source: r.EventSource) -> dict:
+    props: dict[str, Any] = {"FunctionName": _ref(function_id(source.function)), "BatchSize": source.batch_size,
+                             "Enabled": True}
+    if source.source_kind == "sqs":
+        props["EventSourceArn"] = _getatt(queue_id(source.source))
+    elif source.source_kind == "dynamodb":
+        failure = STREAM_FAILURE_QUEUE.format(source=source.source)
+        if failure not in {q.logical for q in r.QUEUES}:
+            raise ValueError(f"no on-failure queue {failure!r} for the {source.source} stream")
+        props.update({
+            "EventSourceArn": _getatt(table_id(source.source), "StreamArn"),
+            "StartingPosition": "LATEST",
+            "BisectBatchOnFunctionError": True,
+            "MaximumRetryAttempts": STREAM_MAX_RETRIES,
+            "MaximumRecordAgeInSeconds": STREAM_MAX_RECORD_AGE_S,
+            "DestinationConfig": {"OnFailure": {"Destination": _getatt(queue_id(failure))}},
+        })
+    else:
+        raise ValueError(f"unknown event source kind {source.source_kind!r}")
+    return {"Type": "AWS::Lambda::EventSourceMapping", "Properties": props}
+
+
+def _state_machine(stage: str, logical: str) -> dict:
+    definition = json.loads(r.STATE_MACHINES[logical].read_text(encoding="utf-8"))
+    return {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Properties": {
+            "StateMachineName": r.physical_name(stage, logical),
+            "StateMachineType": "STANDARD",
+            "RoleArn": _getatt(state_machine_id(logical) + "Role"),
+            "Definition": definition,
+            "DefinitionSubstitutions": {
+                placeholder: _getatt(function_id(fn)) for placeholder, fn in r.ASL_SUBSTITUTIONS.items()
+            },
+        },
+    }
+
+
+def _state_machine_role(logical: str) -> dict:
+    targets = sorted(set(r.ASL_SUBSTITUTIONS.values()))
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": _ref("AWS::AccountId")}},
+            }]},
+            "Policies": [{"PolicyName": "InvokeTaskFunctions", "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [_statement("InvokeTasks", ("lambda:InvokeFunction",),
+                                         [_getatt(function_id(fn)) for fn in targets])],
+            }}],
+        },
+    }
+
+
+def build(stage: str) -> dict:
+    """The merge template for `stage` (a plain dict, JSON-serialisable)."""
+    if stage not in r.STAGES or stage == "local":
+        raise ValueError(f"unknown deploy stage {stage!r}")
+    resources: dict[str, Any] = {}
+    for table in r.TABLES:
+        resources[table_id(table.logical)] = _table(stage, table)
+    for queue in r.QUEUES:
+        resources[queue_id(queue.logical)] = _queue(stage, queue)
+    for bucket in r.BUCKETS:
+        resources[bucket_id(bucket)] = _bucket(stage, bucket)
+        resources[bucket_id(bucket) + "Policy"] = _tls_only_policy(bucket)
+    for bucket, queue, _ in BUCKET_NOTIFICATIONS:
+        resources[camel(queue) + "QueuePolicy"] = _s3_to_queue_policy(stage, bucket, queue)
+    for topic in r.TOPICS:
+        resources[topic_id(topic)] = {"Type": "AWS::SNS::Topic", "Properties": {
+            "TopicName": r.physical_name(stage, topic), "KmsMasterKeyId": "alias/aws/sns"}}
+    for secret in r.SECRETS:
+        resources[secret_id(secret)] = _secret(stage, secret)
+
+    grants = access(stage)
+    for fn in all_functions():
+        resources[log_group_id(fn.logical)] = _log_group(stage, fn)
+        resources[role_id(fn.logical)] = _role(stage, fn, grants[fn.logical])
+        if fn.owner == "functions":
+            resources[function_id(fn.logical)] = _task_function(stage, fn)
+        else:  # merged into Chalice's definition
+            resources[function_id(fn.logical)] = {"DependsOn": [log_group_id(fn.logical)],
+                                                  "Properties": _function_props(stage, fn)}
+    for source in r.EVENT_SOURCES:
+        resources[mapping_id(source)] = _mapping(stage, source)
+    for machine in r.STATE_MACHINES:
+        resources[state_machine_id(machine) + "Role"] = _state_machine_role(machine)
+        resources[state_machine_id(machine)] = _state_machine(stage, machine)
+
+    return {
+        "Parameters": {
+            IMAGE_PARAMETER: {
+                "Type": "String",
+                "Description": f"ECR image URI (with digest) built from {DOCKERFILE} for the OCR function",
+            },
+        },
+        "Resources": resources,
+        "Outputs": {
+            "ApprovalStateMachineArn": {"Value": _ref(state_machine_id("approval"))},
+            "UploadsBucketName": {"Value": _ref(bucket_id("uploads"))},
+        },
+    }
+
+
+def finalize(template: dict, stage: str) -> dict:
+    """After Chalice's merge: what a deep merge cannot express, then consistency checks. Returns a new dict."""
+    out = copy.deepcopy(template)
+    res = out["Resources"]
+    for logical in IMAGE_FUNCTIONS:
+        fn = next(f for f in r.FUNCTIONS if f.logical == logical)
+        props = res[function_id(logical)]["Properties"]
+        for key in ("Runtime", "Handler", "CodeUri", "Layers"):
+            props.pop(key, None)
+        props.update({"PackageType": "Image", "ImageUri": _ref(IMAGE_PARAMETER),
+                      "ImageConfig": {"Command": [fn.handler]}, "Architectures": ["x86_64"]})
+        res[function_id(logical)]["Metadata"] = {
+            "Dockerfile": DOCKERFILE, "DockerContext": "../..", "DockerTag": f"{r.APP_NAME}-{stage}",
+        }
+    for logical in [f.logical for f in all_functions()]:
+        fid = function_id(logical)
+        if fid not in res or "Type" not in res[fid]:
+            raise RuntimeError(f"function {logical} ({fid}) is not in the packaged template")
+        if res[fid]["Properties"].get("Role") != _getatt(role_id(logical)):
+            raise RuntimeError(f"function {fid} does not use its own role {role_id(logical)}")
+    text = json.dumps(out)
+    if r.ACCOUNT_PLACEHOLDER in text:
+        raise RuntimeError(f"the placeholder account {r.ACCOUNT_PLACEHOLDER} is left in the template")
+    return out
+
+
+def wildcard_statements(template: dict) -> list[tuple[str, dict]]:
+    """IAM statements with `Resource: "*"` whose actions are not all in WILDCARD_ONLY_ACTIONS."""
+    found = []
+    for logical, resource in template.get("Resources", {}).items():
+        props = resource.get("Properties", {})
+        documents = [p.get("PolicyDocument", {}) for p in props.get("Policies", []) if isinstance(p, dict)]
+        if "PolicyDocument" in props:
+            documents.append(props["PolicyDocument"])
+        for document in documents:
+            for statement in document.get("Statement", []):
+                resources = statement.get("Resource", [])
+                resources = resources if isinstance(resources, list) else [resources]
+                actions = statement.get("Action", [])
+                actions = actions if isinstance(actions, list) else [actions]
+                if statement.get("Effect") == "Allow" and "*" in resources and not set(actions) <= WILDCARD_ONLY_ACTIONS:
+                    found.append((logical, statement))
+    return found

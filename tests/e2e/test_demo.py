@@ -1,0 +1,24 @@
+"""`make demo`'s scenario on moto's server over real HTTP: the path a browser and the approvers take."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from infra.demo import _free_port
+from tests.conftest import ROOT
+
+
+def test_demo_runs_every_sample_receipt_to_its_expected_end():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "infra.demo", "--once", "--api-port", str(_free_port())],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("Summary: "))
+    summary = json.loads(line.removeprefix("Summary: "))
+    assert summary["by_status"] == {"posted": 3, "rejected": 2}
+    assert "Dashboard: http://127.0.0.1:" in proc.stdout
