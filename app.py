@@ -6,15 +6,17 @@ import functools
 import json
 import uuid
 from datetime import UTC, datetime
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, S3Event, SQSEvent
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel, SqsModel
 from chalice import Chalice, Response
 from pydantic import ValidationError
 
 from chalicelib import bootstrap
+from chalicelib.adapters.events import S3Notification, S3NotificationRecord
 from chalicelib.adapters.repositories import ConcurrentChange, claim_from_body
 from chalicelib.adapters.tokens import Unauthorized
 from chalicelib.domain.approval_link import LinkRefused
@@ -254,28 +256,32 @@ def approval_decision(token):
 def extract_receipt(event, context):
     """SQS (S3 ObjectCreated notifications) -> one claim per uploaded receipt."""
     c = bootstrap.container()
-    for record in SQSEvent(event).records:
-        notification = json.loads(record.body)
-        if notification.get("Event") == "s3:TestEvent":
+    for record in parse(event=event, model=SqsModel).Records:
+        if '"s3:TestEvent"' in record.body:  # sent once when the notification is configured
             continue
-        for s3_record in S3Event(notification).records:
-            key = unquote_plus(s3_record.s3.get_object.key)  # S3 event keys arrive URL-encoded
-            claim = extraction.process_upload(key, c.uploads, c.claims, c.directory, c.extractor,
-                                              c.settings.max_upload_bytes)
-            logger.info("receipt processed", extra={"claim_id": claim.claim_id, "status": claim.status.value})
-            metrics.add_metric(name=f"Claims_{claim.status.value}", unit=MetricUnit.Count, value=1)
+        for s3_record in S3Notification.model_validate_json(record.body).Records:
+            result = c.once(_extract_upload, "upload", context)(upload=s3_record)
+            logger.info("receipt processed", extra=result)
+            metrics.add_metric(name=f"Claims_{result['status']}", unit=MetricUnit.Count, value=1)
     return {"ok": True}
+
+
+def _extract_upload(upload: S3NotificationRecord) -> dict:
+    """One uploaded object -> its claim; run once per object version (the idempotency key is the record)."""
+    c = bootstrap.container()
+    claim = extraction.process_upload(upload.key, c.uploads, c.claims, c.directory, c.extractor,
+                                      c.settings.max_upload_bytes)
+    return {"claim_id": claim.claim_id, "status": claim.status.value}
 
 
 @app.lambda_function(name="score_claim")
 def score_claim(event, context):
     """DynamoDB stream of the claims table -> score newly submitted claims and start their approval."""
     c = bootstrap.container()
-    for record in DynamoDBStreamEvent(event).records:
-        new_image = record.dynamodb.new_image if record.dynamodb else None
+    for record in parse(event=event, model=DynamoDBStreamModel).Records:
+        new_image, old_image = record.dynamodb.NewImage, record.dynamodb.OldImage
         if not new_image:
             continue
-        old_image = record.dynamodb.old_image
         new = claim_from_body(new_image["body"])
         old = claim_from_body(old_image["body"]) if old_image else None
         if scoring.needs_scoring(old, new):

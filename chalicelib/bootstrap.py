@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from pynamodb.connection import Connection
@@ -22,6 +22,7 @@ from chalicelib.config import Settings, settings
 @dataclass
 class Container:
     settings: Settings
+    _once: dict = field(default_factory=dict)
 
     @cached_property
     def connection(self) -> Connection:
@@ -76,6 +77,34 @@ class Container:
         if not self.settings.allow_dev_tokens:
             return None
         return DevTokenIssuer(self.secrets.get(self.settings.dev_signing_key_secret), self.settings.auth_issuer)
+
+    @cached_property
+    def idempotency(self):
+        """Powertools' DynamoDB persistence: a redelivered or concurrent event does the expensive work once."""
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        return DynamoDBPersistenceLayer(
+            table_name=self.settings.idempotency_table, boto3_client=aws.client("dynamodb", self.settings.region)
+        )
+
+    @cached_property
+    def idempotency_config(self):
+        from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+        return IdempotencyConfig(expires_after_seconds=24 * 3600)
+
+    def once(self, fn, data_keyword_argument: str, context: object):
+        """`fn` wrapped by Powertools' idempotent_function, keyed on one keyword argument's content."""
+        from aws_lambda_powertools.utilities.idempotency import idempotent_function
+
+        self.idempotency_config.register_lambda_context(context)  # in-progress locks expire with the Lambda
+        wrapped = self._once.get(fn)
+        if wrapped is None:
+            wrapped = self._once[fn] = idempotent_function(
+                data_keyword_argument=data_keyword_argument, persistence_store=self.idempotency,
+                config=self.idempotency_config,
+            )(fn)
+        return wrapped
 
     @cached_property
     def extractor(self):

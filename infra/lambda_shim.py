@@ -135,7 +135,7 @@ def _run(self: LambdaFunction, event: Any) -> tuple[str, bool, str]:
         return json.dumps(result, default=str), False, ""
     except Exception as exc:  # the Lambda runtime's error shape, so Retry/Catch see the error name
         record["ok"] = False
-        record["error"] = type(exc).__name__
+        record["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
         payload = {"errorType": type(exc).__name__, "errorMessage": str(exc)[:4000],
                    "stackTrace": traceback.format_exception(exc)[-5:]}
         return json.dumps(payload), True, traceback.format_exc()
