@@ -13,14 +13,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel, SqsModel
 from chalice import Chalice, Response
-from pydantic import ValidationError
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
 from chalicelib import bootstrap
 from chalicelib.adapters.events import S3Notification, S3NotificationRecord
 from chalicelib.adapters.repositories import ConcurrentChange, claim_from_body
 from chalicelib.adapters.tokens import Unauthorized
 from chalicelib.domain.approval_link import LinkRefused
-from chalicelib.domain.claim import InvalidClaim, InvalidTransition
+from chalicelib.domain.claim import ClaimStatus, InvalidClaim, InvalidTransition
+from chalicelib.domain.directory import Delegation
 from chalicelib.domain.identity import Forbidden, Principal, Role
 from chalicelib.services import approvals, claims, extraction, scoring, uploads
 from chalicelib.web import pages
@@ -187,8 +188,15 @@ def edit_claim(claim_id):
 @app.route("/claims/{claim_id}/submit", methods=["POST"])
 @api
 def submit_claim(claim_id):
+    """Submit for approval; a claim returned for correction goes back to the step that returned it."""
+    principal = _principal()
+    c = bootstrap.container()
     edits = claims.ClaimEdits.model_validate(_body())
-    claim = claims.submit_claim(_principal(), bootstrap.container().claims, claim_id, edits)
+    current = claims.get_claim(principal, c.claims, claim_id)
+    if current.status == ClaimStatus.RETURNED and current.employee_id == principal.employee_id:
+        claim = approvals.resubmit_after_return(c.approvals, principal, current, edits.apply(current))
+    else:
+        claim = claims.submit_claim(principal, c.claims, claim_id, edits)
     return _json(claim.model_dump(mode="json"))
 
 
@@ -200,6 +208,54 @@ def claim_audit(claim_id):
     claims.get_claim(principal, c.claims, claim_id)  # the same read rules as the claim itself
     records = c.audit.records(c.claims.entity(claim_id))
     return _json({"records": [r.model_dump(mode="json") for r in records]})
+
+
+@app.route("/claims/{claim_id}/signatures", methods=["GET"])
+@api
+def claim_signatures(claim_id):
+    """Each approval decision's KMS signature, verified now."""
+    c = bootstrap.container()
+    claim = claims.get_claim(_principal(), c.claims, claim_id)
+    return _json({"claim_id": claim_id, "signatures": approvals.verify_signatures(c.approvals, claim)})
+
+
+@app.route("/admin/claims/{claim_id}/reassign", methods=["POST"])
+@api
+def reassign_approval(claim_id):
+    body = ReassignRequest.model_validate(_body())
+    claim = approvals.reassign(bootstrap.container().approvals, _principal(), claim_id, body.approver_id, body.reason)
+    return _json({"claim_id": claim.claim_id, "approval_level": claim.approval_level,
+                  "pending_link_id": claim.pending_link_id})
+
+
+@app.route("/me/delegation", methods=["PUT"])
+@api
+def set_delegation():
+    """An approver going on leave names a delegate for a period."""
+    principal = _principal()
+    body = DelegationRequest.model_validate(_body())
+    c = bootstrap.container()
+    if c.directory.employee(body.delegate_id) is None or body.delegate_id == principal.employee_id:
+        raise InvalidClaim(f"{body.delegate_id} cannot be your delegate")
+    if body.ends_at <= body.starts_at:
+        raise InvalidClaim("the delegation must end after it starts")
+    delegation = Delegation(approver_id=principal.employee_id, **body.model_dump())
+    c.directory.put_delegation(delegation)
+    c.audit.append(f"DELEGATION#{principal.employee_id}", principal, "delegation.set", None,
+                   delegation.model_dump(mode="json"))
+    return _json(delegation.model_dump(mode="json"))
+
+
+class ReassignRequest(BaseModel):
+    approver_id: str
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class DelegationRequest(BaseModel):
+    delegate_id: str
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reason: str = Field(default="", max_length=200)
 
 
 @app.route("/dashboard/summary", methods=["GET"])
@@ -224,7 +280,7 @@ def approval_page(token):
     c = bootstrap.container()
     token = unquote(token)
     try:
-        summary = approvals.open_link(token, c.links, c.claims, c.link_key)
+        summary = approvals.open_link(c.approvals, token)
     except LinkRefused as exc:
         if "json" in (app.current_request.headers.get("accept") or ""):
             raise
@@ -242,8 +298,7 @@ def approval_decision(token):
     request = approvals.DecisionRequest.model_validate(_body())
     header = app.current_request.headers.get("authorization", "")
     caller = _principal() if header else None
-    claim = approvals.decide(unquote(token), request, caller, _source_ip(), c.links, c.claims, c.audit,
-                             c.workflow, c.link_key)
+    claim = approvals.decide(c.approvals, unquote(token), request, caller, _source_ip())
     return _json({"claim_id": claim.claim_id, "status": claim.status.value,
                   "decision": claim.decisions[-1].decision})
 

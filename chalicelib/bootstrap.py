@@ -17,6 +17,7 @@ from chalicelib.adapters.repositories import (
 )
 from chalicelib.adapters.tokens import DevTokenIssuer, TokenVerifier
 from chalicelib.config import Settings, settings
+from chalicelib.services.approvals import ApprovalContext
 
 
 @dataclass
@@ -63,6 +64,18 @@ class Container:
     @cached_property
     def notifier(self) -> aws.Notifier:
         return aws.Notifier(aws.client("sns", self.settings.region), self.settings.approver_topic_arn)
+
+    @cached_property
+    def signer(self) -> aws.DecisionSigner:
+        return aws.DecisionSigner(aws.client("kms", self.settings.region), self.settings.decision_signing_key_id)
+
+    @cached_property
+    def approvals(self) -> ApprovalContext:
+        return ApprovalContext(
+            claims=self.claims, directory=self.directory, links=self.links, notifier=self.notifier,
+            workflow=self.workflow, audit=self.audit, signer=self.signer, link_key=self.link_key,
+            base_url=self.settings.public_base_url, link_ttl_seconds=self.settings.approval_link_ttl_seconds,
+        )
 
     @cached_property
     def link_key(self) -> bytes:

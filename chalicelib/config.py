@@ -25,6 +25,7 @@ class Settings(BaseModel):
     approval_link_secret: str
     auth_jwks_secret: str
     dev_signing_key_secret: str
+    decision_signing_key_id: str
     allow_dev_tokens: bool
     public_base_url: str
     auth_issuer: str
@@ -52,6 +53,7 @@ class Settings(BaseModel):
             approval_link_secret=e["APPROVAL_LINK_KEY_SECRET"],
             auth_jwks_secret=e["AUTH_JWKS_SECRET"],
             dev_signing_key_secret=e["DEV_SIGNING_KEY_SECRET"],
+            decision_signing_key_id=e["DECISION_SIGNING_KEY_ID"],
             allow_dev_tokens=e.get("ALLOW_DEV_TOKENS", "false").lower() == "true",
             public_base_url=e.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             auth_issuer=e["AUTH_ISSUER"],

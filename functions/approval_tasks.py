@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel
 
 from chalicelib import bootstrap
-from chalicelib.domain.routing import ApprovalStep
+from chalicelib.domain.routing import ApprovalStep, Route
 from chalicelib.services import approvals, posting, routing
 
 logger = Logger(service="hk-expense-approval")
@@ -28,21 +28,31 @@ class ApprovalTask(BaseModel):
     task_token: str
 
 
+class EscalationTask(BaseModel):
+    claim_id: str
+    idx: int
+    routing: Route
+
+
 def route_claim(event: dict, context: object) -> dict:
     task = ClaimTask.model_validate(event)
     c = bootstrap.container()
-    return routing.route(task.claim_id, c.claims, c.directory).model_dump()
+    return routing.route(task.claim_id, c.claims, c.directory).model_dump(mode="json")
 
 
 def request_approval(event: dict, context: object) -> dict:
     task = ApprovalTask.model_validate(event)
-    c = bootstrap.container()
-    link_id = approvals.request_approval(
-        task.claim_id, task.level, task.step, task.task_token, c.claims, c.directory, c.links, c.notifier,
-        c.link_key, c.settings.public_base_url, c.settings.approval_link_ttl_seconds,
-    )
+    link_id = approvals.request_approval(bootstrap.container().approvals, task.claim_id, task.level, task.step,
+                                         task.task_token)
     logger.info("approver notified", extra={"claim_id": task.claim_id, "level": task.level, "link_id": link_id})
     return {"link_id": link_id}
+
+
+def escalate(event: dict, context: object) -> dict:
+    task = EscalationTask.model_validate(event)
+    route = approvals.escalate(bootstrap.container().approvals, task.claim_id, task.idx, task.routing)
+    logger.warning("approval escalated", extra={"claim_id": task.claim_id, "level": task.idx + 1})
+    return route.model_dump(mode="json")
 
 
 def record_rejection(event: dict, context: object) -> dict:

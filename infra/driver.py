@@ -75,12 +75,13 @@ class Driver:
         return self.call("POST", f"/claims/{claim_id}/submit", edits or {}, self.auth(employee_id))
 
     def approval_message(self, claim_id: str, level: int, seconds: float = 30) -> dict:
-        """The approver's notification for this claim and level (read from the local-only inbox)."""
+        """The next unread notification for this claim and level (from the local-only approver inbox)."""
 
         def find() -> dict | None:
             self.inbox.extend(self.stack.approver_messages())
             for message in self.inbox:
                 if message["claim"]["claim_id"] == claim_id and message["level"] == level:
+                    self.inbox.remove(message)  # each notification is read once, like an inbox
                     return message
             return None
 

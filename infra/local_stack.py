@@ -58,6 +58,7 @@ class LocalStack:
         self._buckets_and_queues()
         self._topic()
         self._secrets()
+        self._kms_keys()
         self._functions()
         self._stream_failures_to_dlq()
         self._notifications()
@@ -171,6 +172,13 @@ class LocalStack:
         }
         for logical in r.SECRETS:
             sm.create_secret(Name=self.name(logical), SecretString=values[logical])
+
+    def _kms_keys(self) -> None:
+        kms = self.client("kms")
+        for logical, (spec, usage) in r.KMS_KEYS.items():
+            key = kms.create_key(KeySpec=spec, KeyUsage=usage, Description=f"{self.name(logical)}")["KeyMetadata"]
+            kms.create_alias(AliasName=f"alias/{self.name(logical)}", TargetKeyId=key["KeyId"])
+            self.arns[f"kms:{logical}"] = key["Arn"]
 
     def _functions(self) -> None:
         iam, lam = self.client("iam"), self.client("lambda")

@@ -59,7 +59,8 @@ def zip_requirements(text: str) -> str:
         if stripped.startswith(EXTRACTION_BEGIN):
             skipping = True
             continue
-        if skipping or (stripped and not stripped.startswith("#") and requirement_name(stripped) in IMAGE_ONLY_PACKAGES):
+        is_requirement = bool(stripped) and not stripped.startswith("#")
+        if skipping or (is_requirement and requirement_name(stripped) in IMAGE_ONLY_PACKAGES):
             continue
         out.append(line)
     return "\n".join(out) + "\n"
@@ -140,6 +141,67 @@ def bundle_sizes(path: Path) -> dict[str, int]:
     return {"zipped": path.stat().st_size, "unzipped": unzipped}
 
 
+IMPORT_PROBE = """
+import importlib, json, sys
+sys.path.insert(0, sys.argv[1])
+module, _, attr = sys.argv[2].rpartition(".")
+try:
+    target = getattr(importlib.import_module(module), attr)
+    print(json.dumps({"ok": callable(target), "error": None if callable(target) else "not callable"}))
+except Exception as exc:  # reported to the caller, which decides
+    print(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}))
+"""
+
+
+def function_handlers(template: dict) -> dict[str, tuple[str, str]]:
+    """CloudFormation function id -> (package type, handler) for every Lambda in the packaged template."""
+    found = {}
+    for logical, resource in template["Resources"].items():
+        if resource.get("Type") not in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+            continue
+        props = resource["Properties"]
+        if props.get("PackageType") == "Image":
+            found[logical] = ("Image", props["ImageConfig"]["Command"][0])
+        else:
+            found[logical] = ("Zip", props["Handler"])
+    return found
+
+
+def import_handler(code_dir: Path, handler: str, site_packages: bool, env: dict[str, str]) -> dict:
+    """Import `handler` in a fresh interpreter whose path is `code_dir` (+ this venv's packages if asked).
+
+    Zip functions get `-S` (no site-packages: only what is in the bundle, plus the standard library, as in
+    Lambda). The image function is probed with this venv's packages, which are what its Dockerfile installs
+    (the same requirements.txt, on the same glibc family as the image's Debian base).
+    """
+    flags = ["-I"] if site_packages else ["-I", "-S"]
+    proc = subprocess.run(  # noqa: S603
+        [sys.executable, *flags, "-c", IMPORT_PROBE, str(code_dir), handler],
+        cwd=code_dir, env=env, capture_output=True, text=True, check=False, timeout=300,
+    )
+    try:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {"ok": False, "error": (proc.stderr or proc.stdout).strip()[-2000:]}
+
+
+def check_handlers(out: Path, stage: str, code_dir: Path | None = None) -> dict[str, dict]:
+    """Unpack deployment.zip and import every function's handler from it; returns {function id: result}."""
+    template = json.loads((out / "sam.json").read_text("utf-8"))
+    code_dir = code_dir or out / ".import-check"
+    if code_dir.exists():
+        shutil.rmtree(code_dir)
+    with zipfile.ZipFile(out / "deployment.zip") as zf:
+        zf.extractall(code_dir)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AWS_DEFAULT_REGION": r.REGION, "LANG": "C.UTF-8",
+           **{k: v for k, v in r.lambda_environment(stage).items()}}
+    results = {}
+    for logical, (kind, handler) in function_handlers(template).items():
+        results[logical] = {"handler": handler, "package": kind,
+                            **import_handler(code_dir, handler, site_packages=kind == "Image", env=env)}
+    return results
+
+
 def run_cfn_lint(template: Path) -> tuple[int, str]:
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
     cmd = [str(cfn_lint) if cfn_lint.exists() else "cfn-lint", "--regions", r.REGION, "--", str(template)]
@@ -157,15 +219,17 @@ def package(stage: str, out: Path | None = None, lint: bool = True) -> dict:
     run_chalice(stage, merge_path, out)
 
     sam_path = out / "sam.json"
-    final = t.finalize(json.loads(sam_path.read_text("utf-8")), stage)
+    final = t.finalize(json.loads(sam_path.read_text("utf-8")), stage, os.path.relpath(ROOT, out))
     sam_path.write_text(json.dumps(final, indent=2, ensure_ascii=False) + "\n", "utf-8")
     shutil.copy2(merge_path, out / "merge-template.json")
 
     sizes = bundle_sizes(out / "deployment.zip")
     if sizes["unzipped"] > ZIP_UNZIPPED_LIMIT:
-        raise SystemExit(f"deployment.zip is {sizes['unzipped']} bytes unzipped; Lambda's limit is {ZIP_UNZIPPED_LIMIT}")
+        raise SystemExit(f"deployment.zip is {sizes['unzipped']} bytes unzipped; the limit is {ZIP_UNZIPPED_LIMIT}")
     report = {"template": str(sam_path), "bundle": str(out / "deployment.zip"), "sizes": sizes,
               "image_functions": list(t.IMAGE_FUNCTIONS), "dockerfile": t.DOCKERFILE}
+    report["handlers"] = check_handlers(out, stage)
+    shutil.rmtree(out / ".import-check", ignore_errors=True)
     if lint:
         code, text = run_cfn_lint(sam_path)
         report["cfn_lint"] = {"exit_code": code, "output": text}
@@ -190,13 +254,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"template:   {report['template']}")
     print(f"zip bundle: {report['bundle']} ({_mb(sizes['zipped'])} zipped, {_mb(sizes['unzipped'])} unzipped; "
           f"limit {_mb(ZIP_UNZIPPED_LIMIT)} unzipped)")
+    if sizes["zipped"] > ZIP_UPLOAD_LIMIT:
+        print(f"            over {_mb(ZIP_UPLOAD_LIMIT)} zipped: deploy it through S3 (sam deploy does)")
     print(f"image:      {', '.join(report['image_functions'])} from {report['dockerfile']} "
           f"(template parameter {t.IMAGE_PARAMETER}; build and push it before deploying)")
+    failed = {k: v for k, v in report["handlers"].items() if not v["ok"]}
+    for logical, result in report["handlers"].items():
+        status = "ok" if result["ok"] else f"FAILED: {result['error']}"
+        print(f"handler:    {logical:<18} {result['package']:<5} {result['handler']:<45} {status}")
     if "cfn_lint" in report:
         lint = report["cfn_lint"]
         print(f"cfn-lint:   {'clean' if lint['exit_code'] == 0 else 'exit ' + str(lint['exit_code'])}")
         if lint["output"]:
             print(lint["output"])
+    if failed:
+        print(f"\n{len(failed)} handler(s) cannot be imported from their bundle: the package is not deployable.",
+              file=sys.stderr)
+        if any("PIL" in v["error"] or "faster_paddle" in v["error"] for v in failed.values()):
+            print("The zip bundle has no OCR packages (they ship in the extraction image), but importing app.py "
+                  "pulls them in through chalicelib/extraction/__init__.py; import extract_document and "
+                  "parse_textract_response there lazily (module __getattr__).", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -102,6 +102,7 @@ FUNCTIONS = (
     Function("score_claim", "app.score_claim", memory_mb=512, timeout_s=60),
     Function("route_claim", "functions.approval_tasks.route_claim", owner="functions"),
     Function("request_approval", "functions.approval_tasks.request_approval", owner="functions"),
+    Function("escalate", "functions.approval_tasks.escalate", owner="functions"),
     Function("record_rejection", "functions.approval_tasks.record_rejection", owner="functions"),
     Function("post_to_ledger", "functions.approval_tasks.post_to_ledger", owner="functions"),
     Function("mark_failed", "functions.approval_tasks.mark_failed", owner="functions"),
@@ -115,11 +116,14 @@ STATE_MACHINES = {"approval": ASL_PATH}
 ASL_SUBSTITUTIONS = {
     "RouteClaimArn": "route_claim",
     "RequestApprovalArn": "request_approval",
+    "EscalateArn": "escalate",
     "RecordRejectionArn": "record_rejection",
     "PostToLedgerArn": "post_to_ledger",
     "MarkFailedArn": "mark_failed",
 }
 SECRETS = ("approval-link-key", "auth-jwks", "dev-signing-key")
+# KMS keys: logical -> (KeySpec, KeyUsage); referenced by alias alias/<app>-<stage>-<logical>
+KMS_KEYS = {"decision-signing": ("RSA_2048", "SIGN_VERIFY")}
 
 
 def physical_name(stage: str, logical: str) -> str:
@@ -143,6 +147,8 @@ def lambda_environment(stage: str) -> dict[str, str]:
         env[env_key(name, "STATE_MACHINE_ARN")] = state_machine_arn(stage, name)
     for secret in SECRETS:
         env[env_key(secret, "SECRET")] = physical_name(stage, secret)
+    for key in KMS_KEYS:
+        env[env_key(key, "KEY_ID")] = f"alias/{physical_name(stage, key)}"
     env["ALLOW_DEV_TOKENS"] = "true" if stage in ("local", "dev") else "false"
     env["AUTH_ISSUER"] = f"https://cognito-idp.{REGION}.amazonaws.com/{REGION}_{APP_NAME.replace('-', '')}{stage}"
     return env

@@ -7,6 +7,7 @@ from decimal import Decimal
 from chalicelib.adapters.repositories import DirectoryRepository
 from chalicelib.domain.directory import Department, Employee, Office
 from chalicelib.domain.policy import Policy
+from chalicelib.domain.routing import default_rules
 
 OFFICES = [
     Office(office_id="SZ-HQ", name="Shenzhen HQ 深圳總部", timezone="Asia/Shanghai"),
@@ -42,7 +43,7 @@ EMPLOYEES = [
     Employee(employee_id="E900", name="Admin 管理員", email="admin@example.com", department_id="SZ-FIN",
              rank=3, roles=["admin"]),
 ]
-POLICY = Policy(company="default", second_signer_threshold_hkd=Decimal("5000"))
+POLICY = Policy(company="default", rules=default_rules(second_signer_threshold_hkd=Decimal("5000")))
 
 
 def load(directory: DirectoryRepository, policy: Policy = POLICY) -> None:

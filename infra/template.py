@@ -5,19 +5,22 @@ function. This module adds everything else from the one definition in infra/reso
 the topic, secrets, the Step Functions task Lambdas (which Chalice does not own), the event-source mappings and
 the approval state machine. It also overrides, by deep merge, what Chalice cannot know:
 
-* each role's policy (least privilege, per function, on the resources of this stack; `ACCESS` below),
+* each role's policy (least privilege, per function, on the resources of this stack; `access()` below),
 * environment values that name an ARN with the placeholder account of `lambda_environment()`,
 * deterministic function names and log groups (so the log permissions can name them).
 
-`finalize()` then does what a merge cannot (removing keys): the OCR function becomes a container image, because
-its native wheels need a newer glibc than the python3.11 zip runtime (Amazon Linux 2, glibc 2.26) provides and
-its dependencies exceed the 250 MB unzipped zip limit; see infra/Dockerfile.extraction.
+`finalize()` then does what a merge cannot: the OCR function becomes a container image (its pinned wheels need a
+newer glibc than the python3.11 zip runtime, Amazon Linux 2 with glibc 2.26, has; and all of requirements.txt is
+about 410 MB installed, scikit-learn with numpy and scipy alone about 260 MB, over the 250 MB unzipped limit; see
+infra/Dockerfile.extraction), the REST API names its handler by ARN instead of `Fn::GetAtt` (so the handler may
+name the API in PUBLIC_BASE_URL without a cycle), and the result is checked for cycles and leftover placeholders.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +41,7 @@ DOCKERFILE = "infra/Dockerfile.extraction"
 BUCKET_NOTIFICATIONS = (("uploads", "upload-events", "receipts/"),)  # bucket, queue, key prefix
 VERSIONED_BUCKETS = ("audit-archive",)
 STREAM_FAILURE_QUEUE = "{source}-stream-dlq"  # on-failure destination of a DynamoDB stream mapping
-STREAM_MAX_RETRIES = 5
+STREAM_MAX_RETRIES = 2  # 3 attempts in all, as infra/lambda_shim.STREAM_ATTEMPTS delivers locally
 STREAM_MAX_RECORD_AGE_S = 6 * 3600
 DLQ_RETENTION_S = 14 * 24 * 3600
 LOG_RETENTION_DAYS = {"dev": 30, "staging": 90, "prod": 365}
@@ -92,6 +95,14 @@ def secret_id(logical: str) -> str:
     return camel(logical) + "Secret"
 
 
+def key_id(logical: str) -> str:
+    return camel(logical) + "Key"
+
+
+def alias_id(logical: str) -> str:
+    return camel(logical) + "KeyAlias"
+
+
 def state_machine_id(logical: str) -> str:
     return camel(logical) + "StateMachine"
 
@@ -102,7 +113,8 @@ def mapping_id(source: r.EventSource) -> str:
 
 def all_functions() -> tuple[r.Function, ...]:
     """Every Lambda of the stack: Chalice's REST handler plus infra/resources.py FUNCTIONS."""
-    api = r.Function(API_HANDLER, "app.app", memory_mb=512, timeout_s=30)
+    # not in infra/resources.py FUNCTIONS (the local stack serves the API in-process); API Gateway stops at 29 s
+    api = r.Function(API_HANDLER, "app.app", memory_mb=512, timeout_s=29)
     return (api, *r.FUNCTIONS)
 
 
@@ -136,6 +148,9 @@ class Access:
 
     tables: dict[str, tuple[str, ...]]
     indexes: dict[str, tuple[str, ...]] | None = None  # table -> GSIs it queries
+    # table -> (actions, partition-key patterns): writes allowed only on items whose key matches (LeadingKeys)
+    keyed_writes: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] | None = None
+    keys: dict[str, tuple[str, ...]] | None = None  # KMS key -> actions (decision signatures)
     objects: dict[str, tuple[str, ...]] | None = None  # bucket -> s3 object actions under the notification prefix
     secrets: tuple[str, ...] = ()
     publish: tuple[str, ...] = ()  # topics
@@ -145,20 +160,30 @@ class Access:
     streams: tuple[str, ...] = ()  # tables whose stream it reads
 
 
+LINKS_RW = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")  # put_pending, get, mark_used/void
+IDEMPOTENCY = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")  # Powertools
+
+
 def access(stage: str) -> dict[str, Access]:
+    """Per function, what its code path touches. `bootstrap.Container.approvals` reads the approval-link key when
+    it is built, so every user of the approval service needs that secret."""
     dev_tokens = r.lambda_environment(stage)["ALLOW_DEV_TOKENS"] == "true"
     return {
         API_HANDLER: Access(
             tables={"claims": (*CLAIM_WRITE, "dynamodb:Query"), "audit": AUDIT_APPEND,
-                    "directory": ("dynamodb:GetItem",), "approvals": ("dynamodb:GetItem", "dynamodb:UpdateItem")},
+                    "directory": ("dynamodb:GetItem",), "approvals": LINKS_RW},
             indexes={"claims": ("by-department", "by-employee")},
+            keyed_writes={"directory": (("dynamodb:PutItem",), ("DELEGATION#*",))},  # PUT /me/delegation only
             # the presigned upload URL is signed by this role, so the role itself must be allowed the PUT
             objects={"uploads": ("s3:PutObject",)},
             secrets=("approval-link-key", "auth-jwks", *(("dev-signing-key",) if dev_tokens else ())),
+            publish=("approver-notifications",),  # a returned claim's fresh link, a reassigned step
             task_tokens=True,
+            keys={"decision-signing": ("kms:Sign", "kms:Verify")},
         ),
         "extract_receipt": Access(
-            tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",)},
+            tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",),
+                    "idempotency": IDEMPOTENCY},
             objects={"uploads": ("s3:GetObject",)},  # HeadObject is authorised by s3:GetObject
             consumes=("upload-events",),
         ),
@@ -172,9 +197,14 @@ def access(stage: str) -> dict[str, Access]:
         "route_claim": Access(tables={"claims": ("dynamodb:GetItem",), "directory": ("dynamodb:GetItem",)}),
         "request_approval": Access(
             tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",),
-                    "approvals": ("dynamodb:PutItem",)},
+                    "approvals": LINKS_RW},
             secrets=("approval-link-key",),
             publish=("approver-notifications",),
+        ),
+        "escalate": Access(  # voids the step's link and moves the claim up; request_approval sends the new link
+            tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",),
+                    "approvals": ("dynamodb:GetItem", "dynamodb:UpdateItem")},
+            secrets=("approval-link-key",),
         ),
         "record_rejection": Access(tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND}),
         "post_to_ledger": Access(
@@ -198,6 +228,12 @@ def function_policy(stage: str, fn: r.Function, grant: Access) -> dict:
         for index in (grant.indexes or {}).get(table, ()):
             resources.append(_sub(f"${{{table_id(table)}.Arn}}/index/{index}"))
         statements.append(_statement(camel(f"{table}_table"), actions, resources))
+    for table, (actions, patterns) in (grant.keyed_writes or {}).items():
+        statement = _statement(camel(f"{table}_keyed_writes"), actions, [_getatt(table_id(table))])
+        statement["Condition"] = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(patterns)}}
+        statements.append(statement)
+    for key, actions in (grant.keys or {}).items():
+        statements.append(_statement(camel(f"use_{key}_key"), actions, [_getatt(key_id(key))]))
     for bucket, actions in (grant.objects or {}).items():
         prefixes = [p for b, _, p in BUCKET_NOTIFICATIONS if b == bucket] or [""]
         statements.append(_statement(
@@ -325,6 +361,7 @@ def _queue(stage: str, queue: r.Queue) -> dict:
 
 
 def _s3_to_queue_policy(stage: str, bucket: str, queue: str) -> dict:
+    bucket_arn = _sub(f"arn:${{AWS::Partition}}:s3:::{r.physical_name(stage, bucket)}")  # not Ref: S3 -> queue
     return {
         "Type": "AWS::SQS::QueuePolicy",
         "Properties": {
@@ -333,7 +370,7 @@ def _s3_to_queue_policy(stage: str, bucket: str, queue: str) -> dict:
                 "Sid": "S3ObjectCreated", "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
                 "Action": "sqs:SendMessage", "Resource": _getatt(queue_id(queue)),
                 "Condition": {
-                    "ArnLike": {"aws:SourceArn": _sub(f"arn:${{AWS::Partition}}:s3:::{r.physical_name(stage, bucket)}")},
+                    "ArnLike": {"aws:SourceArn": bucket_arn},
                     "StringEquals": {"aws:SourceAccount": _ref("AWS::AccountId")},
                 },
             }]},
@@ -342,15 +379,41 @@ def _s3_to_queue_policy(stage: str, bucket: str, queue: str) -> dict:
 
 
 def _secret(stage: str, logical: str) -> dict:
-    generated = {"PasswordLength": 64, "ExcludePunctuation": True}
+    if logical == "auth-jwks":  # public keys, not a secret; an empty key set refuses every token until set
+        value: dict[str, Any] = {"SecretString": json.dumps({"keys": []})}
+    else:
+        value = {"GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True}}
     note = {
         "approval-link-key": "HMAC key of the approval links (generated)",
         "auth-jwks": "JWKS of the identity provider: put the real value after the first deploy",
-        "dev-signing-key": "dev token signing key (used only where ALLOW_DEV_TOKENS=true)",
+        "dev-signing-key": "PEM key for dev tokens (read only where ALLOW_DEV_TOKENS=true): put it after deploy",
     }.get(logical, logical)
     return {"Type": "AWS::SecretsManager::Secret",
-            "Properties": {"Name": r.physical_name(stage, logical), "Description": note,
-                           "GenerateSecretString": generated}}
+            "Properties": {"Name": r.physical_name(stage, logical), "Description": note, **value}}
+
+
+def kms_alias(stage: str, logical: str) -> str:
+    return f"alias/{r.physical_name(stage, logical)}"
+
+
+def _kms_key(stage: str, logical: str, spec: str, usage: str) -> dict:
+    """Retained: decisions signed with it must stay verifiable for as long as the audit trail is kept."""
+    return _retain({
+        "Type": "AWS::KMS::Key",
+        "Properties": {
+            "Description": f"{r.physical_name(stage, logical)} ({usage})",
+            "KeySpec": spec,
+            "KeyUsage": usage,
+            "PendingWindowInDays": 30,
+            # The standard first statement: the account (i.e. IAM policies) controls use of the key. In a key
+            # policy `Resource: "*"` means this key only; the function roles name it by ARN.
+            "KeyPolicy": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "AccountIamPoliciesControlTheKey", "Effect": "Allow",
+                "Principal": {"AWS": _sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
+                "Action": "kms:*", "Resource": "*",
+            }]},
+        },
+    })
 
 
 def environment(stage: str, fn: r.Function) -> dict[str, Any]:
@@ -358,15 +421,16 @@ def environment(stage: str, fn: r.Function) -> dict[str, Any]:
     env: dict[str, Any] = dict(r.lambda_environment(stage))
     replacements: dict[str, Any] = {r.topic_arn(stage, t): _ref(topic_id(t)) for t in r.TOPICS}
     replacements.update({r.state_machine_arn(stage, m): state_machine_arn(stage, m) for m in r.STATE_MACHINES})
+    replacements.update({kms_alias(stage, k): _ref(alias_id(k)) for k in r.KMS_KEYS})  # same value, ordered
     for key, value in env.items():
         if value in replacements:
             env[key] = replacements[value]
         elif r.ACCOUNT_PLACEHOLDER in value:
             raise ValueError(f"{key} names the placeholder account and has no CloudFormation reference")
     env["POWERTOOLS_METRICS_NAMESPACE"] = METRICS_NAMESPACE
-    if fn.logical != API_HANDLER:
-        # approval links point at the API; the REST handler itself cannot name its own API (RestAPI -> handler)
-        env["PUBLIC_BASE_URL"] = _sub(f"https://${{{REST_API_ID}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/api")
+    # approval links point at the API (the REST handler issues them too: returned claims, reassignments);
+    # finalize() makes the API name its handler by ARN, so the handler may name the API without a cycle
+    env["PUBLIC_BASE_URL"] = _sub(f"https://${{{REST_API_ID}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/api")
     return env
 
 
@@ -376,7 +440,6 @@ def _role(stage: str, fn: r.Function, grant: Access) -> dict:
         "Properties": {
             "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:SourceAccount": _ref("AWS::AccountId")}},
             }]},
             "Policies": [{"PolicyName": f"{role_id(fn.logical)}Policy",
                           "PolicyDocument": function_policy(stage, fn, grant)}],
@@ -392,11 +455,14 @@ def _log_group(stage: str, fn: r.Function) -> dict:
 
 def _function_props(stage: str, fn: r.Function) -> dict:
     """The merged part of a function: Chalice supplies Runtime/Handler/CodeUri/memory for its own ones."""
-    return {
+    props: dict[str, Any] = {
         "FunctionName": r.function_name(stage, fn.logical),
         "Role": _getatt(role_id(fn.logical)),
         "Environment": {"Variables": environment(stage, fn)},
     }
+    if fn.logical == API_HANDLER:  # .chalice/config.json sizes only the FUNCTIONS; Chalice's default is 128 MB
+        props.update({"MemorySize": fn.memory_mb, "Timeout": fn.timeout_s})
+    return props
 
 
 def _task_function(stage: str, fn: r.Function) -> dict:
@@ -488,8 +554,15 @@ def build(stage: str) -> dict:
             "TopicName": r.physical_name(stage, topic), "KmsMasterKeyId": "alias/aws/sns"}}
     for secret in r.SECRETS:
         resources[secret_id(secret)] = _secret(stage, secret)
+    for key, (spec, usage) in r.KMS_KEYS.items():
+        resources[key_id(key)] = _kms_key(stage, key, spec, usage)
+        resources[alias_id(key)] = {"Type": "AWS::KMS::Alias", "Properties": {
+            "AliasName": kms_alias(stage, key), "TargetKeyId": _ref(key_id(key))}}
 
     grants = access(stage)
+    undeclared = [fn.logical for fn in all_functions() if fn.logical not in grants]
+    if undeclared:  # least privilege: a new function states what it touches before it can be packaged
+        raise ValueError(f"no IAM access declared in infra/template.py access() for {undeclared}")
     for fn in all_functions():
         resources[log_group_id(fn.logical)] = _log_group(stage, fn)
         resources[role_id(fn.logical)] = _role(stage, fn, grants[fn.logical])
@@ -519,8 +592,11 @@ def build(stage: str) -> dict:
     }
 
 
-def finalize(template: dict, stage: str) -> dict:
-    """After Chalice's merge: what a deep merge cannot express, then consistency checks. Returns a new dict."""
+def finalize(template: dict, stage: str, docker_context: str = "../..") -> dict:
+    """After Chalice's merge: what a deep merge cannot express, then consistency checks. Returns a new dict.
+
+    `docker_context` is the project root relative to the template's directory (for `sam build`).
+    """
     out = copy.deepcopy(template)
     res = out["Resources"]
     for logical in IMAGE_FUNCTIONS:
@@ -531,15 +607,29 @@ def finalize(template: dict, stage: str) -> dict:
         props.update({"PackageType": "Image", "ImageUri": _ref(IMAGE_PARAMETER),
                       "ImageConfig": {"Command": [fn.handler]}, "Architectures": ["x86_64"]})
         res[function_id(logical)]["Metadata"] = {
-            "Dockerfile": DOCKERFILE, "DockerContext": "../..", "DockerTag": f"{r.APP_NAME}-{stage}",
+            "Dockerfile": DOCKERFILE, "DockerContext": docker_context, "DockerTag": f"{r.APP_NAME}-{stage}",
         }
+    # Chalice's swagger integrates `${APIHandler.Arn}` (RestAPI -> APIHandler); the handler's PUBLIC_BASE_URL names
+    # the API (APIHandler -> RestAPI). The function's ARN is known from its fixed name, which breaks the cycle.
+    api_fid = function_id(API_HANDLER)
+    api_text = json.dumps(res[REST_API_ID])
+    if f"${{{api_fid}.Arn}}" not in api_text:
+        raise RuntimeError(f"{REST_API_ID} no longer integrates ${{{api_fid}.Arn}}: check Chalice's swagger")
+    api_arn = (f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:"
+               f"{r.function_name(stage, API_HANDLER)}")
+    res[REST_API_ID] = json.loads(api_text.replace(f"${{{api_fid}.Arn}}", api_arn))
     for logical in [f.logical for f in all_functions()]:
         fid = function_id(logical)
         if fid not in res or "Type" not in res[fid]:
             raise RuntimeError(f"function {logical} ({fid}) is not in the packaged template")
         if res[fid]["Properties"].get("Role") != _getatt(role_id(logical)):
             raise RuntimeError(f"function {fid} does not use its own role {role_id(logical)}")
+    cycle = dependency_cycle(out)
+    if cycle:  # cfn-lint does not see cycles that pass through SAM resources' Fn::Sub strings
+        raise RuntimeError(f"circular dependency: {' -> '.join(cycle)}")
     text = json.dumps(out)
+    if "ReplacedByMergeTemplate" in text:  # infra/package.py's stand-in for Chalice's iam_policy_file
+        raise RuntimeError("a role still carries the placeholder policy from .chalice/policy-<stage>.json")
     if r.ACCOUNT_PLACEHOLDER in text:
         raise RuntimeError(f"the placeholder account {r.ACCOUNT_PLACEHOLDER} is left in the template")
     return out
@@ -559,6 +649,69 @@ def wildcard_statements(template: dict) -> list[tuple[str, dict]]:
                 resources = resources if isinstance(resources, list) else [resources]
                 actions = statement.get("Action", [])
                 actions = actions if isinstance(actions, list) else [actions]
-                if statement.get("Effect") == "Allow" and "*" in resources and not set(actions) <= WILDCARD_ONLY_ACTIONS:
+                allowed_anywhere = set(actions) <= WILDCARD_ONLY_ACTIONS
+                if statement.get("Effect") == "Allow" and "*" in resources and not allowed_anywhere:
                     found.append((logical, statement))
     return found
+
+
+_SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
+
+
+def _references(value: Any, names: set[str], local: frozenset[str] = frozenset()) -> set[str]:
+    """Logical ids that `value` refers to (Ref, Fn::GetAtt, Fn::Sub placeholders)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        if "Ref" in value and value["Ref"] in names:
+            found.add(value["Ref"])
+        if "Fn::GetAtt" in value:
+            target = value["Fn::GetAtt"]
+            target = target[0] if isinstance(target, list) else str(target).split(".")[0]
+            if target in names:
+                found.add(target)
+        if "Fn::Sub" in value:
+            sub = value["Fn::Sub"]
+            text, variables = (sub[0], sub[1]) if isinstance(sub, list) else (sub, {})
+            found |= {m for m in _SUB_NAME.findall(text) if m in names and m not in variables}
+            found |= _references(variables, names)
+        for key, item in value.items():
+            if key not in ("Ref", "Fn::GetAtt", "Fn::Sub"):
+                found |= _references(item, names)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _references(item, names)
+    return found
+
+
+def dependency_cycle(template: dict) -> list[str] | None:
+    """The first cycle among the template's resources (through references and DependsOn), or None."""
+    resources = template.get("Resources", {})
+    names = set(resources)
+    edges: dict[str, set[str]] = {}
+    for logical, resource in resources.items():
+        depends = resource.get("DependsOn", [])
+        depends = [depends] if isinstance(depends, str) else depends
+        edges[logical] = (_references(resource.get("Properties", {}), names) | set(depends)) - {logical}
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt):], nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(names):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None

@@ -79,6 +79,7 @@ class ReceiptSpec:
     receipt_no: str = "A00123"
     labels: str = "bilingual"  # bilingual, zh, en
     round_to_dollar: bool = False
+    card_slip: bool = False  # append a card-terminal slip (金額 AMOUNT HKD ...) as many HK shops print
 
     @property
     def subtotal(self) -> Decimal:
@@ -174,6 +175,14 @@ def _lines(spec: ReceiptSpec) -> list[tuple[str, str, str]]:
         rows.append(("row", pay_zh if spec.labels != "en" else spec.payment, _money(spec, spec.total)))
     if spec.payment == "Octopus" and spec.octopus_balance is not None:
         rows.append(("row", _label(spec, "餘額", "Balance"), _money(spec, spec.octopus_balance)))
+    if spec.card_slip:
+        rows += [
+            ("rule", "", ""),
+            ("row", f"{spec.payment.upper()} SALE 銷售", ""),
+            ("row", "卡號 CARD NO.", "************" + spec.receipt_no[-4:]),
+            ("row", "金額 AMOUNT", f"{spec.currency} {spec.total:,.2f}"),
+            ("row", "批核 APPR CODE", spec.receipt_no[::-1]),
+        ]
     rows += [("rule", "", ""), ("center", "多謝惠顧 Thank you!", "")]
     return rows
 
@@ -218,8 +227,11 @@ def render_receipt(spec: ReceiptSpec, *, noisy: bool = False, seed: int = 0) -> 
     return buf.getvalue()
 
 
-def add_noise(img: Image.Image, rng: random.Random) -> Image.Image:
-    """Thermal-paper look: warm uneven background, faded print, speckles, blur, a few degrees of rotation."""
+def add_noise(img: Image.Image, rng: random.Random, strength: float = 1.0) -> Image.Image:
+    """Thermal-paper look: warm uneven background, faded print, speckles, blur, a few degrees of rotation.
+
+    ``strength`` above 1 also adds keystone distortion and downscaling, like a hand-held phone photo.
+    """
     w, h = img.size
     paper = Image.new("RGB", (w, h), (rng.randint(235, 250), rng.randint(228, 242), rng.randint(205, 225)))
     shade = Image.linear_gradient("L").resize((w, h)).point(lambda v: int(v * rng.uniform(0.1, 0.25)))
@@ -231,9 +243,17 @@ def add_noise(img: Image.Image, rng: random.Random) -> Image.Image:
         x, y = rng.randrange(w), rng.randrange(h)
         c = rng.randint(90, 200)
         draw.point((x, y), fill=(c, c, c))
-    out = out.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.0)))
-    angle = rng.uniform(-3.0, 3.0)
+    out = out.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.0) * strength))
+    angle = rng.uniform(-3.0, 3.0) * strength
     out = out.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=(90, 90, 95))
+    if strength > 1:
+        # a phone photo: slight keystone (perspective) and a lower resolution
+        w2, h2 = out.size
+        k = rng.uniform(0.0, 0.04) * strength * w2
+        out = out.transform(out.size, Image.QUAD, (k, 0, 0, h2, w2, h2, w2 - k, 0), resample=Image.BICUBIC,
+                            fillcolor=(90, 90, 95))
+        scale = rng.uniform(0.6, 0.8)
+        out = out.resize((int(w2 * scale), int(h2 * scale)), Image.BILINEAR)
     return out
 
 
@@ -283,6 +303,7 @@ def random_spec(rng: random.Random) -> ReceiptSpec:
         labels=labels,
         round_to_dollar=restaurant and rng.random() < 0.5,
     )
+    spec.card_slip = payment in ("Visa", "Mastercard") and rng.random() < 0.6
     if payment == "Cash":
         spec.cash_tendered = (spec.total / 100).to_integral_value(rounding="ROUND_CEILING") * 100 + (
             Decimal(rng.choice([0, 100])))
@@ -293,7 +314,7 @@ def random_spec(rng: random.Random) -> ReceiptSpec:
     return spec
 
 
-def generate(out: Path, count: int, seed: int, noisy: bool) -> list[Path]:
+def generate(out: Path, count: int, seed: int, noisy: bool, strength: float = 1.0) -> list[Path]:
     """Write ``count`` receipts with truth files into ``out``; returns the image paths."""
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -302,7 +323,7 @@ def generate(out: Path, count: int, seed: int, noisy: bool) -> list[Path]:
         spec = random_spec(rng)
         name = f"synthetic_{seed}_{i:04d}"
         if noisy:
-            img = add_noise(render_receipt_image(spec), rng)
+            img = add_noise(render_receipt_image(spec), rng, strength)
             path = out / f"{name}.jpg"
             img.save(path, format="JPEG", quality=rng.randint(55, 85))
         else:
@@ -319,9 +340,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--noisy", action="store_true", help="thermal background, blur, rotation, JPEG")
+    parser.add_argument("--strength", type=float, default=1.0,
+                        help="noise strength; above 1 adds phone-photo keystone and downscaling (default 1)")
     args = parser.parse_args(argv)
     try:
-        paths = generate(args.out, args.count, args.seed, args.noisy)
+        paths = generate(args.out, args.count, args.seed, args.noisy, args.strength)
     except FontNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from functools import cache
 from typing import Any
@@ -103,3 +105,28 @@ class Notifier:
             MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
         )
         return resp["MessageId"]
+
+
+class DecisionSigner:
+    """KMS asymmetric signing of approval decisions (RSASSA-PSS SHA-256): the key never leaves KMS."""
+
+    ALGORITHM = "RSASSA_PSS_SHA_256"
+
+    def __init__(self, kms: Any, key_id: str):
+        self._kms = kms
+        self.key_id = key_id
+
+    def sign(self, message: bytes) -> tuple[str, str]:
+        resp = self._kms.sign(KeyId=self.key_id, Message=hashlib.sha256(message).digest(), MessageType="DIGEST",
+                              SigningAlgorithm=self.ALGORITHM)
+        return resp["KeyId"], base64.b64encode(resp["Signature"]).decode()
+
+    def verify(self, message: bytes, key_id: str, signature: str) -> bool:
+        try:
+            resp = self._kms.verify(KeyId=key_id, Message=hashlib.sha256(message).digest(), MessageType="DIGEST",
+                                    Signature=base64.b64decode(signature), SigningAlgorithm=self.ALGORITHM)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "KMSInvalidSignatureException":
+                return False
+            raise
+        return bool(resp["SignatureValid"])

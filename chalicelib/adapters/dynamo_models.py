@@ -109,8 +109,10 @@ class ApprovalItem(Model):
     approver_id = UnicodeAttribute()
     task_token = UnicodeAttribute()
     content_hash = UnicodeAttribute()
-    state = UnicodeAttribute()  # pending | used | void
+    state = UnicodeAttribute()  # pending | used | returned | void
     expires_epoch = NumberAttribute()
+    role = UnicodeAttribute(default="approver")
+    on_behalf_of = UnicodeAttribute(null=True)
 
 
 class LedgerItem(Model):

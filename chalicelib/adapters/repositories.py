@@ -7,6 +7,7 @@ without its audit record, and two writers cannot both win.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime
 
@@ -17,7 +18,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.adapters.dynamo_models import ApprovalItem, AuditItem, ClaimItem, DirectoryItem, LedgerItem
 from chalicelib.domain.audit import GENESIS, AuditRecord
 from chalicelib.domain.claim import Claim
-from chalicelib.domain.directory import Department, Employee, Office
+from chalicelib.domain.directory import Delegation, Department, Employee, Office
 from chalicelib.domain.identity import Principal
 from chalicelib.domain.ledger import JournalEntry
 from chalicelib.domain.policy import Policy
@@ -204,6 +205,13 @@ class DirectoryRepository:
     def put_policy(self, policy: Policy) -> None:
         self._put(f"POLICY#{policy.company}", policy.model_dump_json())
 
+    def put_delegation(self, delegation: Delegation) -> None:
+        self._put(f"DELEGATION#{delegation.approver_id}", delegation.model_dump_json())
+
+    def delegation(self, approver_id: str) -> Delegation | None:
+        data = self._get(f"DELEGATION#{approver_id}")
+        return Delegation.model_validate(data) if data else None
+
 
 class LinkAlreadyUsed(Exception):
     pass
@@ -219,12 +227,19 @@ class ApprovalLinkStore:
         except DoesNotExist:
             return None
 
-    def mark_used(self, item: ApprovalItem) -> None:
-        """Single use: only one caller can move a link from pending to used."""
+    def mark_used(self, item: ApprovalItem, state: str = "used") -> None:
+        """Single use: only one caller can move a link out of pending (used, returned or void)."""
         try:
-            item.update(actions=[ApprovalItem.state.set("used")], condition=ApprovalItem.state == "pending")
+            item.update(actions=[ApprovalItem.state.set(state)], condition=ApprovalItem.state == "pending")
         except UpdateError as exc:
             raise LinkAlreadyUsed(item.link_id) from exc
+
+    def void(self, link_id: str | None) -> None:
+        """A superseded link (escalated, reassigned) can no longer decide; a used one stays as it was."""
+        item = self.get(link_id) if link_id else None
+        if item is not None and item.state == "pending":
+            with contextlib.suppress(LinkAlreadyUsed):  # decided meanwhile: the decision stands
+                self.mark_used(item, state="void")
 
 
 class LedgerStore:

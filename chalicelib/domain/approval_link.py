@@ -30,6 +30,7 @@ class LinkClaims(BaseModel):
     level: int
     content_hash: str
     exp: int  # epoch seconds, UTC
+    on_behalf_of: str | None = None  # the delegating approver, when a delegate holds the link
 
 
 def _b64(data: bytes) -> str:

@@ -41,7 +41,7 @@ ALLOWED: dict[ClaimStatus, frozenset[ClaimStatus]] = {
     S.SUBMITTED: frozenset({S.SCORED}),
     S.SCORED: frozenset({S.IN_APPROVAL}),
     S.IN_APPROVAL: frozenset({S.IN_APPROVAL, S.APPROVED, S.REJECTED, S.RETURNED}),
-    S.RETURNED: frozenset({S.SUBMITTED, S.EXTRACTED}),
+    S.RETURNED: frozenset({S.IN_APPROVAL, S.RETURNED}),
     S.APPROVED: frozenset({S.POSTED}),
     S.REJECTED: frozenset(),
     S.POSTED: frozenset(),
@@ -67,13 +67,23 @@ def utcnow() -> datetime:
 
 
 class Decision(BaseModel):
+    """An approver's decision: an e-signature over what they saw (the claim's content hash)."""
+
     level: int
     approver_id: str
-    decision: str  # approved | rejected
+    decision: str  # approved | rejected | returned
     comment: str = ""
     decided_at: datetime
     on_behalf_of: str | None = None
     content_hash: str
+    source_ip: str = "unknown"
+    signing_key_id: str | None = None
+    signature: str | None = None  # base64, over signed_payload()
+
+    def signed_payload(self, claim_id: str) -> bytes:
+        body = self.model_dump(mode="json", exclude={"signature", "signing_key_id"})
+        body["claim_id"] = claim_id
+        return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class Claim(BaseModel):
@@ -102,13 +112,17 @@ class Claim(BaseModel):
 
     category: str = "general"
     purpose: str = ""
+    subjects: list[str] = Field(default_factory=list)  # employees the claim is about (e.g. attendees)
 
     risk_score: float | None = None
     risk_reasons: list[str] = Field(default_factory=list)
 
     approval_level: int = 0
+    pending_link_id: str | None = None
+    escalations: int = 0
     decisions: list[Decision] = Field(default_factory=list)
     rejection_reason: str | None = None
+    return_reason: str | None = None
     failure_reason: str | None = None
     journal_id: str | None = None
     submission_count: int = 0

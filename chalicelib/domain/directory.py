@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel
 
 
@@ -18,6 +20,7 @@ class Department(BaseModel):
     head_id: str
     cost_centre: str
     finance_controller_id: str
+    finance_reviewer_id: str | None = None
 
 
 class Employee(BaseModel):
@@ -29,3 +32,16 @@ class Employee(BaseModel):
     manager_id: str | None = None
     timezone: str = "Asia/Hong_Kong"
     roles: list[str] = ["employee"]
+
+
+class Delegation(BaseModel):
+    """An approver on leave names a delegate for a period; the delegate signs on their behalf."""
+
+    approver_id: str
+    delegate_id: str
+    starts_at: datetime
+    ends_at: datetime
+    reason: str = ""
+
+    def active(self, at: datetime) -> bool:
+        return self.starts_at <= at < self.ends_at

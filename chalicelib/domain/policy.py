@@ -7,11 +7,11 @@ from decimal import Decimal
 from pydantic import BaseModel, Field
 
 from chalicelib.domain.money import DEFAULT_FX, FxTable
+from chalicelib.domain.routing import RoutingRule, default_rules
 
 
 class Policy(BaseModel):
     company: str = "default"
-    second_signer_threshold_hkd: Decimal = Decimal("5000")
     category_limits_hkd: dict[str, Decimal] = Field(
         default_factory=lambda: {
             "meals": Decimal("1500"),
@@ -24,3 +24,4 @@ class Policy(BaseModel):
     fx: FxTable = DEFAULT_FX
     approval_timeout_seconds: int = 172800  # 48 hours, the approval KPI
     high_risk_score: float = 0.7
+    rules: list[RoutingRule] = Field(default_factory=default_rules)

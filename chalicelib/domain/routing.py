@@ -1,62 +1,132 @@
-"""Who must approve a claim, decided from the directory and the amount, never hard-coded per person."""
+"""Who must approve a claim: rules as data (the company's policy), people from the directory.
+
+Each rule says when it applies (category, amount in HKD, risk) and which role must sign. The route is the
+rules' roles in order, each resolved to a person who is neither the claimant nor a subject of the claim nor
+an earlier signer of this claim, walking up the manager chain when needed.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel
 
 from chalicelib.domain.claim import Claim
 from chalicelib.domain.directory import Department, Employee
-from chalicelib.domain.policy import Policy
+
+Requirement = Literal["line_manager", "department_head", "second_signer", "finance_review"]
 
 
 class RoutingError(Exception):
     """No eligible approver: the claim must go to an admin, not silently through."""
 
 
+class RoutingRule(BaseModel):
+    name: str
+    require: Requirement
+    categories: list[str] | None = None  # applies only to these categories
+    amount_hkd_over: Decimal | None = None  # applies only above this HKD-equivalent amount
+    risk_at_least: float | None = None  # applies only at or above this anomaly score
+
+    def applies(self, category: str, amount_hkd: Decimal, risk: float) -> bool:
+        if self.categories is not None and category not in self.categories:
+            return False
+        if self.amount_hkd_over is not None and amount_hkd <= self.amount_hkd_over:
+            return False
+        return self.risk_at_least is None or risk >= self.risk_at_least
+
+
+def default_rules(second_signer_threshold_hkd: Decimal = Decimal("5000")) -> list[RoutingRule]:
+    return [
+        RoutingRule(name="line manager approves every claim", require="line_manager"),
+        RoutingRule(name="entertainment always needs the department head", require="department_head",
+                    categories=["entertainment"]),
+        RoutingRule(name="department head above HK$2,000", require="department_head", amount_hkd_over=Decimal("2000")),
+        RoutingRule(name="second signature above the threshold", require="second_signer",
+                    amount_hkd_over=second_signer_threshold_hkd),
+        RoutingRule(name="finance reviews high-risk claims", require="finance_review", risk_at_least=0.7),
+    ]
+
+
 class ApprovalStep(BaseModel):
     level: int
-    role: str  # department_head | second_signer
+    role: str
     approver_id: str
+    rule: str = ""
 
 
 class Route(BaseModel):
     steps: list[ApprovalStep]
+    count: int
     second_signer_required: bool
     approval_timeout_seconds: int
 
 
-def _first_eligible(
-    candidate_id: str | None, claimant_id: str, taken: set[str], lookup: Callable[[str], Employee | None]
+def first_eligible(
+    candidate_id: str | None, excluded: set[str], lookup: Callable[[str], Employee | None]
 ) -> str:
-    """Walk up the manager chain until someone other than the claimant (and earlier signers) is found."""
+    """Walk up the manager chain until someone not excluded is found."""
     seen: set[str] = set()
+    start = candidate_id
     while candidate_id and candidate_id not in seen:
         seen.add(candidate_id)
-        if candidate_id != claimant_id and candidate_id not in taken:
+        if candidate_id not in excluded:
             return candidate_id
         person = lookup(candidate_id)
         candidate_id = person.manager_id if person else None
-    raise RoutingError(f"no eligible approver above {claimant_id}")
+    raise RoutingError(f"no eligible approver above {start}")
+
+
+def _candidate(requirement: Requirement, claimant: Employee, department: Department) -> str | None:
+    return {
+        "line_manager": claimant.manager_id or department.head_id,
+        "department_head": department.head_id,
+        "second_signer": department.finance_controller_id,
+        "finance_review": department.finance_reviewer_id or department.finance_controller_id,
+    }[requirement]
 
 
 def route_claim(
     claim: Claim,
     claimant: Employee,
     department: Department,
-    policy: Policy,
+    rules: list[RoutingRule],
+    amount_hkd: Decimal,
+    approval_timeout_seconds: int,
     lookup: Callable[[str], Employee | None],
 ) -> Route:
-    if claim.total is None:
-        raise RoutingError("a claim without a total cannot be routed")
-    head = _first_eligible(department.head_id, claimant.employee_id, set(), lookup)
-    steps = [ApprovalStep(level=1, role="department_head", approver_id=head)]
-    hkd = policy.fx.to_hkd(claim.total)
-    second = hkd.amount > policy.second_signer_threshold_hkd
-    if second:
-        signer = _first_eligible(department.finance_controller_id, claimant.employee_id, {head}, lookup)
-        steps.append(ApprovalStep(level=2, role="second_signer", approver_id=signer))
+    excluded = {claimant.employee_id, *claim.subjects}
+    steps: list[ApprovalStep] = []
+    for rule in rules:
+        if not rule.applies(claim.category, amount_hkd, claim.risk_score or 0.0):
+            continue
+        candidate = _candidate(rule.require, claimant, department)
+        signers = {s.approver_id for s in steps}
+        if rule.require in ("line_manager", "department_head"):
+            approver = first_eligible(candidate, excluded, lookup)
+            if approver in signers:
+                continue  # the line manager is the head: one signature covers both rules
+        else:  # a second signature must come from a different person
+            approver = first_eligible(candidate, excluded | signers, lookup)
+        steps.append(ApprovalStep(level=len(steps) + 1, role=rule.require, approver_id=approver, rule=rule.name))
+    if not steps:
+        raise RoutingError("no routing rule applies to this claim; the policy must route every claim")
     return Route(
-        steps=steps, second_signer_required=second, approval_timeout_seconds=policy.approval_timeout_seconds
+        steps=steps,
+        count=len(steps),
+        second_signer_required=any(s.role == "second_signer" for s in steps),
+        approval_timeout_seconds=approval_timeout_seconds,
     )
+
+
+def escalation_target(
+    current_approver_id: str, claim: Claim, earlier_signers: set[str], lookup: Callable[[str], Employee | None]
+) -> str:
+    """The next level above an approver who did not answer in time."""
+    person = lookup(current_approver_id)
+    above = person.manager_id if person else None
+    if above is None:
+        raise RoutingError(f"nobody above {current_approver_id} to escalate to")
+    return first_eligible(above, {claim.employee_id, *claim.subjects, current_approver_id, *earlier_signers}, lookup)

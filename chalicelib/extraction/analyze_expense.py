@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from . import normalise
@@ -33,14 +33,31 @@ MONEY_ROLES: dict[str, str] = {
     "CHANGE": "OTHER",
     "BALANCE": "OTHER",
 }
+#: After deskewing only a small residual tilt is plausible (dy/dx in page-relative units).
+MAX_RESIDUAL_SLOPE = 0.04
+#: Header lines that are not the merchant's name: addresses, contact details, document titles, greetings, staff,
+#: table numbers, column headers, order channels.
 _ADDRESS_OR_META = re.compile(
-    r"號|号|樓|楼|街|道|路|舖|铺|鋪|地下|商場|廣場|中心|大廈|tel|電話|电话|fax|www|http|\.com|@|shop\s|g/f|/f\b|"
-    r"road|street|st\.|ave|centre|center|building|bldg|floor|kowloon|hong\s*kong|九龍|新界|香港|"
-    r"收據|收据|receipt|invoice|發票|发票|歡迎|欢迎|welcome|thank|多謝|谢谢|謝謝|taxinvoice|table|枱|檯|堂食|外賣|外卖|員工|员工|staff|cashier|收銀|收银|"
-    r"operator|server|服務員|服务员",
+    r"號|号|樓|楼|街|道|路|舖|铺|鋪|地下|商場|廣場|中心|大廈|kowloon|九龍|新界|road|street|st\.|ave|centre|center|"
+    r"building|bldg|floor|shop\s|g/f|/f\b|jalan|taman|\blot\b|\bno\.\s?\d|\bN\.?T\.?$|"
+    r"tel|電話|电话|fax|www|http|\.com|@|"
+    r"收據|收据|receipt|invoice|發票|发票|taxinvoice|單據|单据|歡迎|欢迎|welcome|thank|多謝|谢谢|謝謝|"
+    r"員工|员工|staff|cashier|收銀|收银|operator|server|服務員|服务员|table|枱|檯|堂食|外賣|外卖|外送|送餐|order|訂單|"
+    r"description|item|qty|price|數量|品名|項目|商品|screen|顯示",
     re.I,
 )
-_EXPIRY = re.compile(r"到期|有效期|有效日期|expir|valid|exp\b|生日|birth|截止|使用期", re.I)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _name_key(text: str) -> str:
+    return re.sub(r"[\W_]+", "", normalise.fold_script(text)).casefold()
+
+
+#: Dates on these lines are not the transaction date: expiry, birthdays, the Octopus card's last top-up.
+_NOT_TRANSACTION_DATE = re.compile(
+    r"到期|有效期|有效日期|expir|valid|exp\b|生日|birth|截止|使用期|上一次|上次|增值|last\s*add|top.?up|reload",
+    re.I,
+)
 
 
 @dataclass
@@ -50,7 +67,6 @@ class _Line:
     role: tuple[str, float] | None
     amounts: list[tuple[Decimal, bool, tuple[int, int]]]
     used_as_value: bool = False
-    value_of: list[int] = field(default_factory=list)
 
     @property
     def box(self) -> BoundingBox:
@@ -115,25 +131,31 @@ def _same_row(a: BoundingBox, b: BoundingBox, slope: float) -> float | None:
 
 
 def estimate_slope(lines: Sequence[OcrLine]) -> float:
-    """Page skew as dy/dx (page-relative), from lines that sit side by side.
+    """Residual page skew as dy/dx (page-relative), from boxes that sit side by side.
 
-    Receipts are printed in rows, so boxes left and right of each other at nearly the same height show the
-    skew; the median of their slopes is robust to the odd mismatched pair.
+    Receipts are printed in rows, so the nearest box to the right of a box at nearly the same height shows the
+    skew left after deskewing (curled paper, perspective); the median of these slopes is robust to the odd
+    mismatched pair, and it is clamped because a large value means rows were paired across lines.
     """
     slopes: list[float] = []
     for a in lines:
+        best: tuple[float, float] | None = None
         for b in lines:
             if b.box.left <= a.box.right or b.box.left - a.box.right > 0.6:
                 continue
             h = max(a.box.height, b.box.height)
             dx = (b.box.left + b.box.right - a.box.left - a.box.right) / 2
             dy = b.box.center_y - a.box.center_y
-            if dx > 0.05 and abs(dy) < 1.2 * h and abs(a.box.height - b.box.height) < 0.5 * h:
-                slopes.append(dy / dx)
+            if dx > 0.05 and abs(dy) < 0.7 * h and abs(a.box.height - b.box.height) < 0.5 * h and (
+                best is None or abs(dy) < abs(best[0])
+            ):
+                best = (dy, dx)
+        if best is not None:
+            slopes.append(best[0] / best[1])
     if len(slopes) < 3:
         return 0.0
     slopes.sort()
-    return slopes[len(slopes) // 2]
+    return max(-MAX_RESIDUAL_SLOPE, min(MAX_RESIDUAL_SLOPE, slopes[len(slopes) // 2]))
 
 
 class _PageBuilder:
@@ -197,7 +219,8 @@ class _PageBuilder:
             return None
         # the amount must come after the label words ("總金額 $106.00"), not be a count before them
         value, _, span = money[-1]
-        if span[0] == 0 and not re.search(r"[^\d\s$.,]", label.text[span[1]:]):
+        cleaned = normalise.clean_amount_text(label.text)
+        if span[0] == 0 and not re.search(r"[^\d\s$.,]", cleaned[span[1]:]):
             return None
         return value
 
@@ -216,21 +239,20 @@ class _PageBuilder:
     def _emit_money(self, label: _Line, value: _Line, amount: Decimal, geometry_factor: float) -> None:
         role, strength = label.role or ("OTHER", 0.5)
         ftype = MONEY_ROLES[role]
-        label_for_field = label
         value_text = value.text
         if value is label:
             # split "總金額 $106.00" into label and value parts the way Textract reports them
             span = [a for a in label.amounts if a[1]][-1][2]
-            value_text = label.text[span[0]:span[1]].strip() if span[1] <= len(label.text) else label.text
+            value_text = normalise.clean_amount_text(label.text)[span[0]:span[1]].strip() or label.text
         self.fields.append(
             _field(
                 ftype,
                 strength * geometry_factor,
-                value_text if ftype != "OTHER" else f"{value_text}",
+                value_text,
                 value.ocr.confidence,
                 value.box,
                 self.page,
-                label=label_for_field if ftype != "OTHER" else _relabel(label_for_field, role),
+                label=label if ftype != "OTHER" else _relabel(label, role),
                 currency=self.currency,
             )
         )
@@ -239,11 +261,11 @@ class _PageBuilder:
     def date_fields(self, day_first: bool) -> None:
         by_date: dict = {}
         for ln in self.lines:
-            if _EXPIRY.search(ln.text):
-                continue
-            for value, conf, _ in normalise.find_dates(ln.text, day_first=day_first):
+            # an expiry or last top-up date is kept only as a weak candidate: alone, it still goes to review
+            factor = 0.5 if _NOT_TRANSACTION_DATE.search(ln.text) else 1.0
+            for value, _conf, _ in normalise.find_dates(ln.text, day_first=day_first):
                 labelled = bool(ln.role and ln.role[0] == "DATE") or self._row_has_role(ln, "DATE")
-                score = conf * ln.ocr.confidence * (1.0 if labelled else 0.92)
+                score = factor * (1.0 if labelled else 0.92)  # the format's reliability is applied by the resolver
                 prev = by_date.get(value)
                 count = prev[2] + 1 if prev else 1
                 if prev is None or score > prev[0]:
@@ -266,6 +288,12 @@ class _PageBuilder:
         )
 
     def vendor_field(self) -> None:
+        """The merchant name: large, near the top, not an address, label, payment brand or number.
+
+        Logos are often read as fragments (譚仔 / 三哥) while the full name is printed smaller below; a longer
+        header line that contains the chosen fragment is preferred, and a name printed in both scripts on two
+        lines (大快活 / Fairwood) is joined.
+        """
         if not self.lines:
             return
         top = min(ln.box.top for ln in self.lines)
@@ -275,10 +303,7 @@ class _PageBuilder:
         for rank, ln in enumerate(self.lines):
             text = ln.text.strip()
             rel = (ln.box.top - top) / span
-            if rel > 0.3 or len(text) < 2 or ln.role or _ADDRESS_OR_META.search(text):
-                continue
-            digits = sum(c.isdigit() for c in text)
-            if digits > 0.3 * len(text) or not re.search(r"[A-Za-z\u3400-\u9fff]{2}", text):
+            if rel > 0.3 or len(text) < 2 or ln.role or not self._name_like(ln):
                 continue
             score = ln.box.height * (1.3 - rel) * ln.ocr.confidence * (1.2 if rank < 4 else 1.0)
             candidates.append((score, ln))
@@ -286,20 +311,41 @@ class _PageBuilder:
             return
         candidates.sort(key=lambda c: -c[0])
         best = candidates[0][1]
+        key = _name_key(best.text)
+        fuller = [
+            ln for _, ln in candidates
+            if ln is not best and len(_name_key(ln.text)) > len(key) >= 2 and key in _name_key(ln.text)
+        ]
+        if fuller:
+            best = min(fuller, key=lambda ln: ln.box.top)
         parts = [best]
-        # a bilingual name printed as two lines (譚仔三哥米線 / TAMJAI SAMGOR)
-        for _, other in candidates[1:4]:
+        best_cjk = bool(_CJK.search(best.text))
+        for _, other in candidates[:6]:
+            if other is best or (_name_key(other.text) in _name_key(best.text)):
+                continue
             near = abs(other.box.center_y - best.box.center_y) < 3.5 * best.box.height
-            other_cjk = bool(re.search(r"[\u3400-\u9fff]", other.text))
-            best_cjk = bool(re.search(r"[\u3400-\u9fff]", best.text))
-            if near and other_cjk != best_cjk and other.box.height > 0.55 * best.box.height:
+            if near and bool(_CJK.search(other.text)) != best_cjk and other.box.height > 0.45 * best.box.height:
                 parts.append(other)
                 break
-        parts.sort(key=lambda p: (0 if re.search(r"[\u3400-\u9fff]", p.text) else 1, p.box.top))
+        parts.sort(key=lambda p: (0 if _CJK.search(p.text) else 1, p.box.top))
         text = " ".join(p.text.strip() for p in parts)
         conf = min(p.ocr.confidence for p in parts)
         box = _union([p.box for p in parts])
         self.fields.append(_field("VENDOR_NAME", 0.75, text, conf, box, self.page))
+
+    def _name_like(self, ln: _Line) -> bool:
+        text = ln.text.strip()
+        if _ADDRESS_OR_META.search(text) or text.count(",") >= 2 or normalise.payment_method(text):
+            return False
+        digits = sum(c.isdigit() for c in text)
+        if digits > 0.3 * len(text) or not re.search(r"[A-Za-z\u3400-\u9fff]{2}", text):
+            return False
+        # a value printed beside a label ("收銀員： Admin") is not the merchant
+        return not any(
+            o is not ln and o.box.right <= ln.box.left + 0.01 and _same_row(o.box, ln.box, self.slope) is not None
+            and re.search(r"[:：]\s*$", o.text)
+            for o in self.lines
+        )
 
     def receipt_id_field(self) -> None:
         for ln in self.lines:
@@ -325,14 +371,24 @@ class _PageBuilder:
 
     def fallback_total(self, found: list[tuple[str, Decimal, _Line]]) -> None:
         """No labelled total: offer the most likely payable amount with a low type confidence."""
-        if any(role == "TOTAL" for role, _, _ in found):
-            return
+        if any(role in ("TOTAL", "SUBTOTAL") for role, _, _ in found):
+            return  # a printed subtotal is better evidence than a guess; the resolver derives the total from it
         paid = [(amt, ln) for role, amt, ln in found if role == "AMOUNT_PAID" and amt > 0]
         if paid:
             amt, ln = max(paid, key=lambda p: p[0])
             self.fields.append(_field("TOTAL", 0.7, ln.text, ln.ocr.confidence, ln.box, self.page,
                                       currency=self.currency))
             return
+        tendered = [(amt, ln) for role, amt, ln in found if role == "TENDERED" and amt > 0]
+        if tendered:
+            # only cash tendered and change printed: what was paid is the difference
+            amt, ln = max(tendered, key=lambda p: p[0])
+            change = [a for role, a, _ in found if role == "CHANGE" and a >= 0]
+            paid = amt - (min(change) if change else Decimal(0))
+            if paid > 0:
+                self.fields.append(_field("TOTAL", 0.5, str(paid), ln.ocr.confidence, ln.box, self.page,
+                                          currency=self.currency))
+                return
         excluded = {id(ln) for role, _, ln in found if role in ("BALANCE", "CHANGE", "TENDERED", "DISCOUNT")}
         counts: dict[Decimal, list[_Line]] = {}
         for ln in self.lines:

@@ -47,7 +47,7 @@ _CURRENCY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("TWD", re.compile(r"NT\$|NTD|TWD|新臺幣|新台幣", re.I)),
     ("USD", re.compile(r"US\$|USD|美元|美金", re.I)),
     ("SGD", re.compile(r"S\$|SGD", re.I)),
-    ("MYR", re.compile(r"(?<![A-Z])RM\s?\d|MYR|ringgit", re.I)),
+    ("MYR", re.compile(r"(?<![A-Z])RM\s?\d|MYR|ringgit|SDN\.?\s?BHD|\bS/B\b|malaysia", re.I)),
     ("CNY", re.compile(r"RMB|CNY|人民幣|人民币|元整", re.I)),
     ("JPY", re.compile(r"JPY|円|税込|稅込|消費稅|消費税", re.I)),
     ("EUR", re.compile(r"EUR|€", re.I)),
@@ -56,7 +56,7 @@ _CURRENCY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 _KANA = re.compile(r"[\u3040-\u30ff]")
 # Simplified-only characters that show a mainland receipt (never produced by Traditional HK printers).
-_MAINLAND_HINTS = re.compile(r"会员|微信|支付宝|发票|商品|优惠|应收|实收|找零|合计|收银|欢迎|谢谢")
+_MAINLAND_HINTS = re.compile(r"会员|支付宝|发票|优惠|应收|实收|实付|合计|总计|总额|收银|欢迎|谢谢|单号|购物|门店")
 
 
 def detect_currency(text: str) -> tuple[str | None, float]:
@@ -74,7 +74,8 @@ def detect_currency(text: str) -> tuple[str | None, float]:
             counts[code] = n
     yen = folded.count("¥") + text.count("￥")
     if yen:
-        code = "JPY" if _KANA.search(folded) else "CNY"
+        # ¥ is both yen and renminbi: Japanese text (kana, 税込, 円) decides
+        code = "JPY" if _KANA.search(folded) or "JPY" in counts else "CNY"
         counts[code] = counts.get(code, 0) + yen
     if counts:
         best = max(counts, key=lambda c: counts[c])
@@ -82,10 +83,11 @@ def detect_currency(text: str) -> tuple[str | None, float]:
         return best, round(0.7 + 0.29 * counts[best] / total, 3)
     if _KANA.search(folded) and re.search(r"合計|小計", folded):
         return "JPY", 0.75
-    if len(_MAINLAND_HINTS.findall(folded)) >= 2:
-        return "CNY", 0.75
+    hints = len(set(_MAINLAND_HINTS.findall(folded)))
     if "$" in folded:
-        return "HKD", 0.9
+        return ("CNY", 0.6) if hints >= 3 else ("HKD", 0.9)
+    if hints >= 2:
+        return "CNY", 0.75
     return None, 0.0
 
 
@@ -103,6 +105,7 @@ _AMOUNT_RE = re.compile(
     (?P<neg2>-)?\s*
     (?P<num>
         \d{1,3}(?:[,\u00a0\u2009 ]\d{3})+(?:[.]\d{1,2})?     # 1,234.50 / 1 234
+      | \d{1,3}(?:\.\d{3})+(?![\d.])                         # 8.042: a comma read as a dot (no 3-decimal money)
       | \d+[.,]\d{1,2}(?!\d)                                  # 12.50 / 12,50
       | \d+                                                   # 106
     )
@@ -124,9 +127,11 @@ def _fix_ocr_digits(text: str) -> str:
                   lambda m: repl(m) if re.search(r"\d", m.group(0)) else m.group(0), text)
 
 
-def _clean_amount_text(text: str) -> str:
+def clean_amount_text(text: str) -> str:
+    """The text amounts are found in (spans from ``find_amounts`` index into it): NFKC, HKS→HK$, s196→$196."""
     s = unicodedata.normalize("NFKC", text)
     s = re.sub(r"HK\s*[S5]\s*(?=[\d\s])", "HK$", s)  # HK$ read as HKS / HK5
+    s = re.sub(r"(?<![A-Za-z0-9])[sS](?=\d+[.,]\d{1,2}(?!\d))", "$", s)  # $196.0 read as s196.0
     s = s.replace("$ ", "$").replace(". ", ".") if re.search(r"\d\. \d", s) else s.replace("$ ", "$")
     return _fix_ocr_digits(s)
 
@@ -137,7 +142,7 @@ def find_amounts(text: str) -> list[tuple[Decimal, bool, tuple[int, int]]]:
     ``looks_like_money`` is true when the number carries a currency sign or exactly two decimals, which is what
     separates prices from quantities, item codes and phone numbers.
     """
-    s = _clean_amount_text(text)
+    s = clean_amount_text(text)
     out: list[tuple[Decimal, bool, tuple[int, int]]] = []
     for m in _AMOUNT_RE.finditer(s):
         num = m.group("num")
@@ -156,14 +161,16 @@ def find_amounts(text: str) -> list[tuple[Decimal, bool, tuple[int, int]]]:
             value = -value
         has_cur = bool(m.group("cur") or m.group("cur2"))
         # "63.0" / "$-10.2": one decimal is common on HK thermal printers, so it counts as money too
-        money = has_cur or bool(re.search(r"[.,]\d{1,2}$", num))
+        money = has_cur or bool(re.search(r"[.,]\d{1,2}$", num)) or bool(re.fullmatch(r"\d{1,3}([.,]\d{3})+", num))
         out.append((value, money, m.span()))
     return out
 
 
 def _to_decimal(num: str) -> Decimal | None:
     num = re.sub(r"[\u00a0\u2009 ]", "", num)
-    if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d{1,2})?", num):
+    if re.fullmatch(r"\d{1,3}(\.\d{3})+", num):
+        num = num.replace(".", "")
+    elif re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d{1,2})?", num):
         num = num.replace(",", "")
     elif re.fullmatch(r"\d+,\d{1,2}", num):  # European decimal comma
         num = num.replace(",", ".")
@@ -209,9 +216,11 @@ _DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # a time glued on by OCR ("2025-10-2514:46:06", "28/11/202519:59:33") may follow the date directly
     ("ymd", re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})\s?[-/.]\s?(?P<m>\d{1,2})\s?[-/.]\s?(?P<d>\d{1,2})"
                        r"(?:(?!\d)|(?=\d{1,2}:\d{2}))")),
-    ("dmy", re.compile(r"(?<![\d.])(?P<d>\d{1,2})\s?[-/.]\s?(?P<m>\d{1,2})\s?[-/.]\s?(?P<y>\d{4}|\d{2})"
-                       r"(?:(?!\d)|(?<=\d{4})(?=\d{1,2}:\d{2}))")),
-    ("d_mon_y", re.compile(r"(?<!\d)(?P<d>\d{1,2})[\s\-/.]*" + _MON + r"[\s\-/.,']*(?P<y>\d{4}|\d{2})(?!\d)", re.I)),
+    ("dmy", re.compile(r"(?<![\d.])(?P<d>\d{1,2})\s?[-/.]\s?(?P<m>\d{1,2})\s?[-/.]\s?"
+                       r"(?P<y>\d{2}(?=\d{1,2}:\d{2})|\d{4}|\d{2})"
+                       r"(?:(?!\d)|(?=\d{1,2}:\d{2}))")),
+    ("d_mon_y", re.compile(r"(?<!\d)(?P<d>\d{1,2})[\s\-/.]*" + _MON + r"[\s\-/.,']*(?P<y>\d{4}|\d{2})"
+                           r"(?:(?!\d)|(?=\d{1,2}:\d{2}))", re.I)),
     ("mon_d_y", re.compile(_MON + r"\s*(?P<d>\d{1,2})(?:st|nd|rd|th)?[\s,.]+(?P<y>\d{4})(?!\d)", re.I)),
     ("compact", re.compile(r"(?<!\d)(?P<y>20\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?!\d{3})")),
 ]
@@ -219,7 +228,11 @@ _DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 
 def _fix_date_text(text: str) -> str:
     s = unicodedata.normalize("NFKC", text)
+    # month names with OCR slips: 0ct, N0v, Ju| / Ju1, 5ep
     s = re.sub(r"\b0ct\b", "Oct", s, flags=re.I)
+    s = re.sub(r"\bN0v\b", "Nov", s, flags=re.I)
+    s = re.sub(r"\bJu[|1I]\b", "Jul", s)
+    s = re.sub(r"\b5ep\b", "Sep", s, flags=re.I)
     s = re.sub(r"(?<=\d)[Oo](?=\d)|(?<=[\d/\-.])[Oo](?=\d)|(?<=\d)[Oo](?=[/\-.])", "0", s)
     return s
 
@@ -239,13 +252,16 @@ def find_dates(
     found: list[tuple[datetime.date, float, tuple[int, int]]] = []
     taken: list[tuple[int, int]] = []
     for kind, pattern in _DATE_PATTERNS:
-        for m in pattern.finditer(s):
+        pos = 0
+        while (m := pattern.search(s, pos)) is not None:
             span = m.span()
-            if any(a < span[1] and span[0] < b for a, b in taken):
-                continue
-            parsed = _date_from_match(kind, m, day_first)
+            parsed = None if any(a < span[1] and span[0] < b for a, b in taken) else _date_from_match(
+                kind, m, day_first, today)
             if parsed is None:
+                # "#43- 17/11/2025": a failed reading must not swallow the real date that overlaps it
+                pos = span[0] + 1
                 continue
+            pos = span[1]
             value, conf = parsed
             if not (datetime.date(2000, 1, 1) <= value <= today + datetime.timedelta(days=366)):
                 continue
@@ -260,7 +276,9 @@ def _year(y: str) -> int:
     return 2000 + n if n < 100 else n
 
 
-def _date_from_match(kind: str, m: re.Match[str], day_first: bool) -> tuple[datetime.date, float] | None:
+def _date_from_match(
+    kind: str, m: re.Match[str], day_first: bool, today: datetime.date | None = None
+) -> tuple[datetime.date, float] | None:
     g = m.groupdict()
     try:
         if kind in ("cjk", "ymd", "compact"):
@@ -282,7 +300,16 @@ def _date_from_match(kind: str, m: re.Match[str], day_first: bool) -> tuple[date
         if second > 12 and first <= 12:  # impossible in the preferred order: swap
             first, second = second, first
             conf -= 0.1
-        return datetime.date(y, second, first), conf
+        value = datetime.date(y, second, first)
+        if len(g["y"]) == 2 and today is not None and (today - value).days > 3 * 365:
+            # "25-11-07" read day-first is 2007; read year-first it is last week: receipts are recent
+            try:
+                alt = datetime.date(2000 + a, b, int(g["y"]))
+            except ValueError:
+                alt = None
+            if alt is not None and 0 <= (today - alt).days <= 3 * 365:
+                return alt, 0.8
+        return value, conf
     except (ValueError, KeyError):
         return None
 
@@ -299,6 +326,8 @@ def parse_date(text: str, *, day_first: bool = True, today: datetime.date | None
 
 #: (role, strength 0..1, regex on squashed text)
 LABEL_RULES: list[tuple[str, float, re.Pattern[str]]] = [
+    # column headers: a bare "金額"/"Amount", or a label naming a currency in brackets ("總數(HKD$)")
+    ("IGNORE", 1.0, re.compile(r"^金額$|^amount$|^價錢$|^價格$|^price$|\((hkd|hk|rmb|)\)$")),
     ("IGNORE", 1.0, re.compile(r"totalsav|totalqty|totalitem|總數量|件數|總件|總節省|節省|積分|分數|points?|總價|單價|"
                                r"數量|qty|unitprice|總重")),
     ("BALANCE", 1.0, re.compile(r"餘額|餘値|結餘|剩餘|balance|remainingvalue|rv:|octopusbal")),
@@ -306,15 +335,18 @@ LABEL_RULES: list[tuple[str, float, re.Pattern[str]]] = [
     ("TENDERED", 0.9, re.compile(r"收現|現金收|已收|收款|實收|tender|cashreceived|^cash$|^現金$|received")),
     ("SUBTOTAL", 1.0, re.compile(r"小計|小結|sub-?total|subttl|合算合計|未計")),
     ("SERVICE_CHARGE", 1.0, re.compile(r"服務費|服務|加一|servicecharge|svc|s/c|service")),
-    ("DISCOUNT", 1.0, re.compile(r"折扣|優惠|折實|減|抵扣|抵用|discount|disc\.?|coupon|免稅額|rebate|less")),
+    ("DISCOUNT", 1.0, re.compile(r"折扣|優惠|折實|減|抵扣|抵用|促銷|推廣|discount|disc\.?|coupon|免稅額|rebate|less")),
+    ("TOTAL", 0.95, re.compile(r"total.*incl|incl.*total|totalsales|totalinc")),  # "Total Sales (Inclusive GST)"
+    ("SUBTOTAL", 0.9, re.compile(r"nettoftax|excl|beforetax|未連稅|未連税")),
     ("TAX", 1.0, re.compile(r"消費稅|(?<!免)稅額|^稅|稅金|\btax|vat|gst|内稅|內稅")),
-    ("TOTAL", 1.0, re.compile(r"總金額|應付|實付|應收|grandtotal|amountdue|totaldue|amountpayable|totalpayable|"
-                              r"balancedue|nettotal")),
-    ("TOTAL", 0.95, re.compile(r"總額|總計|總共|合共|合計|總數|totalamount")),
+    ("TOTAL", 1.0, re.compile(r"應付|實付|應收|實收金額|[淨凈]金額|[淨凈]額|grandtotal|amountdue|totaldue|"
+                              r"amountpayable|totalpayable|balancedue|nettotal|netamount|totaltopay")),
+    ("TOTAL", 0.95, re.compile(r"總金額|總額|總計|總共|合共|合計|總數|totalamount")),
+    ("AMOUNT_PAID", 0.85, re.compile(r"已付|paid")),
     ("TOTAL", 0.9, re.compile(r"^total|total[:：]?$|ttl|^總|金額$|^淨額|^net$|付款金額|消費金額|交易金額|amount$")),
     ("AMOUNT_PAID", 0.85, re.compile(r"八達通|octopus|visa|master|amex|americanexpress|unionpay|銀聯|alipay|支付寶|"
                                      r"wechat|微信|payme|轉數快|fps|信用卡|credit|debit|已付|paid|付款|埋單|"
-                                     r"boc|hsbc|jcb|eps|易辦事|tapngo")),
+                                     r"boc|hsbc|jcb|eps|易辦事|tapngo|kpay|applepay|googlepay")),
     ("DATE", 1.0, re.compile(r"日期|date|交易時間|時間|time")),
     ("RECEIPT_ID", 1.0, re.compile(r"單號|收據|發票號|編號|receiptno|invoiceno|inv\.?no|billno|check|chk|txn|"
                                    r"trans|賬單")),
@@ -331,6 +363,11 @@ PAYMENT_METHODS: list[tuple[str, re.Pattern[str]]] = [
     ("PayMe", re.compile(r"payme", re.I)),
     ("FPS", re.compile(r"轉數快|转数快|\bFPS\b", re.I)),
     ("EPS", re.compile(r"易辦事|\bEPS\b", re.I)),
+    ("KPay", re.compile(r"\bKPay\b", re.I)),
+    ("Tap & Go", re.compile(r"tap\s*&?\s*go", re.I)),
+    ("BoC Pay", re.compile(r"boc\s*pay", re.I)),
+    ("Apple Pay", re.compile(r"apple\s*pay", re.I)),
+    ("Google Pay", re.compile(r"google\s*pay", re.I)),
     ("JCB", re.compile(r"\bJCB\b", re.I)),
     ("Cash", re.compile(r"現金|现金|\bcash\b", re.I)),
 ]
@@ -338,7 +375,8 @@ PAYMENT_METHODS: list[tuple[str, re.Pattern[str]]] = [
 
 def classify_label(text: str) -> tuple[str, float] | None:
     """The role of a label string (``"TOTAL"``, ``"SUBTOTAL"``, ``"BALANCE"``…) and its strength, or None."""
-    s = squash(re.sub(r"[\d$.,:：]+", " ", text))  # labels without their numbers
+    # labels without their numbers and currency codes ("金額 AMOUNT HKD 123.00" → "金額amount")
+    s = squash(re.sub(r"(?i)\b(?:HKD|HK|RMB|CNY|USD|US|MOP|JPY|MYR|RM)\b|[\d$.,:：¥￥]+", " ", text))
     if not s:
         return None
     for role, strength, pattern in LABEL_RULES:

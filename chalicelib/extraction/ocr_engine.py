@@ -34,12 +34,17 @@ class OcrEngine(Protocol):
 class FasterPaddleEngine:
     """faster-paddle (PP-OCRv6 via Rust + ONNX Runtime), fully offline."""
 
-    def __init__(self, model_size: str = DEFAULT_MODEL_SIZE, threads: int = DEFAULT_THREADS) -> None:
+    def __init__(
+        self, model_size: str = DEFAULT_MODEL_SIZE, threads: int = DEFAULT_THREADS, *, deskew: bool = True
+    ) -> None:
         if model_size not in ("tiny", "small"):
             # "medium" downloads its weights on first use, which is not allowed at run time.
             raise ValueError(f"model_size {model_size!r} is not bundled in the wheel; use 'tiny' or 'small'")
         self.model_size = model_size
         self.threads = threads
+        # Straighten the page first (Canny + Hough, ~0.1 s): the boxes are axis-aligned, so on a tilted photo a
+        # label and its amount only share a row after deskewing.
+        self.deskew = deskew
         self._engine = None
         self._lock = threading.Lock()
 
@@ -55,10 +60,14 @@ class FasterPaddleEngine:
     def read(self, image: Image.Image, page: int = 1) -> list[OcrLine]:
         engine = self._engine or self._load()
         buf = io.BytesIO()
-        # lossless and already downscaled; PNG keeps thin thermal-print strokes intact
-        image.save(buf, format="PNG", compress_level=1)
-        result = engine.ocr(buf.getvalue())
+        # lossless (thin thermal-print strokes survive) and ~20x faster to write than PNG; already downscaled
+        image.save(buf, format="BMP")
+        data = buf.getvalue()
         width, height = image.size
+        if self.deskew:
+            data = engine.prepare(data, deskew=True)
+            width, height = _png_size(data) or (width, height)
+        result = engine.ocr(data)
         lines: list[OcrLine] = []
         for _, b in sorted(result.get("bounds", {}).items()):
             text = (b.get("text") or "").strip()
@@ -74,6 +83,13 @@ class FasterPaddleEngine:
             conf = min(1.0, max(0.0, float(b.get("confidence", 0.0))))
             lines.append(OcrLine(text=text, confidence=conf, box=box, page=page))
         return lines
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG header (the deskewed page may be larger than the input)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
 _default_engine: FasterPaddleEngine | None = None

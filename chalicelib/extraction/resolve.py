@@ -10,6 +10,7 @@ into ``needs_review`` with reasons a person can act on.
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,6 +29,8 @@ CURRENCY_CONFIDENCE_THRESHOLD = 0.60
 TAX_CONFIDENCE_THRESHOLD = 0.60
 VENDOR_CONFIDENCE_THRESHOLD = 0.0  # informational: a missing vendor name does not block a claim
 
+#: Confidence multiplier for a total that nothing corroborates and the line items contradict.
+LINE_ITEM_MISMATCH_FACTOR = 0.85
 #: Receipts round to the dollar (以四捨五入計算至整數), so sums may differ by up to this much.
 ROUNDING_TOLERANCE = Decimal("1.00")
 #: Currency assumed for a receipt that shows no currency at all (the claimants are in Hong Kong).
@@ -98,13 +101,15 @@ def _resolve_date(parsed: ParsedExpense, day_first: bool, today: datetime.date) 
     cands: list[_Candidate] = []
     for f in _fields(parsed, "INVOICE_RECEIPT_DATE"):
         for value, conf, _ in normalise.find_dates(f.value, day_first=day_first, today=today):
-            cands.append(_Candidate(value, _score(f) * (conf if f.type_confidence < 0.999 else 1.0), f))
+            # the format's own reliability (two-digit year, swapped day/month) scales the field's confidence
+            cands.append(_Candidate(value, _score(f) * min(1.0, conf / 0.93), f))
             break
     if not cands:  # Textract sometimes leaves the date as OTHER ("March 12, 2019")
         texts = [(f.value, f) for f in _fields(parsed, "OTHER")] + [(t, None) for t in parsed.lines]
         for text, f in texts:
             for value, conf, _ in normalise.find_dates(text, day_first=day_first, today=today):
                 cands.append(_Candidate(value, 0.6 * conf, f))
+                break  # "Statement Date 09/30/10 Date(s) of Service 07/31/10": the first date is the document's
     best, runner = _best(cands)
     if best is None:
         return None, 0.0
@@ -157,18 +162,24 @@ def receipt_from_parsed(parsed: ParsedExpense, *, today: datetime.date | None = 
     tax = tax_best.value if tax_best else None
 
     paid_values = {c.value for c in _amount_candidates(parsed, "AMOUNT_PAID")}
+    adjustments = _adjustments(parsed)
+    raw_totals = _amount_candidates(parsed, "TOTAL")
+    total_values = {c.value for c in raw_totals}
+    # a printed total that equals another printed total plus service charge / minus discount is the later,
+    # payable one (合計 239.0 + 服務費 23.9 = 總金額 262.9; 總金額 80.00 − 促銷優惠 16.00 = 實際應付 64.00)
+    derived = {a for a in total_values for b in total_values if a != b and _derives(a, b, adjustments)}
     total_cands = [
-        _Candidate(c.value, c.score + (0.1 if c.value in paid_values else 0.0), c.field)
-        for c in _amount_candidates(parsed, "TOTAL")
+        _Candidate(c.value, c.score + (0.1 if c.value in paid_values else 0.0) + (0.1 if c.value in derived else 0.0),
+                   c.field)
+        for c in raw_totals
     ]
     total_best, total_runner = _best(total_cands)
     total: Decimal | None = None
     total_conf = 0.0
     if total_best is not None:
         total, total_conf = total_best.value, min(total_best.score, 0.99)  # type: ignore[assignment]
-        explained = total_best.value in paid_values or (
-            total_runner is not None and total_runner.value in (subtotal, *( [subtotal + service]
-                                                                           if subtotal and service else []))
+        explained = total_best.value in paid_values or total_best.value in derived or (
+            total_runner is not None and _net_of(total_best, total_runner)
         )
         if total_runner is not None and total_runner.score > 0.8 * total_best.score and not explained:
             total_conf *= 0.75
@@ -193,16 +204,23 @@ def receipt_from_parsed(parsed: ParsedExpense, *, today: datetime.date | None = 
                 total_conf = min(total_conf, 0.6)
         prices = [normalise.parse_amount(f.value) for item in parsed.line_items for f in item if f.type == "PRICE"]
         prices = [p for p in prices if p is not None]
-        if prices and _sum_matches(total, prices):
+        items_sum = sum(prices, Decimal(0))
+        if prices and (_sum_matches(total, prices) or (subtotal is not None and _sum_matches(subtotal, prices))):
             corroborated = True
         if corroborated:
             total_conf = max(total_conf, min(0.99, total_conf + 0.15))
+        elif prices:
+            # nothing confirms the total and the line items disagree with it: less sure (item rows found by
+            # layout also pick up unit prices and quantities, so this lowers confidence rather than vetoing)
+            total_conf *= LINE_ITEM_MISMATCH_FACTOR
+            if total_conf < TOTAL_CONFIDENCE_THRESHOLD:
+                reasons.append(f"line items add up to {items_sum}, not the total {total}")
     if total is not None:
         total = normalise.quantize_money(total, currency)  # type: ignore[arg-type]
     else:
         reasons.append("no total found")
     if total is not None and total_conf < TOTAL_CONFIDENCE_THRESHOLD:
-        reasons.append(f"total confidence {total_conf:.2f} below {TOTAL_CONFIDENCE_THRESHOLD:.2f}")
+        reasons.append(f"total confidence {_floor2(total_conf)} below {TOTAL_CONFIDENCE_THRESHOLD:.2f}")
 
     date, date_conf = _resolve_date(parsed, day_first, today)
     if date is None:
@@ -212,9 +230,9 @@ def receipt_from_parsed(parsed: ParsedExpense, *, today: datetime.date | None = 
             reasons.append(f"date {date.isoformat()} is in the future")
             date_conf = min(date_conf, 0.5)
         elif date_conf < DATE_CONFIDENCE_THRESHOLD:
-            reasons.append(f"date confidence {date_conf:.2f} below {DATE_CONFIDENCE_THRESHOLD:.2f}")
+            reasons.append(f"date confidence {_floor2(date_conf)} below {DATE_CONFIDENCE_THRESHOLD:.2f}")
     if currency_conf < CURRENCY_CONFIDENCE_THRESHOLD:
-        reasons.append(f"currency confidence {currency_conf:.2f} below {CURRENCY_CONFIDENCE_THRESHOLD:.2f}")
+        reasons.append(f"currency confidence {_floor2(currency_conf)} below {CURRENCY_CONFIDENCE_THRESHOLD:.2f}")
 
     vendor, vendor_conf = _resolve_vendor(parsed)
     receipt_no, _ = _resolve_text(parsed, "INVOICE_RECEIPT_ID")
@@ -243,6 +261,36 @@ def receipt_from_parsed(parsed: ParsedExpense, *, today: datetime.date | None = 
         discount=discount,
         pages=parsed.pages,
     )
+
+
+def _floor2(x: float) -> str:
+    """Two decimals rounded down, so a reason never reads "0.80 below 0.80"."""
+    return f"{math.floor(x * 100) / 100:.2f}"
+
+
+def _adjustments(parsed: ParsedExpense) -> list[Decimal]:
+    """Signed amounts that turn one printed total into another: + service charge / tax, − each discount."""
+    out: list[Decimal] = []
+    for ftype, sign in (("SERVICE_CHARGE", 1), ("TAX", 1), ("DISCOUNT", -1)):
+        for c in _amount_candidates(parsed, ftype, positive=False):
+            amount = abs(c.value)  # type: ignore[arg-type]
+            if amount:
+                out.append(sign * amount)
+    discounts = [a for a in out if a < 0]
+    if len(discounts) > 1:
+        out.append(sum(set(discounts), Decimal(0)))
+    return out
+
+
+def _derives(final: Decimal, base: Decimal, adjustments: list[Decimal]) -> bool:
+    return any(abs(base + adj - final) <= ROUNDING_TOLERANCE for adj in adjustments)
+
+
+def _net_of(best: _Candidate, runner: _Candidate) -> bool:
+    """The best total is labelled as the net payable (實付, 應付, Amount Due) and is below a gross total."""
+    if best.field is None or runner.field is None:
+        return False
+    return best.field.type_confidence > runner.field.type_confidence and best.value < runner.value  # type: ignore
 
 
 def _combinations(

@@ -1,14 +1,22 @@
-"""Use cases of the human approval step: ask an approver, show them the claim, take their decision."""
+"""Use cases of the human approval steps: ask an approver (or their delegate), show them the claim, take their
+decision as an e-signature, escalate when nobody answers, reassign, and resume after a correction.
+
+The Step Functions task token of a waiting step is stored behind a single-use link; whoever holds the newest
+pending link for the step can decide it. Escalation, reassignment and resubmission all issue a new link for
+the same waiting step (voiding the old one), so the execution continues rather than restarts.
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
-from chalicelib.adapters.aws import Notifier, Workflow
+from chalicelib.adapters.aws import DecisionSigner, Notifier, Workflow
 from chalicelib.adapters.dynamo_models import ApprovalItem
 from chalicelib.adapters.repositories import (
     ApprovalLinkStore,
@@ -19,18 +27,36 @@ from chalicelib.adapters.repositories import (
 )
 from chalicelib.domain.approval_link import LinkClaims, LinkRefused, sign_link, verify_link
 from chalicelib.domain.claim import Claim, ClaimStatus, Decision
-from chalicelib.domain.identity import SYSTEM, Principal, Role
-from chalicelib.domain.routing import ApprovalStep
+from chalicelib.domain.identity import SYSTEM, Forbidden, Principal, Role
+from chalicelib.domain.routing import ApprovalStep, Route, escalation_target
 
 REJECTED_ERROR = "ClaimRejected"
+VERDICTS = {"approve": "approved", "reject": "rejected", "return": "returned"}
 
 
 class DecisionRequest(BaseModel):
-    decision: str = Field(pattern="^(approve|reject)$")
+    decision: str = Field(pattern="^(approve|reject|return)$")
     comment: str = Field(default="", max_length=1000)
 
 
-def _summary(claim: Claim) -> dict:
+@dataclass
+class ApprovalContext:
+    """The adapters every approval use case needs, passed as one."""
+
+    claims: ClaimRepository
+    directory: DirectoryRepository
+    links: ApprovalLinkStore
+    notifier: Notifier
+    workflow: Workflow
+    audit: AuditLog
+    signer: DecisionSigner
+    link_key: bytes
+    base_url: str
+    link_ttl_seconds: int
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+def summary(claim: Claim) -> dict:
     """What an approver sees; amounts with currency, no personal identifiers beyond the employee id."""
     return {
         "claim_id": claim.claim_id,
@@ -49,72 +75,84 @@ def _summary(claim: Claim) -> dict:
     }
 
 
-def request_approval(
-    claim_id: str,
-    level: int,
-    step: ApprovalStep,
-    task_token: str,
-    claims: ClaimRepository,
-    directory: DirectoryRepository,
-    links: ApprovalLinkStore,
-    notifier: Notifier,
-    link_key: bytes,
-    base_url: str,
-    ttl_seconds: int,
-) -> str:
-    """Store the task token behind a single-use link and notify the approver; returns the link id."""
-    claim = claims.get(claim_id)
-    if claim is None or claim.status != ClaimStatus.IN_APPROVAL:
-        raise RuntimeError(f"claim {claim_id} is not awaiting approval")
-    if claim.approval_level != level:
-        claim = claims.save(claim, claim.moved_to(ClaimStatus.IN_APPROVAL, approval_level=level), SYSTEM,
-                            action=f"claim.awaiting_level_{level}")
+def _issue_link(
+    ctx: ApprovalContext, claim: Claim, level: int, role: str, approver_id: str, task_token: str, action: str
+) -> tuple[Claim, str]:
+    """Void the step's previous link, store a new one behind the token and notify its holder."""
+    ctx.links.void(claim.pending_link_id)
+    holder, on_behalf_of = approver_id, None
+    delegation = ctx.directory.delegation(approver_id)
+    if delegation is not None and delegation.active(ctx.now()) and delegation.delegate_id != claim.employee_id:
+        holder, on_behalf_of = delegation.delegate_id, approver_id
     link_id = uuid.uuid4().hex
-    expires = int(time.time()) + ttl_seconds
-    content_hash = claim.content_hash()
-    links.put_pending(
+    expires = int(time.time()) + ctx.link_ttl_seconds
+    status = ClaimStatus.IN_APPROVAL
+    updated = ctx.claims.save(
+        claim, claim.moved_to(status, approval_level=level, pending_link_id=link_id), SYSTEM, action=action
+    )
+    content_hash = updated.content_hash()
+    ctx.links.put_pending(
         ApprovalItem(
-            link_id=link_id, claim_id=claim_id, level=level, approver_id=step.approver_id,
-            task_token=task_token, content_hash=content_hash, state="pending", expires_epoch=expires,
+            link_id=link_id, claim_id=claim.claim_id, level=level, approver_id=holder, task_token=task_token,
+            content_hash=content_hash, state="pending", expires_epoch=expires, role=role, on_behalf_of=on_behalf_of,
         )
     )
     token = sign_link(
-        LinkClaims(link_id=link_id, claim_id=claim_id, approver_id=step.approver_id, level=level,
-                   content_hash=content_hash, exp=expires),
-        link_key,
+        LinkClaims(link_id=link_id, claim_id=claim.claim_id, approver_id=holder, level=level,
+                   content_hash=content_hash, exp=expires, on_behalf_of=on_behalf_of),
+        ctx.link_key,
     )
-    approver = directory.employee(step.approver_id)
-    summary = _summary(claim)
-    amount = f"{summary['currency']} {summary['total']}"
-    message = {
-        "default": f"Expense claim {claim_id} ({amount}, {claim.vendor}) awaits your approval.",
-        "en": f"Please approve expense claim {claim_id}: {amount} at {claim.vendor} ({claim.category}).",
-        "zh-Hant": f"請審批報銷申請 {claim_id}：{claim.vendor} {amount}（{claim.category}）。",
-        "risk_reasons": claim.risk_reasons,
-        "link": f"{base_url}/approvals/{token}",
-        "claim": summary,
-        "approver_id": step.approver_id,
-        "level": level,
-        "role": step.role,
-    }
-    notifier.publish(
-        subject=f"Approval needed 待審批: {claim_id}",
-        message=message,
-        attributes={"approver_id": step.approver_id, "timezone": approver.timezone if approver else "Asia/Hong_Kong"},
+    _notify(ctx, updated, level, role, holder, on_behalf_of, f"{ctx.base_url}/approvals/{token}")
+    return updated, link_id
+
+
+def _notify(
+    ctx: ApprovalContext, claim: Claim, level: int, role: str, holder: str, on_behalf_of: str | None, link: str
+) -> None:
+    person = ctx.directory.employee(holder)
+    info = summary(claim)
+    amount = f"{info['currency']} {info['total']}"
+    behalf_en = f" on behalf of {on_behalf_of}" if on_behalf_of else ""
+    behalf_zh = f"（代 {on_behalf_of} 審批）" if on_behalf_of else ""
+    ctx.notifier.publish(
+        subject=f"Approval needed 待審批: {claim.claim_id}",
+        message={
+            "default": f"Expense claim {claim.claim_id} ({amount}, {claim.vendor}) awaits your approval{behalf_en}.",
+            "en": f"Please approve expense claim {claim.claim_id}{behalf_en}: {amount} at {claim.vendor} "
+                  f"({claim.category}).",
+            "zh-Hant": f"請審批報銷申請 {claim.claim_id}{behalf_zh}：{claim.vendor} {amount}（{claim.category}）。",
+            "risk_reasons": claim.risk_reasons,
+            "link": link,
+            "claim": info,
+            "approver_id": holder,
+            "on_behalf_of": on_behalf_of,
+            "level": level,
+            "role": role,
+        },
+        attributes={"approver_id": holder, "timezone": person.timezone if person else "Asia/Hong_Kong"},
     )
+
+
+def request_approval(ctx: ApprovalContext, claim_id: str, level: int, step: ApprovalStep, task_token: str) -> str:
+    """The state machine waits on `task_token` until someone decides through the link sent now."""
+    claim = ctx.claims.get(claim_id)
+    if claim is None or claim.status != ClaimStatus.IN_APPROVAL:
+        raise RuntimeError(f"claim {claim_id} is not awaiting approval")
+    _, link_id = _issue_link(ctx, claim, level, step.role, step.approver_id, task_token,
+                             action=f"approval.level_{level}.requested")
     return link_id
 
 
-def _check(
-    token: str, links: ApprovalLinkStore, claims: ClaimRepository, key: bytes
-) -> tuple[LinkClaims, ApprovalItem, Claim]:
-    link = verify_link(token, key)
-    stored = links.get(link.link_id)
+def _check(ctx: ApprovalContext, token: str) -> tuple[LinkClaims, ApprovalItem, Claim]:
+    link = verify_link(token, ctx.link_key, ctx.now())
+    stored = ctx.links.get(link.link_id)
     if stored is None or stored.claim_id != link.claim_id or stored.approver_id != link.approver_id:
         raise LinkRefused("this approval link is not genuine")
+    if stored.state == "void":
+        raise LinkRefused("this approval link was replaced (escalated or reassigned); use the newest link")
     if stored.state != "pending":
         raise LinkRefused("this approval link has already been used")
-    claim = claims.get(link.claim_id)
+    claim = ctx.claims.get(link.claim_id)
     if claim is None or claim.status != ClaimStatus.IN_APPROVAL or claim.approval_level != link.level:
         raise LinkRefused("this claim is no longer waiting for this approval")
     if claim.content_hash() != link.content_hash or stored.content_hash != link.content_hash:
@@ -122,34 +160,27 @@ def _check(
     return link, stored, claim
 
 
-def open_link(token: str, links: ApprovalLinkStore, claims: ClaimRepository, key: bytes) -> dict:
-    link, _, claim = _check(token, links, claims, key)
-    return {**_summary(claim), "approver_id": link.approver_id, "expires_at": link.exp}
+def open_link(ctx: ApprovalContext, token: str) -> dict:
+    link, _, claim = _check(ctx, token)
+    return {**summary(claim), "approver_id": link.approver_id, "on_behalf_of": link.on_behalf_of,
+            "expires_at": link.exp}
 
 
 def decide(
-    token: str,
-    request: DecisionRequest,
-    caller: Principal | None,
-    source_ip: str,
-    links: ApprovalLinkStore,
-    claims: ClaimRepository,
-    audit: AuditLog,
-    workflow: Workflow,
-    key: bytes,
+    ctx: ApprovalContext, token: str, request: DecisionRequest, caller: Principal | None, source_ip: str
 ) -> Claim:
-    """Record the decision once and resume the execution; every refusal is audited too."""
+    """Record the decision once, signed, and resume (or, for a return, hold) the execution."""
+    verdict = VERDICTS[request.decision]
     try:
-        link, stored, claim = _check(token, links, claims, key)
+        link, stored, claim = _check(ctx, token)
         if caller is not None and caller.employee_id != link.approver_id and not caller.has(Role.ADMIN):
             raise LinkRefused("this approval link belongs to another approver")
-        links.mark_used(stored)
+        ctx.links.mark_used(stored, state="returned" if verdict == "returned" else "used")
     except (LinkRefused, LinkAlreadyUsed) as exc:
         reason = exc.reason if isinstance(exc, LinkRefused) else "this approval link has already been used"
-        actor = caller or Principal(user_id="anonymous", employee_id="", department_id="", roles=frozenset(),
-                                    source_ip=source_ip)
-        audit.append("APPROVAL_LINKS", actor.model_copy(update={"source_ip": source_ip}), "approval.refused",
-                     None, {"reason": reason})
+        actor = caller or Principal(user_id="anonymous", employee_id="", department_id="", roles=frozenset())
+        ctx.audit.append("APPROVAL_LINKS", actor.model_copy(update={"source_ip": source_ip}), "approval.refused",
+                         None, {"reason": reason})
         raise LinkRefused(reason) from exc
 
     approver = Principal(
@@ -159,19 +190,91 @@ def decide(
         roles=frozenset({Role.APPROVER}),
         source_ip=source_ip,
     )
-    verdict = "approved" if request.decision == "approve" else "rejected"
     decision = Decision(
         level=link.level, approver_id=link.approver_id, decision=verdict, comment=request.comment,
-        decided_at=datetime.now(UTC), content_hash=link.content_hash,
+        decided_at=ctx.now(), on_behalf_of=link.on_behalf_of, content_hash=link.content_hash, source_ip=source_ip,
     )
+    key_id, signature = ctx.signer.sign(decision.signed_payload(claim.claim_id))
+    decision = decision.model_copy(update={"signing_key_id": key_id, "signature": signature})
     changes: dict = {"decisions": [*claim.decisions, decision]}
     if verdict == "rejected":
         changes["rejection_reason"] = request.comment or "rejected without a comment"
-    updated = claims.save(claim, claim.moved_to(ClaimStatus.IN_APPROVAL, **changes), approver,
-                          action=f"approval.level_{link.level}.{verdict}")
-    if verdict == "approved":
-        workflow.succeed(stored.task_token, {"decision": verdict, "approver_id": link.approver_id,
-                                             "level": link.level})
+    target = ClaimStatus.IN_APPROVAL
+    if verdict == "returned":
+        changes["return_reason"] = request.comment or "returned for correction"
+        target = ClaimStatus.RETURNED
     else:
-        workflow.fail(stored.task_token, REJECTED_ERROR, changes["rejection_reason"])
+        changes["pending_link_id"] = None
+    updated = ctx.claims.save(claim, claim.moved_to(target, **changes), approver,
+                              action=f"approval.level_{link.level}.{verdict}")
+    if verdict == "approved":
+        ctx.workflow.succeed(stored.task_token, {"decision": verdict, "approver_id": link.approver_id,
+                                                 "level": link.level})
+    elif verdict == "rejected":
+        ctx.workflow.fail(stored.task_token, REJECTED_ERROR, changes["rejection_reason"])
     return updated
+
+
+def resubmit_after_return(ctx: ApprovalContext, principal: Principal, claim: Claim, changes: dict) -> Claim:
+    """The employee corrected a returned claim: the same waiting step gets a fresh link (no new execution)."""
+    if claim.status != ClaimStatus.RETURNED or claim.employee_id != principal.employee_id:
+        raise Forbidden("only the claimant can resubmit a returned claim")
+    returned = ctx.links.get(claim.pending_link_id) if claim.pending_link_id else None
+    if returned is None or returned.state != "returned":
+        raise RuntimeError(f"claim {claim.claim_id} has no returned approval step to resume")
+    candidate = claim.model_copy(update=changes)
+    candidate.validate_for_submission()
+    corrected = ctx.claims.save(
+        claim, claim.moved_to(ClaimStatus.RETURNED, **changes, submission_count=claim.submission_count + 1),
+        principal, action="claim.corrected_after_return",
+    )
+    approver = returned.on_behalf_of or returned.approver_id
+    updated, _ = _issue_link(ctx, corrected, int(returned.level), returned.role, approver, returned.task_token,
+                             action=f"approval.level_{int(returned.level)}.resubmitted")
+    return updated
+
+
+def reassign(ctx: ApprovalContext, admin: Principal, claim_id: str, approver_id: str, reason: str) -> Claim:
+    """An admin moves a waiting step to another approver; the old link is void, the execution keeps waiting."""
+    if not admin.has(Role.ADMIN):
+        raise Forbidden("only an admin can reassign an approval")
+    claim = ctx.claims.get(claim_id)
+    current = ctx.links.get(claim.pending_link_id) if claim and claim.pending_link_id else None
+    if claim is None or claim.status != ClaimStatus.IN_APPROVAL or current is None or current.state != "pending":
+        raise LinkRefused("this claim has no approval step waiting to be reassigned")
+    if approver_id == claim.employee_id or approver_id in claim.subjects or ctx.directory.employee(approver_id) is None:
+        raise Forbidden(f"{approver_id} cannot approve this claim")
+    ctx.audit.append(ctx.claims.entity(claim_id), admin, "approval.reassigned",
+                     {"approver_id": current.approver_id}, {"approver_id": approver_id, "reason": reason})
+    updated, _ = _issue_link(ctx, claim, int(current.level), current.role, approver_id, current.task_token,
+                             action=f"approval.level_{int(current.level)}.reassigned")
+    return updated
+
+
+def escalate(ctx: ApprovalContext, claim_id: str, idx: int, route: Route) -> Route:
+    """Nobody answered in time: the step moves one level up and the execution waits again."""
+    claim = ctx.claims.get(claim_id)
+    if claim is None:
+        raise RuntimeError(f"claim {claim_id} does not exist")
+    step = route.steps[idx]
+    signers = {d.approver_id for d in claim.decisions if d.decision == "approved"}
+    target = escalation_target(step.approver_id, claim, signers, ctx.directory.employee)
+    ctx.links.void(claim.pending_link_id)
+    ctx.claims.save(claim, claim.moved_to(ClaimStatus.IN_APPROVAL, escalations=claim.escalations + 1,
+                                          pending_link_id=None),
+                    SYSTEM, action=f"approval.level_{idx + 1}.escalated")
+    steps = list(route.steps)
+    steps[idx] = step.model_copy(update={"approver_id": target, "rule": f"escalated from {step.approver_id}"})
+    return route.model_copy(update={"steps": steps})
+
+
+def verify_signatures(ctx: ApprovalContext, claim: Claim) -> list[dict]:
+    """Each decision's signature checked with KMS: what an auditor runs years later."""
+    out = []
+    for d in claim.decisions:
+        valid = bool(d.signature and d.signing_key_id) and ctx.signer.verify(
+            d.signed_payload(claim.claim_id), d.signing_key_id, d.signature
+        )
+        out.append({"level": d.level, "approver_id": d.approver_id, "decision": d.decision,
+                    "on_behalf_of": d.on_behalf_of, "decided_at": d.decided_at.isoformat(), "valid": valid})
+    return out

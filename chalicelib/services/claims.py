@@ -94,11 +94,15 @@ def edit_claim(principal: Principal, claims: ClaimRepository, claim_id: str, edi
     changes = edits.apply(claim)
     if not changes:
         return claim
-    return claims.save(claim, claim.moved_to(ClaimStatus.EXTRACTED, **changes), principal, action="claim.corrected")
+    target = ClaimStatus.RETURNED if claim.status == ClaimStatus.RETURNED else ClaimStatus.EXTRACTED
+    return claims.save(claim, claim.moved_to(target, **changes), principal, action="claim.corrected")
 
 
 def submit_claim(principal: Principal, claims: ClaimRepository, claim_id: str, edits: ClaimEdits) -> Claim:
+    """First submission of a claim; a returned claim is resubmitted through the approval service instead."""
     claim = _own_editable(principal, claims, claim_id)
+    if claim.status == ClaimStatus.RETURNED:
+        raise InvalidClaim("a returned claim is resubmitted to its approver, not submitted anew")
     changes = edits.apply(claim)
     candidate = claim.model_copy(update=changes)
     candidate.validate_for_submission()

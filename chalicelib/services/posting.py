@@ -49,8 +49,11 @@ def mark_failed(claim_id: str, error: dict | None, claims: ClaimRepository) -> N
         return
     error = error or {}
     name = error.get("Error", "unknown error")
-    if name == "States.Timeout":
-        reason = f"approval at level {claim.approval_level} timed out; an admin must reassign it"
+    if name == "RoutingError":
+        reason = (f"approval at level {claim.approval_level} timed out and nobody above can take it "
+                  f"({str(error.get('Cause', ''))[:200]})")
+    elif name == "States.Timeout":
+        reason = f"step timed out at level {claim.approval_level}"
     else:
         reason = f"{name}: {str(error.get('Cause', ''))[:500]}"
     claims.save(claim, claim.moved_to(ClaimStatus.FAILED, failure_reason=reason), SYSTEM, action="claim.failed")

@@ -14,4 +14,8 @@ def route(claim_id: str, claims: ClaimRepository, directory: DirectoryRepository
     department = directory.department(claim.department_id)
     if claimant is None or department is None:
         raise RoutingError(f"claim {claim_id}: claimant or department missing from the directory")
-    return route_claim(claim, claimant, department, directory.policy(), directory.employee)
+    policy = directory.policy()
+    if claim.total is None:
+        raise RoutingError(f"claim {claim_id} has no total")
+    return route_claim(claim, claimant, department, policy.rules, policy.fx.to_hkd(claim.total).amount,
+                       policy.approval_timeout_seconds, directory.employee)

@@ -11,7 +11,7 @@ from chalicelib.domain.directory import Department, Employee
 from chalicelib.domain.ledger import UnbalancedEntry, journal_for
 from chalicelib.domain.money import DEFAULT_FX, Money
 from chalicelib.domain.policy import Policy
-from chalicelib.domain.routing import RoutingError, route_claim
+from chalicelib.domain.routing import RoutingError, escalation_target, route_claim
 from tests.unit.domain.test_claim import make_claim
 
 PEOPLE = {
@@ -24,9 +24,11 @@ DEPT = Department(department_id="D1", name="Sales", office_id="HK", head_id="H1"
                   finance_controller_id="F1")
 
 
-def route(claimant: str, amount: str, currency: str = "HKD"):
-    claim = make_claim(employee_id=claimant, total=Money.of(amount, currency))
-    return route_claim(claim, PEOPLE[claimant], DEPT, Policy(), PEOPLE.get)
+def route(claimant: str, amount: str, currency: str = "HKD", **claim_fields):
+    claim = make_claim(employee_id=claimant, total=Money.of(amount, currency), **claim_fields)
+    policy = Policy()
+    return route_claim(claim, PEOPLE[claimant], DEPT, policy.rules, policy.fx.to_hkd(claim.total).amount,
+                       policy.approval_timeout_seconds, PEOPLE.get)
 
 
 def test_small_claim_needs_the_department_head_only():
@@ -38,23 +40,50 @@ def test_threshold_is_in_hkd_equivalent():
     assert route("E1", "5000.01").second_signer_required
     assert not route("E1", "600", "USD").second_signer_required  # 4,680 HKD
     r = route("E1", "700", "USD")  # 5,460 HKD
-    assert [(s.level, s.role, s.approver_id) for s in r.steps] == [(1, "department_head", "H1"),
+    assert [(s.level, s.role, s.approver_id) for s in r.steps] == [(1, "line_manager", "H1"),
                                                                     (2, "second_signer", "F1")]
 
 
 def test_nobody_approves_their_own_claim():
     r = route("H1", "100")
     assert r.steps[0].approver_id == "B1"
-    r = route("F1", "9000")  # the controller claims: second signer walks up past them and the first signer
-    assert r.steps[0].approver_id == "H1"
-    assert r.steps[1].approver_id == "B1"
+    r = route("H1", "9000")  # the head claims: the head rule is met by the head's manager, already signing
+    assert [(s.role, s.approver_id) for s in r.steps] == [("line_manager", "B1"), ("second_signer", "F1")]
+    r = route("F1", "1000")  # the controller claims: their own manager signs
+    assert [(s.role, s.approver_id) for s in r.steps] == [("line_manager", "B1")]
 
 
 def test_no_eligible_approver_is_an_error_not_a_pass():
     lonely = Department(department_id="D9", name="x", office_id="HK", head_id="B1", cost_centre="C",
                         finance_controller_id="B1")
     with pytest.raises(RoutingError):
-        route_claim(make_claim(employee_id="B1"), PEOPLE["B1"], lonely, Policy(), PEOPLE.get)
+        route_claim(make_claim(employee_id="B1"), PEOPLE["B1"], lonely, Policy().rules, Decimal(90), 60, PEOPLE.get)
+
+
+def test_rules_are_data_category_amount_and_risk_add_steps():
+    assert [s.role for s in route("E1", "500").steps] == ["line_manager"]
+    # E1's line manager is the head, so the head rule adds no second signature from the same person
+    assert [s.approver_id for s in route("E1", "500", category="entertainment").steps] == ["H1"]
+    risky = route("E1", "500", risk_score=0.9)
+    assert [(s.role, s.approver_id) for s in risky.steps] == [("line_manager", "H1"), ("finance_review", "F1")]
+    big = route("E1", "9000", risk_score=0.9)
+    assert [(s.role, s.approver_id) for s in big.steps] == [
+        ("line_manager", "H1"), ("second_signer", "F1"), ("finance_review", "B1")]
+    assert big.count == 3
+
+
+def test_subjects_of_a_claim_do_not_approve_it():
+    r = route("E1", "500", subjects=["H1"])
+    assert r.steps[0].approver_id == "B1"
+
+
+def test_escalation_goes_one_level_up_skipping_the_ineligible():
+    claim = make_claim(employee_id="E1")
+    assert escalation_target("H1", claim, set(), PEOPLE.get) == "B1"
+    with pytest.raises(RoutingError):
+        escalation_target("B1", claim, set(), PEOPLE.get)
+    with pytest.raises(RoutingError):
+        escalation_target("H1", claim, {"B1"}, PEOPLE.get)
 
 
 def test_duplicates_and_limits_give_reasons():

@@ -96,3 +96,43 @@ def test_large_photo_is_downscaled() -> None:
 )
 def test_sniff_type(data: bytes, kind: str | None) -> None:
     assert sniff_type(data) == kind
+
+
+def _text_pdf(lines: list[str]) -> bytes:
+    """A minimal one-page PDF with a real text layer (Helvetica), written by hand."""
+    content = "BT /F1 14 Tf 50 780 Td 18 TL " + " ".join(f"({t}) Tj T*" for t in lines) + " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 400 842] /Contents 4 0 R "
+        "/Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for i, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n{obj}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out
+
+
+def test_pdf_text_layer_is_read_without_ocr() -> None:
+    data = _text_pdf(["HARBOUR COFFEE", "Date: 12/09/2026", "Coffee Beans      188.00", "TOTAL  HK$ 188.00"])
+    (page,) = load_document(data, "invoice.pdf")
+    assert page.has_text and any("TOTAL" in ln.text for ln in page.lines)
+    receipt = extract_document(data, "invoice.pdf", engine=_NoOcr())
+    assert str(receipt.total) == "188.00"
+    assert receipt.date is not None and receipt.date.isoformat() == "2026-09-12"
+    assert receipt.currency == "HKD"
+
+
+def test_heic_without_decoder_is_refused_with_a_reason() -> None:
+    data = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
+    assert sniff_type(data) == "heic"
+    with pytest.raises(UnsupportedDocument):
+        extract_document(data, "IMG_0001.HEIC", engine=_NoOcr())
