@@ -23,7 +23,7 @@ from chalicelib.domain.approval_link import LinkRefused
 from chalicelib.domain.claim import ClaimStatus, InvalidClaim, InvalidTransition
 from chalicelib.domain.directory import Delegation
 from chalicelib.domain.identity import Forbidden, Principal, Role
-from chalicelib.services import approvals, claims, extraction, scoring, uploads
+from chalicelib.services import approvals, claims, extraction, reminders, scoring, uploads
 from chalicelib.web import pages
 
 app = Chalice(app_name="hk-expense")
@@ -244,6 +244,18 @@ def set_delegation():
     c.audit.append(f"DELEGATION#{principal.employee_id}", principal, "delegation.set", None,
                    delegation.model_dump(mode="json"))
     return _json(delegation.model_dump(mode="json"))
+
+
+@app.route("/admin/weather", methods=["PUT"])
+@api
+def set_weather():
+    """Typhoon No. 8+ or Black Rainstorm pauses reminders; lowering it resumes them, staggered."""
+    body = WeatherRequest.model_validate(_body())
+    return _json(reminders.set_weather(bootstrap.container().approvals, _principal(), body.signal))
+
+
+class WeatherRequest(BaseModel):
+    signal: str = Field(pattern="^(none|T1|T3|T8|T9|T10|amber_rainstorm|red_rainstorm|black_rainstorm)$")
 
 
 class ReassignRequest(BaseModel):

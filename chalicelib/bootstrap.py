@@ -74,8 +74,21 @@ class Container:
         return ApprovalContext(
             claims=self.claims, directory=self.directory, links=self.links, notifier=self.notifier,
             workflow=self.workflow, audit=self.audit, signer=self.signer, link_key=self.link_key,
+            reminders=aws.Workflow(aws.client("stepfunctions", self.settings.region),
+                                   self.settings.reminders_state_machine_arn),
             base_url=self.settings.public_base_url, link_ttl_seconds=self.settings.approval_link_ttl_seconds,
         )
+
+    @cached_property
+    def telephony(self):
+        """SMS/voice: the outbox queue locally; AWS End User Messaging in an explicit other region otherwise."""
+        from chalicelib.adapters.telephony import OutboxTelephony, PinpointTelephony
+
+        s = self.settings
+        if s.telephony == "outbox":
+            sqs = aws.client("sqs", s.region)
+            return OutboxTelephony(sqs, sqs.get_queue_url(QueueName=s.telephony_outbox_queue)["QueueUrl"])
+        return PinpointTelephony(aws.client("pinpoint-sms-voice-v2", s.telephony_region), s.telephony_origination)
 
     @cached_property
     def link_key(self) -> bytes:

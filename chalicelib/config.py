@@ -29,6 +29,11 @@ class Settings(BaseModel):
     allow_dev_tokens: bool
     public_base_url: str
     auth_issuer: str
+    reminders_state_machine_arn: str
+    telephony: str
+    telephony_region: str
+    telephony_origination: str
+    telephony_outbox_queue: str
     max_upload_bytes: int = 15 * 1024 * 1024
     approval_link_ttl_seconds: int = 7 * 24 * 3600
     upload_url_ttl_seconds: int = 900
@@ -54,6 +59,11 @@ class Settings(BaseModel):
             auth_jwks_secret=e["AUTH_JWKS_SECRET"],
             dev_signing_key_secret=e["DEV_SIGNING_KEY_SECRET"],
             decision_signing_key_id=e["DECISION_SIGNING_KEY_ID"],
+            reminders_state_machine_arn=e["REMINDERS_STATE_MACHINE_ARN"],
+            telephony=e["TELEPHONY"],
+            telephony_region=e["TELEPHONY_REGION"],
+            telephony_origination=e["TELEPHONY_ORIGINATION"],
+            telephony_outbox_queue=e["TELEPHONY_OUTBOX_QUEUE"],
             allow_dev_tokens=e.get("ALLOW_DEV_TOKENS", "false").lower() == "true",
             public_base_url=e.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             auth_issuer=e["AUTH_ISSUER"],

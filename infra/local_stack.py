@@ -5,7 +5,8 @@ with default encryption and an S3 -> SQS notification; queues with their dead-le
 Lambda functions whose Handler strings are the project's real handlers; the event-source mappings; and the
 state machine from the ASL file with the same substitutions CloudFormation applies.
 Local-only additions are plumbing and say so: an `approver-inbox` SQS queue subscribed to the approver topic
-(standing in for the approvers' e-mail and phones) and dev signing keys for tokens.
+(standing in for the approvers' e-mail and push), a `telephony-outbox` queue standing in for the SMS/voice
+provider, and dev signing keys for tokens.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from chalicelib.adapters.tokens import new_dev_keypair
 from infra import resources as r
 
 LOCAL_ONLY_INBOX = "approver-inbox"
+LOCAL_ONLY_QUEUES = (LOCAL_ONLY_INBOX, "telephony-outbox")  # plumbing standing in for people's phones
 
 
 def _placeholder_zip() -> bytes:
@@ -154,6 +156,8 @@ class LocalStack:
         sns, sqs = self.client("sns"), self.client("sqs")
         for topic in r.TOPICS:
             self.arns[f"topic:{topic}"] = sns.create_topic(Name=self.name(topic))["TopicArn"]
+        outbox = sqs.create_queue(QueueName=self.env["TELEPHONY_OUTBOX_QUEUE"])["QueueUrl"]
+        self.arns["queue_url:telephony-outbox"] = outbox
         url = sqs.create_queue(QueueName=self.name(LOCAL_ONLY_INBOX))["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.arns["queue_url:approver-inbox"] = url
@@ -245,19 +249,26 @@ class LocalStack:
     def _state_machine(self) -> None:
         sfn = self.client("stepfunctions")
         values = {placeholder: self.arns[f"function:{fn}"] for placeholder, fn in r.ASL_SUBSTITUTIONS.items()}
-        definition = r.substitute(r.ASL_PATH.read_text(encoding="utf-8"), values)
-        arn = sfn.create_state_machine(
-            name=self.name("approval"), definition=definition, roleArn=self.arns["role:lambda"], type="STANDARD"
-        )["stateMachineArn"]
-        if arn != self.env["APPROVAL_STATE_MACHINE_ARN"]:
-            raise RuntimeError(f"state machine ARN {arn} differs from the configured one")
-        self.arns["state_machine:approval"] = arn
+        for logical, path in r.STATE_MACHINES.items():
+            definition = r.substitute(path.read_text(encoding="utf-8"), values)
+            arn = sfn.create_state_machine(
+                name=self.name(logical), definition=definition, roleArn=self.arns["role:lambda"], type="STANDARD"
+            )["stateMachineArn"]
+            if arn != self.env[r.env_key(logical, "STATE_MACHINE_ARN")]:
+                raise RuntimeError(f"state machine ARN {arn} differs from the configured one")
+            self.arns[f"state_machine:{logical}"] = arn
 
     # ---- helpers for the demo and tests (reading what the local-only inbox received) ----------------------
 
     def approver_messages(self, wait_seconds: int = 0) -> list[dict]:
+        return self._drain("queue_url:approver-inbox", wait_seconds)
+
+    def telephony_messages(self, wait_seconds: int = 0) -> list[dict]:
+        return self._drain("queue_url:telephony-outbox", wait_seconds)
+
+    def _drain(self, queue: str, wait_seconds: int) -> list[dict]:
         sqs = self.client("sqs")
-        url = self.arns["queue_url:approver-inbox"]
+        url = self.arns[queue]
         out = []
         while True:
             resp = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds)

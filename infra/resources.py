@@ -16,6 +16,7 @@ REGION = "ap-east-1"
 STAGES = ("local", "dev", "staging", "prod")
 ROOT = Path(__file__).resolve().parent.parent
 ASL_PATH = ROOT / "infra" / "approval.asl.json"
+REMINDERS_ASL_PATH = ROOT / "infra" / "reminders.asl.json"
 
 
 @dataclass(frozen=True)
@@ -106,13 +107,15 @@ FUNCTIONS = (
     Function("record_rejection", "functions.approval_tasks.record_rejection", owner="functions"),
     Function("post_to_ledger", "functions.approval_tasks.post_to_ledger", owner="functions"),
     Function("mark_failed", "functions.approval_tasks.mark_failed", owner="functions"),
+    Function("plan_reminders", "functions.reminder_tasks.plan_reminders", owner="functions"),
+    Function("send_reminder", "functions.reminder_tasks.send_reminder", owner="functions"),
 )
 EVENT_SOURCES = (
     EventSource("extract_receipt", "sqs", "upload-events"),
     EventSource("score_claim", "dynamodb", "claims", batch_size=10),
 )
-STATE_MACHINES = {"approval": ASL_PATH}
-# ASL DefinitionSubstitutions: placeholder -> logical function name
+STATE_MACHINES = {"approval": ASL_PATH, "reminders": REMINDERS_ASL_PATH}
+# ASL DefinitionSubstitutions (for every state machine): placeholder -> logical function name
 ASL_SUBSTITUTIONS = {
     "RouteClaimArn": "route_claim",
     "RequestApprovalArn": "request_approval",
@@ -120,6 +123,8 @@ ASL_SUBSTITUTIONS = {
     "RecordRejectionArn": "record_rejection",
     "PostToLedgerArn": "post_to_ledger",
     "MarkFailedArn": "mark_failed",
+    "PlanRemindersArn": "plan_reminders",
+    "SendReminderArn": "send_reminder",
 }
 SECRETS = ("approval-link-key", "auth-jwks", "dev-signing-key")
 # KMS keys: logical -> (KeySpec, KeyUsage); referenced by alias alias/<app>-<stage>-<logical>
@@ -150,6 +155,11 @@ def lambda_environment(stage: str) -> dict[str, str]:
     for key in KMS_KEYS:
         env[env_key(key, "KEY_ID")] = f"alias/{physical_name(stage, key)}"
     env["ALLOW_DEV_TOKENS"] = "true" if stage in ("local", "dev") else "false"
+    # SMS/voice: not offered in ap-east-1; the local stack writes to an outbox queue instead (plumbing)
+    env["TELEPHONY"] = "outbox" if stage == "local" else "pinpoint"
+    env["TELEPHONY_REGION"] = "ap-southeast-1"
+    env["TELEPHONY_ORIGINATION"] = f"{APP_NAME}-{stage}-sender"
+    env["TELEPHONY_OUTBOX_QUEUE"] = physical_name(stage, "telephony-outbox")
     env["AUTH_ISSUER"] = f"https://cognito-idp.{REGION}.amazonaws.com/{REGION}_{APP_NAME.replace('-', '')}{stage}"
     return env
 
@@ -170,8 +180,8 @@ def function_name(stage: str, logical: str) -> str:
     return physical_name(stage, logical)
 
 
-def load_asl() -> dict:
-    return json.loads(ASL_PATH.read_text(encoding="utf-8"))
+def load_asl(name: str = "approval") -> dict:
+    return json.loads(STATE_MACHINES[name].read_text(encoding="utf-8"))
 
 
 def chalice_config() -> dict:

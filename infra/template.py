@@ -155,6 +155,8 @@ class Access:
     secrets: tuple[str, ...] = ()
     publish: tuple[str, ...] = ()  # topics
     start_executions: tuple[str, ...] = ()  # state machines
+    stop_executions: tuple[str, ...] = ()  # state machines whose executions it stops (reminder ladders)
+    telephony: bool = False  # SMS and voice through AWS End User Messaging, in TELEPHONY_REGION
     task_tokens: bool = False  # SendTaskSuccess/Failure (approval decisions)
     consumes: tuple[str, ...] = ()  # queues of its SQS event source
     streams: tuple[str, ...] = ()  # tables whose stream it reads
@@ -171,14 +173,19 @@ def access(stage: str) -> dict[str, Access]:
     return {
         API_HANDLER: Access(
             tables={"claims": (*CLAIM_WRITE, "dynamodb:Query"), "audit": AUDIT_APPEND,
-                    "directory": ("dynamodb:GetItem",), "approvals": LINKS_RW},
+                    "directory": ("dynamodb:GetItem",),
+                    "approvals": (*LINKS_RW, "dynamodb:Scan")},  # the scan: resuming reminders after a typhoon
             indexes={"claims": ("by-department", "by-employee")},
-            keyed_writes={"directory": (("dynamodb:PutItem",), ("DELEGATION#*",))},  # PUT /me/delegation only
+            # PUT /me/delegation and PUT /admin/weather only
+            keyed_writes={"directory": (("dynamodb:PutItem",), ("DELEGATION#*", "WEATHER#*"))},
             # the presigned upload URL is signed by this role, so the role itself must be allowed the PUT
             objects={"uploads": ("s3:PutObject",)},
             secrets=("approval-link-key", "auth-jwks", *(("dev-signing-key",) if dev_tokens else ())),
             publish=("approver-notifications",),  # a returned claim's fresh link, a reassigned step
             task_tokens=True,
+            # decisions stop the link's reminders; reassign/resubmit/weather start new ones
+            start_executions=("reminders",),
+            stop_executions=("reminders",),
             keys={"decision-signing": ("kms:Sign", "kms:Verify")},
         ),
         "extract_receipt": Access(
@@ -200,11 +207,22 @@ def access(stage: str) -> dict[str, Access]:
                     "approvals": LINKS_RW},
             secrets=("approval-link-key",),
             publish=("approver-notifications",),
+            start_executions=("reminders",),
+            stop_executions=("reminders",),
         ),
         "escalate": Access(  # voids the step's link and moves the claim up; request_approval sends the new link
             tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",),
                     "approvals": ("dynamodb:GetItem", "dynamodb:UpdateItem")},
             secrets=("approval-link-key",),
+            stop_executions=("reminders",),
+        ),
+        "plan_reminders": Access(tables={"approvals": ("dynamodb:GetItem",), "claims": ("dynamodb:GetItem",),
+                                         "directory": ("dynamodb:GetItem",)}),
+        "send_reminder": Access(
+            tables={"approvals": ("dynamodb:GetItem",), "claims": ("dynamodb:GetItem",),
+                    "directory": ("dynamodb:GetItem",), "audit": AUDIT_APPEND},
+            secrets=("approval-link-key",),  # the SMS carries the same signed link as the push
+            telephony=True,
         ),
         "record_rejection": Access(tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND}),
         "post_to_ledger": Access(
@@ -246,8 +264,17 @@ def function_policy(stage: str, fn: r.Function, grant: Access) -> dict:
     if grant.publish:
         statements.append(_statement("Notify", ("sns:Publish",), [_ref(topic_id(t)) for t in grant.publish]))
     if grant.start_executions:
-        statements.append(_statement("StartApproval", ("states:StartExecution",),
+        statements.append(_statement("StartExecutions", ("states:StartExecution",),
                                      [_ref(state_machine_id(m)) for m in grant.start_executions]))
+    if grant.stop_executions:
+        statements.append(_statement("StopReminders", ("states:StopExecution",), [
+            _sub(f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:"
+                 f"{r.physical_name(stage, m)}:*") for m in grant.stop_executions]))
+    if grant.telephony:
+        region = r.lambda_environment(stage)["TELEPHONY_REGION"]
+        # cross-border by design (not offered in ap-east-1): scoped to this account's identities in that region
+        statements.append(_statement("SmsAndVoice", ("sms-voice:SendTextMessage", "sms-voice:SendVoiceMessage"),
+                                     [_sub(f"arn:${{AWS::Partition}}:sms-voice:{region}:${{AWS::AccountId}}:*")]))
     if grant.task_tokens:
         # No resource type exists for these actions (task-token APIs): "*" is the only value IAM evaluates.
         statements.append(_statement("ResumeApproval", ("states:SendTaskSuccess", "states:SendTaskFailure"), "*"))
@@ -511,14 +538,20 @@ def _state_machine(stage: str, logical: str) -> dict:
             "RoleArn": _getatt(state_machine_id(logical) + "Role"),
             "Definition": definition,
             "DefinitionSubstitutions": {
-                placeholder: _getatt(function_id(fn)) for placeholder, fn in r.ASL_SUBSTITUTIONS.items()
+                placeholder: _getatt(function_id(fn)) for placeholder, fn in substitutions(logical).items()
             },
         },
     }
 
 
+def substitutions(logical: str) -> dict[str, str]:
+    """The placeholders this machine's definition uses: its role may invoke only those functions."""
+    text = r.STATE_MACHINES[logical].read_text(encoding="utf-8")
+    return {p: fn for p, fn in r.ASL_SUBSTITUTIONS.items() if "${" + p + "}" in text}
+
+
 def _state_machine_role(logical: str) -> dict:
-    targets = sorted(set(r.ASL_SUBSTITUTIONS.values()))
+    targets = sorted(set(substitutions(logical).values()))
     return {
         "Type": "AWS::IAM::Role",
         "Properties": {

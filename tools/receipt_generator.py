@@ -245,15 +245,16 @@ def add_noise(img: Image.Image, rng: random.Random, strength: float = 1.0) -> Im
         draw.point((x, y), fill=(c, c, c))
     out = out.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.0) * strength))
     angle = rng.uniform(-3.0, 3.0) * strength
-    out = out.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=(90, 90, 95))
+    out = out.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(90, 90, 95))
     if strength > 1:
         # a phone photo: slight keystone (perspective) and a lower resolution
         w2, h2 = out.size
         k = rng.uniform(0.0, 0.04) * strength * w2
-        out = out.transform(out.size, Image.QUAD, (k, 0, 0, h2, w2, h2, w2 - k, 0), resample=Image.BICUBIC,
+        quad = (k, 0, 0, h2, w2, h2, w2 - k, 0)
+        out = out.transform(out.size, Image.Transform.QUAD, quad, resample=Image.Resampling.BICUBIC,
                             fillcolor=(90, 90, 95))
         scale = rng.uniform(0.6, 0.8)
-        out = out.resize((int(w2 * scale), int(h2 * scale)), Image.BILINEAR)
+        out = out.resize((int(w2 * scale), int(h2 * scale)), Image.Resampling.BILINEAR)
     return out
 
 

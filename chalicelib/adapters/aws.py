@@ -83,6 +83,15 @@ class Workflow:
             raise
         return resp["executionArn"]
 
+    def stop(self, name: str, cause: str) -> None:
+        """Stop the execution called `name` if it is still running (a finished one is left as it is)."""
+        arn = self._arn.replace(":stateMachine:", ":execution:") + f":{name}"
+        try:
+            self._sfn.stop_execution(executionArn=arn, cause=cause[:32768])
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "ValidationException"):
+                raise
+
     def succeed(self, task_token: str, output: dict) -> None:
         self._sfn.send_task_success(taskToken=task_token, output=json.dumps(output))
 

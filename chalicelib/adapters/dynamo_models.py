@@ -113,6 +113,7 @@ class ApprovalItem(Model):
     expires_epoch = NumberAttribute()
     role = UnicodeAttribute(default="approver")
     on_behalf_of = UnicodeAttribute(null=True)
+    reminder_execution = UnicodeAttribute(null=True)
 
 
 class LedgerItem(Model):

@@ -22,6 +22,7 @@ from chalicelib.domain.directory import Delegation, Department, Employee, Office
 from chalicelib.domain.identity import Principal
 from chalicelib.domain.ledger import JournalEntry
 from chalicelib.domain.policy import Policy
+from chalicelib.domain.schedule import WeatherAlert
 
 
 class ConcurrentChange(Exception):
@@ -205,6 +206,13 @@ class DirectoryRepository:
     def put_policy(self, policy: Policy) -> None:
         self._put(f"POLICY#{policy.company}", policy.model_dump_json())
 
+    def weather(self) -> WeatherAlert:
+        data = self._get("WEATHER#HK")
+        return WeatherAlert.model_validate(data) if data else WeatherAlert()
+
+    def put_weather(self, alert: WeatherAlert) -> None:
+        self._put("WEATHER#HK", alert.model_dump_json())
+
     def put_delegation(self, delegation: Delegation) -> None:
         self._put(f"DELEGATION#{delegation.approver_id}", delegation.model_dump_json())
 
@@ -234,12 +242,20 @@ class ApprovalLinkStore:
         except UpdateError as exc:
             raise LinkAlreadyUsed(item.link_id) from exc
 
-    def void(self, link_id: str | None) -> None:
+    def pending(self) -> list[ApprovalItem]:
+        """Links still waiting for a decision (a scan: used rarely, when severe weather is lowered)."""
+        return list(ApprovalItem.scan(ApprovalItem.state == "pending"))
+
+    def void(self, link_id: str | None) -> ApprovalItem | None:
         """A superseded link (escalated, reassigned) can no longer decide; a used one stays as it was."""
         item = self.get(link_id) if link_id else None
         if item is not None and item.state == "pending":
             with contextlib.suppress(LinkAlreadyUsed):  # decided meanwhile: the decision stands
                 self.mark_used(item, state="void")
+        return item
+
+    def set_reminder_execution(self, item: ApprovalItem, name: str) -> None:
+        item.update(actions=[ApprovalItem.reminder_execution.set(name)])
 
 
 class LedgerStore:

@@ -113,6 +113,7 @@ class Claim(BaseModel):
     category: str = "general"
     purpose: str = ""
     subjects: list[str] = Field(default_factory=list)  # employees the claim is about (e.g. attendees)
+    urgent: bool = False  # reminders may then reach approvers outside working hours
 
     risk_score: float | None = None
     risk_reasons: list[str] = Field(default_factory=list)

@@ -32,6 +32,7 @@ class Employee(BaseModel):
     manager_id: str | None = None
     timezone: str = "Asia/Hong_Kong"
     roles: list[str] = ["employee"]
+    phone: str | None = None  # E.164; personal data: masked in logs and audit records
 
 
 class Delegation(BaseModel):

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from chalicelib.domain.money import DEFAULT_FX, FxTable
 from chalicelib.domain.routing import RoutingRule, default_rules
+from chalicelib.domain.schedule import ReminderPolicy
 
 
 class Policy(BaseModel):
@@ -25,3 +26,4 @@ class Policy(BaseModel):
     approval_timeout_seconds: int = 172800  # 48 hours, the approval KPI
     high_risk_score: float = 0.7
     rules: list[RoutingRule] = Field(default_factory=default_rules)
+    reminders: ReminderPolicy = Field(default_factory=ReminderPolicy)

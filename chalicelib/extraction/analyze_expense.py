@@ -47,6 +47,8 @@ _ADDRESS_OR_META = re.compile(
     re.I,
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
+#: Words of an item table's header row.
+_HEADER_WORDS = re.compile(r"數量|產品|商品|品名|項目|單價|\bqty\b|quantity|\bitems?\b|description|u\.?\s?price", re.I)
 
 
 def _name_key(text: str) -> str:
@@ -168,6 +170,17 @@ class _PageBuilder:
         ]
         self.slope = estimate_slope([ln.ocr for ln in self.lines])
         self.fields: list[dict] = []
+        for ln in self.lines:
+            # "數量 產品 總數(HKD$)" / "商品 單價 數量 金額": a column header, not a total
+            if ln.role and ln.role[0] in MONEY_ROLES and self._in_header_row(ln):
+                ln.role = ("IGNORE", 1.0)
+
+    def _in_header_row(self, ln: _Line) -> bool:
+        return any(
+            o is not ln and not o.money() and _HEADER_WORDS.search(normalise.fold_script(o.text))
+            and _same_row(o.box, ln.box, self.slope) is not None
+            for o in self.lines
+        )
 
     # -- money labels -----------------------------------------------------------------------------------
     def money_fields(self) -> list[tuple[str, Decimal, _Line]]:
@@ -194,7 +207,7 @@ class _PageBuilder:
         # greedy one-to-one assignment, closest rows first
         taken_labels: set[int] = set()
         for _, label, cand in sorted(pairs, key=lambda p: p[0]):
-            if label.idx in taken_labels or cand.used_as_value:
+            if label.idx in taken_labels or cand.used_as_value or label.role is None:
                 continue
             taken_labels.add(label.idx)
             cand.used_as_value = True
@@ -384,9 +397,9 @@ class _PageBuilder:
             # only cash tendered and change printed: what was paid is the difference
             amt, ln = max(tendered, key=lambda p: p[0])
             change = [a for role, a, _ in found if role == "CHANGE" and a >= 0]
-            paid = amt - (min(change) if change else Decimal(0))
-            if paid > 0:
-                self.fields.append(_field("TOTAL", 0.5, str(paid), ln.ocr.confidence, ln.box, self.page,
+            net = amt - (min(change) if change else Decimal(0))
+            if net > 0:
+                self.fields.append(_field("TOTAL", 0.5, str(net), ln.ocr.confidence, ln.box, self.page,
                                           currency=self.currency))
                 return
         excluded = {id(ln) for role, _, ln in found if role in ("BALANCE", "CHANGE", "TENDERED", "DISCOUNT")}

@@ -82,10 +82,9 @@ def load_document(
 def decode_image(data: bytes) -> Image.Image:
     """Decode PNG/JPEG bytes, apply EXIF orientation, convert to RGB and downscale the long side."""
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            return _prepare(img)
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.load()
+            return _prepare(ImageOps.exif_transpose(opened))
     except Image.DecompressionBombError as exc:
         raise DocumentTooLarge("The image has too many pixels to process.") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
@@ -103,7 +102,8 @@ def _prepare(img: Image.Image) -> Image.Image:
     long_side = max(img.size)
     if long_side > MAX_LONG_SIDE:
         scale = MAX_LONG_SIDE / long_side
-        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.LANCZOS)
+        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+        img = img.resize(size, Image.Resampling.LANCZOS)
     return img
 
 

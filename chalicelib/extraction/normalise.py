@@ -15,18 +15,13 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 # --------------------------------------------------------------------------------------------------------------
 # Script folding: PP-OCR models and mainland receipts write simplified forms; keywords are matched after folding
 # every simplified character that occurs in a receipt keyword to its Traditional form.
-_S2T = str.maketrans(
-    {
-        "总": "總", "额": "額", "计": "計", "应": "應", "实": "實", "税": "稅", "费": "費", "余": "餘", "现": "現",
-        "单": "單", "号": "號", "务": "務", "达": "達", "币": "幣", "门": "門", "价": "價", "优": "優", "银": "銀",
-        "结": "結", "账": "賬", "帐": "帳", "谢": "謝", "会": "會", "员": "員", "点": "點", "们": "們", "钱": "錢",
-        "货": "貨", "积": "積", "减": "減", "数": "數", "续": "續", "赎": "贖", "时": "時", "间": "間", "期": "期",
-        "临": "臨", "讫": "訖", "扣": "扣", "找": "找", "仟": "仟", "收": "收", "据": "據", "发": "發",
-        "票": "票", "编": "編", "码": "碼", "卡": "卡", "台": "臺", "湾": "灣", "澳": "澳",
-        "宝": "寶", "付": "付", "阅": "閱", "净": "淨", "团": "團", "购": "購", "买": "買", "东": "東", "无": "無",
-        "乐": "樂", "记": "記", "鱼": "魚", "汤": "湯", "线": "線", "楼": "樓", "贸": "貿", "铺": "鋪", "店": "店",
-    }
+_S2T_PAIRS = (
+    "总總 额額 计計 应應 实實 税稅 费費 余餘 现現 单單 号號 务務 达達 币幣 门門 价價 "
+    "优優 银銀 结結 账賬 帐帳 谢謝 会會 员員 点點 们們 钱錢 货貨 积積 减減 数數 续續 "
+    "赎贖 时時 间間 临臨 讫訖 据據 发發 编編 码碼 湾灣 宝寶 阅閱 净淨 团團 购購 买買 "
+    "东東 无無 产產 项項 乐樂 记記 鱼魚 汤湯 线線 楼樓 贸貿 铺鋪"
 )
+_S2T = str.maketrans({pair[0]: pair[1] for pair in _S2T_PAIRS.split(" ")})
 
 
 def fold_script(text: str) -> str:
@@ -231,7 +226,7 @@ def _fix_date_text(text: str) -> str:
     # month names with OCR slips: 0ct, N0v, Ju| / Ju1, 5ep
     s = re.sub(r"\b0ct\b", "Oct", s, flags=re.I)
     s = re.sub(r"\bN0v\b", "Nov", s, flags=re.I)
-    s = re.sub(r"\bJu[|1I]\b", "Jul", s)
+    s = re.sub(r"\bJu[|1I](?![A-Za-z0-9])", "Jul", s)
     s = re.sub(r"\b5ep\b", "Sep", s, flags=re.I)
     s = re.sub(r"(?<=\d)[Oo](?=\d)|(?<=[\d/\-.])[Oo](?=\d)|(?<=\d)[Oo](?=[/\-.])", "0", s)
     return s
@@ -326,11 +321,12 @@ def parse_date(text: str, *, day_first: bool = True, today: datetime.date | None
 
 #: (role, strength 0..1, regex on squashed text)
 LABEL_RULES: list[tuple[str, float, re.Pattern[str]]] = [
-    # column headers: a bare "金額"/"Amount", or a label naming a currency in brackets ("總數(HKD$)")
-    ("IGNORE", 1.0, re.compile(r"^金額$|^amount$|^價錢$|^價格$|^price$|\((hkd|hk|rmb|)\)$")),
+    # a bare "金額"/"Amount" is a card slip's total or an item-table header (the builder tells them apart by row)
+    ("TOTAL", 0.85, re.compile(r"^金額$|^amount$|^amt$")),
+    ("IGNORE", 1.0, re.compile(r"^價錢$|^價格$|^price$")),
     ("IGNORE", 1.0, re.compile(r"totalsav|totalqty|totalitem|總數量|件數|總件|總節省|節省|積分|分數|points?|總價|單價|"
                                r"數量|qty|unitprice|總重")),
-    ("BALANCE", 1.0, re.compile(r"餘額|餘値|結餘|剩餘|balance|remainingvalue|rv:|octopusbal")),
+    ("BALANCE", 1.0, re.compile(r"餘額|餘値|結餘|剩餘|balance|remaining|^rv|^r\.v\.|octopusbal")),
     ("CHANGE", 1.0, re.compile(r"找續|找贖|找零|找錢|找回|^change|change$|changedue")),
     ("TENDERED", 0.9, re.compile(r"收現|現金收|已收|收款|實收|tender|cashreceived|^cash$|^現金$|received")),
     ("SUBTOTAL", 1.0, re.compile(r"小計|小結|sub-?total|subttl|合算合計|未計")),

@@ -12,16 +12,34 @@ import io
 import logging
 import os
 import threading
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from PIL import Image
 
-from .models import BoundingBox, OcrLine
+from .models import BoundingBox, ExtractionError, OcrLine
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL_SIZE = os.environ.get("OCR_MODEL_SIZE", "small")
 DEFAULT_THREADS = int(os.environ.get("OCR_THREADS", "2"))
+
+
+#: Loaded faster-paddle models by (size, threads): one per process however many adapters are created, because
+#: each holds ~300-600 MB of ONNX sessions.
+_MODELS: dict[tuple[str, int], Any] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def _shared_model(model_size: str, threads: int) -> Any:
+    with _MODELS_LOCK:
+        model = _MODELS.get((model_size, threads))
+        if model is None:
+            import faster_paddle
+
+            model = faster_paddle.OcrEngine(model_size=model_size, threads=threads)
+            _MODELS[(model_size, threads)] = model
+            logger.info("faster-paddle %s model loaded (%d threads)", model_size, threads)
+        return model
 
 
 @runtime_checkable
@@ -45,16 +63,10 @@ class FasterPaddleEngine:
         # Straighten the page first (Canny + Hough, ~0.1 s): the boxes are axis-aligned, so on a tilted photo a
         # label and its amount only share a row after deskewing.
         self.deskew = deskew
-        self._engine = None
-        self._lock = threading.Lock()
+        self._engine: Any = None
 
-    def _load(self):
-        with self._lock:
-            if self._engine is None:
-                import faster_paddle
-
-                self._engine = faster_paddle.OcrEngine(model_size=self.model_size, threads=self.threads)
-                logger.info("faster-paddle %s engine loaded", self.model_size)
+    def _load(self) -> Any:
+        self._engine = _shared_model(self.model_size, self.threads)
         return self._engine
 
     def read(self, image: Image.Image, page: int = 1) -> list[OcrLine]:
@@ -64,10 +76,14 @@ class FasterPaddleEngine:
         image.save(buf, format="BMP")
         data = buf.getvalue()
         width, height = image.size
-        if self.deskew:
-            data = engine.prepare(data, deskew=True)
-            width, height = _png_size(data) or (width, height)
-        result = engine.ocr(data)
+        try:
+            if self.deskew:
+                data = engine.prepare(data, deskew=True)
+                width, height = _png_size(data) or (width, height)
+            result = engine.ocr(data)
+        except (ValueError, RuntimeError, OSError) as exc:  # the Rust extension reports bad input this way
+            logger.warning("OCR failed on page %d: %s", page, exc)
+            raise ExtractionError("The receipt image could not be read; please upload a clearer photo.") from exc
         lines: list[OcrLine] = []
         for _, b in sorted(result.get("bounds", {}).items()):
             text = (b.get("text") or "").strip()

@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Generic, TypeVar
 
 from . import normalise
 from .models import ExpenseField, ExtractedReceipt, ParsedExpense
@@ -38,17 +39,20 @@ DEFAULT_CURRENCY = "HKD"
 DEFAULT_CURRENCY_CONFIDENCE = 0.7
 
 
+T = TypeVar("T", Decimal, datetime.date, str)
+
+
 @dataclass(frozen=True)
-class _Candidate:
-    value: object
+class _Candidate(Generic[T]):
+    value: T
     score: float
     field: ExpenseField | None
 
 
-def _best(cands: Iterable[_Candidate]) -> tuple[_Candidate | None, _Candidate | None]:
+def _best(cands: Iterable[_Candidate[T]]) -> tuple[_Candidate[T] | None, _Candidate[T] | None]:
     """Best candidate after merging equal values (repeats add a little support), and the best different one."""
-    merged: dict[object, _Candidate] = {}
-    counts: dict[object, int] = {}
+    merged: dict[T, _Candidate[T]] = {}
+    counts: dict[T, int] = {}
     for c in cands:
         counts[c.value] = counts.get(c.value, 0) + 1
         if c.value not in merged or c.score > merged[c.value].score:
@@ -68,7 +72,7 @@ def _fields(parsed: ParsedExpense, *types: str) -> list[ExpenseField]:
     return [f for f in parsed.summary_fields if f.type in types]
 
 
-def _amount_candidates(parsed: ParsedExpense, ftype: str, *, positive: bool = True) -> list[_Candidate]:
+def _amount_candidates(parsed: ParsedExpense, ftype: str, *, positive: bool = True) -> list[_Candidate[Decimal]]:
     out = []
     for f in _fields(parsed, ftype):
         amount = normalise.parse_amount(f.value)
@@ -91,24 +95,25 @@ def _resolve_currency(parsed: ParsedExpense) -> tuple[str, float]:
         return code, confs[code] if len(codes) == 1 else 0.6
     texts = [f.value for f in parsed.summary_fields] + [f.label or "" for f in parsed.summary_fields]
     texts += [f.value for item in parsed.line_items for f in item] + parsed.lines
-    code, conf = normalise.detect_currency("\n".join(texts))
-    if code:
-        return code, conf
+    detected, detected_conf = normalise.detect_currency("\n".join(texts))
+    if detected:
+        return detected, detected_conf
     return DEFAULT_CURRENCY, DEFAULT_CURRENCY_CONFIDENCE
 
 
 def _resolve_date(parsed: ParsedExpense, day_first: bool, today: datetime.date) -> tuple[datetime.date | None, float]:
-    cands: list[_Candidate] = []
+    cands: list[_Candidate[datetime.date]] = []
     for f in _fields(parsed, "INVOICE_RECEIPT_DATE"):
         for value, conf, _ in normalise.find_dates(f.value, day_first=day_first, today=today):
             # the format's own reliability (two-digit year, swapped day/month) scales the field's confidence
             cands.append(_Candidate(value, _score(f) * min(1.0, conf / 0.93), f))
             break
     if not cands:  # Textract sometimes leaves the date as OTHER ("March 12, 2019")
-        texts = [(f.value, f) for f in _fields(parsed, "OTHER")] + [(t, None) for t in parsed.lines]
-        for text, f in texts:
+        texts: list[tuple[str, ExpenseField | None]] = [(f.value, f) for f in _fields(parsed, "OTHER")]
+        texts += [(t, None) for t in parsed.lines]
+        for text, source in texts:
             for value, conf, _ in normalise.find_dates(text, day_first=day_first, today=today):
-                cands.append(_Candidate(value, 0.6 * conf, f))
+                cands.append(_Candidate(value, 0.6 * conf, source))
                 break  # "Statement Date 09/30/10 Date(s) of Service 07/31/10": the first date is the document's
     best, runner = _best(cands)
     if best is None:
@@ -116,7 +121,7 @@ def _resolve_date(parsed: ParsedExpense, day_first: bool, today: datetime.date) 
     conf = best.score
     if runner is not None and runner.score > 0.85 * best.score:
         conf *= 0.8
-    return best.value, conf  # type: ignore[return-value]
+    return best.value, conf
 
 
 def _resolve_text(parsed: ParsedExpense, *types: str) -> tuple[str | None, float]:
@@ -126,17 +131,19 @@ def _resolve_text(parsed: ParsedExpense, *types: str) -> tuple[str | None, float
         if text:
             cands.append(_Candidate(text, _score(f), f))
     best, _ = _best(cands)
-    return (best.value, best.score) if best else (None, 0.0)  # type: ignore[return-value]
+    return (best.value, best.score) if best else (None, 0.0)
 
 
 def _resolve_vendor(parsed: ParsedExpense) -> tuple[str | None, float]:
     vendor, conf = _resolve_text(parsed, "VENDOR_NAME")
     if vendor is None:
         named = [f for f in _fields(parsed, "NAME") if "VENDOR" in f.group_types]
-        cands = [_Candidate(normalise.clean_vendor(f.value), _score(f) * 0.9, f) for f in named]
-        best, _ = _best(c for c in cands if c.value)
+        cands = [
+            _Candidate(name, _score(f) * 0.9, f) for f in named if (name := normalise.clean_vendor(f.value))
+        ]
+        best, _ = _best(cands)
         if best:
-            return best.value, best.score  # type: ignore[return-value]
+            return best.value, best.score
     return vendor, conf
 
 
@@ -144,22 +151,32 @@ def _sum_matches(total: Decimal, parts: list[Decimal]) -> bool:
     return abs(sum(parts, Decimal(0)) - total) <= ROUNDING_TOLERANCE
 
 
-def receipt_from_parsed(parsed: ParsedExpense, *, today: datetime.date | None = None) -> ExtractedReceipt:
-    """Choose the payable total, date, currency, tax and vendor, and decide ``needs_review``."""
-    today = today or datetime.datetime.now(HK_TZ).date()
-    reasons: list[str] = []
-    currency, currency_conf = _resolve_currency(parsed)
-    day_first = currency != "USD"  # US receipts (seen through Textract) print month first
+@dataclass(frozen=True)
+class _Money:
+    """The resolved amounts of one receipt and how sure we are of the total."""
 
+    total: Decimal | None
+    total_conf: float
+    subtotal: Decimal | None
+    service: Decimal | None
+    discount: Decimal | None
+    tax: Decimal | None
+    tax_conf: float
+    reasons: tuple[str, ...]
+
+
+def _resolve_money(parsed: ParsedExpense) -> _Money:
+    """Pick the payable total among the printed ones and cross-check it against the other amounts."""
+    reasons: list[str] = []
     subtotal_best, _ = _best(_amount_candidates(parsed, "SUBTOTAL"))
     sc_best, _ = _best(_amount_candidates(parsed, "SERVICE_CHARGE"))
     disc_best, _ = _best(_amount_candidates(parsed, "DISCOUNT", positive=False))
     tax_best, _ = _best(_amount_candidates(parsed, "TAX", positive=False))
     paid_best, _ = _best(_amount_candidates(parsed, "AMOUNT_PAID"))
-    subtotal = subtotal_best.value if subtotal_best else None
-    service = sc_best.value if sc_best else None
-    discount = abs(disc_best.value) if disc_best else None  # type: ignore[arg-type]
-    tax = tax_best.value if tax_best else None
+    subtotal: Decimal | None = subtotal_best.value if subtotal_best else None
+    service: Decimal | None = sc_best.value if sc_best else None
+    discount: Decimal | None = abs(disc_best.value) if disc_best else None
+    tax: Decimal | None = tax_best.value if tax_best else None
 
     paid_values = {c.value for c in _amount_candidates(parsed, "AMOUNT_PAID")}
     adjustments = _adjustments(parsed)
@@ -177,7 +194,7 @@ def receipt_from_parsed(parsed: ParsedExpense, *, today: datetime.date | None = 
     total: Decimal | None = None
     total_conf = 0.0
     if total_best is not None:
-        total, total_conf = total_best.value, min(total_best.score, 0.99)  # type: ignore[assignment]
+        total, total_conf = total_best.value, min(total_best.score, 0.99)
         explained = total_best.value in paid_values or total_best.value in derived or (
             total_runner is not None and _net_of(total_best, total_runner)
         )
@@ -185,42 +202,69 @@ def receipt_from_parsed(parsed: ParsedExpense, *, today: datetime.date | None = 
             total_conf *= 0.75
             reasons.append(f"several different totals printed ({total_best.value} and {total_runner.value})")
     elif paid_best is not None:
-        total, total_conf = paid_best.value, paid_best.score * 0.8  # type: ignore[assignment]
+        total, total_conf = paid_best.value, paid_best.score * 0.8
     elif subtotal is not None:
         parts = [subtotal] + ([service] if service else []) + ([-discount] if discount else [])
-        total, total_conf = sum(parts, Decimal(0)), 0.5  # type: ignore[arg-type]
+        total, total_conf = sum(parts, Decimal(0)), 0.5
 
-    # cross-checks: agreement between independent numbers raises confidence, disagreement sends to review
-    corroborated = False
     if total is not None:
-        if paid_best is not None and paid_best.value == total:
+        total_conf = _cross_check(parsed, total, total_conf, subtotal, service, discount, tax,
+                                  paid_best.value if paid_best else None, reasons)
+    return _Money(total, total_conf, subtotal, service, discount, tax, tax_best.score if tax_best else 0.0,
+                  tuple(reasons))
+
+
+def _cross_check(
+    parsed: ParsedExpense,
+    total: Decimal,
+    conf: float,
+    subtotal: Decimal | None,
+    service: Decimal | None,
+    discount: Decimal | None,
+    tax: Decimal | None,
+    paid: Decimal | None,
+    reasons: list[str],
+) -> float:
+    """Agreement between independent numbers raises confidence in the total; disagreement lowers it."""
+    corroborated = paid is not None and paid == total
+    if subtotal is not None:
+        if any(_sum_matches(total, c) for c in _combinations(subtotal, service, discount, tax)):
             corroborated = True
-        if subtotal is not None:
-            combos = _combinations(subtotal, service, discount, tax)  # type: ignore[arg-type]
-            if any(_sum_matches(total, c) for c in combos):
-                corroborated = True
-            elif subtotal > total + ROUNDING_TOLERANCE and not discount:
-                reasons.append(f"subtotal {subtotal} is more than the total {total}")
-                total_conf = min(total_conf, 0.6)
-        prices = [normalise.parse_amount(f.value) for item in parsed.line_items for f in item if f.type == "PRICE"]
-        prices = [p for p in prices if p is not None]
-        items_sum = sum(prices, Decimal(0))
-        if prices and (_sum_matches(total, prices) or (subtotal is not None and _sum_matches(subtotal, prices))):
-            corroborated = True
-        if corroborated:
-            total_conf = max(total_conf, min(0.99, total_conf + 0.15))
-        elif prices:
-            # nothing confirms the total and the line items disagree with it: less sure (item rows found by
-            # layout also pick up unit prices and quantities, so this lowers confidence rather than vetoing)
-            total_conf *= LINE_ITEM_MISMATCH_FACTOR
-            if total_conf < TOTAL_CONFIDENCE_THRESHOLD:
-                reasons.append(f"line items add up to {items_sum}, not the total {total}")
+        elif subtotal > total + ROUNDING_TOLERANCE and not discount:
+            reasons.append(f"subtotal {subtotal} is more than the total {total}")
+            conf = min(conf, 0.6)
+    prices = [
+        p for item in parsed.line_items for f in item
+        if f.type == "PRICE" and (p := normalise.parse_amount(f.value)) is not None
+    ]
+    if prices and (_sum_matches(total, prices) or (subtotal is not None and _sum_matches(subtotal, prices))):
+        corroborated = True
+    if corroborated:
+        return min(0.99, conf + 0.15)
+    if prices:
+        # nothing confirms the total and the line items disagree with it: less sure (item rows found by layout
+        # also pick up unit prices and quantities, so this lowers confidence rather than vetoing)
+        conf *= LINE_ITEM_MISMATCH_FACTOR
+        if conf < TOTAL_CONFIDENCE_THRESHOLD:
+            reasons.append(f"line items add up to {sum(prices, Decimal(0))}, not the total {total}")
+    return conf
+
+
+def receipt_from_parsed(parsed: ParsedExpense, *, today: datetime.date | None = None) -> ExtractedReceipt:
+    """Choose the payable total, date, currency, tax and vendor, and decide ``needs_review``."""
+    today = today or datetime.datetime.now(HK_TZ).date()
+    currency, currency_conf = _resolve_currency(parsed)
+    day_first = currency != "USD"  # US receipts (seen through Textract) print month first
+
+    money = _resolve_money(parsed)
+    reasons = list(money.reasons)
+    total, total_conf = money.total, money.total_conf
     if total is not None:
-        total = normalise.quantize_money(total, currency)  # type: ignore[arg-type]
+        total = normalise.quantize_money(total, currency)
+        if total_conf < TOTAL_CONFIDENCE_THRESHOLD:
+            reasons.append(f"total confidence {_floor2(total_conf)} below {TOTAL_CONFIDENCE_THRESHOLD:.2f}")
     else:
         reasons.append("no total found")
-    if total is not None and total_conf < TOTAL_CONFIDENCE_THRESHOLD:
-        reasons.append(f"total confidence {_floor2(total_conf)} below {TOTAL_CONFIDENCE_THRESHOLD:.2f}")
 
     date, date_conf = _resolve_date(parsed, day_first, today)
     if date is None:
@@ -236,29 +280,26 @@ def receipt_from_parsed(parsed: ParsedExpense, *, today: datetime.date | None = 
 
     vendor, vendor_conf = _resolve_vendor(parsed)
     receipt_no, _ = _resolve_text(parsed, "INVOICE_RECEIPT_ID")
-    method = _payment_method(parsed)
-    tax_conf = tax_best.score if tax_best else 0.0
-
     return ExtractedReceipt(
         vendor=vendor,
-        date=date,  # type: ignore[arg-type]
+        date=date,
         total=total,
-        tax=normalise.quantize_money(tax, currency) if tax is not None else None,  # type: ignore[arg-type]
+        tax=normalise.quantize_money(money.tax, currency) if money.tax is not None else None,
         currency=currency,
         confidence={
             "vendor": round(vendor_conf, 3),
             "date": round(date_conf, 3),
             "total": round(total_conf, 3),
-            "tax": round(tax_conf, 3),
+            "tax": round(money.tax_conf, 3),
             "currency": round(currency_conf, 3),
         },
         needs_review=bool(reasons),
         review_reasons=reasons,
-        payment_method=method,
+        payment_method=_payment_method(parsed),
         receipt_no=receipt_no,
-        subtotal=subtotal,  # type: ignore[arg-type]
-        service_charge=service,  # type: ignore[arg-type]
-        discount=discount,
+        subtotal=money.subtotal,
+        service_charge=money.service,
+        discount=money.discount,
         pages=parsed.pages,
     )
 
@@ -273,7 +314,7 @@ def _adjustments(parsed: ParsedExpense) -> list[Decimal]:
     out: list[Decimal] = []
     for ftype, sign in (("SERVICE_CHARGE", 1), ("TAX", 1), ("DISCOUNT", -1)):
         for c in _amount_candidates(parsed, ftype, positive=False):
-            amount = abs(c.value)  # type: ignore[arg-type]
+            amount = abs(c.value)
             if amount:
                 out.append(sign * amount)
     discounts = [a for a in out if a < 0]
@@ -290,7 +331,7 @@ def _net_of(best: _Candidate, runner: _Candidate) -> bool:
     """The best total is labelled as the net payable (實付, 應付, Amount Due) and is below a gross total."""
     if best.field is None or runner.field is None:
         return False
-    return best.field.type_confidence > runner.field.type_confidence and best.value < runner.value  # type: ignore
+    return best.field.type_confidence > runner.field.type_confidence and best.value < runner.value
 
 
 def _combinations(

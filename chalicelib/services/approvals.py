@@ -50,6 +50,7 @@ class ApprovalContext:
     workflow: Workflow
     audit: AuditLog
     signer: DecisionSigner
+    reminders: Workflow
     link_key: bytes
     base_url: str
     link_ttl_seconds: int
@@ -78,8 +79,8 @@ def summary(claim: Claim) -> dict:
 def _issue_link(
     ctx: ApprovalContext, claim: Claim, level: int, role: str, approver_id: str, task_token: str, action: str
 ) -> tuple[Claim, str]:
-    """Void the step's previous link, store a new one behind the token and notify its holder."""
-    ctx.links.void(claim.pending_link_id)
+    """Void the step's previous link, store a new one behind the token, notify its holder, start reminders."""
+    stop_reminders(ctx, ctx.links.void(claim.pending_link_id), "link replaced")
     holder, on_behalf_of = approver_id, None
     delegation = ctx.directory.delegation(approver_id)
     if delegation is not None and delegation.active(ctx.now()) and delegation.delegate_id != claim.employee_id:
@@ -91,19 +92,31 @@ def _issue_link(
         claim, claim.moved_to(status, approval_level=level, pending_link_id=link_id), SYSTEM, action=action
     )
     content_hash = updated.content_hash()
-    ctx.links.put_pending(
-        ApprovalItem(
-            link_id=link_id, claim_id=claim.claim_id, level=level, approver_id=holder, task_token=task_token,
-            content_hash=content_hash, state="pending", expires_epoch=expires, role=role, on_behalf_of=on_behalf_of,
-        )
+    item = ApprovalItem(
+        link_id=link_id, claim_id=claim.claim_id, level=level, approver_id=holder, task_token=task_token,
+        content_hash=content_hash, state="pending", expires_epoch=expires, role=role, on_behalf_of=on_behalf_of,
     )
+    ctx.links.put_pending(item)
     token = sign_link(
         LinkClaims(link_id=link_id, claim_id=claim.claim_id, approver_id=holder, level=level,
                    content_hash=content_hash, exp=expires, on_behalf_of=on_behalf_of),
         ctx.link_key,
     )
     _notify(ctx, updated, level, role, holder, on_behalf_of, f"{ctx.base_url}/approvals/{token}")
+    start_reminders(ctx, item)
     return updated, link_id
+
+
+def start_reminders(ctx: ApprovalContext, item: ApprovalItem, delay_seconds: int = 0, attempt: int = 0) -> None:
+    """The SMS -> voice ladder for one link runs as its own execution (Wait states carry the timing)."""
+    name = f"remind-{item.link_id}" + (f"-r{attempt}" if attempt else "")
+    ctx.reminders.start(name, {"link_id": item.link_id, "delay_seconds": delay_seconds})
+    ctx.links.set_reminder_execution(item, name)
+
+
+def stop_reminders(ctx: ApprovalContext, item: ApprovalItem | None, cause: str) -> None:
+    if item is not None and item.reminder_execution:
+        ctx.reminders.stop(item.reminder_execution, cause)
 
 
 def _notify(
@@ -176,6 +189,7 @@ def decide(
         if caller is not None and caller.employee_id != link.approver_id and not caller.has(Role.ADMIN):
             raise LinkRefused("this approval link belongs to another approver")
         ctx.links.mark_used(stored, state="returned" if verdict == "returned" else "used")
+        stop_reminders(ctx, stored, f"decided: {verdict}")
     except (LinkRefused, LinkAlreadyUsed) as exc:
         reason = exc.reason if isinstance(exc, LinkRefused) else "this approval link has already been used"
         actor = caller or Principal(user_id="anonymous", employee_id="", department_id="", roles=frozenset())
@@ -259,7 +273,7 @@ def escalate(ctx: ApprovalContext, claim_id: str, idx: int, route: Route) -> Rou
     step = route.steps[idx]
     signers = {d.approver_id for d in claim.decisions if d.decision == "approved"}
     target = escalation_target(step.approver_id, claim, signers, ctx.directory.employee)
-    ctx.links.void(claim.pending_link_id)
+    stop_reminders(ctx, ctx.links.void(claim.pending_link_id), "escalated")
     ctx.claims.save(claim, claim.moved_to(ClaimStatus.IN_APPROVAL, escalations=claim.escalations + 1,
                                           pending_link_id=None),
                     SYSTEM, action=f"approval.level_{idx + 1}.escalated")

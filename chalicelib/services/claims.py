@@ -27,6 +27,7 @@ class ClaimEdits(BaseModel):
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     category: str | None = None
     purpose: str | None = Field(default=None, max_length=500)
+    urgent: bool | None = None
 
     def apply(self, claim: Claim) -> dict:
         changes: dict = {}
@@ -48,6 +49,8 @@ class ClaimEdits(BaseModel):
             changes["category"] = self.category
         if self.purpose is not None:
             changes["purpose"] = self.purpose.strip()
+        if self.urgent is not None:
+            changes["urgent"] = self.urgent
         return changes
 
 

@@ -21,7 +21,7 @@ from infra import lambda_shim
 from infra import package as p
 from infra import resources as r
 from infra import template as t
-from infra.local_stack import LOCAL_ONLY_INBOX
+from infra.local_stack import LOCAL_ONLY_QUEUES
 
 STAGE = "prod"
 ROOT = r.ROOT
@@ -114,7 +114,7 @@ def test_queues_and_dead_letter_redrive_match_the_local_stack(stack, merge):
     for url in sqs.list_queues()["QueueUrls"]:
         attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         name = _logical(attrs["QueueArn"].rsplit(":", 1)[1], stack.stage)
-        if name == LOCAL_ONLY_INBOX:
+        if name in LOCAL_ONLY_QUEUES:
             continue
         redrive = json.loads(attrs["RedrivePolicy"]) if "RedrivePolicy" in attrs else None
         local[name] = {
@@ -248,22 +248,25 @@ def test_event_sources_match_the_local_stack(stack, merge):
         "Fn::GetAtt": [t.queue_id("claims-stream-dlq"), "Arn"]}
 
 
-def test_state_machine_matches_the_local_stack(stack, merge):
+@pytest.mark.parametrize("logical", sorted(r.STATE_MACHINES))
+def test_state_machine_matches_the_local_stack(stack, merge, logical):
     local = json.loads(stack.client("stepfunctions").describe_state_machine(
-        stateMachineArn=stack.arns["state_machine:approval"])["definition"])
+        stateMachineArn=stack.arns[f"state_machine:{logical}"])["definition"])
     res = merge["Resources"]
-    machine = res[t.state_machine_id("approval")]["Properties"]
-    assert machine["StateMachineName"] == r.physical_name(STAGE, "approval")
+    machine = res[t.state_machine_id(logical)]["Properties"]
+    assert machine["StateMachineName"] == r.physical_name(STAGE, logical)
+    used = t.substitutions(logical)
+    assert used, f"{logical} invokes no task function"
     # substitute each side's function references with the logical function name, then compare whole documents
-    by_placeholder = {k: t.function_id(v) for k, v in r.ASL_SUBSTITUTIONS.items()}
+    by_placeholder = {k: t.function_id(v) for k, v in used.items()}
     assert {k: v["Fn::GetAtt"][0] for k, v in machine["DefinitionSubstitutions"].items()} == by_placeholder
-    template_text = r.substitute(json.dumps(machine["Definition"]),
-                                 {k: f"fn:{v}" for k, v in r.ASL_SUBSTITUTIONS.items()})
+    names = {k: f"fn:{v}" for k, v in r.ASL_SUBSTITUTIONS.items()}
+    template_text = r.substitute(json.dumps(machine["Definition"]), names)
     local_text = json.dumps(local)
     for fn in r.ASL_SUBSTITUTIONS.values():
         local_text = local_text.replace(stack.arns[f"function:{fn}"], f"fn:{fn}")
     assert json.loads(template_text) == json.loads(local_text) == json.loads(
-        r.substitute(r.ASL_PATH.read_text("utf-8"), {k: f"fn:{v}" for k, v in r.ASL_SUBSTITUTIONS.items()}))
+        r.substitute(r.STATE_MACHINES[logical].read_text("utf-8"), names))
 
 
 def test_environment_names_every_arn_by_reference(merge):
@@ -289,10 +292,12 @@ def test_asl_validates_against_the_states_language_schema():
     validator_cls.check_schema(schema)
     arns = {k: f"arn:aws:lambda:{r.REGION}:{r.ACCOUNT_PLACEHOLDER}:function:{r.function_name(STAGE, v)}"
             for k, v in r.ASL_SUBSTITUTIONS.items()}
-    for label, document in (("as written", r.load_asl()),
-                            ("substituted", json.loads(r.substitute(r.ASL_PATH.read_text("utf-8"), arns)))):
-        errors = sorted(validator_cls(schema).iter_errors(document), key=lambda e: list(e.absolute_path))
-        assert not errors, f"{label}: " + "; ".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
+    for logical, path in r.STATE_MACHINES.items():
+        for label, document in (("as written", r.load_asl(logical)),
+                                ("substituted", json.loads(r.substitute(path.read_text("utf-8"), arns)))):
+            errors = sorted(validator_cls(schema).iter_errors(document), key=lambda e: list(e.absolute_path))
+            assert not errors, f"{logical} {label}: " + "; ".join(
+                f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
 
 
 # ---- (c) generated chalice config ----------------------------------------------------------------------------------
@@ -332,12 +337,15 @@ def test_the_wildcard_check_catches_a_broad_statement(merge):
     assert [logical for logical, _ in t.wildcard_statements(broken)] == [t.role_id("route_claim")]
 
 
-def test_the_state_machine_may_invoke_only_the_task_functions(merge):
-    role = merge["Resources"][t.state_machine_id("approval") + "Role"]["Properties"]
+@pytest.mark.parametrize("logical", sorted(r.STATE_MACHINES))
+def test_the_state_machine_may_invoke_only_its_task_functions(merge, logical):
+    role = merge["Resources"][t.state_machine_id(logical) + "Role"]["Properties"]
     statements = [s for pol in role["Policies"] for s in pol["PolicyDocument"]["Statement"]]
     assert [s["Action"] for s in statements] == [["lambda:InvokeFunction"]]
     targets = {_getatt_target(x) for x in statements[0]["Resource"]}
-    assert targets == {t.function_id(fn) for fn in r.ASL_SUBSTITUTIONS.values()}  # the task functions, no more
+    text = r.STATE_MACHINES[logical].read_text("utf-8")
+    used = {fn for p, fn in r.ASL_SUBSTITUTIONS.items() if "${" + p + "}" in text}
+    assert targets == {t.function_id(fn) for fn in used}  # its own task functions, no more
     assert not targets & {t.function_id(f) for f in (t.API_HANDLER, "extract_receipt", "score_claim")}
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "states.amazonaws.com"}
 
@@ -351,8 +359,14 @@ def test_each_function_has_its_own_role_with_only_its_resources(merge):
         doc = res[t.role_id(fn)]["Properties"]["Policies"][0]["PolicyDocument"]
         return {a for s in doc["Statement"] for a in s["Action"]}
 
-    assert "states:StartExecution" in actions("score_claim")
-    assert "states:StartExecution" not in actions(t.API_HANDLER)
+    def started(fn: str) -> list:
+        doc = res[t.role_id(fn)]["Properties"]["Policies"][0]["PolicyDocument"]
+        return [x for s in doc["Statement"] if "states:StartExecution" in s["Action"] for x in s["Resource"]]
+
+    assert started("score_claim") == [{"Ref": t.state_machine_id("approval")}]
+    assert started(t.API_HANDLER) == [{"Ref": t.state_machine_id("reminders")}]  # never a new approval
+    assert "sms-voice:SendTextMessage" in actions("send_reminder")
+    assert not any(a.startswith("sms-voice:") for a in actions(t.API_HANDLER))
     assert "sns:Publish" in actions("request_approval") and "sns:Publish" not in actions("route_claim")
     assert not any(a.startswith("s3:") for a in actions("score_claim"))
     assert actions("route_claim") == {"logs:CreateLogStream", "logs:PutLogEvents", "dynamodb:GetItem"}
@@ -360,7 +374,8 @@ def test_each_function_has_its_own_role_with_only_its_resources(merge):
     assert not any(a.startswith("kms:") for f in r.FUNCTIONS for a in actions(f.logical))
     delegation = next(s for s in res[t.role_id(t.API_HANDLER)]["Properties"]["Policies"][0]["PolicyDocument"]
                       ["Statement"] if s["Sid"] == "DirectoryKeyedWrites")
-    assert delegation["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["DELEGATION#*"]}}
+    keys = ["DELEGATION#*", "WEATHER#*"]
+    assert delegation["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": keys}}
     ledger = res[t.role_id("post_to_ledger")]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     assert any(s["Resource"] == [{"Fn::GetAtt": [t.table_id("ledger"), "Arn"]}] for s in ledger)
     prod_secrets = next(s for s in res[t.role_id(t.API_HANDLER)]["Properties"]["Policies"][0]["PolicyDocument"]

@@ -89,3 +89,13 @@ def test_cli_extract_handles_bad_files_and_exits_nonzero(ocr_engine, fonts_ok, t
     assert out[0]["file"] == str(bad) and "error" in out[0]
     assert out[1]["total"] == str(CASES[1].total) and out[1]["date"] == CASES[1].date.isoformat()
     assert out[1]["currency"] == "HKD" and isinstance(out[1]["needs_review"], bool)
+
+
+@pytest.mark.parametrize("angle", [90, 180])
+def test_sideways_or_upside_down_scan_without_exif(ocr_engine, fonts_ok, angle: int) -> None:
+    spec = CASES[2]
+    buf = io.BytesIO()
+    render_receipt_image(spec).rotate(angle, expand=True).save(buf, format="PNG")
+    receipt = extract_document(buf.getvalue(), "rotated.png", engine=ocr_engine)
+    assert receipt.total == spec.total
+    assert receipt.date == spec.date

@@ -145,3 +145,25 @@ def test_builder_output_is_analyze_expense_shaped() -> None:
 def test_currency_from_receipt_text(text: str, code: str) -> None:
     r, _ = resolve(receipt([("2025-10-24", None), (text, None), ("合計", "¥813.02")]))
     assert r.currency == code
+
+
+def test_item_table_header_is_not_a_total() -> None:
+    lines = receipt([("17/11/2025 09:47:59", None), ("1 豬柳蛋漢堡餐", "23.00"), ("小計", "23.00"),
+                     ("堂食 Total", "23.00")])
+    # header row "数量 产品 | 總數(HKD$)" printed on the same row as the first item's price
+    lines += [line("数量 产品", 0.05, 0.255), line("總數(HKD$)", 0.6, 0.255, width=0.2), line("50.50", 0.75, 0.26)]
+    r, _ = resolve(lines)
+    assert r.total == Decimal("23.00")
+    assert not any("several different totals" in reason for reason in r.review_reasons)
+
+
+def test_card_slip_amount_is_a_total() -> None:
+    r, _ = resolve(receipt([("2026-03-14 18:22", None), ("VISA SALE 銷售", None), ("金額 AMOUNT", "HKD 123.00")]))
+    assert r.total == Decimal("123.00")
+
+
+@pytest.mark.parametrize("label", ["餘額 Remaining Value", "RV", "八達通餘額："])
+def test_stored_value_balance_labels(label: str) -> None:
+    r, _ = resolve(receipt([("2026-03-14", None), ("總數 Total", "$31.0"), ("八達通 Octopus", "$31.0"),
+                            (label, "$250.4")]))
+    assert r.total == Decimal("31.00")

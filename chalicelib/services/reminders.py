@@ -1,0 +1,85 @@
+"""Use cases of the reminder ladder: plan an approval link's SMS and call, send them, pause for severe
+weather and resume (staggered) when it is lowered. Timing lives in the reminders state machine (Wait
+states), so nothing polls; a decided or replaced link stops its reminders execution."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+
+import holidays
+
+from chalicelib.adapters.telephony import Telephony, mask_phone
+from chalicelib.domain.approval_link import LinkClaims, sign_link
+from chalicelib.domain.identity import SYSTEM, Forbidden, Principal, Role
+from chalicelib.domain.schedule import ReminderPlan, WeatherAlert, plan_reminders
+from chalicelib.services.approvals import ApprovalContext, start_reminders, stop_reminders, summary
+
+_COUNTRY = {"Asia/Hong_Kong": "HK", "Asia/Shanghai": "CN", "Asia/Macau": "MO"}
+
+
+@cache
+def _calendar(country: str) -> holidays.HolidayBase:
+    return holidays.country_holidays(country)
+
+
+def is_public_holiday(day: date, tz: str) -> bool:
+    return day in _calendar(_COUNTRY.get(tz, "HK"))
+
+
+def plan(ctx: ApprovalContext, link_id: str, delay_seconds: int = 0) -> ReminderPlan:
+    item = ctx.links.get(link_id)
+    if item is None or item.state != "pending":
+        return ReminderPlan(paused=True, reason="the step is no longer waiting")
+    claim = ctx.claims.get(item.claim_id)
+    person = ctx.directory.employee(item.approver_id)
+    policy = ctx.directory.policy()
+    return plan_reminders(
+        ctx.now(), person.timezone if person else "Asia/Hong_Kong", policy.reminders, ctx.directory.weather(),
+        is_public_holiday, urgent=bool(claim and claim.urgent), delay_seconds=delay_seconds,
+    )
+
+
+def send(ctx: ApprovalContext, telephony: Telephony, link_id: str, channel: str) -> bool:
+    """Send one reminder; returns False when the ladder should stop (decided, replaced, or no phone)."""
+    item = ctx.links.get(link_id)
+    if item is None or item.state != "pending":
+        return False
+    claim = ctx.claims.get(item.claim_id)
+    person = ctx.directory.employee(item.approver_id)
+    if claim is None or person is None or not person.phone:
+        return False
+    info = summary(claim)
+    token = sign_link(LinkClaims(link_id=item.link_id, claim_id=item.claim_id, approver_id=item.approver_id,
+                                 level=int(item.level), content_hash=item.content_hash,
+                                 exp=int(item.expires_epoch), on_behalf_of=item.on_behalf_of), ctx.link_key)
+    amount = f"{info['currency']} {info['total']}"
+    if channel == "sms":
+        text = (f"[HK Expense] 待審批 Approval needed: {amount} {claim.vendor or ''} "
+                f"{ctx.base_url}/approvals/{token}")
+        telephony.send_sms(person.phone, text)
+    else:
+        text = (f"This is HK Expense. An expense claim of {amount} is waiting for your approval. "
+                "Please open the approval message on your phone. 你有一項報銷申請等待審批。")
+        telephony.call(person.phone, text, person.timezone)
+    ctx.audit.append(ctx.claims.entity(claim.claim_id), SYSTEM, f"reminder.{channel}_sent", None,
+                     {"link_id": link_id, "to": mask_phone(person.phone), "level": int(item.level)})
+    return True
+
+
+def set_weather(ctx: ApprovalContext, admin: Principal, signal: str) -> dict:
+    """Admin switch (or a feed adapter) for the HKO signal; lowering a severe one resumes reminders."""
+    if not admin.has(Role.ADMIN):
+        raise Forbidden("only an admin can set the weather signal")
+    before = ctx.directory.weather()
+    after = WeatherAlert(signal=signal, set_at=ctx.now())
+    ctx.directory.put_weather(after)
+    ctx.audit.append("WEATHER#HK", admin, "weather.set", before.model_dump(mode="json"), after.model_dump(mode="json"))
+    resumed = 0
+    if before.severe and not after.severe:
+        stagger = ctx.directory.policy().reminders.resume_stagger_seconds
+        for i, item in enumerate(sorted(ctx.links.pending(), key=lambda x: x.link_id)):
+            stop_reminders(ctx, item, "restarting after severe weather")
+            start_reminders(ctx, item, delay_seconds=i * stagger, attempt=int(after.set_at.timestamp()))
+            resumed += 1
+    return {"signal": after.signal, "severe": after.severe, "reminders_resumed": resumed}
