@@ -44,7 +44,8 @@ EMPLOYEES = [
              rank=3, roles=["admin"]),
 ]
 # E.164 mobile numbers for SMS/voice reminders (fictional)
-PHONES = {"E100": "+8613800138000", "E110": "+85251230110", "E120": "+8613900139000", "E200": "+85251230200", "E300": "+85251230300"}
+PHONES = {"E100": "+8613800138000", "E110": "+85251230110", "E120": "+8613900139000",
+          "E200": "+85251230200", "E300": "+85251230300"}
 EMPLOYEES = [e.model_copy(update={"phone": PHONES.get(e.employee_id)}) for e in EMPLOYEES]
 POLICY = Policy(company="default", rules=default_rules(second_signer_threshold_hkd=Decimal("5000")))
 
