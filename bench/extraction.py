@@ -1,9 +1,10 @@
 """Benchmark the extraction stage on a labelled receipt folder (DESIGN.md format).
 
-``python -m bench.extraction --data DIR [--limit N] [--verbose]`` prints ``name: value unit`` lines: exact-match
-accuracy per field, review-flag quality, latency and peak memory. A truth field that is null (or missing) is not
-scored; ``kind: not_receipt`` files are only checked for being flagged, ``kind: partial`` files are scored on
-the fields they have. A plain OCR + regex baseline runs on the same OCR lines (no extra OCR cost) for contrast.
+``python -m bench.extraction --data DIR [--limit N] [--verbose]`` prints ``name: value unit`` lines:
+exact-match accuracy per field, review-flag quality, latency and peak memory. A truth field that is null (or
+missing) is not scored; ``kind: not_receipt`` files are only checked for being flagged, ``kind: partial``
+files are scored on the fields they have. A plain OCR + regex baseline runs on the same OCR lines (no extra
+OCR cost) for contrast.
 """
 
 from __future__ import annotations
@@ -84,8 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="print each wrong field to stderr")
     args = parser.parse_args(argv)
 
-    files = sorted(p for p in args.data.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
-                   and p.with_suffix(".json").exists())
+    files = sorted(
+        p
+        for p in args.data.iterdir()
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.with_suffix(".json").exists()
+    )
     if args.limit:
         files = files[: args.limit]
     if not files:
@@ -130,8 +134,11 @@ def main(argv: list[str] | None = None) -> int:
             elif not ok:
                 any_wrong = True
                 if args.verbose:
-                    print(f"{path.name}: {name} got {got[name]!r} want {want!r} "
-                          f"review={got['needs_review']} {got['review_reasons']}", file=sys.stderr)
+                    print(
+                        f"{path.name}: {name} got {got[name]!r} want {want!r} "
+                        f"review={got['needs_review']} {got['review_reasons']}",
+                        file=sys.stderr,
+                    )
         b = baseline(result.lines)
         for name in base_correct:
             if truth.get(name) is not None:

@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_extract = sub.add_parser("extract", help="read receipts (PNG, JPEG, PDF) with the offline OCR")
     p_extract.add_argument("files", nargs="+", metavar="FILE")
-    p_parse = sub.add_parser("parse-textract", help="the same JSON from saved Textract AnalyzeExpense responses")
+    p_parse = sub.add_parser(
+        "parse-textract", help="the same JSON from saved Textract AnalyzeExpense responses"
+    )
     p_parse.add_argument("files", nargs="+", metavar="RESPONSE.json")
     args = parser.parse_args(argv)
     if args.command == "extract":

@@ -11,6 +11,7 @@ provider, and dev signing keys for tokens.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -257,6 +258,19 @@ class LocalStack:
             if arn != self.env[r.env_key(logical, "STATE_MACHINE_ARN")]:
                 raise RuntimeError(f"state machine ARN {arn} differs from the configured one")
             self.arns[f"state_machine:{logical}"] = arn
+
+    def stop_running_executions(self) -> int:
+        """Tests end with this so a waiting execution cannot outlive its stack and act in the next one."""
+        sfn, stopped = self.client("stepfunctions"), 0
+        for logical in r.STATE_MACHINES:
+            arn = self.arns.get(f"state_machine:{logical}")
+            if not arn:
+                continue
+            for ex in sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]:
+                with contextlib.suppress(Exception):  # moto may refuse a stop in a race; nothing to keep here
+                    sfn.stop_execution(executionArn=ex["executionArn"], cause="test stack torn down")
+                    stopped += 1
+        return stopped
 
     # ---- helpers for the demo and tests (reading what the local-only inbox received) ----------------------
 

@@ -42,6 +42,7 @@ def stack():
         try:
             yield local
         finally:
+            local.stop_running_executions()
             lambda_shim.drain()
             lambda_shim.uninstall()
             bootstrap.reset()

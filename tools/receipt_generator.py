@@ -5,10 +5,10 @@ when noisy) plus ``NAME.json`` with the truth (``vendor``, ``date``, ``total``, 
 DESIGN.md folder format. ``render_receipt(spec)`` returns PNG bytes for one ``ReceiptSpec``.
 
 Why synthetic receipts: the real set is small and fixed; generated ones exercise what HK receipts vary in
-(Traditional Chinese / English labels, 10% service charge, discounts, Octopus balances and cash tendered printed
-next to the total, many date styles) with exact truth, and the noisy variant (thermal-paper background, blur,
-rotation, JPEG) shows how the pipeline degrades. Fonts come from Debian packages (requirements-system.txt) and
-are found by path at run time.
+(Traditional Chinese / English labels, 10% service charge, discounts, Octopus balances and cash tendered
+printed next to the total, many date styles) with exact truth, and the noisy variant (thermal-paper
+background, blur, rotation, JPEG) shows how the pipeline degrades. Fonts come from Debian packages
+(requirements-system.txt) and are found by path at run time.
 """
 
 from __future__ import annotations
@@ -29,8 +29,13 @@ FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", str(Path.home() / ".f
 #: CJK fonts in preference order (file names as shipped by Debian: fonts-wqy-zenhei, fonts-wqy-microhei,
 #: fonts-arphic-uming, fonts-noto-cjk, fonts-droid-fallback).
 CJK_FONT_NAMES = (
-    "wqy-zenhei.ttc", "wqy-microhei.ttc", "NotoSansCJK-Regular.ttc", "NotoSansCJKtc-Regular.otf",
-    "uming.ttc", "ukai.ttc", "DroidSansFallbackFull.ttf",
+    "wqy-zenhei.ttc",
+    "wqy-microhei.ttc",
+    "NotoSansCJK-Regular.ttc",
+    "NotoSansCJKtc-Regular.otf",
+    "uming.ttc",
+    "ukai.ttc",
+    "DroidSansFallbackFull.ttf",
 )
 CENT = Decimal("0.01")
 
@@ -52,7 +57,8 @@ def find_cjk_fonts() -> list[Path]:
     fonts = [found[n] for n in CJK_FONT_NAMES if n in found]
     if not fonts:
         raise FontNotFoundError(
-            "No CJK font found under " + ", ".join(FONT_DIRS)
+            "No CJK font found under "
+            + ", ".join(FONT_DIRS)
             + ". Install one, e.g. `apt-get install -y fonts-wqy-zenhei` (see requirements-system.txt)."
         )
     return fonts
@@ -89,7 +95,9 @@ class ReceiptSpec:
     def service_amount(self) -> Decimal:
         if not self.service_charge:
             return Decimal(0)
-        return (self.subtotal * Decimal("0.10")).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP).quantize(CENT)
+        return (
+            (self.subtotal * Decimal("0.10")).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP).quantize(CENT)
+        )
 
     @property
     def total(self) -> Decimal:
@@ -162,12 +170,20 @@ def _lines(spec: ReceiptSpec) -> list[tuple[str, str, str]]:
     rows.append(("rule", "", ""))
     rows.append(("row", _label(spec, "小計", "Subtotal"), _money(spec, spec.subtotal)))
     if spec.service_charge:
-        rows.append(("row", _label(spec, "加一服務費", "Service Charge 10%"), _money(spec, spec.service_amount)))
+        rows.append(
+            ("row", _label(spec, "加一服務費", "Service Charge 10%"), _money(spec, spec.service_amount))
+        )
     if spec.discount:
         rows.append(("row", _label(spec, "折扣", "Discount"), _money(spec, -spec.discount)))
     rows.append(("big", _label(spec, "總計", "TOTAL"), _money(spec, spec.total)))
-    pay_zh = {"Octopus": "八達通", "Cash": "現金", "Visa": "VISA", "Mastercard": "MASTER", "AlipayHK": "支付寶",
-              "WeChat Pay": "微信支付"}.get(spec.payment, spec.payment)
+    pay_zh = {
+        "Octopus": "八達通",
+        "Cash": "現金",
+        "Visa": "VISA",
+        "Mastercard": "MASTER",
+        "AlipayHK": "支付寶",
+        "WeChat Pay": "微信支付",
+    }.get(spec.payment, spec.payment)
     if spec.payment == "Cash" and spec.cash_tendered:
         rows.append(("row", _label(spec, "現金", "Cash"), _money(spec, spec.cash_tendered)))
         rows.append(("row", _label(spec, "找續", "Change"), _money(spec, spec.cash_tendered - spec.total)))
@@ -187,7 +203,9 @@ def _lines(spec: ReceiptSpec) -> list[tuple[str, str, str]]:
     return rows
 
 
-def render_receipt_image(spec: ReceiptSpec, *, width: int = 576, font_path: Path | None = None) -> Image.Image:
+def render_receipt_image(
+    spec: ReceiptSpec, *, width: int = 576, font_path: Path | None = None
+) -> Image.Image:
     """The receipt as a clean RGB image, thermal-printer width (80 mm at 203 dpi is 576 dots)."""
     path = str(font_path or find_cjk_fonts()[0])
     size = 24
@@ -251,8 +269,9 @@ def add_noise(img: Image.Image, rng: random.Random, strength: float = 1.0) -> Im
         w2, h2 = out.size
         k = rng.uniform(0.0, 0.04) * strength * w2
         quad = (k, 0, 0, h2, w2, h2, w2 - k, 0)
-        out = out.transform(out.size, Image.Transform.QUAD, quad, resample=Image.Resampling.BICUBIC,
-                            fillcolor=(90, 90, 95))
+        out = out.transform(
+            out.size, Image.Transform.QUAD, quad, resample=Image.Resampling.BICUBIC, fillcolor=(90, 90, 95)
+        )
         scale = rng.uniform(0.6, 0.8)
         out = out.resize((int(w2 * scale), int(h2 * scale)), Image.Resampling.BILINEAR)
     return out
@@ -262,18 +281,34 @@ def add_noise(img: Image.Image, rng: random.Random, strength: float = 1.0) -> Im
 # random specs
 
 VENDORS = [
-    ("金記茶餐廳", "KAM KEE CAFE"), ("華星冰室", "CAPITAL CAFE"), ("好運海鮮酒家", "GOOD LUCK SEAFOOD"),
-    ("翠園", "JADE GARDEN"), ("美味燒味", None), ("大利粥麵", "TAI LEE CONGEE"), ("新記車仔麵", None),
-    ("灣仔文具", "WAN CHAI STATIONERY"), ("港島的士", "ISLAND TAXI"), ("銅鑼灣書店", "CAUSEWAY BOOKS"),
-    ("維港咖啡", "HARBOUR COFFEE"), ("樂活藥房", "LOHAS PHARMACY"),
+    ("金記茶餐廳", "KAM KEE CAFE"),
+    ("華星冰室", "CAPITAL CAFE"),
+    ("好運海鮮酒家", "GOOD LUCK SEAFOOD"),
+    ("翠園", "JADE GARDEN"),
+    ("美味燒味", None),
+    ("大利粥麵", "TAI LEE CONGEE"),
+    ("新記車仔麵", None),
+    ("灣仔文具", "WAN CHAI STATIONERY"),
+    ("港島的士", "ISLAND TAXI"),
+    ("銅鑼灣書店", "CAUSEWAY BOOKS"),
+    ("維港咖啡", "HARBOUR COFFEE"),
+    ("樂活藥房", "LOHAS PHARMACY"),
 ]
 ITEMS = [
-    ("凍檸檬茶", "Iced Lemon Tea", (18, 32)), ("奶茶", "Milk Tea", (16, 28)),
+    ("凍檸檬茶", "Iced Lemon Tea", (18, 32)),
+    ("奶茶", "Milk Tea", (16, 28)),
     ("餐蛋麵", "Luncheon Meat Noodles", (32, 48)),
-    ("叉燒飯", "BBQ Pork Rice", (42, 68)), ("蝦餃", "Shrimp Dumplings", (38, 58)), ("燒賣", "Siu Mai", (32, 48)),
-    ("乾炒牛河", "Beef Ho Fun", (68, 98)), ("菠蘿油", "Pineapple Bun", (12, 22)), ("A4 影印紙", "A4 Paper", (35, 60)),
-    ("文件夾", "File Folder", (8, 25)), ("的士車資", "Taxi Fare", (60, 320)), ("咖啡豆", "Coffee Beans", (120, 260)),
-    ("清蒸石斑", "Steamed Grouper", (280, 680)), ("北京填鴨", "Peking Duck", (380, 520)),
+    ("叉燒飯", "BBQ Pork Rice", (42, 68)),
+    ("蝦餃", "Shrimp Dumplings", (38, 58)),
+    ("燒賣", "Siu Mai", (32, 48)),
+    ("乾炒牛河", "Beef Ho Fun", (68, 98)),
+    ("菠蘿油", "Pineapple Bun", (12, 22)),
+    ("A4 影印紙", "A4 Paper", (35, 60)),
+    ("文件夾", "File Folder", (8, 25)),
+    ("的士車資", "Taxi Fare", (60, 320)),
+    ("咖啡豆", "Coffee Beans", (120, 260)),
+    ("清蒸石斑", "Steamed Grouper", (280, 680)),
+    ("北京填鴨", "Peking Duck", (380, 520)),
     ("感冒藥", "Cold Remedy", (45, 95)),
 ]
 
@@ -307,7 +342,8 @@ def random_spec(rng: random.Random) -> ReceiptSpec:
     spec.card_slip = payment in ("Visa", "Mastercard") and rng.random() < 0.6
     if payment == "Cash":
         spec.cash_tendered = (spec.total / 100).to_integral_value(rounding="ROUND_CEILING") * 100 + (
-            Decimal(rng.choice([0, 100])))
+            Decimal(rng.choice([0, 100]))
+        )
     if payment == "Octopus":
         spec.octopus_balance = Decimal(rng.randint(0, 9000)) / 10
     if spec.total <= 0:
@@ -330,7 +366,9 @@ def generate(out: Path, count: int, seed: int, noisy: bool, strength: float = 1.
         else:
             path = out / f"{name}.png"
             path.write_bytes(render_receipt(spec))
-        (out / f"{name}.json").write_text(json.dumps(spec.truth(), ensure_ascii=False, indent=1), encoding="utf-8")
+        (out / f"{name}.json").write_text(
+            json.dumps(spec.truth(), ensure_ascii=False, indent=1), encoding="utf-8"
+        )
         written.append(path)
     return written
 
@@ -341,8 +379,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--noisy", action="store_true", help="thermal background, blur, rotation, JPEG")
-    parser.add_argument("--strength", type=float, default=1.0,
-                        help="noise strength; above 1 adds phone-photo keystone and downscaling (default 1)")
+    parser.add_argument(
+        "--strength",
+        type=float,
+        default=1.0,
+        help="noise strength; above 1 adds phone-photo keystone and downscaling (default 1)",
+    )
     args = parser.parse_args(argv)
     try:
         paths = generate(args.out, args.count, args.seed, args.noisy, args.strength)

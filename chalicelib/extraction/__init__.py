@@ -1,12 +1,18 @@
 """Receipt extraction: documents → offline OCR → AnalyzeExpense-shaped response → parse → Hong Kong rules.
 
-The OCR side (Pillow, pypdfium2, the OCR engine) is imported only when `extract_document` or
-`parse_textract_response` is first used: the API and scoring Lambdas import `models` from here and must not
-carry the OCR wheels in their bundle.
+The models, errors and ``mask_personal_data`` import nothing heavy, so every Lambda can use them. The
+functions that need Pillow, pypdfium2, faster-paddle or trp (``extract_document``,
+``parse_textract_response``) are imported lazily on first use: the zip-packaged Lambdas do not ship those
+wheels (only the extraction image does), yet they import this package through the claim models.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from .models import DocumentTooLarge, ExtractedReceipt, ExtractionError, UnsupportedDocument
 from .privacy import mask_personal_data
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .service import extract_document, parse_textract_response
 
 __all__ = [
     "DocumentTooLarge",
@@ -18,10 +24,12 @@ __all__ = [
     "parse_textract_response",
 ]
 
+_LAZY = {"extract_document", "parse_textract_response"}
 
-def __getattr__(name: str):
-    if name in ("extract_document", "parse_textract_response"):
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
         from . import service
 
         return getattr(service, name)
-    raise AttributeError(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,11 +2,11 @@
 
 Why this shape: ap-east-1 has no Textract, so receipts are read by our own OCR, but the pipeline keeps one
 parser and one set of resolution rules for both our OCR and a real AnalyzeExpense response (used by explicit
-opt-in, or when comparing engines). This module does what Textract's model does, with rules: it finds labels
-(總金額, Sub Total, 八達通, 餘額…), pairs each with the amount printed beside or below it by geometry, and emits
-``SummaryFields`` with Textract's field types; ``Type.Confidence`` says how sure the label rule is and
-``ValueDetection.Confidence`` is the OCR confidence of the value text. Choosing *which* TOTAL is the payable one
-is left to the resolver, exactly as with a real response.
+opt-in, or when comparing engines). This module does what Textract's model does, with rules: it finds
+labels (總金額, Sub Total, 八達通, 餘額…), pairs each with the amount printed beside or below it by
+geometry, and emits ``SummaryFields`` with Textract's field types; ``Type.Confidence`` says how sure the
+label rule is and ``ValueDetection.Confidence`` is the OCR confidence of the value text. Choosing *which*
+TOTAL is the payable one is left to the resolver, exactly as with a real response.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from difflib import SequenceMatcher
 
 from . import normalise
 from .models import BoundingBox, OcrLine
 
 #: Label roles that are money amounts, mapped to the Textract summary field type they become. Roles without a
-#: Textract type (cash tendered, change, stored-value balance) become OTHER with the role kept as the label, so
-#: they are visible in the response but never mistaken for the payable total.
+#: Textract type (cash tendered, change, stored-value balance) become OTHER with the role kept as the label,
+#: so they are visible in the response but never mistaken for the payable total.
 MONEY_ROLES: dict[str, str] = {
     "TOTAL": "TOTAL",
     "SUBTOTAL": "SUBTOTAL",
@@ -35,8 +36,8 @@ MONEY_ROLES: dict[str, str] = {
 }
 #: After deskewing only a small residual tilt is plausible (dy/dx in page-relative units).
 MAX_RESIDUAL_SLOPE = 0.04
-#: Header lines that are not the merchant's name: addresses, contact details, document titles, greetings, staff,
-#: table numbers, column headers, order channels.
+#: Header lines that are not the merchant's name: addresses, contact details, document titles, greetings,
+#: staff, table numbers, column headers, order channels.
 _ADDRESS_OR_META = re.compile(
     r"號|号|樓|楼|街|道|路|舖|铺|鋪|地下|商場|廣場|中心|大廈|kowloon|九龍|新界|road|street|st\.|ave|centre|center|"
     r"building|bldg|floor|shop\s|g/f|/f\b|jalan|taman|\blot\b|\bno\.\s?\d|\bN\.?T\.?$|"
@@ -48,11 +49,24 @@ _ADDRESS_OR_META = re.compile(
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
 #: Words of an item table's header row.
-_HEADER_WORDS = re.compile(r"數量|產品|商品|品名|項目|單價|\bqty\b|quantity|\bitems?\b|description|u\.?\s?price", re.I)
+_HEADER_WORDS = re.compile(
+    r"數量|產品|商品|品名|項目|單價|\bqty\b|quantity|\bitems?\b|description|u\.?\s?price", re.I
+)
 
 
 def _name_key(text: str) -> str:
     return re.sub(r"[\W_]+", "", normalise.fold_script(text)).casefold()
+
+
+def _contains_name(text: str, key: str) -> bool:
+    """``text`` repeats the name ``key``, allowing one OCR slip in a logo (WONDERLANT / Wonderland)."""
+    other = _name_key(text)
+    if key in other:
+        return True
+    if len(key) < 6:
+        return False
+    blocks = SequenceMatcher(None, key, other, autojunk=False).get_matching_blocks()
+    return sum(block.size for block in blocks) >= len(key) - 1
 
 
 #: Dates on these lines are not the transaction date: expiry, birthdays, the Octopus card's last top-up.
@@ -148,8 +162,11 @@ def estimate_slope(lines: Sequence[OcrLine]) -> float:
             h = max(a.box.height, b.box.height)
             dx = (b.box.left + b.box.right - a.box.left - a.box.right) / 2
             dy = b.box.center_y - a.box.center_y
-            if dx > 0.05 and abs(dy) < 0.7 * h and abs(a.box.height - b.box.height) < 0.5 * h and (
-                best is None or abs(dy) < abs(best[0])
+            if (
+                dx > 0.05
+                and abs(dy) < 0.7 * h
+                and abs(a.box.height - b.box.height) < 0.5 * h
+                and (best is None or abs(dy) < abs(best[0]))
             ):
                 best = (dy, dx)
         if best is not None:
@@ -177,7 +194,9 @@ class _PageBuilder:
 
     def _in_header_row(self, ln: _Line) -> bool:
         return any(
-            o is not ln and not o.money() and _HEADER_WORDS.search(normalise.fold_script(o.text))
+            o is not ln
+            and not o.money()
+            and _HEADER_WORDS.search(normalise.fold_script(o.text))
             and _same_row(o.box, ln.box, self.slope) is not None
             for o in self.lines
         )
@@ -197,7 +216,11 @@ class _PageBuilder:
                 label.used_as_value = True
                 continue
             for cand in self.lines:
-                if cand is label or not cand.money() or cand.box.left < label.box.left + 0.3 * label.box.width:
+                if (
+                    cand is label
+                    or not cand.money()
+                    or cand.box.left < label.box.left + 0.3 * label.box.width
+                ):
                     continue
                 if cand.role and cand.role[0] not in ("AMOUNT_PAID",) and not cand.is_pure_amount():
                     continue
@@ -216,7 +239,12 @@ class _PageBuilder:
             found.append((label.role[0], amount, cand))
         # labels with nothing beside them: the amount printed just below (narrow receipts)
         for label in self.lines:
-            if not label.role or label.role[0] not in MONEY_ROLES or label.idx in taken_labels or label.used_as_value:
+            if (
+                not label.role
+                or label.role[0] not in MONEY_ROLES
+                or label.idx in taken_labels
+                or label.used_as_value
+            ):
                 continue
             below = self._amount_below(label)
             if below is not None:
@@ -233,7 +261,7 @@ class _PageBuilder:
         # the amount must come after the label words ("總金額 $106.00"), not be a count before them
         value, _, span = money[-1]
         cleaned = normalise.clean_amount_text(label.text)
-        if span[0] == 0 and not re.search(r"[^\d\s$.,]", cleaned[span[1]:]):
+        if span[0] == 0 and not re.search(r"[^\d\s$.,]", cleaned[span[1] :]):
             return None
         return value
 
@@ -243,9 +271,11 @@ class _PageBuilder:
             if cand is label or cand.used_as_value or not cand.is_pure_amount():
                 continue
             gap = cand.box.top - label.box.bottom
-            if -0.3 * label.box.height <= gap <= 1.5 * label.box.height and (
-                cand.box.right > label.box.left and cand.box.left < label.box.right + 0.3
-            ) and (best is None or gap < best[0]):
+            if (
+                -0.3 * label.box.height <= gap <= 1.5 * label.box.height
+                and (cand.box.right > label.box.left and cand.box.left < label.box.right + 0.3)
+                and (best is None or gap < best[0])
+            ):
                 best = (gap, cand)
         return best[1] if best else None
 
@@ -256,7 +286,7 @@ class _PageBuilder:
         if value is label:
             # split "總金額 $106.00" into label and value parts the way Textract reports them
             span = [a for a in label.amounts if a[1]][-1][2]
-            value_text = normalise.clean_amount_text(label.text)[span[0]:span[1]].strip() or label.text
+            value_text = normalise.clean_amount_text(label.text)[span[0] : span[1]].strip() or label.text
         self.fields.append(
             _field(
                 ftype,
@@ -278,7 +308,9 @@ class _PageBuilder:
             factor = 0.5 if _NOT_TRANSACTION_DATE.search(ln.text) else 1.0
             for value, _conf, _ in normalise.find_dates(ln.text, day_first=day_first):
                 labelled = bool(ln.role and ln.role[0] == "DATE") or self._row_has_role(ln, "DATE")
-                score = factor * (1.0 if labelled else 0.92)  # the format's reliability is applied by the resolver
+                score = factor * (
+                    1.0 if labelled else 0.92
+                )  # the format's reliability is applied by the resolver
                 prev = by_date.get(value)
                 count = prev[2] + 1 if prev else 1
                 if prev is None or score > prev[0]:
@@ -288,8 +320,15 @@ class _PageBuilder:
         for value, (score, ln, count) in by_date.items():
             boosted = min(0.99, score + 0.03 * (count - 1))
             self.fields.append(
-                _field("INVOICE_RECEIPT_DATE", boosted, value.isoformat(), ln.ocr.confidence, ln.box, self.page,
-                       label=None)
+                _field(
+                    "INVOICE_RECEIPT_DATE",
+                    boosted,
+                    value.isoformat(),
+                    ln.ocr.confidence,
+                    ln.box,
+                    self.page,
+                    label=None,
+                )
             )
             self.fields[-1]["ValueDetection"]["Text"] = _date_text(ln.text, value, day_first)
 
@@ -326,18 +365,24 @@ class _PageBuilder:
         best = candidates[0][1]
         key = _name_key(best.text)
         fuller = [
-            ln for _, ln in candidates
-            if ln is not best and len(_name_key(ln.text)) > len(key) >= 2 and key in _name_key(ln.text)
+            ln
+            for _, ln in candidates
+            if ln is not best and len(_name_key(ln.text)) > len(key) >= 2 and _contains_name(ln.text, key)
         ]
         if fuller:
             best = min(fuller, key=lambda ln: ln.box.top)
         parts = [best]
         best_cjk = bool(_CJK.search(best.text))
-        for _, other in candidates[:6]:
+        bilingual = best_cjk and bool(re.search(r"[A-Za-z]{2}", best.text))
+        for _, other in [] if bilingual else candidates[:6]:
             if other is best or (_name_key(other.text) in _name_key(best.text)):
                 continue
             near = abs(other.box.center_y - best.box.center_y) < 3.5 * best.box.height
-            if near and bool(_CJK.search(other.text)) != best_cjk and other.box.height > 0.45 * best.box.height:
+            if (
+                near
+                and bool(_CJK.search(other.text)) != best_cjk
+                and other.box.height > 0.45 * best.box.height
+            ):
                 parts.append(other)
                 break
         parts.sort(key=lambda p: (0 if _CJK.search(p.text) else 1, p.box.top))
@@ -348,14 +393,21 @@ class _PageBuilder:
 
     def _name_like(self, ln: _Line) -> bool:
         text = ln.text.strip()
-        if _ADDRESS_OR_META.search(text) or text.count(",") >= 2 or normalise.payment_method(text):
+        if (
+            _ADDRESS_OR_META.search(text)
+            or text.count(",") >= 2
+            or normalise.payment_method(text)
+            or ln.money()
+        ):
             return False
         digits = sum(c.isdigit() for c in text)
         if digits > 0.3 * len(text) or not re.search(r"[A-Za-z\u3400-\u9fff]{2}", text):
             return False
         # a value printed beside a label ("收銀員： Admin") is not the merchant
         return not any(
-            o is not ln and o.box.right <= ln.box.left + 0.01 and _same_row(o.box, ln.box, self.slope) is not None
+            o is not ln
+            and o.box.right <= ln.box.left + 0.01
+            and _same_row(o.box, ln.box, self.slope) is not None
             and re.search(r"[:：]\s*$", o.text)
             for o in self.lines
         )
@@ -368,8 +420,10 @@ class _PageBuilder:
             value_line = ln
             if not m or not re.search(r"\d", m.group(1)):
                 right = [
-                    o for o in self.lines
-                    if o is not ln and o.box.left > ln.box.right - 0.01
+                    o
+                    for o in self.lines
+                    if o is not ln
+                    and o.box.left > ln.box.right - 0.01
                     and _same_row(ln.box, o.box, self.slope) is not None
                 ]
                 right.sort(key=lambda o: o.box.left)
@@ -377,20 +431,29 @@ class _PageBuilder:
                 value_line = right[0] if right else ln
             if m and re.search(r"\d", m.group(1)):
                 self.fields.append(
-                    _field("INVOICE_RECEIPT_ID", 0.8 * ln.role[1], m.group(1), value_line.ocr.confidence,
-                           value_line.box, self.page, label=ln)
+                    _field(
+                        "INVOICE_RECEIPT_ID",
+                        0.8 * ln.role[1],
+                        m.group(1),
+                        value_line.ocr.confidence,
+                        value_line.box,
+                        self.page,
+                        label=ln,
+                    )
                 )
                 return
 
     def fallback_total(self, found: list[tuple[str, Decimal, _Line]]) -> None:
         """No labelled total: offer the most likely payable amount with a low type confidence."""
         if any(role in ("TOTAL", "SUBTOTAL") for role, _, _ in found):
-            return  # a printed subtotal is better evidence than a guess; the resolver derives the total from it
+            # a printed subtotal is better evidence than a guess; the resolver derives the total from it
+            return
         paid = [(amt, ln) for role, amt, ln in found if role == "AMOUNT_PAID" and amt > 0]
         if paid:
             amt, ln = max(paid, key=lambda p: p[0])
-            self.fields.append(_field("TOTAL", 0.7, ln.text, ln.ocr.confidence, ln.box, self.page,
-                                      currency=self.currency))
+            self.fields.append(
+                _field("TOTAL", 0.7, ln.text, ln.ocr.confidence, ln.box, self.page, currency=self.currency)
+            )
             return
         tendered = [(amt, ln) for role, amt, ln in found if role == "TENDERED" and amt > 0]
         if tendered:
@@ -399,8 +462,11 @@ class _PageBuilder:
             change = [a for role, a, _ in found if role == "CHANGE" and a >= 0]
             net = amt - (min(change) if change else Decimal(0))
             if net > 0:
-                self.fields.append(_field("TOTAL", 0.5, str(net), ln.ocr.confidence, ln.box, self.page,
-                                          currency=self.currency))
+                self.fields.append(
+                    _field(
+                        "TOTAL", 0.5, str(net), ln.ocr.confidence, ln.box, self.page, currency=self.currency
+                    )
+                )
                 return
         excluded = {id(ln) for role, _, ln in found if role in ("BALANCE", "CHANGE", "TENDERED", "DISCOUNT")}
         counts: dict[Decimal, list[_Line]] = {}
@@ -417,8 +483,17 @@ class _PageBuilder:
         # the payable total is usually the largest amount and usually printed more than once
         amt = max(counts, key=lambda a: (len(counts[a]) >= 2, a))
         ln = counts[amt][-1]
-        self.fields.append(_field("TOTAL", 0.55 if len(counts[amt]) >= 2 else 0.4, ln.text, ln.ocr.confidence,
-                                  ln.box, self.page, currency=self.currency))
+        self.fields.append(
+            _field(
+                "TOTAL",
+                0.55 if len(counts[amt]) >= 2 else 0.4,
+                ln.text,
+                ln.ocr.confidence,
+                ln.box,
+                self.page,
+                currency=self.currency,
+            )
+        )
 
     def line_items(self, stop_y: float | None) -> list[dict]:
         items: list[dict] = []
@@ -428,32 +503,54 @@ class _PageBuilder:
             if stop_y is not None and value.box.top >= stop_y:
                 continue
             names = [
-                o for o in self.lines
-                if o is not value and not o.role and not o.money() and o.box.right <= value.box.left + 0.01
-                and _same_row(o.box, value.box, self.slope) is not None and re.search(r"[^\W\d_]", o.text)
+                o
+                for o in self.lines
+                if o is not value
+                and not o.role
+                and not o.money()
+                and o.box.right <= value.box.left + 0.01
+                and _same_row(o.box, value.box, self.slope) is not None
+                and re.search(r"[^\W\d_]", o.text)
             ]
             if not names:
                 continue
             name = min(names, key=lambda o: o.box.left)
             price = value.money()[-1]
             row_box = _union([name.box, value.box])
-            items.append({
-                "LineItemExpenseFields": [
-                    _field("ITEM", 0.9, name.text, name.ocr.confidence, name.box, self.page),
-                    _field("PRICE", 0.9, value.text, value.ocr.confidence, value.box, self.page,
-                           currency=self.currency),
-                    _field("EXPENSE_ROW", 0.9, f"{name.text} {value.text}", min(name.ocr.confidence,
-                           value.ocr.confidence), row_box, self.page),
-                ],
-                "_price": price,
-            })
+            items.append(
+                {
+                    "LineItemExpenseFields": [
+                        _field("ITEM", 0.9, name.text, name.ocr.confidence, name.box, self.page),
+                        _field(
+                            "PRICE",
+                            0.9,
+                            value.text,
+                            value.ocr.confidence,
+                            value.box,
+                            self.page,
+                            currency=self.currency,
+                        ),
+                        _field(
+                            "EXPENSE_ROW",
+                            0.9,
+                            f"{name.text} {value.text}",
+                            min(name.ocr.confidence, value.ocr.confidence),
+                            row_box,
+                            self.page,
+                        ),
+                    ],
+                    "_price": price,
+                }
+            )
         return items
 
 
 def _relabel(label: _Line, role: str) -> _Line:
-    """OTHER fields keep their role in the label text ("BALANCE: 餘額") so readers see why they are not totals."""
-    return _Line(label.idx, label.ocr.model_copy(update={"text": f"{role}: {label.text}"}), label.role,
-                 label.amounts)
+    """OTHER fields keep their role in the label text ("BALANCE: 餘額") so readers see why they are not
+    totals."""
+    return _Line(
+        label.idx, label.ocr.model_copy(update={"text": f"{role}: {label.text}"}), label.role, label.amounts
+    )
 
 
 def _union(boxes: Sequence[BoundingBox]) -> BoundingBox:
@@ -467,7 +564,7 @@ def _union(boxes: Sequence[BoundingBox]) -> BoundingBox:
 def _date_text(text: str, value, day_first: bool) -> str:
     for found, _, span in normalise.find_dates(text, day_first=day_first):
         if found == value:
-            return text[span[0]:span[1]] if span[1] <= len(text) else text
+            return text[span[0] : span[1]] if span[1] <= len(text) else text
     return text
 
 

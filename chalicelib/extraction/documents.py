@@ -2,8 +2,8 @@
 
 Why: uploads come from phones and mail clients, so the file name and the declared content type cannot be
 trusted. The type is sniffed from magic bytes, limits are enforced before any decoding (a decompression bomb
-must not exhaust the Lambda), EXIF orientation is applied (phones store many photos sideways), and large photos
-are downscaled because OCR accuracy does not improve beyond ~2000 px while memory does grow.
+must not exhaust the Lambda), EXIF orientation is applied (phones store many photos sideways), and large
+photos are downscaled because OCR accuracy does not improve beyond ~2000 px while memory does grow.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ MAX_LONG_SIDE = 2000
 PDF_RENDER_DPI = 170
 #: Pillow's own bomb guard, in pixels; a receipt photo is at most ~50 MP.
 MAX_IMAGE_PIXELS = 80_000_000
-#: A text layer with fewer characters than this on a page is treated as absent (scanned PDFs often carry a
-#: few stray characters).
+#: A text layer with fewer characters than this on a page is treated as absent (scanned PDFs often carry a few
+#: stray characters).
 MIN_TEXT_LAYER_CHARS = 20
 
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS

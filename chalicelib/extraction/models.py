@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 #: The fields that carry a confidence score, in the order the CLI prints them.
 SCORED_FIELDS: tuple[str, ...] = ("vendor", "date", "total", "tax", "currency")
@@ -97,7 +97,7 @@ class ExtractedReceipt(BaseModel):
     date: datetime.date | None
     total: Decimal | None
     tax: Decimal | None
-    currency: str | None
+    currency: str | None = Field(pattern=r"^[A-Z]{3}$")  # ISO 4217
     confidence: dict[str, float]
     needs_review: bool
     review_reasons: list[str]
@@ -107,6 +107,14 @@ class ExtractedReceipt(BaseModel):
     service_charge: Decimal | None = None
     discount: Decimal | None = None
     pages: int = 1
+
+    @field_validator("confidence")
+    @classmethod
+    def _confidences_are_probabilities(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, conf in value.items():
+            if not 0.0 <= conf <= 1.0:
+                raise ValueError(f"confidence for {name} must be within 0..1, got {conf}")
+        return value
 
     def to_cli_json(self, file: str) -> dict:
         """The DESIGN.md CLI shape: ISO date, decimal strings, ISO 4217 currency."""

@@ -1,8 +1,9 @@
 """Normalise the raw strings printed on Hong Kong (and nearby) receipts: amounts, dates, currencies, keywords.
 
 Why its own module: both our OCR path and real Textract responses end in the same messy strings (``HKS1 234``,
-``2025年11月3日``, ``07-11-25``, ``總额``), so one set of rules, tested against tables of real-world strings, serves
-both. Everything here is pure and deterministic: no I/O, no clock except where a caller passes ``today``.
+``2025年11月3日``, ``07-11-25``, ``總额``), so one set of rules, tested against tables of real-world strings,
+serves both. Everything here is pure and deterministic: no I/O, no clock except where a caller passes
+``today``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-# --------------------------------------------------------------------------------------------------------------
-# Script folding: PP-OCR models and mainland receipts write simplified forms; keywords are matched after folding
-# every simplified character that occurs in a receipt keyword to its Traditional form.
+# ----------------------------------------------------------------------------------------------------
+# Script folding: PP-OCR models and mainland receipts write simplified forms; keywords are matched after
+# folding every simplified character that occurs in a receipt keyword to its Traditional form.
 _S2T_PAIRS = (
     "总總 额額 计計 应應 实實 税稅 费費 余餘 现現 单單 号號 务務 达達 币幣 门門 价價 "
     "优優 银銀 结結 账賬 帐帳 谢謝 会會 员員 点點 们們 钱錢 货貨 积積 减減 数數 续續 "
@@ -34,7 +35,7 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", "", fold_script(text)).casefold()
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # Currencies
 
 _CURRENCY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -51,15 +52,18 @@ _CURRENCY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 _KANA = re.compile(r"[\u3040-\u30ff]")
 # Simplified-only characters that show a mainland receipt (never produced by Traditional HK printers).
-_MAINLAND_HINTS = re.compile(r"会员|支付宝|发票|优惠|应收|实收|实付|合计|总计|总额|收银|欢迎|谢谢|单号|购物|门店")
+_MAINLAND_HINTS = re.compile(
+    r"会员|支付宝|发票|优惠|应收|实收|实付|合计|总计|总额|收银|欢迎|谢谢|单号|购物|门店"
+)
 
 
 def detect_currency(text: str) -> tuple[str | None, float]:
     """Return ``(ISO code, confidence)`` for a receipt's currency from its text, or ``(None, 0)``.
 
-    An explicit marker (``HK$``, ``RMB``, ``円``…) wins; the most frequent marker wins over a stray one. ``¥``/``￥``
-    alone is yen on a receipt with kana, else renminbi. A bare ``$`` is HKD (the receipts are from Hong Kong)
-    unless the text says otherwise; with no currency sign at all the caller decides the default.
+    An explicit marker (``HK$``, ``RMB``, ``円``…) wins; the most frequent marker wins over a stray one.
+    ``¥``/``￥`` alone is yen on a receipt with kana, 税込 or 円, else renminbi. A bare ``$`` is HKD (the
+    receipts are from Hong Kong) unless the text says otherwise; with no currency sign at all the caller
+    decides the default.
     """
     folded = unicodedata.normalize("NFKC", text)
     counts: dict[str, int] = {}
@@ -89,10 +93,12 @@ def detect_currency(text: str) -> tuple[str | None, float]:
 #: Currencies whose amounts have no minor unit.
 ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "TWD"})
 
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # Amounts
 
-_OCR_DIGIT_FIX = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8"})
+_OCR_DIGIT_FIX = str.maketrans(
+    {"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8"}
+)
 _AMOUNT_RE = re.compile(
     r"""
     (?P<neg>-|\()?\s*
@@ -100,7 +106,7 @@ _AMOUNT_RE = re.compile(
     (?P<neg2>-)?\s*
     (?P<num>
         \d{1,3}(?:[,\u00a0\u2009 ]\d{3})+(?:[.]\d{1,2})?     # 1,234.50 / 1 234
-      | \d{1,3}(?:\.\d{3})+(?![\d.])                         # 8.042: a comma read as a dot (no 3-decimal money)
+      | \d{1,3}(?:\.\d{3})+(?![\d.])                         # 8.042: comma read as a dot
       | \d+[.,]\d{1,2}(?!\d)                                  # 12.50 / 12,50
       | \d+                                                   # 106
     )
@@ -118,8 +124,11 @@ def _fix_ocr_digits(text: str) -> str:
         return m.group(0).translate(_OCR_DIGIT_FIX)
 
     # a run that mixes digits with the confusable letters and contains at least one digit
-    return re.sub(r"(?<![A-Za-z])[0-9OolIDSB|][0-9OolIDSB|.,]*[0-9OolD](?![A-Za-z])",
-                  lambda m: repl(m) if re.search(r"\d", m.group(0)) else m.group(0), text)
+    return re.sub(
+        r"(?<![A-Za-z])[0-9OolIDSB|][0-9OolIDSB|.,]*[0-9OolD](?![A-Za-z])",
+        lambda m: repl(m) if re.search(r"\d", m.group(0)) else m.group(0),
+        text,
+    )
 
 
 def clean_amount_text(text: str) -> str:
@@ -134,7 +143,8 @@ def clean_amount_text(text: str) -> str:
 def find_amounts(text: str) -> list[tuple[Decimal, bool, tuple[int, int]]]:
     """All amounts in ``text`` as ``(value, looks_like_money, span)``.
 
-    ``looks_like_money`` is true when the number carries a currency sign or exactly two decimals, which is what
+    ``looks_like_money`` is true when the number carries a currency sign or exactly two decimals, which is
+    what
     separates prices from quantities, item codes and phone numbers.
     """
     s = clean_amount_text(text)
@@ -150,13 +160,20 @@ def find_amounts(text: str) -> list[tuple[Decimal, bool, tuple[int, int]]]:
         value = _to_decimal(num)
         if value is None:
             continue
-        if m.group("neg") == "-" or m.group("neg2") or m.group("neg3") or (
-            m.group("neg") == "(" and s[end:end + 1] == ")"
+        if (
+            m.group("neg") == "-"
+            or m.group("neg2")
+            or m.group("neg3")
+            or (m.group("neg") == "(" and s[end : end + 1] == ")")
         ):
             value = -value
         has_cur = bool(m.group("cur") or m.group("cur2"))
         # "63.0" / "$-10.2": one decimal is common on HK thermal printers, so it counts as money too
-        money = has_cur or bool(re.search(r"[.,]\d{1,2}$", num)) or bool(re.fullmatch(r"\d{1,3}([.,]\d{3})+", num))
+        money = (
+            has_cur
+            or bool(re.search(r"[.,]\d{1,2}$", num))
+            or bool(re.fullmatch(r"\d{1,3}([.,]\d{3})+", num))
+        )
         out.append((value, money, m.span()))
     return out
 
@@ -198,24 +215,51 @@ def quantize_money(value: Decimal, currency: str | None) -> Decimal:
     return value.quantize(exp, rounding=ROUND_HALF_UP)
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # Dates
 
 _MONTHS = {
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
-    "oct": 10, "nov": 11, "dec": 12,
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "sept": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
 }
 _MON = r"(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)[a-z]*\.?"
 _DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("cjk", re.compile(r"(?P<y>\d{2,4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日?")),
     # a time glued on by OCR ("2025-10-2514:46:06", "28/11/202519:59:33") may follow the date directly
-    ("ymd", re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})\s?[-/.]\s?(?P<m>\d{1,2})\s?[-/.]\s?(?P<d>\d{1,2})"
-                       r"(?:(?!\d)|(?=\d{1,2}:\d{2}))")),
-    ("dmy", re.compile(r"(?<![\d.])(?P<d>\d{1,2})\s?[-/.]\s?(?P<m>\d{1,2})\s?[-/.]\s?"
-                       r"(?P<y>\d{2}(?=\d{1,2}:\d{2})|\d{4}|\d{2})"
-                       r"(?:(?!\d)|(?=\d{1,2}:\d{2}))")),
-    ("d_mon_y", re.compile(r"(?<!\d)(?P<d>\d{1,2})[\s\-/.]*" + _MON + r"[\s\-/.,']*(?P<y>\d{4}|\d{2})"
-                           r"(?:(?!\d)|(?=\d{1,2}:\d{2}))", re.I)),
+    (
+        "ymd",
+        re.compile(
+            r"(?<!\d)(?P<y>(?:19|20)\d{2})\s?[-/.]\s?(?P<m>\d{1,2})\s?[-/.]\s?(?P<d>\d{1,2})"
+            r"(?:(?!\d)|(?=\d{1,2}:\d{2}))"
+        ),
+    ),
+    (
+        "dmy",
+        re.compile(
+            r"(?<![\d.])(?P<d>\d{1,2})\s?[-/.]\s?(?P<m>\d{1,2})\s?[-/.]\s?"
+            r"(?P<y>\d{2}(?=\d{1,2}:\d{2})|\d{4}|\d{2})"
+            r"(?:(?!\d)|(?=\d{1,2}:\d{2}))"
+        ),
+    ),
+    (
+        "d_mon_y",
+        re.compile(
+            r"(?<!\d)(?P<d>\d{1,2})[\s\-/.]*" + _MON + r"[\s\-/.,']*(?P<y>\d{4}|\d{2})"
+            r"(?:(?!\d)|(?=\d{1,2}:\d{2}))",
+            re.I,
+        ),
+    ),
     ("mon_d_y", re.compile(_MON + r"\s*(?P<d>\d{1,2})(?:st|nd|rd|th)?[\s,.]+(?P<y>\d{4})(?!\d)", re.I)),
     ("compact", re.compile(r"(?<!\d)(?P<y>20\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?!\d{3})")),
 ]
@@ -250,8 +294,11 @@ def find_dates(
         pos = 0
         while (m := pattern.search(s, pos)) is not None:
             span = m.span()
-            parsed = None if any(a < span[1] and span[0] < b for a, b in taken) else _date_from_match(
-                kind, m, day_first, today)
+            parsed = (
+                None
+                if any(a < span[1] and span[0] < b for a, b in taken)
+                else _date_from_match(kind, m, day_first, today)
+            )
             if parsed is None:
                 # "#43- 17/11/2025": a failed reading must not swallow the real date that overlaps it
                 pos = span[0] + 1
@@ -283,9 +330,11 @@ def _date_from_match(
                 conf = 0.85
             return datetime.date(y, mo, d), conf
         if kind in ("d_mon_y", "mon_d_y"):
-            mo = _MONTHS[g["mon"][:4].lower().rstrip(".")] if g["mon"][:4].lower() == "sept" else _MONTHS[
-                g["mon"][:3].lower()
-            ]
+            mo = (
+                _MONTHS[g["mon"][:4].lower().rstrip(".")]
+                if g["mon"][:4].lower() == "sept"
+                else _MONTHS[g["mon"][:3].lower()]
+            )
             conf = 0.95 if len(g["y"]) == 4 else 0.85
             return datetime.date(_year(g["y"]), mo, int(g["d"])), conf
         # dmy / mdy numeric
@@ -309,43 +358,90 @@ def _date_from_match(
         return None
 
 
-def parse_date(text: str, *, day_first: bool = True, today: datetime.date | None = None) -> datetime.date | None:
+def parse_date(
+    text: str, *, day_first: bool = True, today: datetime.date | None = None
+) -> datetime.date | None:
     """The first plausible date in ``text``, or None."""
     found = find_dates(text, day_first=day_first, today=today)
     return found[0][0] if found else None
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # Keywords: what a label next to an amount means. Checked in order; the first match wins, so specific labels
 # ("Sub Total", "Total Saving") come before the general ones ("Total"). Matching is on ``squash``ed text.
 
 #: (role, strength 0..1, regex on squashed text)
 LABEL_RULES: list[tuple[str, float, re.Pattern[str]]] = [
-    # a bare "金額"/"Amount" is a card slip's total or an item-table header (the builder tells them apart by row)
+    # a bare "金額"/"Amount" is a card slip's total or an item-table header (the builder tells them apart by
+    # row)
     ("TOTAL", 0.85, re.compile(r"^金額$|^amount$|^amt$")),
     ("IGNORE", 1.0, re.compile(r"^價錢$|^價格$|^price$")),
-    ("IGNORE", 1.0, re.compile(r"totalsav|totalqty|totalitem|總數量|件數|總件|總節省|節省|積分|分數|points?|總價|單價|"
-                               r"數量|qty|unitprice|總重")),
-    ("BALANCE", 1.0, re.compile(r"餘額|餘値|結餘|剩餘|balance|remaining|^rv|^r\.v\.|octopusbal")),
+    (
+        "IGNORE",
+        1.0,
+        re.compile(
+            r"totalsav|totalqty|totalitem|總數量|件數|總件|總節省|節省|積分|分數|points?|總價|單價|"
+            r"數量|qty|unitprice|總重"
+        ),
+    ),
+    ("BALANCE", 1.0, re.compile(r"餘額|餘値|結餘|剩餘|balance(?!due)|remaining|^rv|^r\.v\.|octopusbal")),
     ("CHANGE", 1.0, re.compile(r"找續|找贖|找零|找錢|找回|^change|change$|changedue")),
     ("TENDERED", 0.9, re.compile(r"收現|現金收|已收|收款|實收|tender|cashreceived|^cash$|^現金$|received")),
     ("SUBTOTAL", 1.0, re.compile(r"小計|小結|sub-?total|subttl|合算合計|未計")),
     ("SERVICE_CHARGE", 1.0, re.compile(r"服務費|服務|加一|servicecharge|svc|s/c|service")),
-    ("DISCOUNT", 1.0, re.compile(r"折扣|優惠|折實|減|抵扣|抵用|促銷|推廣|discount|disc\.?|coupon|免稅額|rebate|less")),
-    ("TOTAL", 0.95, re.compile(r"total.*incl|incl.*total|totalsales|totalinc")),  # "Total Sales (Inclusive GST)"
+    (
+        "DISCOUNT",
+        1.0,
+        re.compile(r"折扣|優惠|折實|減|抵扣|抵用|促銷|推廣|discount|disc\.?|coupon|免稅額|rebate|^less"),
+    ),
+    (
+        "TOTAL",
+        0.95,
+        re.compile(r"total.*incl|incl.*total|totalsales|totalinc"),
+    ),  # "Total Sales (Inclusive GST)"
     ("SUBTOTAL", 0.9, re.compile(r"nettoftax|excl|beforetax|未連稅|未連税")),
-    ("TAX", 1.0, re.compile(r"消費稅|(?<!免)稅額|^稅|稅金|\btax|vat|gst|内稅|內稅")),
-    ("TOTAL", 1.0, re.compile(r"應付|實付|應收|實收金額|[淨凈]金額|[淨凈]額|grandtotal|amountdue|totaldue|"
-                              r"amountpayable|totalpayable|balancedue|nettotal|netamount|totaltopay")),
+    # not "Taxi Fare", "Tax Invoice", "GST Reg No"
+    (
+        "TAX",
+        1.0,
+        re.compile(
+            r"消費稅|(?<!免)稅額|^稅|稅金|内稅|內稅|salestax|(?<![a-z])tax(?!i|invoice|reg|id|no|code)|"
+            r"(?<![a-z])vat(?![a-z])|gst(?!reg|id|no)"
+        ),
+    ),
+    (
+        "TOTAL",
+        1.0,
+        re.compile(
+            r"應付|實付|應收|實收金額|[淨凈]金額|[淨凈]額|grandtotal|amountdue|totaldue|"
+            r"amountpayable|totalpayable|balancedue|nettotal|netamount|totaltopay"
+        ),
+    ),
     ("TOTAL", 0.95, re.compile(r"總金額|總額|總計|總共|合共|合計|總數|totalamount")),
     ("AMOUNT_PAID", 0.85, re.compile(r"已付|paid")),
-    ("TOTAL", 0.9, re.compile(r"^total|total[:：]?$|ttl|^總|金額$|^淨額|^net$|付款金額|消費金額|交易金額|amount$")),
-    ("AMOUNT_PAID", 0.85, re.compile(r"八達通|octopus|visa|master|amex|americanexpress|unionpay|銀聯|alipay|支付寶|"
-                                     r"wechat|微信|payme|轉數快|fps|信用卡|credit|debit|已付|paid|付款|埋單|"
-                                     r"boc|hsbc|jcb|eps|易辦事|tapngo|kpay|applepay|googlepay")),
+    (
+        "TOTAL",
+        0.9,
+        re.compile(r"^total|total[:：]?$|ttl|^總|金額$|^淨額|^net$|付款金額|消費金額|交易金額|amount$"),
+    ),
+    (
+        "AMOUNT_PAID",
+        0.85,
+        re.compile(
+            r"八達通|octopus|visa|master|amex|americanexpress|unionpay|銀聯|alipay|支付寶|"
+            r"wechat|微信|payme|轉數快|fps|信用卡|credit|debit|已付|paid|付款|埋單|"
+            r"boc|hsbc|jcb|eps|易辦事|tapngo|kpay|applepay|googlepay"
+        ),
+    ),
     ("DATE", 1.0, re.compile(r"日期|date|交易時間|時間|time")),
-    ("RECEIPT_ID", 1.0, re.compile(r"單號|收據|發票號|編號|receiptno|invoiceno|inv\.?no|billno|check|chk|txn|"
-                                   r"trans|賬單")),
+    (
+        "RECEIPT_ID",
+        1.0,
+        re.compile(
+            r"單號|收據|發票號|編號|receiptno|invoiceno|inv\.?no|billno|check|chk|txn|"
+            r"trans|賬單"
+        ),
+    ),
 ]
 
 PAYMENT_METHODS: list[tuple[str, re.Pattern[str]]] = [
@@ -389,9 +485,23 @@ def payment_method(text: str) -> str | None:
     return None
 
 
+#: Kanji that OCR returns for look-alike katakana; replaced only between kana (東海堂·ア口一ム → アローム).
+_KANA_LOOKALIKES = str.maketrans(
+    {"口": "ロ", "一": "ー", "二": "ニ", "力": "カ", "工": "エ", "夕": "タ", "卜": "ト"}
+)
+
+
 def clean_vendor(text: str) -> str | None:
-    """Join multi-line vendor values, drop decoration (``META\\n-`` → ``META``)."""
+    """Join multi-line vendor values and drop decoration and store codes (``META\\n-`` → ``META``,
+    ``McDonald's Hong Kong (211)`` → ``McDonald's Hong Kong``, ``PARK∩SHOP`` → ``PARKnSHOP``)."""
     parts = [p.strip(" -_*=~.|:：#") for p in re.split(r"[\r\n]+", text)]
     joined = " ".join(p for p in parts if p)
+    joined = re.sub(r"\s*[(（]\d{1,6}[)）]\s*$|\s*/\s*\d{1,6}\s*$", "", joined)
+    joined = joined.replace("∩", "n")
+    joined = re.sub(
+        r"(?<=[\u30a0-\u30ff])[口一二力工夕卜]+|[口一二力工夕卜]+(?=[\u30a0-\u30ff])",
+        lambda m: m.group(0).translate(_KANA_LOOKALIKES),
+        joined,
+    )
     joined = re.sub(r"\s{2,}", " ", joined).strip()
     return joined or None

@@ -1,9 +1,10 @@
 """The OCR port and its offline faster-paddle adapter.
 
 Why a protocol: the service only needs "image in, positioned text lines out", so tests can pass a fake engine,
-and a different backend (another ONNX model, a Textract adapter outside this package) can replace faster-paddle
-without touching the parsing rules. The faster-paddle model (PP-OCR small, bundled inside the wheel, so no
-download at run time) is loaded lazily once per process: a warm Lambda reuses it across invocations.
+and a different backend (another ONNX model, a Textract adapter outside this package) can replace
+faster-paddle without touching the parsing rules. The faster-paddle model (PP-OCR small, bundled inside the
+wheel, so no download at run time) is loaded lazily once per process: a warm Lambda reuses it across
+invocations.
 """
 
 from __future__ import annotations
@@ -60,8 +61,8 @@ class FasterPaddleEngine:
             raise ValueError(f"model_size {model_size!r} is not bundled in the wheel; use 'tiny' or 'small'")
         self.model_size = model_size
         self.threads = threads
-        # Straighten the page first (Canny + Hough, ~0.1 s): the boxes are axis-aligned, so on a tilted photo a
-        # label and its amount only share a row after deskewing.
+        # Straighten the page first (Canny + Hough, ~0.1 s): the boxes are axis-aligned, so on a tilted photo
+        # a label and its amount only share a row after deskewing.
         self.deskew = deskew
         self._engine: Any = None
 
@@ -83,7 +84,9 @@ class FasterPaddleEngine:
             result = engine.ocr(data)
         except (ValueError, RuntimeError, OSError) as exc:  # the Rust extension reports bad input this way
             logger.warning("OCR failed on page %d: %s", page, exc)
-            raise ExtractionError("The receipt image could not be read; please upload a clearer photo.") from exc
+            raise ExtractionError(
+                "The receipt image could not be read; please upload a clearer photo."
+            ) from exc
         lines: list[OcrLine] = []
         for _, b in sorted(result.get("bounds", {}).items()):
             text = (b.get("text") or "").strip()

@@ -12,8 +12,8 @@ import re
 _HKID = re.compile(r"\b[A-Z]{1,2}\s?\d{6}\s?(?:\(\s?[0-9A]\s?\)|[0-9A]\b)")
 # A full payment card number: 13-19 digits, optionally grouped by spaces or dashes.
 _CARD = re.compile(r"(?<![\d*])(?:\d[ -]?){12,18}\d(?![\d])")
-# Phone numbers: +852 / 852 prefixed, or an 8-digit HK number starting 2,3,5,6,7,8,9 (grouped 4-4 or not),
-# or a mainland 11-digit mobile.
+# Phone numbers: +852 / 852 prefixed, or an 8-digit HK number starting 2,3,5,6,7,8,9 (grouped 4-4 or not), or
+# a mainland 11-digit mobile.
 _PHONE = re.compile(
     r"(?:(?:\+|00)?852[\s-]?)?(?<!\d)[235-9]\d{3}[\s-]?\d{4}(?!\d)|(?<!\d)1[3-9]\d{9}(?!\d)|\+\d{1,3}[\s-]?\d[\d\s-]{6,}\d"
 )

@@ -1,10 +1,10 @@
-"""Resolve a parsed AnalyzeExpense response into one ``ExtractedReceipt`` and decide whether a person must check it.
+"""Resolve a parsed AnalyzeExpense response into one ``ExtractedReceipt`` and decide if it needs review.
 
 Why separate from the parser: a response offers candidates (several TOTALs, several dates, a subtotal, a
-stored-value balance); choosing the payable total, reading a day-first date and defaulting the currency are Hong
-Kong business rules that must be identical for our OCR and for real Textract. The same place cross-checks the
-numbers (subtotal + service charge − discount = total, line items sum) and turns weak or inconsistent evidence
-into ``needs_review`` with reasons a person can act on.
+stored-value balance); choosing the payable total, reading a day-first date and defaulting the currency are
+Hong Kong business rules that must be identical for our OCR and for real Textract. The same place cross-checks
+the numbers (subtotal + service charge − discount = total, line items sum) and turns weak or inconsistent
+evidence into ``needs_review`` with reasons a person can act on.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from .models import ExpenseField, ExtractedReceipt, ParsedExpense
 #: Hong Kong has kept UTC+8 without daylight saving since 1979; a fixed offset needs no tz database on Lambda.
 HK_TZ = datetime.timezone(datetime.timedelta(hours=8), "HKT")
 
-#: Below these per-field confidences a receipt goes to review. Total and date drive money and policy checks, so
-#: they are strict; the currency has a sensible default (HKD) in Hong Kong.
+#: Below these per-field confidences a receipt goes to review. Total and date drive money and policy checks,
+#: so they are strict; the currency has a sensible default (HKD) in Hong Kong.
 TOTAL_CONFIDENCE_THRESHOLD = 0.80
 DATE_CONFIDENCE_THRESHOLD = 0.75
 CURRENCY_CONFIDENCE_THRESHOLD = 0.60
@@ -50,7 +50,8 @@ class _Candidate(Generic[T]):
 
 
 def _best(cands: Iterable[_Candidate[T]]) -> tuple[_Candidate[T] | None, _Candidate[T] | None]:
-    """Best candidate after merging equal values (repeats add a little support), and the best different one."""
+    """Best candidate after merging equal values (repeats add a little support), and the best different
+    one."""
     merged: dict[T, _Candidate[T]] = {}
     counts: dict[T, int] = {}
     for c in cands:
@@ -72,7 +73,9 @@ def _fields(parsed: ParsedExpense, *types: str) -> list[ExpenseField]:
     return [f for f in parsed.summary_fields if f.type in types]
 
 
-def _amount_candidates(parsed: ParsedExpense, ftype: str, *, positive: bool = True) -> list[_Candidate[Decimal]]:
+def _amount_candidates(
+    parsed: ParsedExpense, ftype: str, *, positive: bool = True
+) -> list[_Candidate[Decimal]]:
     out = []
     for f in _fields(parsed, ftype):
         amount = normalise.parse_amount(f.value)
@@ -101,7 +104,9 @@ def _resolve_currency(parsed: ParsedExpense) -> tuple[str, float]:
     return DEFAULT_CURRENCY, DEFAULT_CURRENCY_CONFIDENCE
 
 
-def _resolve_date(parsed: ParsedExpense, day_first: bool, today: datetime.date) -> tuple[datetime.date | None, float]:
+def _resolve_date(
+    parsed: ParsedExpense, day_first: bool, today: datetime.date
+) -> tuple[datetime.date | None, float]:
     cands: list[_Candidate[datetime.date]] = []
     for f in _fields(parsed, "INVOICE_RECEIPT_DATE"):
         for value, conf, _ in normalise.find_dates(f.value, day_first=day_first, today=today):
@@ -114,7 +119,8 @@ def _resolve_date(parsed: ParsedExpense, day_first: bool, today: datetime.date) 
         for text, source in texts:
             for value, conf, _ in normalise.find_dates(text, day_first=day_first, today=today):
                 cands.append(_Candidate(value, 0.6 * conf, source))
-                break  # "Statement Date 09/30/10 Date(s) of Service 07/31/10": the first date is the document's
+                # "Statement Date 09/30/10 Date(s) of Service 07/31/10": the first date is the document's
+                break
     best, runner = _best(cands)
     if best is None:
         return None, 0.0
@@ -186,8 +192,11 @@ def _resolve_money(parsed: ParsedExpense) -> _Money:
     # payable one (合計 239.0 + 服務費 23.9 = 總金額 262.9; 總金額 80.00 − 促銷優惠 16.00 = 實際應付 64.00)
     derived = {a for a in total_values for b in total_values if a != b and _derives(a, b, adjustments)}
     total_cands = [
-        _Candidate(c.value, c.score + (0.1 if c.value in paid_values else 0.0) + (0.1 if c.value in derived else 0.0),
-                   c.field)
+        _Candidate(
+            c.value,
+            c.score + (0.1 if c.value in paid_values else 0.0) + (0.1 if c.value in derived else 0.0),
+            c.field,
+        )
         for c in raw_totals
     ]
     total_best, total_runner = _best(total_cands)
@@ -195,8 +204,10 @@ def _resolve_money(parsed: ParsedExpense) -> _Money:
     total_conf = 0.0
     if total_best is not None:
         total, total_conf = total_best.value, min(total_best.score, 0.99)
-        explained = total_best.value in paid_values or total_best.value in derived or (
-            total_runner is not None and _net_of(total_best, total_runner)
+        explained = (
+            total_best.value in paid_values
+            or total_best.value in derived
+            or (total_runner is not None and _net_of(total_best, total_runner))
         )
         if total_runner is not None and total_runner.score > 0.8 * total_best.score and not explained:
             total_conf *= 0.75
@@ -208,10 +219,27 @@ def _resolve_money(parsed: ParsedExpense) -> _Money:
         total, total_conf = sum(parts, Decimal(0)), 0.5
 
     if total is not None:
-        total_conf = _cross_check(parsed, total, total_conf, subtotal, service, discount, tax,
-                                  paid_best.value if paid_best else None, reasons)
-    return _Money(total, total_conf, subtotal, service, discount, tax, tax_best.score if tax_best else 0.0,
-                  tuple(reasons))
+        total_conf = _cross_check(
+            parsed,
+            total,
+            total_conf,
+            subtotal,
+            service,
+            discount,
+            tax,
+            paid_best.value if paid_best else None,
+            reasons,
+        )
+    return _Money(
+        total,
+        total_conf,
+        subtotal,
+        service,
+        discount,
+        tax,
+        tax_best.score if tax_best else 0.0,
+        tuple(reasons),
+    )
 
 
 def _cross_check(
@@ -234,7 +262,9 @@ def _cross_check(
             reasons.append(f"subtotal {subtotal} is more than the total {total}")
             conf = min(conf, 0.6)
     prices = [
-        p for item in parsed.line_items for f in item
+        p
+        for item in parsed.line_items
+        for f in item
         if f.type == "PRICE" and (p := normalise.parse_amount(f.value)) is not None
     ]
     if prices and (_sum_matches(total, prices) or (subtotal is not None and _sum_matches(subtotal, prices))):
@@ -276,7 +306,9 @@ def receipt_from_parsed(parsed: ParsedExpense, *, today: datetime.date | None = 
         elif date_conf < DATE_CONFIDENCE_THRESHOLD:
             reasons.append(f"date confidence {_floor2(date_conf)} below {DATE_CONFIDENCE_THRESHOLD:.2f}")
     if currency_conf < CURRENCY_CONFIDENCE_THRESHOLD:
-        reasons.append(f"currency confidence {_floor2(currency_conf)} below {CURRENCY_CONFIDENCE_THRESHOLD:.2f}")
+        reasons.append(
+            f"currency confidence {_floor2(currency_conf)} below {CURRENCY_CONFIDENCE_THRESHOLD:.2f}"
+        )
 
     vendor, vendor_conf = _resolve_vendor(parsed)
     receipt_no, _ = _resolve_text(parsed, "INVOICE_RECEIPT_ID")

@@ -30,9 +30,10 @@ from .textract_parse import parse_expense_response
 logger = logging.getLogger(__name__)
 
 
-#: A page is probably sideways or upside down (a scan without EXIF orientation) when its lines read badly (upright
-#: receipts measure a mean confidence of 0.88-0.99, upside-down ones ~0.6) or when most text boxes are taller
-#: than wide (PP-OCR reads a sideways line with high confidence, but rows then cannot be paired by geometry).
+#: A page is probably sideways or upside down (a scan without EXIF orientation) when its lines read badly
+#: (upright receipts measure a mean confidence of 0.88-0.99, upside-down ones ~0.6) or when most text boxes
+#: are taller than wide (PP-OCR reads a sideways line with high confidence, but rows then cannot be paired by
+#: geometry).
 ORIENTATION_RETRY_BELOW = 0.80
 MAX_TALL_LINE_SHARE = 0.5
 #: Stop trying rotations once one reads this well.
@@ -95,7 +96,9 @@ def extract_document_detailed(
         text = " | ".join(line.text for lines in page_lines for line in lines)
         logger.debug("extracted %s: %s", filename, mask_personal_data(text))
     logger.info(
-        "extracted %s: needs_review=%s reasons=%s", filename, receipt.needs_review,
+        "extracted %s: needs_review=%s reasons=%s",
+        filename,
+        receipt.needs_review,
         mask_personal_data("; ".join(receipt.review_reasons)),
     )
     return ExtractionResult(receipt=receipt, response=response, lines=page_lines)

@@ -1,9 +1,9 @@
 """Parse an AnalyzeExpense / GetExpenseAnalysis response into ``ParsedExpense``.
 
-Why through amazon-textract-response-parser: it is AWS's own (de)serialiser for the response, so it follows the
-real schema (multi-page async results, optional LabelDetection, GroupProperties). Two things it drops are read
-from the raw dict instead: ``ValueDetection.Currency`` (Textract's normalised currency code) and LINE block text.
-Confidences are scaled from Textract's 0..100 to 0..1 here, once.
+Why through amazon-textract-response-parser: it is AWS's own (de)serialiser for the response, so it follows
+the real schema (multi-page async results, optional LabelDetection, GroupProperties). Two things it drops are
+read from the raw dict instead: ``ValueDetection.Currency`` (Textract's normalised currency code) and LINE
+block text. Confidences are scaled from Textract's 0..100 to 0..1 here, once.
 """
 
 from __future__ import annotations
@@ -50,11 +50,14 @@ def parse_expense_response(resp: dict[str, Any]) -> ParsedExpense:
             raw_items = (raw_groups[g_index] if g_index < len(raw_groups) else {}).get("LineItems") or []
             for i_index, item in enumerate(group.lineitems or []):
                 raw_fields = (raw_items[i_index] if i_index < len(raw_items) else {}).get(
-                    "LineItemExpenseFields") or []
-                line_items.append([
-                    _to_field(f, raw_fields[k] if k < len(raw_fields) else {})
-                    for k, f in enumerate(item.lineitem_expensefields or [])
-                ])
+                    "LineItemExpenseFields"
+                ) or []
+                line_items.append(
+                    [
+                        _to_field(f, raw_fields[k] if k < len(raw_fields) else {})
+                        for k, f in enumerate(item.lineitem_expensefields or [])
+                    ]
+                )
         for block in raw.get("Blocks") or []:
             if block.get("BlockType") == "LINE" and block.get("Text"):
                 lines.append(block["Text"])

@@ -8,6 +8,7 @@ the same waiting step (voiding the old one), so the execution continues rather t
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from chalicelib.domain.claim import Claim, ClaimStatus, Decision
 from chalicelib.domain.identity import SYSTEM, Forbidden, Principal, Role
 from chalicelib.domain.routing import ApprovalStep, Route, escalation_target
 
+log = logging.getLogger(__name__)
 REJECTED_ERROR = "ClaimRejected"
 VERDICTS = {"approve": "approved", "reject": "rejected", "return": "returned"}
 
@@ -115,8 +117,15 @@ def start_reminders(ctx: ApprovalContext, item: ApprovalItem, delay_seconds: int
 
 
 def stop_reminders(ctx: ApprovalContext, item: ApprovalItem | None, cause: str) -> None:
-    if item is not None and item.reminder_execution:
+    """Best effort by design: a ladder that could not be stopped ends itself, because every reminder first
+    checks that its link is still pending. A decision must never fail because a reminder was not stopped."""
+    if item is None or not item.reminder_execution:
+        return
+    try:
         ctx.reminders.stop(item.reminder_execution, cause)
+    except Exception:  # noqa: BLE001 (logged; see the docstring)
+        log.warning("could not stop reminders %s; they will stop at their next step", item.reminder_execution,
+                    exc_info=True)
 
 
 def _notify(

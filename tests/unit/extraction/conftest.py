@@ -1,4 +1,5 @@
-"""Shared fixtures: the real Textract responses (skipped when ../shared is absent) and one OCR engine per session."""
+"""Shared fixtures: the real Textract responses (skipped when ../shared is absent) and one OCR engine per
+session."""
 
 from __future__ import annotations
 

@@ -92,7 +92,12 @@ def test_large_photo_is_downscaled() -> None:
 
 @pytest.mark.parametrize(
     ("data", "kind"),
-    [(b"\x89PNG\r\n\x1a\nxxxx", "png"), (b"\xff\xd8\xff\xe1xx", "jpeg"), (b"%PDF-1.4\n", "pdf"), (b"GIF89a", None)],
+    [
+        (b"\x89PNG\r\n\x1a\nxxxx", "png"),
+        (b"\xff\xd8\xff\xe1xx", "jpeg"),
+        (b"%PDF-1.4\n", "pdf"),
+        (b"GIF89a", None),
+    ],
 )
 def test_sniff_type(data: bytes, kind: str | None) -> None:
     assert sniff_type(data) == kind

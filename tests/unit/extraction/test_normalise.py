@@ -96,13 +96,32 @@ def test_no_currency_sign_gives_none() -> None:
 @pytest.mark.parametrize(
     ("label", "role"),
     [
-        ("總金額", "TOTAL"), ("总额", "TOTAL"), ("合計", "TOTAL"), ("總計", "TOTAL"), ("應付", "TOTAL"),
-        ("实付合计：", "TOTAL"), ("Grand Total", "TOTAL"), ("Amount Due", "TOTAL"), ("TOTAL", "TOTAL"),
-        ("小計金額", "SUBTOTAL"), ("Sub Total", "SUBTOTAL"), ("加一服務費", "SERVICE_CHARGE"),
-        ("Service Charge 10%", "SERVICE_CHARGE"), ("折扣", "DISCOUNT"), ("抵扣合计", "DISCOUNT"),
-        ("餘額:", "BALANCE"), ("余额", "BALANCE"), ("找續", "CHANGE"), ("找赎", "CHANGE"), ("Change", "CHANGE"),
-        ("現金收", "TENDERED"), ("八達通", "AMOUNT_PAID"), ("VISA", "AMOUNT_PAID"),
-        ("Total Saving", "IGNORE"), ("总价", "IGNORE"), ("日期", "DATE"),
+        ("總金額", "TOTAL"),
+        ("总额", "TOTAL"),
+        ("合計", "TOTAL"),
+        ("總計", "TOTAL"),
+        ("應付", "TOTAL"),
+        ("实付合计：", "TOTAL"),
+        ("Grand Total", "TOTAL"),
+        ("Amount Due", "TOTAL"),
+        ("TOTAL", "TOTAL"),
+        ("小計金額", "SUBTOTAL"),
+        ("Sub Total", "SUBTOTAL"),
+        ("加一服務費", "SERVICE_CHARGE"),
+        ("Service Charge 10%", "SERVICE_CHARGE"),
+        ("折扣", "DISCOUNT"),
+        ("抵扣合计", "DISCOUNT"),
+        ("餘額:", "BALANCE"),
+        ("余额", "BALANCE"),
+        ("找續", "CHANGE"),
+        ("找赎", "CHANGE"),
+        ("Change", "CHANGE"),
+        ("現金收", "TENDERED"),
+        ("八達通", "AMOUNT_PAID"),
+        ("VISA", "AMOUNT_PAID"),
+        ("Total Saving", "IGNORE"),
+        ("总价", "IGNORE"),
+        ("日期", "DATE"),
     ],
 )
 def test_classify_label(label: str, role: str) -> None:
@@ -116,10 +135,30 @@ def test_unlabelled_text_has_no_role() -> None:
 
 @pytest.mark.parametrize(
     ("text", "method"),
-    [("八達通", "Octopus"), ("VISA ****1234", "Visa"), ("支付寶", "AlipayHK"), ("轉數快 FPS", "FPS"), ("埋單", None)],
+    [
+        ("八達通", "Octopus"),
+        ("VISA ****1234", "Visa"),
+        ("支付寶", "AlipayHK"),
+        ("轉數快 FPS", "FPS"),
+        ("埋單", None),
+    ],
 )
 def test_payment_method(text: str, method: str | None) -> None:
     assert normalise.payment_method(text) == method
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("McDonald's Hong Kong (211)", "McDonald's Hong Kong"),  # store number
+        ("迎麵-青衣店/991", "迎麵-青衣店"),
+        ("百佳 PARK∩SHOP", "百佳 PARKnSHOP"),  # OCR glyph slip
+        ("東海堂·ア口一ム", "東海堂·アローム"),  # kanji look-alikes between katakana
+        ("一品口", "一品口"),  # ...but not in Chinese text
+    ],
+)
+def test_clean_vendor_ocr_slips(raw: str, clean: str) -> None:
+    assert normalise.clean_vendor(raw) == clean
 
 
 def test_clean_vendor_joins_lines_and_drops_decoration() -> None:
@@ -131,3 +170,26 @@ def test_clean_vendor_joins_lines_and_drops_decoration() -> None:
 def test_quantize_money() -> None:
     assert str(normalise.quantize_money(Decimal("63.0"), "HKD")) == "63.00"
     assert str(normalise.quantize_money(Decimal("8042.4"), "JPY")) == "8042"
+
+
+@pytest.mark.parametrize(
+    ("label", "role"),
+    [
+        ("Balance Due", "TOTAL"),  # not an Octopus balance
+        ("Octopus Balance", "BALANCE"),
+        ("Sales Tax", "TAX"),
+        ("GST 6%:", "TAX"),
+        ("Total (Inclusive of GST):", "TOTAL"),
+        ("Total (Excluding GST):", "SUBTOTAL"),
+        ("金額 AMOUNT HKD", "TOTAL"),
+    ],
+)
+def test_classify_label_edge_cases(label: str, role: str) -> None:
+    found = normalise.classify_label(label)
+    assert found is not None and found[0] == role
+
+
+@pytest.mark.parametrize("label", ["的士車資 Taxi Fare", "Tax Invoice", "GST REG NO", "Thank you, unless"])
+def test_not_money_labels(label: str) -> None:
+    found = normalise.classify_label(label)
+    assert found is None or found[0] not in ("TAX", "DISCOUNT", "TOTAL")

@@ -15,23 +15,47 @@ from PIL import Image
 from chalicelib.cli import main as cli_main
 from chalicelib.extraction import extract_document
 from chalicelib.extraction.service import extract_document_detailed
-from tools.receipt_generator import FontNotFoundError, ReceiptSpec, add_noise, render_receipt, render_receipt_image
+from tools.receipt_generator import (
+    FontNotFoundError,
+    ReceiptSpec,
+    add_noise,
+    render_receipt,
+    render_receipt_image,
+)
 
 CASES = [
     ReceiptSpec(
-        vendor="翠園", vendor_en="JADE GARDEN", date=datetime.date(2026, 11, 3),
-        items=[("北京填鴨 Peking Duck", Decimal("4800.00")), ("清蒸石斑 Steamed Grouper", Decimal("1381.82"))],
-        service_charge=True, date_style="cjk", payment="Visa", round_to_dollar=True,
+        vendor="翠園",
+        vendor_en="JADE GARDEN",
+        date=datetime.date(2026, 11, 3),
+        items=[
+            ("北京填鴨 Peking Duck", Decimal("4800.00")),
+            ("清蒸石斑 Steamed Grouper", Decimal("1381.82")),
+        ],
+        service_charge=True,
+        date_style="cjk",
+        payment="Visa",
+        round_to_dollar=True,
     ),
     ReceiptSpec(
-        vendor="金記茶餐廳", date=datetime.date(2026, 2, 7), items=[("餐蛋麵", Decimal("38.00")),
-                                                                  ("凍檸檬茶", Decimal("24.50"))],
-        date_style="dmy", labels="zh", payment="Octopus", octopus_balance=Decimal("512.30"),
+        vendor="金記茶餐廳",
+        date=datetime.date(2026, 2, 7),
+        items=[("餐蛋麵", Decimal("38.00")), ("凍檸檬茶", Decimal("24.50"))],
+        date_style="dmy",
+        labels="zh",
+        payment="Octopus",
+        octopus_balance=Decimal("512.30"),
     ),
     ReceiptSpec(
-        vendor="維港咖啡", vendor_en="HARBOUR COFFEE", date=datetime.date(2026, 9, 12),
-        items=[("Coffee Beans", Decimal("188.00")), ("Milk Tea", Decimal("28.00"))], labels="en",
-        date_style="dmon", payment="Cash", cash_tendered=Decimal("500.00"), discount=Decimal("10.00"),
+        vendor="維港咖啡",
+        vendor_en="HARBOUR COFFEE",
+        date=datetime.date(2026, 9, 12),
+        items=[("Coffee Beans", Decimal("188.00")), ("Milk Tea", Decimal("28.00"))],
+        labels="en",
+        date_style="dmon",
+        payment="Cash",
+        cash_tendered=Decimal("500.00"),
+        discount=Decimal("10.00"),
     ),
 ]
 
@@ -74,8 +98,9 @@ def test_noisy_jpeg_and_pdf(ocr_engine, fonts_ok) -> None:
     assert extract_document(pdf.getvalue(), "scan.pdf", engine=ocr_engine).total == spec.total
 
 
-def test_cli_extract_handles_bad_files_and_exits_nonzero(ocr_engine, fonts_ok, tmp_path: Path, capsys,
-                                                         monkeypatch) -> None:
+def test_cli_extract_handles_bad_files_and_exits_nonzero(
+    ocr_engine, fonts_ok, tmp_path: Path, capsys, monkeypatch
+) -> None:
     import chalicelib.extraction.ocr_engine as oe
 
     monkeypatch.setattr(oe, "_default_engine", ocr_engine)

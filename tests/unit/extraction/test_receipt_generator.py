@@ -13,19 +13,36 @@ from tools.receipt_generator import FontNotFoundError, ReceiptSpec, format_date,
 
 
 def test_service_charge_discount_and_rounding() -> None:
-    spec = ReceiptSpec(vendor="翠園", date=datetime.date(2026, 11, 3),
-                       items=[("北京填鴨", Decimal("4800.00")), ("清蒸石斑", Decimal("1381.82"))],
-                       service_charge=True, discount=Decimal("20.00"), round_to_dollar=True)
+    spec = ReceiptSpec(
+        vendor="翠園",
+        date=datetime.date(2026, 11, 3),
+        items=[("北京填鴨", Decimal("4800.00")), ("清蒸石斑", Decimal("1381.82"))],
+        service_charge=True,
+        discount=Decimal("20.00"),
+        round_to_dollar=True,
+    )
     assert spec.subtotal == Decimal("6181.82")
     assert spec.service_amount == Decimal("618.20")
     assert spec.total == Decimal("6780.00")
-    assert spec.truth() == {"vendor": "翠園", "date": "2026-11-03", "total": "6780.00", "currency": "HKD", "tax": None}
+    assert spec.truth() == {
+        "vendor": "翠園",
+        "date": "2026-11-03",
+        "total": "6780.00",
+        "currency": "HKD",
+        "tax": None,
+    }
 
 
 @pytest.mark.parametrize(
     ("style", "text"),
-    [("iso", "2026-11-03"), ("dmy", "03/11/2026"), ("cjk", "2026年11月3日"), ("dmon", "3 Nov 2026"),
-     ("dmy2", "03-11-26"), ("compact", "20261103")],
+    [
+        ("iso", "2026-11-03"),
+        ("dmy", "03/11/2026"),
+        ("cjk", "2026年11月3日"),
+        ("dmon", "3 Nov 2026"),
+        ("dmy2", "03-11-26"),
+        ("compact", "20261103"),
+    ],
 )
 def test_date_styles(style: str, text: str) -> None:
     assert format_date(datetime.date(2026, 11, 3), style) == text

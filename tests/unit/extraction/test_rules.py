@@ -16,7 +16,9 @@ TODAY = datetime.date(2026, 11, 25)
 
 
 def line(text: str, left: float, top: float, width: float = 0.2, height: float = 0.03, conf: float = 0.99):
-    return OcrLine(text=text, confidence=conf, box=BoundingBox(left=left, top=top, width=width, height=height))
+    return OcrLine(
+        text=text, confidence=conf, box=BoundingBox(left=left, top=top, width=width, height=height)
+    )
 
 
 def receipt(rows: list[tuple[str, str | None]], header: list[str] | None = None, slope: float = 0.0):
@@ -37,10 +39,20 @@ def resolve(lines):
 
 
 def test_total_is_paired_with_its_amount_by_row_not_order() -> None:
-    r, _ = resolve(receipt([
-        ("日期: 03/11/2026", None), ("叉燒飯", "$48.00"), ("凍檸檬茶", "$24.00"), ("小計", "$72.00"),
-        ("加一服務費", "$7.20"), ("總計", "$79.20"), ("八達通", "$79.20"), ("餘額", "$120.80"),
-    ]))
+    r, _ = resolve(
+        receipt(
+            [
+                ("日期: 03/11/2026", None),
+                ("叉燒飯", "$48.00"),
+                ("凍檸檬茶", "$24.00"),
+                ("小計", "$72.00"),
+                ("加一服務費", "$7.20"),
+                ("總計", "$79.20"),
+                ("八達通", "$79.20"),
+                ("餘額", "$120.80"),
+            ]
+        )
+    )
     assert r.total == Decimal("79.20")
     assert r.subtotal == Decimal("72.00") and r.service_charge == Decimal("7.20")
     assert r.date == datetime.date(2026, 11, 3)  # day first
@@ -50,27 +62,50 @@ def test_total_is_paired_with_its_amount_by_row_not_order() -> None:
 
 
 def test_octopus_balance_and_cash_tendered_are_never_the_total() -> None:
-    r, response = resolve(receipt([
-        ("2026-05-01", None), ("餐蛋麵", "38.00"), ("合計", "38.00"), ("現金", "500.00"), ("找續", "462.00"),
-    ]))
+    r, response = resolve(
+        receipt(
+            [
+                ("2026-05-01", None),
+                ("餐蛋麵", "38.00"),
+                ("合計", "38.00"),
+                ("現金", "500.00"),
+                ("找續", "462.00"),
+            ]
+        )
+    )
     assert r.total == Decimal("38.00")
     other = [f for f in response["ExpenseDocuments"][0]["SummaryFields"] if f["Type"]["Text"] == "OTHER"]
     assert {f["ValueDetection"]["Text"] for f in other} == {"500.00", "462.00"}
 
 
 def test_net_payable_beats_gross_total() -> None:
-    r, _ = resolve(receipt([
-        ("2026/11/11", None), ("總金額", "80.00"), ("促銷優惠總金額", "-16.00"), ("實際應付金額", "64.00"),
-        ("八達通", "64.00"), ("餘額", "22.10"),
-    ]))
+    r, _ = resolve(
+        receipt(
+            [
+                ("2026/11/11", None),
+                ("總金額", "80.00"),
+                ("促銷優惠總金額", "-16.00"),
+                ("實際應付金額", "64.00"),
+                ("八達通", "64.00"),
+                ("餘額", "22.10"),
+            ]
+        )
+    )
     assert r.total == Decimal("64.00")
     assert not r.needs_review, r.review_reasons
 
 
 def test_total_after_service_charge_beats_pre_charge_total() -> None:
-    r, _ = resolve(receipt([
-        ("2025/11/26", None), ("合計", "$239.0"), ("服務費（10%）", "$23.9"), ("總金額", "$262.9"),
-    ]))
+    r, _ = resolve(
+        receipt(
+            [
+                ("2025/11/26", None),
+                ("合計", "$239.0"),
+                ("服務費（10%）", "$23.9"),
+                ("總金額", "$262.9"),
+            ]
+        )
+    )
     assert r.total == Decimal("262.90")
     assert not r.needs_review, r.review_reasons
 
@@ -82,9 +117,16 @@ def test_unrelated_totals_go_to_review() -> None:
 
 
 def test_subtotal_only_gives_a_total_that_needs_review() -> None:
-    r, _ = resolve(receipt([
-        ("2025-10-27", None), ("泰式炒飯", "58.00"), ("海南雞飯", "58.00"), ("Subtotal:", "116.00"),
-    ]))
+    r, _ = resolve(
+        receipt(
+            [
+                ("2025-10-27", None),
+                ("泰式炒飯", "58.00"),
+                ("海南雞飯", "58.00"),
+                ("Subtotal:", "116.00"),
+            ]
+        )
+    )
     assert r.total == Decimal("116.00")
     assert r.needs_review
 
@@ -103,9 +145,15 @@ def test_no_total_and_no_date() -> None:
 
 
 def test_last_top_up_date_is_not_the_transaction_date() -> None:
-    r, _ = resolve(receipt([
-        ("總計", "$31.0"), ("上一次於17/11/2025現金增值", None), ("09:08AM 18-11-25", None),
-    ]))
+    r, _ = resolve(
+        receipt(
+            [
+                ("總計", "$31.0"),
+                ("上一次於17/11/2025現金增值", None),
+                ("09:08AM 18-11-25", None),
+            ]
+        )
+    )
     assert r.date == datetime.date(2025, 11, 18)
 
 
@@ -115,14 +163,22 @@ def test_future_date_goes_to_review() -> None:
 
 
 def test_residual_tilt_is_corrected() -> None:
-    rows = [("2026-01-05", None), ("A", "$10.00"), ("B", "$20.00"), ("小計", "$30.00"), ("總計", "$33.00"),
-            ("加一", "$3.00")]
+    rows = [
+        ("2026-01-05", None),
+        ("A", "$10.00"),
+        ("B", "$20.00"),
+        ("小計", "$30.00"),
+        ("總計", "$33.00"),
+        ("加一", "$3.00"),
+    ]
     r, _ = resolve(receipt(rows, slope=0.02))
     assert r.total == Decimal("33.00")
 
 
 def test_bilingual_vendor_from_two_header_lines() -> None:
-    r, _ = resolve(receipt([("2026-01-05", None), ("總計", "$33.00")], header=["大快活", "Fairwood", "Tel: 2345 6789"]))
+    r, _ = resolve(
+        receipt([("2026-01-05", None), ("總計", "$33.00")], header=["大快活", "Fairwood", "Tel: 2345 6789"])
+    )
     assert r.vendor == "大快活 Fairwood"
 
 
@@ -148,22 +204,47 @@ def test_currency_from_receipt_text(text: str, code: str) -> None:
 
 
 def test_item_table_header_is_not_a_total() -> None:
-    lines = receipt([("17/11/2025 09:47:59", None), ("1 豬柳蛋漢堡餐", "23.00"), ("小計", "23.00"),
-                     ("堂食 Total", "23.00")])
+    lines = receipt(
+        [
+            ("17/11/2025 09:47:59", None),
+            ("1 豬柳蛋漢堡餐", "23.00"),
+            ("小計", "23.00"),
+            ("堂食 Total", "23.00"),
+        ]
+    )
     # header row "数量 产品 | 總數(HKD$)" printed on the same row as the first item's price
-    lines += [line("数量 产品", 0.05, 0.255), line("總數(HKD$)", 0.6, 0.255, width=0.2), line("50.50", 0.75, 0.26)]
+    lines += [
+        line("数量 产品", 0.05, 0.255),
+        line("總數(HKD$)", 0.6, 0.255, width=0.2),
+        line("50.50", 0.75, 0.26),
+    ]
     r, _ = resolve(lines)
     assert r.total == Decimal("23.00")
     assert not any("several different totals" in reason for reason in r.review_reasons)
 
 
 def test_card_slip_amount_is_a_total() -> None:
-    r, _ = resolve(receipt([("2026-03-14 18:22", None), ("VISA SALE 銷售", None), ("金額 AMOUNT", "HKD 123.00")]))
+    r, _ = resolve(
+        receipt([("2026-03-14 18:22", None), ("VISA SALE 銷售", None), ("金額 AMOUNT", "HKD 123.00")])
+    )
     assert r.total == Decimal("123.00")
 
 
 @pytest.mark.parametrize("label", ["餘額 Remaining Value", "RV", "八達通餘額："])
 def test_stored_value_balance_labels(label: str) -> None:
-    r, _ = resolve(receipt([("2026-03-14", None), ("總數 Total", "$31.0"), ("八達通 Octopus", "$31.0"),
-                            (label, "$250.4")]))
+    r, _ = resolve(
+        receipt(
+            [("2026-03-14", None), ("總數 Total", "$31.0"), ("八達通 Octopus", "$31.0"), (label, "$250.4")]
+        )
+    )
     assert r.total == Decimal("31.00")
+
+
+def test_printed_name_beats_a_misread_logo() -> None:
+    header = ["WONDERLANT", "奇趣大地", "Wonderland 奇趣天地", "Wonderland Superstore"]
+    lines = receipt([("2025-11-22", None), ("總計", "$208.6")], header=header)
+    # the logo is printed larger than the name line below it
+    lines[0] = line("WONDERLANT", 0.3, 0.02, width=0.4, height=0.05)
+    lines[1] = line("奇趣大地", 0.3, 0.07, width=0.4, height=0.05)
+    r, _ = resolve(lines)
+    assert r.vendor == "Wonderland 奇趣天地"
