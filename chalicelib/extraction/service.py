@@ -92,6 +92,9 @@ def extract_document_detailed(
             page_lines.append(read_upright(engine or default_engine(), page.image, page.number))
     response = build_analyze_expense(page_lines)
     receipt = receipt_from_parsed(parse_expense_response(response), today=today)
+    if not any(page_lines):
+        reasons = ["no text could be read (blank, dark or unreadable image)", *receipt.review_reasons]
+        receipt = receipt.model_copy(update={"needs_review": True, "review_reasons": reasons})
     if logger.isEnabledFor(logging.DEBUG):
         text = " | ".join(line.text for lines in page_lines for line in lines)
         logger.debug("extracted %s: %s", filename, mask_personal_data(text))

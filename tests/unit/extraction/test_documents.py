@@ -141,3 +141,14 @@ def test_heic_without_decoder_is_refused_with_a_reason() -> None:
     assert sniff_type(data) == "heic"
     with pytest.raises(UnsupportedDocument):
         extract_document(data, "IMG_0001.HEIC", engine=_NoOcr())
+
+
+class _BlankOcr:
+    def read(self, image, page=1):
+        return []
+
+
+def test_blank_image_goes_to_review_with_a_reason() -> None:
+    receipt = extract_document(_png((300, 400)), "blank.png", engine=_BlankOcr())
+    assert receipt.needs_review and receipt.total is None
+    assert receipt.review_reasons[0].startswith("no text could be read")

@@ -1,0 +1,161 @@
+"""Approval workflow benchmark through the local stack (moto's server, the real handlers and state machines).
+
+Measured for real, over HTTP:
+- upload -> first approver notified, p50/p95 seconds;
+- decisions/s through the API (each link clicked twice at once, then replayed: zero duplicate decisions allowed);
+- lost executions: claims of the run that did not reach posted/rejected (zero allowed).
+
+Modelled (labelled as such): submit -> decided for a simulated working day, from the pipeline's own routing (how
+many steps each claim needed) and reminder plans (`chalicelib.domain.schedule`), with approvers who open a push
+after a log-normal delay and answer sooner once an SMS or a call reaches them. Hours are wall-clock hours in
+Hong Kong, working hours and holidays included, compared with the 48-hour approval KPI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import random
+import statistics
+import threading
+import time
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bench.e2e import percentile
+from chalicelib.domain.schedule import ReminderPolicy, next_working_moment
+from chalicelib.services.reminders import is_public_holiday
+from infra.demo import _free_port, start
+from infra.sample_receipts import receipt_png
+
+EMPLOYEES = ("E201", "E202", "E300", "E121")
+_HK = ZoneInfo("Asia/Hong_Kong")
+CATEGORIES = ("meals", "taxi", "travel", "entertainment", "general")
+
+
+def simulated_hours_to_decision(steps: int, submitted: datetime, rng: random.Random, policy: ReminderPolicy) -> float:
+    """One claim's hours from submission to its last decision, under the response model described above."""
+    at = submitted
+    for _ in range(steps):
+        notified = next_working_moment(at, "Asia/Hong_Kong", policy, is_public_holiday)
+        # push alone: median 3 working hours; an SMS (after 30 min) and a call (2 h later) cut the wait
+        wait_h = rng.lognormvariate(math.log(3.0), 0.9)
+        sms_h = policy.sms_after_seconds / 3600
+        voice_h = sms_h + policy.voice_after_seconds / 3600
+        if wait_h > sms_h:
+            wait_h = sms_h + (wait_h - sms_h) * 0.5
+        if wait_h > voice_h:
+            wait_h = voice_h + rng.uniform(0.05, 0.5)
+        at = _add_working_hours(notified, wait_h, policy)
+    return (at - submitted).total_seconds() / 3600
+
+
+def _add_working_hours(start: datetime, hours: float, policy: ReminderPolicy) -> datetime:
+    at, left = start, timedelta(hours=hours)
+    while left > timedelta(0):
+        at = next_working_moment(at, "Asia/Hong_Kong", policy, is_public_holiday)
+        local_end = at.astimezone(_HK).replace(hour=policy.workday_end.hour, minute=0, second=0, microsecond=0)
+        step = min(left, local_end - at.astimezone(_HK))
+        at, left = at + step, left - step
+        if left > timedelta(0):
+            at = at + timedelta(minutes=1)
+    return at
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--claims", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    for noisy in ("werkzeug", "hk-expense", "hk-expense-approval", "hk-expense-reminders", "chalicelib"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    rng = random.Random(args.seed)
+
+    running = start(_free_port())
+    driver = running.driver
+    first_notified: list[float] = []
+    steps_by_claim: dict[str, int] = {}
+    submitted_claims: list[str] = []
+    duplicate_decisions = 0
+    decisions = 0
+    decide_seconds = 0.0
+    try:
+        for i in range(args.claims):
+            employee = EMPLOYEES[i % len(EMPLOYEES)]
+            amount = f"{rng.choice([45, 88, 120, 380, 960, 2400, 5600, 7200])}.{rng.randint(0, 99):02d}"
+            when = date(2026, 11, 2) + timedelta(days=i % 20)
+            png = receipt_png(f"Vendor {i} 商戶", when, [("Item 項目", amount)])
+            started = time.monotonic()
+            claim_id = driver.upload(employee, png, f"r{i}.png", "image/png")
+            driver.wait_status(employee, claim_id, {"extracted", "needs_review", "failed"}, seconds=120)
+            status, body = driver.submit(employee, claim_id, {
+                "total": amount, "currency": "HKD", "vendor": f"Vendor {i}", "receipt_date": when.isoformat(),
+                "category": CATEGORIES[i % len(CATEGORIES)], "purpose": "bench"})
+            assert status == 200, body
+            message = driver.approval_message(claim_id, level=1, seconds=120)
+            first_notified.append(time.monotonic() - started)
+            submitted_claims.append(claim_id)
+            level, steps = 1, 0
+            while message is not None:
+                steps += 1
+                verdict = "reject" if rng.random() < 0.05 else "approve"
+                results: list[int] = []
+                t0 = time.monotonic()
+                clicks = [threading.Thread(target=lambda m=message, v=verdict: results.append(
+                    driver.decide(m["link"], v, "bench")[0])) for _ in range(2)]
+                for c in clicks:
+                    c.start()
+                for c in clicks:
+                    c.join()
+                results.append(driver.decide(message["link"], verdict, "replay")[0])
+                decide_seconds += time.monotonic() - t0
+                decisions += 1
+                duplicate_decisions += max(0, results.count(200) - 1)
+                if verdict == "reject":
+                    break
+                level += 1
+                try:
+                    message = driver.approval_message(claim_id, level=level, seconds=3)
+                except AssertionError:
+                    message = None  # no further step: the claim goes to the ledger
+            steps_by_claim[claim_id] = steps
+
+        def settled() -> bool:
+            return all(driver.claim("E900", cid)["status"] in {"posted", "rejected"} for cid in submitted_claims)
+
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not settled():
+            time.sleep(0.5)
+        finals = Counter(driver.claim("E900", cid)["status"] for cid in submitted_claims)
+    finally:
+        running.stop()
+
+    policy = ReminderPolicy()
+    day = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 09:00 HKT on a Wednesday
+    simulated = [
+        simulated_hours_to_decision(steps, day + timedelta(minutes=rng.uniform(0, 9 * 60)), rng, policy)
+        for steps in steps_by_claim.values()
+    ]
+    lost = sum(n for status, n in finals.items() if status not in ("posted", "rejected"))
+    print(f"approval_claims: {len(submitted_claims)} count")
+    print(f"approval_upload_to_first_notification_p50_s: {statistics.median(first_notified):.3f} s")
+    print(f"approval_upload_to_first_notification_p95_s: {percentile(first_notified, 95):.3f} s")
+    print(f"approval_decisions_per_s: {decisions / decide_seconds:.1f} decisions/s")
+    print(f"approval_duplicate_decisions: {duplicate_decisions} count")
+    print(f"approval_lost_executions: {lost} count")
+    print(f"approval_final_posted: {finals.get('posted', 0)} count")
+    print(f"approval_final_rejected: {finals.get('rejected', 0)} count")
+    print(f"approval_steps_mean: {statistics.mean(steps_by_claim.values()):.2f} steps")
+    print(f"approval_simulated_median_hours_to_decision: {statistics.median(simulated):.1f} h")
+    print(f"approval_simulated_p90_hours_to_decision: {percentile(simulated, 90):.1f} h")
+    print(f"approval_simulated_within_48h: {sum(h <= 48 for h in simulated) / len(simulated):.3f} ratio")
+    return 0 if lost == 0 and duplicate_decisions == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
