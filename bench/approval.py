@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                 verdict = "reject" if rng.random() < 0.05 else "approve"
                 results: list[int] = []
                 t0 = time.monotonic()
-                clicks = [threading.Thread(target=lambda m=message, v=verdict: results.append(
+                clicks = [threading.Thread(target=lambda m=message, v=verdict, out=results: out.append(
                     driver.decide(m["link"], v, "bench")[0])) for _ in range(2)]
                 for c in clicks:
                     c.start()

@@ -2,44 +2,20 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
-
-from PIL import Image, ImageDraw, ImageFont
 
 from infra.driver import Driver
-
-_FONTS = (
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-)
+from tools.receipt_generator import ReceiptSpec, render_receipt
 
 
-def _font(size: int) -> ImageFont.FreeTypeFont:
-    for path in _FONTS:
-        if Path(path).exists():
-            return ImageFont.truetype(path, size)
-    raise RuntimeError("no CJK font installed: run `make deps` (installs requirements-system.txt)")
-
-
-def receipt_png(vendor: str, when: date, items: list[tuple[str, str]], currency: str = "HK$") -> bytes:
-    """A clean printed receipt: vendor, day-first date, items and a 總額 TOTAL line."""
-    total = sum((Decimal(price) for _, price in items), Decimal("0"))
-    lines = [vendor, f"日期 Date: {when:%d/%m/%Y}", ""]
-    lines += [f"{name}    {currency}{Decimal(price):,.2f}" for name, price in items]
-    lines += ["", f"總額 TOTAL    {currency}{total:,.2f}", "多謝惠顧 Thank you"]
-    font = _font(28)
-    img = Image.new("RGB", (760, 90 + 48 * len(lines)), "white")
-    draw = ImageDraw.Draw(img)
-    for i, line in enumerate(lines):
-        draw.text((40, 40 + 48 * i), line, fill="black", font=font)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
+def receipt_png(vendor: str, when: date, items: list[tuple[str, str]], currency: str = "HKD") -> bytes:
+    """A clean printed receipt from the project's labelled-receipt generator (day-first date, 總額 TOTAL)."""
+    chinese, _, english = vendor.partition(" ") if not vendor.isascii() else ("", "", vendor)
+    spec = ReceiptSpec(vendor=chinese or english, vendor_en=english or None, date=when,
+                       items=[(name, Decimal(price)) for name, price in items], currency=currency, date_style="dmy")
+    return render_receipt(spec)
 
 
 @dataclass
@@ -51,7 +27,7 @@ class Scenario:
     category: str
     decisions: tuple[str, ...]  # what the approvers answer, level by level
     expected: str
-    currency: str = "HK$"
+    currency: str = "HKD"
     purpose: str = ""
     duplicate_of: int | None = None  # index of an earlier scenario whose file is uploaded again
 
@@ -65,7 +41,7 @@ SCENARIOS = [
     Scenario("E201", "翠華餐廳 Tsui Wah Restaurant", date(2026, 11, 3), [], "meals", ("reject",), "rejected",
              purpose="claimed twice", duplicate_of=0),
     Scenario("E121", "深圳灣萬豪酒店 Shenzhen Bay Marriott", date(2026, 11, 12), [("Taxi 的士", "86.00")],
-             "taxi", ("approve",), "posted", currency="¥"),
+             "taxi", ("approve",), "posted", currency="CNY"),
     Scenario("E202", "城市的士 City Taxi", date(2026, 11, 14), [("Taxi 的士", "128.50")], "taxi", ("reject",),
              "rejected", purpose="personal trip"),
 ]

@@ -435,7 +435,8 @@ def purpose_of(subject: str, body: str) -> str:
     """An explicit ``Purpose:``/``用途：`` line wins; else the subject without Re:/Fwd: prefixes."""
     labelled = _PURPOSE_LABEL.search(_normalise(body))
     text = labelled.group(1) if labelled else _REPLY_PREFIX.sub("", _normalise(subject))
-    text = " ".join(text.split())
+    text = _CC_CODE.sub(" ", _CC_LABELLED.sub(" ", text))  # the cost centre is its own field
+    text = " ".join(text.split()).strip(" -,;:|/")
     return text[:PURPOSE_MAX_CHARS]
 
 

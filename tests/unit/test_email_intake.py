@@ -1,0 +1,354 @@
+"""E-mail intake: who the claimant is, which parts are receipts, what the employee wrote, and what is kept."""
+
+from __future__ import annotations
+
+import json
+import logging
+from email.message import EmailMessage
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib.adapters.aws import BlobStore
+from chalicelib.adapters.ses_events import parse_ses_notification, raw_mail_keys
+from chalicelib.domain.directory import Employee
+from chalicelib.services import email_intake as ei
+from chalicelib.services.uploads import KEY_PATTERN
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+MAIL = EVENTS / "mail"
+EMPLOYEES = {
+    "sm.wong@example.com": Employee(employee_id="E201", name="黃小明 Wong Siu Ming", email="sm.wong@example.com",
+                                    department_id="HK-SALES", rank=2),
+    "wing.ho@example.com": Employee(employee_id="E202", name="何穎 Ho Wing", email="wing.ho@example.com",
+                                    department_id="HK-SALES", rank=2),
+}
+PNG_HEADER = b"\x89PNG\r\n\x1a\n"
+
+
+class Directory:
+    def employee_by_email(self, email: str) -> Employee | None:
+        return EMPLOYEES.get(email.strip().lower())
+
+
+class Audit:
+    def __init__(self) -> None:
+        self.records: list[tuple[str, str, dict]] = []
+
+    def append(self, entity, actor, action, before, after) -> None:
+        self.records.append((entity, action, after))
+
+
+class Starter:
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def __call__(self, employee_id, filename, content_type, data, purpose, category, cost_centre, source_key, *,
+                 claim_id=None):
+        self.calls.append(dict(employee_id=employee_id, filename=filename, content_type=content_type, data=data,
+                               purpose=purpose, category=category, cost_centre=cost_centre, source_key=source_key,
+                               claim_id=claim_id))
+        return claim_id
+
+
+def run(raw: bytes, key: str = "inbound/msg-1", **kwargs):
+    audit, starter = Audit(), Starter()
+    result = ei.process_raw_email(key, raw, Directory(), starter, audit, **kwargs)
+    return result, starter, audit
+
+
+def eml(name: str) -> bytes:
+    return (MAIL / name).read_bytes()
+
+
+def image(size: int, fill: int = 1) -> bytes:
+    return PNG_HEADER + bytes([fill]) * (size - len(PNG_HEADER))
+
+
+def message(sender="Wong Siu Ming <sm.wong@example.com>", subject="Taxi CC-2100", body="taxi to the airport",
+            html: str | None = None) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = "receipts@expense.example.com"
+    msg["Subject"] = subject
+    msg["Message-ID"] = "<built-1@mail.example.com>"
+    msg.set_content(body)
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
+    return msg
+
+
+# ---- the hand-written messages -------------------------------------------------------------------------
+
+
+def test_forwarded_receipt_is_claimed_by_the_employee_who_forwarded_it_not_reply_to():
+    result, starter, audit = run(eml("forwarded_jpeg.eml"))
+    assert result.status == "accepted"
+    assert result.employee_id == "E201"  # From, not Reply-To (sales.office@example.net) nor the vendor
+    assert result.purpose == "Taxi to client meeting in Kwun Tong"  # the labelled line wins over the subject
+    assert (result.category, result.cost_centre) == ("taxi", "CC-2100")
+    [call] = starter.calls
+    assert call["filename"] == "uber_receipt.jpg" and call["content_type"] == "image/jpeg"
+    assert call["data"][:3] == b"\xff\xd8\xff" and call["source_key"] == "inbound/msg-1"
+    assert result.claim_ids == [call["claim_id"]] and KEY_PATTERN.match(f"receipts/E201/{call['claim_id']}/x.jpg")
+    [(entity, action, after)] = audit.records
+    assert (entity, action) == ("EMAIL#inbound/msg-1", "email.accepted")
+    assert after["sender"] == "s***@example.com" and after["claim_ids"] == result.claim_ids
+    assert "Kwun Tong" not in json.dumps(after, ensure_ascii=False)  # no purpose/subject/body in the audit
+
+
+def test_html_only_message_with_an_inline_receipt_image():
+    result, starter, _ = run(eml("html_inline_image.eml"))
+    assert result.status == "accepted" and result.employee_id == "E202"
+    assert result.purpose == "Client lunch"
+    assert (result.category, result.cost_centre) == ("meals", "CC-2100")  # 成本中心：CC-2100 in the HTML body
+    [call] = starter.calls
+    assert call["content_type"] == "image/png" and len(call["data"]) > ei.MIN_INLINE_IMAGE_BYTES
+
+
+def test_utf8_encoded_word_subject_and_rfc2231_chinese_filename():
+    result, starter, _ = run(eml("chinese_subject_pdf.eml"))
+    assert result.status == "accepted" and result.employee_id == "E201"
+    assert result.purpose == "膳食報銷 客戶午餐"  # the cost centre is taken out of it
+    assert (result.category, result.cost_centre) == ("meals", "CC-2100")
+    [call] = starter.calls
+    assert call["filename"].startswith("收據") and call["filename"].endswith(".pdf")
+    assert call["content_type"] == "application/pdf" and call["data"].startswith(b"%PDF")
+
+
+def test_big5_quoted_printable_subject_and_octet_stream_pdf():
+    result, starter, _ = run(eml("big5_subject_pdf.eml"))
+    assert result.status == "accepted" and result.employee_id == "E202"
+    assert result.purpose == "差旅 出差深圳"
+    assert (result.category, result.cost_centre) == ("travel", "CC-1200")
+    [call] = starter.calls
+    assert (call["filename"], call["content_type"]) == ("hotel.pdf", "application/pdf")
+
+
+def test_message_without_attachment_is_recorded_with_a_reason_and_no_claim(caplog):
+    caplog.set_level(logging.DEBUG)
+    result, starter, audit = run(eml("no_attachment.eml"))
+    assert result.status == "no_attachment" and "no receipt attachment" in result.reason
+    assert starter.calls == []
+    assert [a for _, a, _ in audit.records] == ["email.no_attachment"]
+    assert "9123 4567" not in caplog.text and "Forgot" not in caplog.text and "sm.wong@" not in caplog.text
+
+
+def test_unknown_sender_is_rejected_even_with_an_employee_in_reply_to():
+    result, starter, audit = run(eml("unknown_sender.eml"))
+    assert result.status == "rejected" and result.employee_id is None
+    assert "not an employee" in result.reason
+    assert starter.calls == []
+    [(_, action, after)] = audit.records
+    assert action == "email.rejected" and after["sender"] == "b***@unknown-vendor.example.org"
+    assert after["reason"] == result.reason
+
+
+def test_tiny_logo_is_skipped_and_the_real_receipt_taken():
+    result, starter, _ = run(eml("logo_and_receipt.eml"))
+    assert [c["filename"] for c in starter.calls] == ["IMG_20261124_2130.jpg"]
+    assert [s.filename for s in result.skipped] == ["co-mark.png"]
+    assert result.category == "entertainment" and result.purpose == "entertainment - dinner with XYZ Ltd"
+
+
+# ---- parts, limits and odd shapes (messages built here) ------------------------------------------------
+
+
+def test_inline_images_under_10_kb_are_signatures_but_big_ones_are_receipts():
+    msg = message(html='<p>lunch</p><img src="cid:a@x"><img src="cid:b@x">')
+    html = msg.get_body(("html",))
+    html.add_related(image(4_000), "image", "png", cid="<a@x>", disposition="inline")
+    html.add_related(image(40_000, 2), "image", "png", cid="<b@x>", disposition="inline")
+    result, starter, _ = run(bytes(msg))
+    assert [len(c["data"]) for c in starter.calls] == [40_000]
+    assert "under 10 KB" in result.skipped[0].reason
+
+
+def test_small_pdf_attachment_is_a_receipt_even_under_10_kb():
+    msg = message()
+    msg.add_attachment(b"%PDF-1.4 tiny", maintype="application", subtype="pdf", filename="r.pdf")
+    result, starter, _ = run(bytes(msg))
+    assert result.status == "accepted" and len(starter.calls) == 1
+
+
+def test_at_most_ten_receipts_per_message():
+    msg = message()
+    for i in range(12):
+        msg.add_attachment(image(200, i), maintype="image", subtype="png", filename=f"r{i}.png")
+    result, starter, _ = run(bytes(msg))
+    assert len(starter.calls) == ei.MAX_RECEIPTS == 10
+    assert [s.reason for s in result.skipped] == ["only the first 10 receipts of a message are taken"] * 2
+
+
+def test_oversize_receipt_is_skipped_with_the_limit_in_the_reason():
+    assert ei.MAX_RECEIPT_BYTES == 15 * 1024 * 1024
+    msg = message()
+    msg.add_attachment(image(5_000), maintype="image", subtype="png", filename="big.png")
+    msg.add_attachment(image(500, 3), maintype="image", subtype="png", filename="ok.png")
+    result, starter, _ = run(bytes(msg), max_bytes=1_000)
+    assert [c["filename"] for c in starter.calls] == ["ok.png"]
+    assert "limit" in result.skipped[0].reason
+
+
+def test_octet_stream_is_judged_by_its_extension_and_other_types_are_skipped():
+    msg = message()
+    msg.add_attachment(image(300), maintype="application", subtype="octet-stream", filename="scan.PNG")
+    msg.add_attachment(b"PK\x03\x04", maintype="application", subtype="octet-stream", filename="claim.docx")
+    msg.add_attachment(b"GIF89a", maintype="image", subtype="gif", filename="anim.gif")
+    msg.add_attachment(b"\xff\xd8\xff\xe0jpeg", maintype="application", subtype="octet-stream")  # no name: unknown
+    result, starter, _ = run(bytes(msg))
+    assert [(c["filename"], c["content_type"]) for c in starter.calls] == [("scan.PNG", "image/png")]
+    assert {s.filename for s in result.skipped} == {"claim.docx", "anim.gif"}
+
+
+def test_receipt_inside_a_message_forwarded_as_attachment():
+    inner = EmailMessage()
+    inner["From"] = "Receipts <noreply@vendor.example.org>"
+    inner["Subject"] = "Your receipt"
+    inner.set_content("see attached")
+    inner.add_attachment(b"%PDF-1.4 inner", maintype="application", subtype="pdf", filename="vendor.pdf")
+    outer = message(subject="Fwd: Your receipt", body="travel - airport express")
+    outer.add_attachment(inner)  # message/rfc822
+    result, starter, _ = run(bytes(outer))
+    assert result.employee_id == "E201" and [c["filename"] for c in starter.calls] == ["vendor.pdf"]
+    assert result.category == "travel"
+
+
+def test_same_file_twice_in_one_message_is_one_claim():
+    msg = message()
+    for name in ("a.png", "b.png"):
+        msg.add_attachment(image(500), maintype="image", subtype="png", filename=name)
+    result, starter, _ = run(bytes(msg))
+    assert len(starter.calls) == 1 and "twice" in result.skipped[0].reason
+
+
+def test_missing_or_several_senders_and_failed_ses_checks_are_rejected():
+    no_from = message()
+    del no_from["From"]
+    assert run(bytes(no_from))[0].reason == "the message has no usable From address"
+    two = message(sender="sm.wong@example.com, wing.ho@example.com")
+    assert "more than one sender" in run(bytes(two))[0].reason
+    for header, value, check in (("X-SES-Virus-Verdict", "FAIL", "virus"),
+                                 ("Authentication-Results", "amazonses.com; spf=fail; dkim=fail; dmarc=fail "
+                                                            "header.from=example.com;", "dmarc")):
+        msg = message()
+        msg.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="r.pdf")
+        msg[header] = value
+        result, starter, _ = run(bytes(msg))
+        assert result.status == "rejected" and check in result.reason and starter.calls == []
+
+
+def test_garbage_bytes_are_rejected_not_raised():
+    result, starter, audit = run(b"\x00\xff not an e-mail at all \r\n\r\n\x00")
+    assert result.status == "rejected" and audit.records[0][1] == "email.rejected"
+
+
+@pytest.mark.parametrize(("text", "category", "cost_centre"), [
+    ("的士 去機場", "taxi", None),
+    ("應酬客戶晚飯 成本中心：CC-1200", "entertainment", "CC-1200"),
+    ("招待 ＣＣ－２１００", "entertainment", "CC-2100"),  # full-width from a Chinese IME
+    ("成本中心: 2100 膳食", "meals", "CC-2100"),
+    ("Cost center 1000 hotel", "travel", "CC-1000"),
+    ("office supplies", None, None),
+    ("a filing cabinet", None, None),  # "cab" inside a word is not a taxi
+])
+def test_category_and_cost_centre_keywords(text, category, cost_centre):
+    assert (ei.category_of(text), ei.cost_centre_of(text)) == (category, cost_centre)
+
+
+def test_mask_email():
+    assert ei.mask_email("sm.wong@example.com") == "s***@example.com"
+    assert ei.mask_email(None) == ei.mask_email("no-at-sign") == "***"
+
+
+def test_nothing_personal_is_logged(caplog):
+    caplog.set_level(logging.DEBUG)
+    for path in sorted(MAIL.glob("*.eml")):
+        run(path.read_bytes(), key=f"inbound/{path.stem}")
+    for secret in ("sm.wong@", "wing.ho@", "billing@", "Kwun Tong", "Client lunch", "膳食", "XYZ"):
+        assert secret not in caplog.text
+    assert "s***@example.com" in caplog.text
+
+
+# ---- idempotency and the uploads-bucket port ---------------------------------------------------------------
+
+
+def test_claim_ids_are_deterministic_per_message_part_and_employee():
+    first, _, _ = run(eml("logo_and_receipt.eml"), key="inbound/a")
+    again, _, _ = run(eml("logo_and_receipt.eml"), key="inbound/a")
+    forwarded_twice, _, _ = run(eml("logo_and_receipt.eml"), key="inbound/b")  # same Message-ID, new raw key
+    assert first.claim_ids == again.claim_ids == forwarded_twice.claim_ids
+    other = eml("logo_and_receipt.eml").replace(b"From: Wong Siu Ming <sm.wong@example.com>",
+                                                b"From: Ho Wing <wing.ho@example.com>")
+    assert run(other)[0].claim_ids != first.claim_ids  # someone reusing a Message-ID gets other claims
+
+
+@pytest.fixture
+def uploads():
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="ap-east-1")
+        s3.create_bucket(Bucket="uploads", CreateBucketConfiguration={"LocationConstraint": "ap-east-1"})
+        yield s3, BlobStore(s3, "uploads")
+
+
+def test_uploads_bucket_starter_writes_the_receipt_key_with_metadata_once(uploads):
+    s3, blobs = uploads
+    starter = ei.UploadsBucketStarter(blobs)
+    audit = Audit()
+    result = ei.process_raw_email("inbound/x", eml("chinese_subject_pdf.eml"), Directory(), starter, audit)
+    [claim_id] = result.claim_ids
+    [obj] = s3.list_objects_v2(Bucket="uploads")["Contents"]
+    assert obj["Key"].startswith(f"receipts/E201/{claim_id}/收據") and KEY_PATTERN.match(obj["Key"])
+    head = s3.head_object(Bucket="uploads", Key=obj["Key"])
+    assert head["ContentType"] == "application/pdf"
+    assert all(v.isascii() for v in head["Metadata"].values())
+    assert ei.read_intake_metadata(head["Metadata"]) == {
+        "purpose": "膳食報銷 客戶午餐", "category": "meals", "cost_centre": "CC-2100"}
+    assert head["Metadata"]["intake-source-key"] == "inbound/x"
+
+    put_calls = []
+    s3.meta.events.register("before-call.s3.PutObject", lambda **kw: put_calls.append(kw))
+    replay = ei.process_raw_email("inbound/x", eml("chinese_subject_pdf.eml"), Directory(), starter, audit)
+    assert replay.claim_ids == result.claim_ids and put_calls == []  # no second object, so no second event
+    assert len(s3.list_objects_v2(Bucket="uploads")["Contents"]) == 1
+
+
+def test_metadata_fits_s3s_2_kb_and_web_uploads_carry_none():
+    meta = ei.encode_metadata("差" * 2000, "travel", "CC-2100", "inbound/" + "k" * 500)
+    assert sum(len(k) + len(v) for k, v in meta.items()) <= 2048
+    assert all(v.isascii() for v in meta.values())
+    assert ei.read_intake_metadata(meta)["purpose"].startswith("差差差")
+    assert ei.read_intake_metadata({}) == {} and ei.read_intake_metadata(None) == {}
+    assert ei.read_intake_metadata({"intake-purpose": "x"}) == {}  # only objects the intake wrote
+
+
+# ---- the event models ------------------------------------------------------------------------------------
+
+
+def test_ses_receipt_notification_names_the_raw_object():
+    [message_] = parse_ses_notification((EVENTS / "ses_inbound_s3_action.json").read_text())
+    assert message_.s3_object == ("hk-expense-prod-raw-mail", "inbound/3s0c7l1ugh2ncvd8c6ot6q8a0p4kq1c9n0b6v401")
+    assert message_.receipt.failed_checks() == []
+
+
+def test_ses_notification_sns_shape_and_envelope_and_verdicts():
+    record = json.loads((EVENTS / "ses_inbound_s3_action.json").read_text())["Records"][0]["ses"]
+    record["receipt"]["action"].pop("objectKey")
+    record["receipt"]["virusVerdict"] = {"status": "FAIL"}
+    sns_shape = {"notificationType": "Received", **record}
+    envelope = {"Type": "Notification", "Message": json.dumps(sns_shape)}
+    for body in (sns_shape, json.dumps(envelope)):
+        [message_] = parse_ses_notification(body)
+        assert message_.s3_object == ("hk-expense-prod-raw-mail", "inbound/3s0c7l1ugh2ncvd8c6ot6q8a0p4kq1c9n0b6v401")
+        assert message_.receipt.failed_checks() == ["virus"]
+    record["receipt"]["action"] = {"type": "Lambda", "functionArn": "arn:aws:lambda:ap-southeast-1:1:function:x"}
+    assert parse_ses_notification({"Records": [{"eventSource": "aws:ses", "ses": record}]})[0].s3_object is None
+
+
+def test_raw_mail_s3_event_gives_decoded_inbound_keys_only():
+    body = (EVENTS / "s3_object_created_via_sqs.json").read_text()
+    assert raw_mail_keys(body.replace("KEY", "inbound/abc%2B1")) == ["inbound/abc+1"]
+    assert raw_mail_keys(body.replace("KEY", "AMAZON_SES_SETUP_NOTIFICATION")) == []
+    assert raw_mail_keys('{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"b"}') == []
