@@ -254,6 +254,10 @@ class ApprovalLinkStore:
                 self.mark_used(item, state="void")
         return item
 
+    def rebind(self, item: ApprovalItem, task_token: str) -> None:
+        """The same pending link now answers a new waiting task (a retried or re-armed step)."""
+        item.update(actions=[ApprovalItem.task_token.set(task_token)], condition=ApprovalItem.state == "pending")
+
     def set_reminder_execution(self, item: ApprovalItem, name: str) -> None:
         item.update(actions=[ApprovalItem.reminder_execution.set(name)])
 

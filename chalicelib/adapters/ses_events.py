@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.adapters.events import S3Notification
+from chalicelib.adapters.events import S3Notification, S3NotificationRecord
 
 RAW_MAIL_PREFIX = "inbound/"
 
@@ -120,13 +120,23 @@ def parse_ses_notification(body: str | bytes | dict) -> list[SesMessage]:
     return [SesMessage(mail=notification.mail, receipt=notification.receipt)]
 
 
-def raw_mail_keys(body: str, prefix: str = RAW_MAIL_PREFIX) -> list[str]:
-    """Object keys of new raw messages in one S3 -> SQS message body (S3's test event gives none)."""
+SES_SETUP_OBJECT = "AMAZON_SES_SETUP_NOTIFICATION"  # SES writes it under the prefix when the rule is saved
+
+
+def raw_mail_records(body: str, prefix: str = RAW_MAIL_PREFIX) -> list[S3NotificationRecord]:
+    """The records of new raw messages in one S3 -> SQS message body (S3's test event and SES's setup
+    object give none). The records, not just keys, so a Lambda can key Powertools idempotency on them."""
     if '"s3:TestEvent"' in body:
         return []
     notification = S3Notification.model_validate_json(body)
     return [
-        record.key
+        record
         for record in notification.Records
-        if record.eventName.startswith("ObjectCreated:") and record.key.startswith(prefix)
+        if record.eventName.startswith("ObjectCreated:")
+        and record.key.startswith(prefix)
+        and not record.key.endswith(SES_SETUP_OBJECT)
     ]
+
+
+def raw_mail_keys(body: str, prefix: str = RAW_MAIL_PREFIX) -> list[str]:
+    return [record.key for record in raw_mail_records(body, prefix)]

@@ -160,6 +160,13 @@ def request_approval(ctx: ApprovalContext, claim_id: str, level: int, step: Appr
     claim = ctx.claims.get(claim_id)
     if claim is None or claim.status != ClaimStatus.IN_APPROVAL:
         raise RuntimeError(f"claim {claim_id} is not awaiting approval")
+    current = ctx.links.get(claim.pending_link_id) if claim.pending_link_id else None
+    if (current is not None and current.state == "pending" and int(current.level) == level
+            and (current.on_behalf_of or current.approver_id) == step.approver_id
+            and current.content_hash == claim.content_hash()):
+        # a retried task, or a step re-armed while the SLA is paused: the link already sent stays valid
+        ctx.links.rebind(current, task_token)
+        return current.link_id
     _, link_id = _issue_link(ctx, claim, level, step.role, step.approver_id, task_token,
                              action=f"approval.level_{level}.requested")
     return link_id
@@ -280,6 +287,11 @@ def escalate(ctx: ApprovalContext, claim_id: str, idx: int, route: Route) -> Rou
     if claim is None:
         raise RuntimeError(f"claim {claim_id} does not exist")
     step = route.steps[idx]
+    weather = ctx.directory.weather()
+    if weather.severe:  # the SLA clock stops during a No. 8 signal or a Black Rainstorm: wait again, same link
+        ctx.audit.append(ctx.claims.entity(claim_id), SYSTEM, "approval.sla_paused", None,
+                         {"level": idx + 1, "signal": weather.signal})
+        return route
     signers = {d.approver_id for d in claim.decisions if d.decision == "approved"}
     target = escalation_target(step.approver_id, claim, signers, ctx.directory.employee)
     stop_reminders(ctx, ctx.links.void(claim.pending_link_id), "escalated")

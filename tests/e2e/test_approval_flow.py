@@ -10,6 +10,7 @@ import boto3
 from chalicelib import bootstrap
 from chalicelib.domain.claim import ClaimStatus
 from chalicelib.domain.identity import SYSTEM
+from infra.driver import wait_for
 from tests.receipts import receipt_png
 
 LUNCH = ("翠華餐廳 Tsui Wah Restaurant", date(2026, 11, 3), [("奶茶 Milk Tea", "38.00"), ("餐蛋麵 Noodles", "52.00")])
@@ -133,3 +134,18 @@ def test_decisions_are_kms_signed_and_tampering_is_detected(driver):
     status, body = driver.call("GET", f"/claims/{claim_id}/signatures", None, driver.auth("E400"))
     assert [s["valid"] for s in body["signatures"]] == [False]
     assert c.claims.get(claim_id).status == ClaimStatus.POSTED
+
+
+def test_sla_clock_pauses_during_a_typhoon_signal(driver):
+    c = bootstrap.container()
+    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 1}))
+    assert driver.call("PUT", "/admin/weather", {"signal": "T8"}, driver.auth("E900"))[0] == 200
+    claim_id = submitted(driver)
+    message = driver.approval_message(claim_id, level=1)
+    wait_for(lambda: [r for r in c.audit.records(f"CLAIM#{claim_id}") if r.action == "approval.sla_paused"],
+             seconds=20)
+    assert driver.stack.approver_messages() == []  # no escalation, no new link while the signal is up
+    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 3600}))
+    assert driver.decide(message["link"], "approve")[0] == 200  # the link sent before the typhoon still works
+    final = driver.wait_status("E201", claim_id, {"posted", "failed"})
+    assert final["status"] == "posted" and final["escalations"] == 0

@@ -240,6 +240,18 @@ def test_missing_or_several_senders_and_failed_ses_checks_are_rejected():
         assert result.status == "rejected" and check in result.reason and starter.calls == []
 
 
+@pytest.mark.parametrize("sender", [
+    '"Wong, Siu Ming" <SM.Wong@Example.com>',
+    "=?UTF-8?B?6buD5bCP5piO?= <sm.wong@example.com>",
+    "=?big5?Q?=B6=C0=A4p=A9=FA?= <sm.wong@example.com>",
+    "sm.wong@example.com (Wong Siu Ming)",
+])
+def test_sender_display_names_do_not_get_in_the_way(sender):
+    raw = bytes(message()).replace(b"From: Wong Siu Ming <sm.wong@example.com>", f"From: {sender}".encode())
+    assert f"From: {sender}".encode() in raw
+    assert run(raw)[0].employee_id == "E201"
+
+
 def test_garbage_bytes_are_rejected_not_raised():
     result, starter, audit = run(b"\x00\xff not an e-mail at all \r\n\r\n\x00")
     assert result.status == "rejected" and audit.records[0][1] == "email.rejected"
@@ -283,6 +295,32 @@ def test_claim_ids_are_deterministic_per_message_part_and_employee():
     other = eml("logo_and_receipt.eml").replace(b"From: Wong Siu Ming <sm.wong@example.com>",
                                                 b"From: Ho Wing <wing.ho@example.com>")
     assert run(other)[0].claim_ids != first.claim_ids  # someone reusing a Message-ID gets other claims
+
+
+class ChainedAudit(Audit):
+    """Like AuditLog: `last` gives the newest record of an entity."""
+
+    def last(self, entity):
+        from types import SimpleNamespace
+
+        mine = [SimpleNamespace(action=a, after=after) for e, a, after in self.records if e == entity]
+        return mine[-1] if mine else None
+
+
+def test_an_accepted_key_is_not_processed_again_but_a_rejected_one_is():
+    audit, starter = ChainedAudit(), Starter()
+    first = ei.process_raw_email("inbound/k", eml("forwarded_jpeg.eml"), Directory(), starter, audit)
+    again = ei.process_raw_email("inbound/k", eml("forwarded_jpeg.eml"), Directory(), starter, audit)
+    assert again.replayed and again.claim_ids == first.claim_ids and again.employee_id == "E201"
+    assert len(starter.calls) == 1 and len(audit.records) == 1
+
+    class NoOne:
+        def employee_by_email(self, email):
+            return None
+
+    rejected = ei.process_raw_email("inbound/r", eml("no_attachment.eml"), NoOne(), starter, audit)
+    fixed = ei.process_raw_email("inbound/r", eml("no_attachment.eml"), Directory(), starter, audit)
+    assert (rejected.status, fixed.status, fixed.replayed) == ("rejected", "no_attachment", False)
 
 
 @pytest.fixture
@@ -350,5 +388,7 @@ def test_ses_notification_sns_shape_and_envelope_and_verdicts():
 def test_raw_mail_s3_event_gives_decoded_inbound_keys_only():
     body = (EVENTS / "s3_object_created_via_sqs.json").read_text()
     assert raw_mail_keys(body.replace("KEY", "inbound/abc%2B1")) == ["inbound/abc+1"]
-    assert raw_mail_keys(body.replace("KEY", "AMAZON_SES_SETUP_NOTIFICATION")) == []
+    assert raw_mail_keys(body.replace("KEY", "inbound/AMAZON_SES_SETUP_NOTIFICATION")) == []
+    assert raw_mail_keys(body.replace("KEY", "elsewhere/abc")) == []
+    assert raw_mail_keys(body.replace("ObjectCreated:Put", "ObjectRemoved:Delete").replace("KEY", "inbound/a")) == []
     assert raw_mail_keys('{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"b"}') == []
