@@ -65,6 +65,21 @@ def _add_working_hours(start: datetime, hours: float, policy: ReminderPolicy) ->
     return at
 
 
+def next_step(driver, employee: str, claim_id: str, level: int) -> dict | None:
+    """The notification for the next level, or None once the claim has left approval (no further step)."""
+    from infra.driver import wait_for
+
+    def ready():
+        try:
+            return driver.approval_message(claim_id, level=level, seconds=0.01)
+        except AssertionError:
+            status = driver.claim(employee, claim_id)["status"]
+            return "done" if status in {"approved", "posted", "rejected", "failed"} else None
+
+    found = wait_for(ready, seconds=60)
+    return None if found == "done" else found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--claims", type=int, default=500)
@@ -119,10 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                 if verdict == "reject":
                     break
                 level += 1
-                try:
-                    message = driver.approval_message(claim_id, level=level, seconds=3)
-                except AssertionError:
-                    message = None  # no further step: the claim goes to the ledger
+                message = next_step(driver, employee, claim_id, level)
             steps_by_claim[claim_id] = steps
 
         def settled() -> bool:

@@ -134,6 +134,11 @@ class Container:
 
     @cached_property
     def extractor(self):
+        """In-region OCR by default; Textract only where a stage opts in (a logged cross-border transfer)."""
+        if self.settings.ocr_backend == "textract":
+            from chalicelib.adapters.textract import TextractExpense
+
+            return TextractExpense(aws.client("textract", self.settings.textract_region))
         # Imported here: the OCR engine is heavy and only the extraction Lambda needs it.
         from chalicelib.extraction.service import extract_document
 

@@ -34,6 +34,8 @@ class Settings(BaseModel):
     telephony_region: str
     telephony_origination: str
     telephony_outbox_queue: str
+    ocr_backend: str = "local"
+    textract_region: str = "ap-southeast-1"
     max_upload_bytes: int = 15 * 1024 * 1024
     approval_link_ttl_seconds: int = 7 * 24 * 3600
     upload_url_ttl_seconds: int = 900
@@ -64,6 +66,8 @@ class Settings(BaseModel):
             telephony_region=e["TELEPHONY_REGION"],
             telephony_origination=e["TELEPHONY_ORIGINATION"],
             telephony_outbox_queue=e["TELEPHONY_OUTBOX_QUEUE"],
+            ocr_backend=e.get("OCR_BACKEND", "local"),
+            textract_region=e.get("TEXTRACT_REGION", "ap-southeast-1"),
             allow_dev_tokens=e.get("ALLOW_DEV_TOKENS", "false").lower() == "true",
             public_base_url=e.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             auth_issuer=e["AUTH_ISSUER"],

@@ -157,6 +157,9 @@ def lambda_environment(stage: str) -> dict[str, str]:
     env["ALLOW_DEV_TOKENS"] = "true" if stage in ("local", "dev") else "false"
     # SMS/voice: not offered in ap-east-1; the local stack writes to an outbox queue instead (plumbing)
     env["TELEPHONY"] = "outbox" if stage == "local" else "pinpoint"
+    # extraction stays in region by default; Textract (not in ap-east-1) is an explicit per-stage opt-in
+    env["OCR_BACKEND"] = "local"
+    env["TEXTRACT_REGION"] = "ap-southeast-1"
     env["TELEPHONY_REGION"] = "ap-southeast-1"
     env["TELEPHONY_ORIGINATION"] = f"{APP_NAME}-{stage}-sender"
     env["TELEPHONY_OUTBOX_QUEUE"] = physical_name(stage, "telephony-outbox")

@@ -48,6 +48,13 @@ What is retained where
     * logs: the raw key, the masked sender, counts and the outcome. Never bodies, subjects, filenames'
       contents or addresses in clear.
 
+Idempotency
+    A raw-mail event may arrive twice, and the same message may be sent twice (two raw keys, one Message-ID).
+    Claim ids are uuid5(employee, Message-ID, part index, file hash), so every run writes the same upload
+    keys; the starter skips keys that exist (no second object, no second event) and ``process_upload``
+    ignores a claim it already has. A raw key whose last audit record is ``email.accepted`` is not even
+    parsed again; a rejected one is (the directory may have been fixed since).
+
 Alternative: a mailbox poller in ap-east-1
     If the intake mailbox must be the company's existing Exchange Online / Microsoft 365 (or an IMAP server),
     an EventBridge Scheduler rule (every 2 minutes) runs a ``poll_mailbox`` Lambda in ap-east-1 that: reads
@@ -75,7 +82,7 @@ from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import getaddresses
 from html.parser import HTMLParser
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 from urllib.parse import quote, unquote
 
 from botocore.exceptions import ClientError
@@ -595,9 +602,13 @@ class UploadsBucketStarter:
         return True
 
     def _put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str]) -> None:
-        put: Any = self._blobs.put
+        """PutObject with the metadata: in S3 the object and its metadata appear together, and only then
+        is the ObjectCreated notification sent. (moto attaches PutObject metadata after sending the
+        notification, so on the local stack, which runs the consumer inside that call, process_upload sees
+        none; the claims are still created, without the e-mail's purpose/category/cost centre.)"""
+        put = self._blobs.put
         if "metadata" in inspect.signature(put).parameters:
             put(key, data, content_type, metadata=metadata)
-        else:  # until BlobStore.put takes metadata: the same PutObject call with Metadata added
+        else:  # until BlobStore.put takes metadata: the same PutObject with Metadata added
             s3 = self._blobs._s3  # noqa: SLF001
             s3.put_object(Bucket=self._blobs.bucket, Key=key, Body=data, ContentType=content_type, Metadata=metadata)

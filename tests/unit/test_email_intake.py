@@ -347,7 +347,8 @@ def test_uploads_bucket_starter_writes_the_receipt_key_with_metadata_once(upload
     assert head["Metadata"]["intake-source-key"] == "inbound/x"
 
     put_calls = []
-    s3.meta.events.register("before-call.s3.PutObject", lambda **kw: put_calls.append(kw))
+    for operation in ("PutObject", "CreateMultipartUpload", "CopyObject"):
+        s3.meta.events.register(f"before-call.s3.{operation}", lambda **kw: put_calls.append(kw))
     replay = ei.process_raw_email("inbound/x", eml("chinese_subject_pdf.eml"), Directory(), starter, audit)
     assert replay.claim_ids == result.claim_ids and put_calls == []  # no second object, so no second event
     assert len(s3.list_objects_v2(Bucket="uploads")["Contents"]) == 1

@@ -1,0 +1,33 @@
+"""Amazon Textract AnalyzeExpense as an opt-in extraction backend.
+
+Textract is not offered in ap-east-1, so sending a receipt to it is a cross-border transfer of personal data:
+it runs only when a stage sets OCR_BACKEND=textract with an explicit TEXTRACT_REGION (the nearest are
+ap-southeast-1 and ap-northeast-1), and every call is logged as a transfer. The response goes through the same
+parser and Hong Kong rules as the in-region OCR's AnalyzeExpense-shaped output.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from chalicelib.extraction.models import DocumentTooLarge, ExtractedReceipt
+
+log = logging.getLogger(__name__)
+SYNC_LIMIT_BYTES = 10 * 1024 * 1024  # AnalyzeExpense's synchronous document limit
+
+
+class TextractExpense:
+    def __init__(self, client: Any):
+        self._client = client
+
+    def __call__(self, data: bytes, filename: str) -> ExtractedReceipt:
+        from chalicelib.extraction.documents import load_document
+        from chalicelib.extraction.service import parse_textract_response
+
+        load_document(data, filename)  # the same type, corruption and size checks as the local OCR
+        if len(data) > SYNC_LIMIT_BYTES:
+            raise DocumentTooLarge("Textract reads files up to 10 MB; this one is larger.")
+        log.warning("cross-border transfer: receipt %s (%d bytes) sent to Textract in %s", filename, len(data),
+                    self._client.meta.region_name)
+        return parse_textract_response(self._client.analyze_expense(Document={"Bytes": data}))
