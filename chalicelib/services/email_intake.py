@@ -5,22 +5,23 @@ Design note
 
 Why this shape
     Amazon SES (sending and receiving) is not offered in ap-east-1: botocore's endpoint data lists SES in
-    ap-southeast-1 and many other regions, never in ap-east-1. So the MX record of the intake domain points at
-    SES receiving in **ap-southeast-1** (Singapore), and one receipt rule (recipient ``receipts@<domain>``,
-    spam and virus scanning on, TLS required) has a single *Deliver to S3 bucket* action that writes the raw
-    MIME message **straight into the Hong Kong raw-mail bucket** ``hk-expense-<stage>-raw-mail`` under
-    ``inbound/``. The SES developer guide ("Deliver to S3 bucket action",
-    https://docs.aws.amazon.com/ses/latest/dg/receiving-email-action-s3.html) allows a bucket in another region,
-    but one in a region where SES receiving is not available (ap-east-1) only through the action's
-    **IAM role** option (``S3Action.IamRoleArn``, added to the API in August 2024; the role needs
-    ``s3:PutObject`` on ``raw-mail/inbound/*`` and ``kms:GenerateDataKey`` on the bucket's SSE-KMS key, and
-    trusts ``ses.amazonaws.com`` with ``aws:SourceAccount``/``aws:SourceArn`` conditions; see
-    https://docs.aws.amazon.com/ses/latest/dg/receiving-email-permissions.html). SES's own "encrypt message"
-    option is not used: its KMS key must live in the receiving region; the HK bucket's default SSE-KMS (key in
-    ap-east-1) encrypts at rest instead. Older versions of the same page said SES "does not support S3 buckets in
-    Opt-in regions" (ap-east-1 is opt-in); should the role-based write ever be refused, the fallback is a
-    staging bucket in ap-southeast-1 with a 1-day expiration lifecycle rule, S3 replication (or a copier
-    Lambda) into the HK bucket, and deletion of the source after copy.
+    ap-southeast-1 and many other regions, never in ap-east-1 (it has no separate list for receiving, which fewer
+    regions offer; ap-southeast-1 has ``inbound-smtp.ap-southeast-1.amazonaws.com``). So the MX record of the intake
+    domain points at SES receiving in **ap-southeast-1** (Singapore), and one receipt rule (recipient
+    ``receipts@<domain>``, spam and virus scanning on, TLS required) has a single *Deliver to S3 bucket* action that
+    writes the raw MIME message **straight into the Hong Kong raw-mail bucket** ``hk-expense-<stage>-raw-mail``
+    under ``inbound/``. The SES developer guide ("Deliver to S3 bucket action",
+    https://docs.aws.amazon.com/ses/latest/dg/receiving-email-action-s3.html) allows a bucket in another region, but
+    one in a region where SES receiving is not available (ap-east-1) only through the action's **IAM role** option
+    (``S3Action.IamRoleArn``, added to the API in August 2024; the role needs ``s3:PutObject`` on
+    ``raw-mail/inbound/*`` and ``kms:GenerateDataKey`` on the bucket's SSE-KMS key, and trusts ``ses.amazonaws.com``
+    with ``aws:SourceAccount``/``aws:SourceArn`` conditions; see
+    https://docs.aws.amazon.com/ses/latest/dg/receiving-email-permissions.html). SES's own "encrypt message" option
+    is not used: its KMS key must live in the receiving region; the HK bucket's default SSE-KMS (key in ap-east-1)
+    encrypts at rest instead. Older versions of the same page said SES "does not support S3 buckets in Opt-in
+    regions" (ap-east-1 is opt-in); should the role-based write ever be refused, the fallback is a staging bucket in
+    ap-southeast-1 with a 1-day expiration lifecycle rule, S3 replication (or a copier Lambda) into the HK bucket,
+    and deletion of the source after copy.
 
     In Hong Kong: raw-mail ObjectCreated (prefix ``inbound/``) -> SQS ``raw-mail-events`` (+ DLQ) ->
     ``intake_email`` Lambda -> ``process_raw_email`` (this module) -> for each receipt, the port

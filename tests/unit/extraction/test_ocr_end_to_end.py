@@ -124,3 +124,19 @@ def test_sideways_or_upside_down_scan_without_exif(ocr_engine, fonts_ok, angle: 
     receipt = extract_document(buf.getvalue(), "rotated.png", engine=ocr_engine)
     assert receipt.total == spec.total
     assert receipt.date == spec.date
+
+
+def test_iphone_heic_photo_stored_sideways_is_read_upright(ocr_engine, fonts_ok) -> None:
+    """iPhones save HEIC with an EXIF orientation; the photo is decoded (pillow-heif) and read upright."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    spec = CASES[1]
+    upright = render_receipt_image(spec).convert("RGB")
+    stored = upright.rotate(90, expand=True)  # what the sensor wrote; EXIF 8 says "rotate 90° CW to view"
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    buf = io.BytesIO()
+    stored.save(buf, format="HEIF", exif=exif.tobytes(), quality=90)
+    assert buf.getvalue()[4:12] == b"ftypheic"
+    receipt = extract_document(buf.getvalue(), "IMG_0042.HEIC", engine=ocr_engine)
+    assert receipt.total == spec.total and receipt.date == spec.date
