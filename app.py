@@ -18,15 +18,17 @@ from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from chalicelib import bootstrap
 from chalicelib.adapters.events import S3Notification, S3NotificationRecord
 from chalicelib.adapters.repositories import ConcurrentChange, claim_from_body
+from chalicelib.adapters.ses_events import raw_mail_records
 from chalicelib.adapters.tokens import Unauthorized
 from chalicelib.domain.approval_link import LinkRefused
 from chalicelib.domain.claim import ClaimStatus, InvalidClaim, InvalidTransition
 from chalicelib.domain.directory import Delegation
 from chalicelib.domain.identity import Forbidden, Principal, Role
-from chalicelib.services import approvals, claims, extraction, reminders, scoring, uploads
+from chalicelib.services import approvals, claims, email_intake, extraction, reminders, scoring, uploads
 from chalicelib.web import pages
 
 app = Chalice(app_name="hk-expense")
+MAX_EMAIL_BYTES = 40 * 1024 * 1024  # SES receiving's largest message
 logger = Logger(service="hk-expense")
 metrics = Metrics(namespace="HkExpense", service="hk-expense")
 
@@ -339,6 +341,27 @@ def _extract_upload(upload: S3NotificationRecord) -> dict:
     claim = extraction.process_upload(upload.key, c.uploads, c.claims, c.directory, c.extractor,
                                       c.settings.max_upload_bytes)
     return {"claim_id": claim.claim_id, "status": claim.status.value}
+
+
+@app.lambda_function(name="intake_email")
+@metrics.log_metrics
+def intake_email(event, context):
+    """SQS (raw-mail ObjectCreated under inbound/, written by SES receiving) -> one claim per e-mailed receipt."""
+    for record in parse(event=event, model=SqsModel).Records:
+        for mail in raw_mail_records(record.body):
+            result = _intake_email(mail)
+            logger.info("email processed", extra=result)
+            metrics.add_metric(name=f"Emails_{result['status']}", unit=MetricUnit.Count, value=1)
+    return {"ok": True}
+
+
+def _intake_email(mail: S3NotificationRecord) -> dict:
+    """Idempotent by itself (deterministic claim ids, replay detection): no Powertools wrapper needed."""
+    c = bootstrap.container()
+    raw = c.raw_mail.read(mail.key, MAX_EMAIL_BYTES)
+    result = email_intake.process_raw_email(mail.key, raw, c.directory, email_intake.UploadsBucketStarter(c.uploads),
+                                            c.audit, max_bytes=c.settings.max_upload_bytes)
+    return {"key": mail.key, "status": result.status, "claims": len(result.claim_ids), "sender": result.sender}
 
 
 @app.lambda_function(name="score_claim")

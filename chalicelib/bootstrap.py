@@ -54,6 +54,10 @@ class Container:
         return aws.BlobStore(aws.client("s3", self.settings.region), self.settings.uploads_bucket)
 
     @cached_property
+    def raw_mail(self) -> aws.BlobStore:
+        return aws.BlobStore(aws.client("s3", self.settings.region), self.settings.raw_mail_bucket)
+
+    @cached_property
     def secrets(self) -> aws.Secrets:
         return aws.Secrets(aws.client("secretsmanager", self.settings.region))
 

@@ -140,18 +140,15 @@ class LocalStack:
     def _notifications(self) -> None:
         """After the consumers exist, as in the template, so S3's test event is consumed like any other."""
         s3 = self.client("s3")
-        s3.put_bucket_notification_configuration(
-            Bucket=self.name("uploads"),
-            NotificationConfiguration={
-                "QueueConfigurations": [
-                    {
-                        "QueueArn": self.arns["queue:upload-events"],
-                        "Events": ["s3:ObjectCreated:*"],
-                        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "receipts/"}]}},
-                    }
-                ]
-            },
-        )
+        for bucket in sorted({b for b, _, _ in r.BUCKET_NOTIFICATIONS}):
+            s3.put_bucket_notification_configuration(
+                Bucket=self.name(bucket),
+                NotificationConfiguration={"QueueConfigurations": [
+                    {"QueueArn": self.arns[f"queue:{queue}"], "Events": ["s3:ObjectCreated:*"],
+                     "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}}}
+                    for b, queue, prefix in r.BUCKET_NOTIFICATIONS if b == bucket
+                ]},
+            )
 
     def _topic(self) -> None:
         sns, sqs = self.client("sns"), self.client("sqs")

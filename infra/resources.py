@@ -96,11 +96,14 @@ TOPICS = ("approver-notifications",)
 QUEUES = (
     Queue("upload-events", dead_letter="upload-events-dlq"),
     Queue("upload-events-dlq"),
+    Queue("raw-mail-events", dead_letter="raw-mail-events-dlq"),
+    Queue("raw-mail-events-dlq"),
     Queue("claims-stream-dlq"),
 )
 FUNCTIONS = (
     Function("extract_receipt", "app.extract_receipt", memory_mb=1536, timeout_s=120),
     Function("score_claim", "app.score_claim", memory_mb=512, timeout_s=60),
+    Function("intake_email", "app.intake_email", memory_mb=512, timeout_s=60),
     Function("route_claim", "functions.approval_tasks.route_claim", owner="functions"),
     Function("request_approval", "functions.approval_tasks.request_approval", owner="functions"),
     Function("escalate", "functions.approval_tasks.escalate", owner="functions"),
@@ -113,7 +116,12 @@ FUNCTIONS = (
 EVENT_SOURCES = (
     EventSource("extract_receipt", "sqs", "upload-events"),
     EventSource("score_claim", "dynamodb", "claims", batch_size=10),
+    EventSource("intake_email", "sqs", "raw-mail-events"),
 )
+# S3 ObjectCreated notifications: (bucket, queue, key prefix); read by the local stack and the template
+BUCKET_NOTIFICATIONS = (("uploads", "upload-events", "receipts/"), ("raw-mail", "raw-mail-events", "inbound/"))
+# Amazon SES receiving is not offered in ap-east-1: the receipt rule lives here and writes into the HK bucket
+SES_RECEIVING_REGION = "ap-southeast-1"
 STATE_MACHINES = {"approval": ASL_PATH, "reminders": REMINDERS_ASL_PATH}
 # ASL DefinitionSubstitutions (for every state machine): placeholder -> logical function name
 ASL_SUBSTITUTIONS = {

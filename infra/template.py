@@ -38,8 +38,10 @@ DOCKERFILE = "infra/Dockerfile.extraction"
 
 # Not (yet) in infra/resources.py; the local stack hard-codes the same values. The packaging test compares them
 # with what the moto stack actually configured, so a drift fails a test.
-BUCKET_NOTIFICATIONS = (("uploads", "upload-events", "receipts/"),)  # bucket, queue, key prefix
+BUCKET_NOTIFICATIONS = r.BUCKET_NOTIFICATIONS  # bucket, queue, key prefix
 VERSIONED_BUCKETS = ("audit-archive",)
+# (bucket, prefix, days): raw e-mails are personal data kept 30 days; intake staging copies are transient
+EXPIRING_PREFIXES = (("raw-mail", "inbound/", 30), ("uploads", "intake-staging/", 1))
 STREAM_FAILURE_QUEUE = "{source}-stream-dlq"  # on-failure destination of a DynamoDB stream mapping
 STREAM_MAX_RETRIES = 2  # 3 attempts in all, as infra/lambda_shim.STREAM_ATTEMPTS delivers locally
 STREAM_MAX_RECORD_AGE_S = 6 * 3600
@@ -152,6 +154,9 @@ class Access:
     keyed_writes: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] | None = None
     keys: dict[str, tuple[str, ...]] | None = None  # KMS key -> actions (decision signatures)
     objects: dict[str, tuple[str, ...]] | None = None  # bucket -> s3 object actions under the notification prefix
+    # bucket -> (actions, prefixes) for object access outside the notification prefix
+    other_objects: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] | None = None
+    lists: dict[str, tuple[str, ...]] | None = None  # bucket -> prefixes it may list (HeadObject 404 vs 403)
     secrets: tuple[str, ...] = ()
     publish: tuple[str, ...] = ()  # topics
     start_executions: tuple[str, ...] = ()  # state machines
@@ -193,6 +198,13 @@ def access(stage: str) -> dict[str, Access]:
                     "idempotency": IDEMPOTENCY},
             objects={"uploads": ("s3:GetObject",)},  # HeadObject is authorised by s3:GetObject
             consumes=("upload-events",),
+        ),
+        "intake_email": Access(
+            tables={"audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",)},
+            objects={"raw-mail": ("s3:GetObject",), "uploads": ("s3:GetObject", "s3:PutObject")},  # head, copy in
+            other_objects={"uploads": (("s3:PutObject", "s3:GetObject", "s3:DeleteObject"), ("intake-staging/",))},
+            lists={"uploads": ("receipts/*",)},
+            consumes=("raw-mail-events",),
         ),
         "score_claim": Access(
             tables={"claims": (*CLAIM_WRITE, "dynamodb:Query"), "audit": AUDIT_APPEND,
@@ -258,6 +270,13 @@ def function_policy(stage: str, fn: r.Function, grant: Access) -> dict:
             camel(f"{bucket}_objects"), actions,
             [_sub(f"${{{bucket_id(bucket)}.Arn}}/{prefix}*") for prefix in prefixes],
         ))
+    for bucket, (actions, prefixes) in (grant.other_objects or {}).items():
+        statements.append(_statement(camel(f"{bucket}_other_objects"), actions,
+                                     [_sub(f"${{{bucket_id(bucket)}.Arn}}/{p}*") for p in prefixes]))
+    for bucket, prefixes in (grant.lists or {}).items():
+        statement = _statement(camel(f"list_{bucket}"), ("s3:ListBucket",), [_getatt(bucket_id(bucket))])
+        statement["Condition"] = {"StringLike": {"s3:prefix": list(prefixes)}}
+        statements.append(statement)
     if grant.secrets:
         statements.append(_statement("ReadSecrets", ("secretsmanager:GetSecretValue",),
                                      [_ref(secret_id(s)) for s in grant.secrets]))
@@ -346,6 +365,10 @@ def _bucket(stage: str, bucket: str) -> dict:
     }
     if bucket in VERSIONED_BUCKETS:
         props["VersioningConfiguration"] = {"Status": "Enabled"}
+    rules = [{"Id": f"expire-{prefix.strip('/')}", "Status": "Enabled", "Prefix": prefix, "ExpirationInDays": days}
+             for b, prefix, days in EXPIRING_PREFIXES if b == bucket]
+    if rules:
+        props["LifecycleConfiguration"] = {"Rules": rules}
     resource: dict[str, Any] = {"Type": "AWS::S3::Bucket", "Properties": props}
     notifications = [(q, p) for b, q, p in BUCKET_NOTIFICATIONS if b == bucket]
     if notifications:

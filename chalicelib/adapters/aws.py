@@ -48,8 +48,16 @@ class BlobStore:
             raise ObjectTooLarge(f"{head['ContentLength']} bytes")
         return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
-    def put(self, key: str, data: bytes, content_type: str) -> None:
-        self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+    def put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None) -> None:
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
+                            Metadata=metadata or {})
+
+    def publish_copy(self, staging_key: str, key: str) -> None:
+        """Make a fully written object (body and metadata) appear under `key` in one step, then drop the
+        staging copy: the ObjectCreated event of `key` can never run ahead of the object's metadata."""
+        self._s3.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": staging_key},
+                             MetadataDirective="COPY")
+        self._s3.delete_object(Bucket=self.bucket, Key=staging_key)
 
 
 class Secrets:

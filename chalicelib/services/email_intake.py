@@ -73,7 +73,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import inspect
 import logging
 import re
 import unicodedata
@@ -603,13 +602,9 @@ class UploadsBucketStarter:
         return True
 
     def _put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str]) -> None:
-        """PutObject with the metadata: in S3 the object and its metadata appear together, and only then
-        is the ObjectCreated notification sent. (moto attaches PutObject metadata after sending the
-        notification, so on the local stack, which runs the consumer inside that call, process_upload sees
-        none; the claims are still created, without the e-mail's purpose/category/cost centre.)"""
-        put = self._blobs.put
-        if "metadata" in inspect.signature(put).parameters:
-            put(key, data, content_type, metadata=metadata)
-        else:  # until BlobStore.put takes metadata: the same PutObject with Metadata added
-            s3 = self._blobs._s3  # noqa: SLF001
-            s3.put_object(Bucket=self._blobs.bucket, Key=key, Body=data, ContentType=content_type, Metadata=metadata)
+        """Written under a staging key (outside the notification prefix), then copied into place: the
+        receipt's ObjectCreated event is sent only once its metadata exists, on S3 and on moto alike (moto
+        attaches PutObject metadata after notifying, which would otherwise lose purpose and cost centre)."""
+        staging = f"intake-staging/{key.removeprefix('receipts/')}"
+        self._blobs.put(staging, data, content_type, metadata=metadata)
+        self._blobs.publish_copy(staging, key)

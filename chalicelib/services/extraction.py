@@ -12,6 +12,7 @@ from chalicelib.domain.claim import Claim, ClaimStatus
 from chalicelib.domain.identity import SYSTEM
 from chalicelib.domain.money import Money
 from chalicelib.extraction.models import ExtractedReceipt, ExtractionError
+from chalicelib.services.email_intake import read_intake_metadata
 from chalicelib.services.uploads import UploadKey
 
 
@@ -41,11 +42,14 @@ def process_upload(
     department = directory.department(employee.department_id)
 
     head = blobs.head(key)
+    intake = read_intake_metadata(head.get("Metadata"))  # e-mailed receipts carry purpose, category, cost centre
     claim = existing or Claim(
         claim_id=parsed.claim_id,
         employee_id=employee.employee_id,
         department_id=employee.department_id,
-        cost_centre=department.cost_centre if department else None,
+        cost_centre=intake.get("cost_centre") or (department.cost_centre if department else None),
+        purpose=intake.get("purpose", ""),
+        category=intake.get("category") or "general",
         s3_key=key,
         file_sha256="pending",
         content_type=head.get("ContentType"),

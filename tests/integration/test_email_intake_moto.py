@@ -51,9 +51,12 @@ def test_emailed_receipt_becomes_a_claim_once(stack):
     assert lambda_shim.drain(30)
     claim = c.claims.get(claim_id)
     assert claim.employee_id == "E201" and claim.s3_key == obj["Key"]
+    # the e-mail's purpose, category and cost centre reach the claim (the metadata exists before the event)
+    assert (claim.purpose, claim.category, claim.cost_centre) == ("午餐 lunch with ABC Trading", "meals", "CC-2100")
     assert [x.claim_id for x in c.claims.by_employee("E201")] == [claim_id]
-    records = c.audit.records(f"EMAIL#{key}")  # one; two once the raw-mail bucket feeds the Lambda too
+    records = c.audit.records(f"EMAIL#{key}")  # the intake Lambda (fed by the bucket) and this direct call
     assert records and all(r.action == "email.accepted" for r in records)
+    assert any(i["function"].endswith("intake_email") and i["ok"] for i in lambda_shim.INVOCATIONS)
     assert {r.after["sender"] for r in records} == {"s***@example.com"}
     assert all(r.after["claim_ids"] == [claim_id] for r in records)
 
