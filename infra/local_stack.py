@@ -74,26 +74,12 @@ class LocalStack:
     def _tables(self) -> None:
         ddb = self.client("dynamodb")
         for table in r.TABLES:
-            keys = [{"AttributeName": table.hash_key, "KeyType": "HASH"}]
-            if table.range_key:
-                keys.append({"AttributeName": table.range_key, "KeyType": "RANGE"})
             kwargs: dict[str, Any] = {
                 "TableName": self.name(table.logical),
-                "KeySchema": keys,
-                "AttributeDefinitions": [{"AttributeName": k, "AttributeType": t} for k, t in table.attributes.items()],
+                **r.table_keys(table),
                 "BillingMode": "PAY_PER_REQUEST",
                 "SSESpecification": {"Enabled": True},
             }
-            if table.indexes:
-                kwargs["GlobalSecondaryIndexes"] = [
-                    {
-                        "IndexName": ix.name,
-                        "KeySchema": [{"AttributeName": ix.hash_key, "KeyType": "HASH"}]
-                        + ([{"AttributeName": ix.range_key, "KeyType": "RANGE"}] if ix.range_key else []),
-                        "Projection": {"ProjectionType": "ALL"},
-                    }
-                    for ix in table.indexes
-                ]
             if table.stream:
                 kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream}
             desc = ddb.create_table(**kwargs)["TableDescription"]

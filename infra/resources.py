@@ -37,6 +37,26 @@ class Table:
     ttl_attribute: str | None = None
 
 
+def key_schema(hash_key: str, range_key: str | None) -> list[dict]:
+    return [{"AttributeName": hash_key, "KeyType": "HASH"}] + (
+        [{"AttributeName": range_key, "KeyType": "RANGE"}] if range_key else [])
+
+
+def table_keys(table: Table) -> dict:
+    """KeySchema, AttributeDefinitions and GSIs: the same in the CreateTable call and in the template."""
+    keys: dict = {
+        "KeySchema": key_schema(table.hash_key, table.range_key),
+        "AttributeDefinitions": [{"AttributeName": k, "AttributeType": t} for k, t in table.attributes.items()],
+    }
+    if table.indexes:
+        keys["GlobalSecondaryIndexes"] = [
+            {"IndexName": ix.name, "KeySchema": key_schema(ix.hash_key, ix.range_key),
+             "Projection": {"ProjectionType": "ALL"}}
+            for ix in table.indexes
+        ]
+    return keys
+
+
 @dataclass(frozen=True)
 class Queue:
     logical: str

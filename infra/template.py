@@ -324,28 +324,14 @@ def _retain(resource: dict) -> dict:
 
 
 def _table(stage: str, table: r.Table) -> dict:
-    keys = [{"AttributeName": table.hash_key, "KeyType": "HASH"}]
-    if table.range_key:
-        keys.append({"AttributeName": table.range_key, "KeyType": "RANGE"})
     props: dict[str, Any] = {
         "TableName": r.physical_name(stage, table.logical),
         "BillingMode": "PAY_PER_REQUEST",
-        "KeySchema": keys,
-        "AttributeDefinitions": [{"AttributeName": k, "AttributeType": t} for k, t in table.attributes.items()],
+        **r.table_keys(table),
         "SSESpecification": {"SSEEnabled": True},
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         "DeletionProtectionEnabled": stage == "prod",
     }
-    if table.indexes:
-        props["GlobalSecondaryIndexes"] = [
-            {
-                "IndexName": ix.name,
-                "KeySchema": [{"AttributeName": ix.hash_key, "KeyType": "HASH"}]
-                + ([{"AttributeName": ix.range_key, "KeyType": "RANGE"}] if ix.range_key else []),
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for ix in table.indexes
-        ]
     if table.stream:
         props["StreamSpecification"] = {"StreamViewType": table.stream}
     if table.ttl_attribute:
