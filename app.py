@@ -24,7 +24,16 @@ from chalicelib.domain.approval_link import LinkRefused
 from chalicelib.domain.claim import ClaimStatus, InvalidClaim, InvalidTransition
 from chalicelib.domain.directory import Delegation
 from chalicelib.domain.identity import Forbidden, Principal, Role
-from chalicelib.services import approvals, claims, email_intake, extraction, reminders, scoring, uploads
+from chalicelib.services import (
+    approvals,
+    claims,
+    email_intake,
+    extraction,
+    labelling,
+    reminders,
+    scoring,
+    uploads,
+)
 from chalicelib.web import pages
 
 app = Chalice(app_name="hk-expense")
@@ -199,6 +208,9 @@ def submit_claim(claim_id):
         claim = approvals.resubmit_after_return(c.approvals, principal, current, edits.apply(current))
     else:
         claim = claims.submit_claim(principal, c.claims, claim_id, edits)
+        corrected = labelling.record_corrections(c.uploads, current, claim)
+        if corrected:
+            logger.info("corrections kept as labelled data", extra={"claim_id": claim_id, "fields": corrected})
     return _json(claim.model_dump(mode="json"))
 
 

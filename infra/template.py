@@ -184,7 +184,9 @@ def access(stage: str) -> dict[str, Access]:
             # PUT /me/delegation and PUT /admin/weather only
             keyed_writes={"directory": (("dynamodb:PutItem",), ("DELEGATION#*", "WEATHER#*"))},
             # the presigned upload URL is signed by this role, so the role itself must be allowed the PUT
-            objects={"uploads": ("s3:PutObject",)},
+            # and reads it to copy a corrected receipt into labelled/ (services/labelling.py)
+            objects={"uploads": ("s3:PutObject", "s3:GetObject")},
+            other_objects={"uploads": (("s3:PutObject",), ("labelled/",))},
             secrets=("approval-link-key", "auth-jwks", *(("dev-signing-key",) if dev_tokens else ())),
             publish=("approver-notifications",),  # a returned claim's fresh link, a reassigned step
             task_tokens=True,

@@ -52,11 +52,13 @@ class BlobStore:
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
                             Metadata=metadata or {})
 
+    def copy(self, source_key: str, key: str) -> None:
+        self._s3.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": source_key})
+
     def publish_copy(self, staging_key: str, key: str) -> None:
         """Make a fully written object (body and metadata) appear under `key` in one step, then drop the
         staging copy: the ObjectCreated event of `key` can never run ahead of the object's metadata."""
-        self._s3.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": staging_key},
-                             MetadataDirective="COPY")
+        self.copy(staging_key, key)  # CopyObject keeps the source's metadata by default
         self._s3.delete_object(Bucket=self.bucket, Key=staging_key)
 
 

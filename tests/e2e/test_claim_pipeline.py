@@ -70,3 +70,21 @@ def test_claim_above_threshold_needs_second_signer_and_rejection_ends_it(driver)
     # the used link cannot be replayed
     status, body = driver.decide(second["link"], "approve")
     assert status == 410 and "already been used" in body["error"]
+
+
+def test_employee_corrections_become_labelled_data(driver):
+    import json
+
+    import boto3
+
+    png = receipt_png("翠華餐廳 Tsui Wah Restaurant", date(2026, 11, 3), [("奶茶 Milk Tea", "38.00")])
+    claim_id = driver.upload("E201", png, "tea.png", "image/png")
+    extracted = driver.wait_status("E201", claim_id, {"extracted", "needs_review"})
+    status, _ = driver.submit("E201", claim_id, {"total": "40.00", "vendor": "翠華餐廳", "category": "meals"})
+    assert status == 200
+    s3 = boto3.client("s3", region_name="ap-east-1")
+    bucket = bootstrap.container().settings.uploads_bucket
+    label = json.loads(s3.get_object(Bucket=bucket, Key=f"labelled/{claim_id}.json")["Body"].read())
+    assert label["total"] == "40.00" and label["vendor"] == "翠華餐廳" and label["date"] == "2026-11-03"
+    assert "total" in label["corrected"] and extracted["total"]["amount"] != "40.00"
+    assert s3.get_object(Bucket=bucket, Key=f"labelled/{claim_id}.png")["Body"].read() == png
