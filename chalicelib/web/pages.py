@@ -13,29 +13,94 @@ button{{font-size:1.1rem;padding:.6rem 1.2rem;margin:.3rem}} .risk{{color:#a00}}
 
 
 def dashboard() -> str:
-    """Finance dashboard: sign in with a dev token (local/dev), then counts per status and the claim list."""
+    """Phone-first page: sign in (dev token on local/dev), snap a receipt, check what was read, submit;
+    finance sees counts per status and the department's claims."""
     return _HEAD.format(title="HK Expense 報銷") + """
 <h1>HK Expense 報銷</h1>
-<p><label>Employee id 員工編號 <input id="emp" value="E300"></label> <button id="login">Sign in 登入</button></p>
-<div id="summary"></div><table id="claims"><thead><tr><th>Claim</th><th>Vendor 商戶</th><th>Date</th>
-<th>Total 總額</th><th>Status 狀態</th><th>Risk 風險</th></tr></thead><tbody></tbody></table>
+<p><label>Employee id 員工編號 <input id="emp" value="E201" size="6"></label>
+<button id="login">Sign in 登入</button> <span id="who"></span></p>
+<section id="upload" hidden><h2>New receipt 新收據</h2>
+<input id="file" type="file" accept="image/*,application/pdf" capture="environment">
+<p id="progress"></p>
+<form id="review" hidden>
+<p id="reasons" class="risk"></p>
+<label>Vendor 商戶 <input name="vendor"></label><br>
+<label>Date 日期 <input name="receipt_date" type="date"></label><br>
+<label>Total 總額 <input name="total" inputmode="decimal" size="10"></label>
+<label>Currency 貨幣 <input name="currency" size="4" maxlength="3"></label><br>
+<label>Category 類別 <select name="category"><option>meals</option><option>taxi</option><option>travel</option>
+<option>entertainment</option><option selected>general</option></select></label><br>
+<label>Purpose 用途 <input name="purpose" size="30"></label><br>
+<label><input name="urgent" type="checkbox"> Urgent 緊急</label><br>
+<button type="submit">Submit 提交</button></form></section>
+<h2>Claims 申請</h2><div id="summary"></div>
+<table id="claims"><thead><tr><th>Claim</th><th>Vendor 商戶</th><th>Date</th><th>Total 總額</th>
+<th>Status 狀態</th><th>Risk 風險</th></tr></thead><tbody></tbody></table>
 <script>
 const esc = s => String(s ?? "").replace(/[&<>"']/g, c => "&#" + c.charCodeAt(0) + ";");
-async function load(token) {
-  const h = {Authorization: "Bearer " + token};
-  const s = await (await fetch("dashboard/summary", {headers: h})).json();
-  document.getElementById("summary").textContent = JSON.stringify(s.by_status || s);
-  const list = await (await fetch("claims", {headers: h})).json();
-  document.querySelector("#claims tbody").innerHTML = (list.claims || []).map(c =>
+let token = null, current = null;
+const api = async (method, path, body) => {
+  const r = await fetch(path, {method, headers: {"Content-Type": "application/json",
+    Authorization: "Bearer " + token}, body: body ? JSON.stringify(body) : undefined});
+  return {status: r.status, body: await r.json()};
+};
+async function load() {
+  const s = await api("GET", "dashboard/summary");
+  document.getElementById("summary").textContent = s.status === 200 ? JSON.stringify(s.body.by_status) : "";
+  const list = await api("GET", "claims");
+  document.querySelector("#claims tbody").innerHTML = (list.body.claims || []).map(c =>
     `<tr><td>${esc(c.claim_id)}</td><td>${esc(c.vendor)}</td><td>${esc(c.receipt_date)}</td>
      <td>${esc(c.total && c.total.currency)} ${esc(c.total && c.total.amount)}</td><td>${esc(c.status)}</td>
      <td class="risk">${esc((c.risk_reasons || []).join("; "))}</td></tr>`).join("");
+}
+async function waitForReading(id) {
+  for (let i = 0; i < 120; i++) {
+    const c = await api("GET", "claims/" + id);
+    if (["extracted", "needs_review", "failed"].includes(c.body.status)) return c.body;
+    await new Promise(r => setTimeout(r, 500));
+  }
+  throw new Error("the receipt is taking too long to read");
 }
 document.getElementById("login").onclick = async () => {
   const r = await fetch("dev/token", {method: "POST", headers: {"Content-Type": "application/json"},
     body: JSON.stringify({employee_id: document.getElementById("emp").value})});
   const t = await r.json();
-  if (t.token) load(t.token); else document.getElementById("summary").textContent = JSON.stringify(t);
+  if (!t.token) { document.getElementById("who").textContent = JSON.stringify(t); return; }
+  token = t.token;
+  document.getElementById("who").textContent = t.roles.join(", ");
+  document.getElementById("upload").hidden = false;
+  load();
+};
+document.getElementById("file").onchange = async (e) => {
+  const file = e.target.files[0];
+  const progress = document.getElementById("progress");
+  if (!file) return;
+  const type = file.type || (file.name.toLowerCase().endsWith(".heic") ? "image/heic" : "");
+  const u = await api("POST", "uploads", {filename: file.name, content_type: type, size_bytes: file.size});
+  if (u.status !== 201) { progress.textContent = JSON.stringify(u.body.error); return; }
+  progress.textContent = "Uploading 上傳中…";
+  await fetch(u.body.upload.url, {method: "PUT", headers: u.body.upload.headers, body: file});
+  progress.textContent = "Reading 識別中…";
+  try { current = await waitForReading(u.body.claim_id); } catch (err) { progress.textContent = err.message; return; }
+  if (current.status === "failed") { progress.textContent = current.failure_reason; return; }
+  progress.textContent = current.status === "needs_review" ? "Please check 請核對" : "Read 已識別";
+  const f = document.getElementById("review");
+  f.vendor.value = current.vendor || ""; f.receipt_date.value = current.receipt_date || "";
+  f.total.value = current.total ? current.total.amount : "";
+  f.currency.value = current.total ? current.total.currency : "HKD";
+  document.getElementById("reasons").textContent = (current.review_reasons || []).join("; ");
+  f.hidden = false;
+};
+document.getElementById("review").onsubmit = async (e) => {
+  e.preventDefault();
+  const f = e.target;
+  const body = {vendor: f.vendor.value, receipt_date: f.receipt_date.value || null, total: f.total.value,
+    currency: f.currency.value.toUpperCase(), category: f.category.value, purpose: f.purpose.value,
+    urgent: f.urgent.checked};
+  const r = await api("POST", "claims/" + current.claim_id + "/submit", body);
+  const done = r.status === 200 ? "Submitted 已提交" : JSON.stringify(r.body.error);
+  document.getElementById("progress").textContent = done;
+  if (r.status === 200) { f.hidden = true; load(); }
 };
 </script></body></html>"""
 

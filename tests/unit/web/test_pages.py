@@ -1,0 +1,39 @@
+"""The pages' scripts are valid JavaScript and the approval page escapes what it shows."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from chalicelib.web import pages
+
+
+def _scripts(html: str) -> list[str]:
+    return re.findall(r"<script>(.*?)</script>", html, flags=re.S)
+
+
+@pytest.mark.parametrize("html", [pages.dashboard(), pages.approval({"claim_id": "c-1", "vendor": "x"})],
+                         ids=["dashboard", "approval"])
+def test_page_scripts_parse(html, tmp_path):
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: cannot parse the page scripts")
+    for i, script in enumerate(_scripts(html)):
+        path = tmp_path / f"s{i}.js"
+        path.write_text(script, encoding="utf-8")
+        proc = subprocess.run([node, "--check", str(path)], capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 0, proc.stderr
+
+
+def test_dashboard_offers_a_camera_upload_and_a_review_form():
+    html = pages.dashboard()
+    assert 'capture="environment"' in html and 'accept="image/*,application/pdf"' in html
+    for field in ("vendor", "receipt_date", "total", "currency", "category", "purpose", "urgent"):
+        assert f'name="{field}"' in html
+
+
+def test_approval_page_escapes_claim_content():
+    html = pages.approval({"claim_id": "c-1", "vendor": "<script>alert(1)</script>", "risk_reasons": ["<b>x</b>"]})
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    assert "<b>x</b>" not in html
