@@ -235,9 +235,9 @@ def render_receipt_image(
     return img
 
 
-def render_receipt(spec: ReceiptSpec, *, noisy: bool = False, seed: int = 0) -> bytes:
+def render_receipt(spec: ReceiptSpec, *, noisy: bool = False, seed: int = 0, font_path: Path | None = None) -> bytes:
     """PNG bytes of the receipt (noisy: thermal background, blur and slight rotation, still PNG)."""
-    img = render_receipt_image(spec)
+    img = render_receipt_image(spec, font_path=font_path)
     if noisy:
         img = add_noise(img, random.Random(seed))
     buf = io.BytesIO()
@@ -355,17 +355,19 @@ def generate(out: Path, count: int, seed: int, noisy: bool, strength: float = 1.
     """Write ``count`` receipts with truth files into ``out``; returns the image paths."""
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
+    fonts = find_cjk_fonts()  # every installed CJK face in turn (requirements-system.txt installs three)
     written = []
     for i in range(count):
         spec = random_spec(rng)
+        font = fonts[i % len(fonts)]
         name = f"synthetic_{seed}_{i:04d}"
         if noisy:
-            img = add_noise(render_receipt_image(spec), rng, strength)
+            img = add_noise(render_receipt_image(spec, font_path=font), rng, strength)
             path = out / f"{name}.jpg"
             img.save(path, format="JPEG", quality=rng.randint(55, 85))
         else:
             path = out / f"{name}.png"
-            path.write_bytes(render_receipt(spec))
+            path.write_bytes(render_receipt(spec, font_path=font))
         (out / f"{name}.json").write_text(
             json.dumps(spec.truth(), ensure_ascii=False, indent=1), encoding="utf-8"
         )
