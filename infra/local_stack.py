@@ -103,6 +103,11 @@ class LocalStack:
                     "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
                 },
             )
+            for b, methods in r.BROWSER_UPLOAD_BUCKETS:
+                if b == bucket:  # the demo page's origin
+                    s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [{
+                        "AllowedMethods": list(methods), "AllowedHeaders": ["Content-Type"], "MaxAgeSeconds": 3000,
+                        "AllowedOrigins": [self.public_base_url]}]})
             s3.put_public_access_block(
                 Bucket=name,
                 PublicAccessBlockConfiguration={

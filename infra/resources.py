@@ -140,6 +140,8 @@ EVENT_SOURCES = (
 )
 # S3 ObjectCreated notifications: (bucket, queue, key prefix); read by the local stack and the template
 BUCKET_NOTIFICATIONS = (("uploads", "upload-events", "receipts/"), ("raw-mail", "raw-mail-events", "inbound/"))
+# Buckets that browsers write to with presigned URLs: (bucket, methods); the origin is the app's own site
+BROWSER_UPLOAD_BUCKETS = (("uploads", ("PUT",)),)
 # Amazon SES receiving is not offered in ap-east-1: the receipt rule lives here and writes into the HK bucket
 SES_RECEIVING_REGION = "ap-southeast-1"
 STATE_MACHINES = {"approval": ASL_PATH, "reminders": REMINDERS_ASL_PATH}

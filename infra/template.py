@@ -353,6 +353,11 @@ def _bucket(stage: str, bucket: str) -> dict:
     }
     if bucket in VERSIONED_BUCKETS:
         props["VersioningConfiguration"] = {"Status": "Enabled"}
+    cors = [{"AllowedMethods": list(methods), "AllowedHeaders": ["Content-Type"], "MaxAge": 3000,
+             "AllowedOrigins": [_sub(f"https://${{{REST_API_ID}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}")]}
+            for b, methods in r.BROWSER_UPLOAD_BUCKETS if b == bucket]
+    if cors:  # the phone page PUTs the receipt straight to S3 with the presigned URL
+        props["CorsConfiguration"] = {"CorsRules": cors}
     rules = [{"Id": f"expire-{prefix.strip('/')}", "Status": "Enabled", "Prefix": prefix, "ExpirationInDays": days}
              for b, prefix, days in EXPIRING_PREFIXES if b == bucket]
     if rules:

@@ -445,3 +445,20 @@ def test_make_package_output_is_deployable(tmp_path: Path):
             "import extract_document/parse_textract_response lazily"
         )
     assert not failed, failed
+
+
+def test_browser_upload_cors_matches_the_local_stack(stack, merge):
+    """The phone page PUTs straight to S3: both stacks allow exactly that method from the app's own origin."""
+    buckets = _of_type(merge, "AWS::S3::Bucket")
+    for bucket in r.BUCKETS:
+        props = buckets[t.bucket_id(bucket)]["Properties"]
+        name = r.physical_name(stack.stage, bucket)
+        methods = dict(r.BROWSER_UPLOAD_BUCKETS).get(bucket)
+        if methods is None:
+            assert "CorsConfiguration" not in props
+            continue
+        [rule] = props["CorsConfiguration"]["CorsRules"]
+        [local] = stack.client("s3").get_bucket_cors(Bucket=name)["CORSRules"]
+        assert rule["AllowedMethods"] == local["AllowedMethods"] == list(methods)
+        assert local["AllowedOrigins"] == [stack.public_base_url]
+        assert "execute-api" in rule["AllowedOrigins"][0]["Fn::Sub"]
