@@ -24,6 +24,7 @@ import zipfile
 from pathlib import Path
 
 from infra import resources as r
+from infra import ses_receiving
 from infra import template as t
 
 ROOT = r.ROOT
@@ -202,9 +203,9 @@ def check_handlers(out: Path, stage: str, code_dir: Path | None = None) -> dict[
     return results
 
 
-def run_cfn_lint(template: Path) -> tuple[int, str]:
+def run_cfn_lint(template: Path, region: str = r.REGION) -> tuple[int, str]:
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    cmd = [str(cfn_lint) if cfn_lint.exists() else "cfn-lint", "--regions", r.REGION, "--", str(template)]
+    cmd = [str(cfn_lint) if cfn_lint.exists() else "cfn-lint", "--regions", region, "--", str(template)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
     return proc.returncode, (proc.stdout + proc.stderr).strip()
 
@@ -230,12 +231,17 @@ def package(stage: str, out: Path | None = None, lint: bool = True) -> dict:
               "image_functions": list(t.IMAGE_FUNCTIONS), "dockerfile": t.DOCKERFILE}
     report["handlers"] = check_handlers(out, stage)
     shutil.rmtree(out / ".import-check", ignore_errors=True)
+    ses_path = out / "ses-receiving.json"  # the one stack outside ap-east-1 (see infra/ses_receiving.py)
+    ses_path.write_text(json.dumps(ses_receiving.build(stage), indent=2) + "\n", "utf-8")
+    report["ses_template"] = str(ses_path)
     if lint:
-        code, text = run_cfn_lint(sam_path)
-        report["cfn_lint"] = {"exit_code": code, "output": text}
-        # cfn-lint's exit code is a bit field: 2 errors, 4 warnings, 8 informational
-        if code & 2:
-            raise SystemExit(f"cfn-lint found errors in {sam_path}:\n{text}")
+        for key, path, region in (("cfn_lint", sam_path, r.REGION),
+                                  ("cfn_lint_ses", ses_path, r.SES_RECEIVING_REGION)):
+            code, text = run_cfn_lint(path, region)
+            report[key] = {"exit_code": code, "output": text}
+            # cfn-lint's exit code is a bit field: 2 errors, 4 warnings, 8 informational
+            if code & 2:
+                raise SystemExit(f"cfn-lint found errors in {path}:\n{text}")
     return report
 
 
@@ -252,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     report = package(args.stage, args.out, lint=not args.no_lint)
     sizes = report["sizes"]
     print(f"template:   {report['template']}")
+    print(f"ses stack:  {report['ses_template']} (deploy in {r.SES_RECEIVING_REGION}; then activate the rule set)")
     print(f"zip bundle: {report['bundle']} ({_mb(sizes['zipped'])} zipped, {_mb(sizes['unzipped'])} unzipped; "
           f"limit {_mb(ZIP_UNZIPPED_LIMIT)} unzipped)")
     if sizes["zipped"] > ZIP_UPLOAD_LIMIT:

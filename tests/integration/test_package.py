@@ -462,3 +462,22 @@ def test_browser_upload_cors_matches_the_local_stack(stack, merge):
         assert rule["AllowedMethods"] == local["AllowedMethods"] == list(methods)
         assert local["AllowedOrigins"] == [stack.public_base_url]
         assert "execute-api" in rule["AllowedOrigins"][0]["Fn::Sub"]
+
+
+def test_ses_receiving_stack_writes_only_into_the_hong_kong_raw_mail_bucket(tmp_path):
+    from infra import package, ses_receiving
+
+    tpl = ses_receiving.build(STAGE)
+    rule = tpl["Resources"]["ReceiptRule"]["Properties"]["Rule"]
+    [action] = rule["Actions"]
+    raw_mail_prefix = next(p for b, _, p in r.BUCKET_NOTIFICATIONS if b == "raw-mail")
+    assert action["S3Action"]["BucketName"] == r.physical_name(STAGE, "raw-mail")
+    assert action["S3Action"]["ObjectKeyPrefix"] == raw_mail_prefix  # the prefix that feeds intake_email
+    assert "TopicArn" not in action["S3Action"] and rule["ScanEnabled"] and rule["TlsPolicy"] == "Require"
+    [statement] = tpl["Resources"]["SesWriteRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "s3:PutObject"
+    assert statement["Resource"]["Fn::Sub"].endswith(f"{r.physical_name(STAGE, 'raw-mail')}/{raw_mail_prefix}*")
+    path = tmp_path / "ses.json"
+    path.write_text(json.dumps(tpl))
+    code, text = package.run_cfn_lint(path, r.SES_RECEIVING_REGION)
+    assert code == 0, text
