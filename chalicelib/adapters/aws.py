@@ -102,11 +102,23 @@ class Workflow:
             if exc.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "ValidationException"):
                 raise
 
-    def succeed(self, task_token: str, output: dict) -> None:
-        self._sfn.send_task_success(taskToken=task_token, output=json.dumps(output))
+    def succeed(self, task_token: str, output: dict) -> bool:
+        """False when the task is no longer waiting (timed out and being re-armed): the caller records the
+        outcome elsewhere so the re-armed task can be completed with it."""
+        return self._resume(self._sfn.send_task_success, taskToken=task_token, output=json.dumps(output))
 
-    def fail(self, task_token: str, error: str, cause: str) -> None:
-        self._sfn.send_task_failure(taskToken=task_token, error=error, cause=cause[:32768])
+    def fail(self, task_token: str, error: str, cause: str) -> bool:
+        return self._resume(self._sfn.send_task_failure, taskToken=task_token, error=error, cause=cause[:32768])
+
+    @staticmethod
+    def _resume(call: Any, **kwargs: Any) -> bool:
+        try:
+            call(**kwargs)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
+                return False
+            raise
+        return True
 
 
 class Notifier:

@@ -255,8 +255,8 @@ class ApprovalLinkStore:
         return item
 
     def rebind(self, item: ApprovalItem, task_token: str) -> None:
-        """The same pending link now answers a new waiting task (a retried or re-armed step)."""
-        item.update(actions=[ApprovalItem.task_token.set(task_token)], condition=ApprovalItem.state == "pending")
+        """The same link now answers a new waiting task (a retried or re-armed step), if still in its state."""
+        item.update(actions=[ApprovalItem.task_token.set(task_token)], condition=ApprovalItem.state == item.state)
 
     def set_reminder_execution(self, item: ApprovalItem, name: str) -> None:
         item.update(actions=[ApprovalItem.reminder_execution.set(name)])

@@ -158,9 +158,22 @@ def _notify(
 def request_approval(ctx: ApprovalContext, claim_id: str, level: int, step: ApprovalStep, task_token: str) -> str:
     """The state machine waits on `task_token` until someone decides through the link sent now."""
     claim = ctx.claims.get(claim_id)
+    current = ctx.links.get(claim.pending_link_id) if claim and claim.pending_link_id else None
+    if claim is not None and claim.status == ClaimStatus.RETURNED and current is not None:
+        ctx.links.rebind(current, task_token)  # the claimant is correcting it: keep waiting for the resubmission
+        return current.link_id
     if claim is None or claim.status != ClaimStatus.IN_APPROVAL:
         raise RuntimeError(f"claim {claim_id} is not awaiting approval")
-    current = ctx.links.get(claim.pending_link_id) if claim.pending_link_id else None
+    last = claim.decisions[-1] if claim.decisions else None
+    if (current is None and last is not None and last.level == level == claim.approval_level
+            and last.decision in ("approved", "rejected")):
+        # decided just as the previous wait timed out: hand the recorded decision to the re-armed task
+        if last.decision == "approved":
+            ctx.workflow.succeed(task_token, {"decision": last.decision, "approver_id": last.approver_id,
+                                              "level": level})
+        else:
+            ctx.workflow.fail(task_token, REJECTED_ERROR, claim.rejection_reason or "rejected")
+        return "delivered"
     if (current is not None and current.state == "pending" and int(current.level) == level
             and (current.on_behalf_of or current.approver_id) == step.approver_id
             and current.content_hash == claim.content_hash()):
@@ -287,11 +300,14 @@ def escalate(ctx: ApprovalContext, claim_id: str, idx: int, route: Route) -> Rou
     if claim is None:
         raise RuntimeError(f"claim {claim_id} does not exist")
     step = route.steps[idx]
+    if claim.status == ClaimStatus.RETURNED:  # the claimant holds it; nobody above is late
+        return route.model_copy(update={"approval_timeout_seconds": ctx.directory.policy().approval_timeout_seconds})
     weather = ctx.directory.weather()
     if weather.severe:  # the SLA clock stops during a No. 8 signal or a Black Rainstorm: wait again, same link
+        timeout = ctx.directory.policy().approval_timeout_seconds
         ctx.audit.append(ctx.claims.entity(claim_id), SYSTEM, "approval.sla_paused", None,
-                         {"level": idx + 1, "signal": weather.signal})
-        return route
+                         {"level": idx + 1, "signal": weather.signal, "waits_again_seconds": timeout})
+        return route.model_copy(update={"approval_timeout_seconds": timeout})
     signers = {d.approver_id for d in claim.decisions if d.decision == "approved"}
     target = escalation_target(step.approver_id, claim, signers, ctx.directory.employee)
     stop_reminders(ctx, ctx.links.void(claim.pending_link_id), "escalated")
@@ -300,7 +316,9 @@ def escalate(ctx: ApprovalContext, claim_id: str, idx: int, route: Route) -> Rou
                     SYSTEM, action=f"approval.level_{idx + 1}.escalated")
     steps = list(route.steps)
     steps[idx] = step.model_copy(update={"approver_id": target, "rule": f"escalated from {step.approver_id}"})
-    return route.model_copy(update={"steps": steps})
+    # the next wait follows the policy as it is now (finance may have changed the SLA meanwhile)
+    timeout = ctx.directory.policy().approval_timeout_seconds
+    return route.model_copy(update={"steps": steps, "approval_timeout_seconds": timeout})
 
 
 def verify_signatures(ctx: ApprovalContext, claim: Claim) -> list[dict]:

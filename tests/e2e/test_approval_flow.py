@@ -49,7 +49,8 @@ def test_return_for_correction_continues_the_same_execution(driver, stack):
     assert driver.decide(first["link"], "approve")[0] == 410  # the returned link is spent
     assert driver.decide(again["link"], "approve")[0] == 200
     final = driver.wait_status("E201", claim_id, {"posted", "failed"})
-    assert final["status"] == "posted"
+    trail = [r.action for r in bootstrap.container().audit.records(f"CLAIM#{claim_id}")]
+    assert final["status"] == "posted", (final["failure_reason"], trail)
     assert [d["decision"] for d in final["decisions"]] == ["returned", "approved"]
     assert len(executions(stack)) == 1  # continued, not restarted
 
@@ -60,11 +61,12 @@ def test_unanswered_step_escalates_one_level_up(driver):
     claim_id = submitted(driver)
     first = driver.approval_message(claim_id, level=1)
     assert first["approver_id"] == "E200"
+    # the escalated step waits under the SLA in force when it escalates
+    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 3600}))
     escalated = driver.approval_message(claim_id, level=1, seconds=20)
     assert escalated["approver_id"] == "E100"  # E200's manager
     status, body = driver.decide(first["link"], "approve")
     assert status == 410 and "replaced" in body["error"]
-    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 3600}))
     assert driver.decide(escalated["link"], "approve")[0] == 200
     final = driver.wait_status("E201", claim_id, {"posted", "failed"})
     assert final["status"] == "posted" and final["escalations"] == 1
@@ -142,10 +144,13 @@ def test_sla_clock_pauses_during_a_typhoon_signal(driver):
     assert driver.call("PUT", "/admin/weather", {"signal": "T8"}, driver.auth("E900"))[0] == 200
     claim_id = submitted(driver)
     message = driver.approval_message(claim_id, level=1)
-    wait_for(lambda: [r for r in c.audit.records(f"CLAIM#{claim_id}") if r.action == "approval.sla_paused"],
-             seconds=20)
+    def paused() -> list:
+        return [r for r in c.audit.records(f"CLAIM#{claim_id}") if r.action == "approval.sla_paused"]
+
+    wait_for(paused, seconds=20)
     assert driver.stack.approver_messages() == []  # no escalation, no new link while the signal is up
     c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 3600}))
+    wait_for(lambda: any(r.after["waits_again_seconds"] == 3600 for r in paused()), seconds=20)
     assert driver.decide(message["link"], "approve")[0] == 200  # the link sent before the typhoon still works
     final = driver.wait_status("E201", claim_id, {"posted", "failed"})
     assert final["status"] == "posted" and final["escalations"] == 0

@@ -42,13 +42,13 @@ def test_unanswered_approver_gets_sms_then_a_call(driver, stack):
 
 
 def test_deciding_stops_pending_reminders_at_once(driver, stack):
-    fast_reminders(sms=3, voice=1)
+    fast_reminders(sms=6, voice=1)  # long enough for the decision to come first even on a loaded CI machine
     seen = len(lambda_shim.INVOCATIONS)
     claim_id = submitted(driver, urgent=True)
     message = driver.approval_message(claim_id, level=1)
     assert driver.decide(message["link"], "approve")[0] == 200
     driver.wait_status("E201", claim_id, {"posted"})
-    time.sleep(4)
+    time.sleep(7)  # past the moment the SMS would have gone
     assert stack.telephony_messages() == []
     # Stopped at once (ABORTED). moto's parser sometimes records a stop that lands while a task is in flight
     # as FAILED; either way no reminder Lambda failed and nobody was called after the decision.
