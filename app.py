@@ -24,6 +24,7 @@ from chalicelib.domain.approval_link import LinkRefused
 from chalicelib.domain.claim import ClaimStatus, InvalidClaim, InvalidTransition
 from chalicelib.domain.directory import Delegation
 from chalicelib.domain.identity import Forbidden, Principal, Role
+from chalicelib.domain.reporting import summarise
 from chalicelib.services import (
     approvals,
     claims,
@@ -290,11 +291,10 @@ def dashboard_summary():
     principal = _principal()
     if not (principal.has(Role.FINANCE) or principal.has(Role.ADMIN) or principal.has(Role.AUDITOR)):
         raise Forbidden("the dashboard is for finance, auditors and admins")
-    found = claims.list_claims(principal, bootstrap.container().claims)
-    by_status: dict[str, int] = {}
-    for claim in found:
-        by_status[claim.status.value] = by_status.get(claim.status.value, 0) + 1
-    return _json({"department_id": principal.department_id, "by_status": by_status, "count": len(found)})
+    c = bootstrap.container()
+    found = claims.list_claims(principal, c.claims)
+    summary = summarise(found, c.directory.policy().fx)
+    return _json({"department_id": principal.department_id, **summary.model_dump(mode="json")})
 
 
 # ---- approvals -------------------------------------------------------------------------------------------

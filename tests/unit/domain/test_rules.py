@@ -140,3 +140,17 @@ def test_audit_chain_detects_edits_and_deletions():
     tampered = [records[0], records[1].model_copy(update={"action": "edited"}), records[2]]
     assert any("does not match its hash" in p for p in verify_chain(tampered))
     assert any("seq 3 where 2" in p for p in verify_chain([records[0], records[2]]))
+
+
+def test_department_summary_values_claims_in_hkd():
+    from chalicelib.domain.reporting import summarise
+
+    posted = make_claim(claim_id="c-1", status=ClaimStatus.POSTED, category="meals", total=Money.of("100", "USD"))
+    flagged = make_claim(claim_id="c-2", status=ClaimStatus.IN_APPROVAL, risk_reasons=["duplicate"],
+                         total=Money.of("90", "HKD"))
+    unpriced = make_claim(claim_id="c-3", status=ClaimStatus.POSTED, total=Money.of("5", "XAU"))
+    summary = summarise([posted, flagged, unpriced], DEFAULT_FX)
+    assert summary.count == 3 and summary.by_status == {"posted": 2, "in_approval": 1}
+    assert summary.hkd_by_status == {"posted": Decimal("780.00"), "in_approval": Decimal("90.00")}
+    assert summary.hkd_posted_by_category == {"meals": Decimal("780.00")}
+    assert summary.flagged == 1 and summary.median_hours_to_posting is not None

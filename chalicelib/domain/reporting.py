@@ -1,0 +1,48 @@
+"""What a finance manager reads first: how many claims where, how much money, how fast, what looks wrong."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from decimal import Decimal
+
+from pydantic import BaseModel
+
+from chalicelib.domain.claim import Claim, ClaimStatus
+from chalicelib.domain.money import FxTable
+
+
+class DepartmentSummary(BaseModel):
+    count: int
+    by_status: dict[str, int]
+    hkd_by_status: dict[str, Decimal]
+    hkd_posted_by_category: dict[str, Decimal]
+    flagged: int  # claims with risk reasons
+    needs_review: int
+    median_hours_to_posting: float | None
+
+
+def summarise(claims: list[Claim], fx: FxTable) -> DepartmentSummary:
+    by_status = Counter(c.status.value for c in claims)
+    hkd_by_status: dict[str, Decimal] = {}
+    posted_by_category: dict[str, Decimal] = {}
+    for claim in claims:
+        if claim.total is None:
+            continue
+        try:
+            hkd = fx.to_hkd(claim.total).amount
+        except ValueError:  # a currency without a configured rate is counted, not valued
+            continue
+        hkd_by_status[claim.status.value] = hkd_by_status.get(claim.status.value, Decimal(0)) + hkd
+        if claim.status == ClaimStatus.POSTED:
+            posted_by_category[claim.category] = posted_by_category.get(claim.category, Decimal(0)) + hkd
+    hours = [(c.updated_at - c.created_at).total_seconds() / 3600 for c in claims if c.status == ClaimStatus.POSTED]
+    return DepartmentSummary(
+        count=len(claims),
+        by_status=dict(by_status),
+        hkd_by_status=hkd_by_status,
+        hkd_posted_by_category=posted_by_category,
+        flagged=sum(1 for c in claims if c.risk_reasons),
+        needs_review=by_status.get(ClaimStatus.NEEDS_REVIEW.value, 0),
+        median_hours_to_posting=round(statistics.median(hours), 2) if hours else None,
+    )
