@@ -47,7 +47,8 @@ const api = async (method, path, body) => {
 async function load() {
   const s = await api("GET", "dashboard/summary");
   document.getElementById("summary").textContent = s.status !== 200 ? "" :
-    `${JSON.stringify(s.body.by_status)} · HKD ${JSON.stringify(s.body.hkd_by_status)} · flagged 風險 ${s.body.flagged}` +
+    `${JSON.stringify(s.body.by_status)} · HKD ${JSON.stringify(s.body.hkd_by_status)}` +
+    ` · flagged 風險 ${s.body.flagged}` +
     ` · median hours to posting ${s.body.median_hours_to_posting ?? "-"}`;
   const list = await api("GET", "claims");
   document.querySelector("#claims tbody").innerHTML = (list.body.claims || []).map(c =>
