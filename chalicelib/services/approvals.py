@@ -23,6 +23,7 @@ from chalicelib.adapters.repositories import (
     ApprovalLinkStore,
     AuditLog,
     ClaimRepository,
+    ConcurrentChange,
     DirectoryRepository,
     LinkAlreadyUsed,
 )
@@ -239,7 +240,7 @@ def decide(
     )
     key_id, signature = ctx.signer.sign(decision.signed_payload(claim.claim_id))
     decision = decision.model_copy(update={"signing_key_id": key_id, "signature": signature})
-    changes: dict = {"decisions": [*claim.decisions, decision]}
+    changes: dict = {}
     if verdict == "rejected":
         changes["rejection_reason"] = request.comment or "rejected without a comment"
     target = ClaimStatus.IN_APPROVAL
@@ -248,13 +249,25 @@ def decide(
         target = ClaimStatus.RETURNED
     else:
         changes["pending_link_id"] = None
-    updated = ctx.claims.save(claim, claim.moved_to(target, **changes), approver,
-                              action=f"approval.level_{link.level}.{verdict}")
+    # The link is already spent for this decision, so it must land: a system step (a reminder's audit record,
+    # a re-armed wait) may have written the claim meanwhile; re-read and apply it again.
+    for _ in range(5):
+        try:
+            updated = ctx.claims.save(claim, claim.moved_to(target, decisions=[*claim.decisions, decision],
+                                                            **changes),
+                                      approver, action=f"approval.level_{link.level}.{verdict}")
+            break
+        except ConcurrentChange:
+            claim = ctx.claims.get(claim.claim_id)
+            if claim is None or claim.status != ClaimStatus.IN_APPROVAL or claim.approval_level != link.level:
+                raise
+    else:
+        raise ConcurrentChange(f"claim {claim.claim_id} kept changing while recording a decision")
+    token = (ctx.links.get(stored.link_id) or stored).task_token  # the newest, if the wait was re-armed
     if verdict == "approved":
-        ctx.workflow.succeed(stored.task_token, {"decision": verdict, "approver_id": link.approver_id,
-                                                 "level": link.level})
+        ctx.workflow.succeed(token, {"decision": verdict, "approver_id": link.approver_id, "level": link.level})
     elif verdict == "rejected":
-        ctx.workflow.fail(stored.task_token, REJECTED_ERROR, changes["rejection_reason"])
+        ctx.workflow.fail(token, REJECTED_ERROR, changes["rejection_reason"])
     return updated
 
 
