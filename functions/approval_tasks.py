@@ -70,6 +70,8 @@ def post_to_ledger(event: dict, context: object) -> dict:
 
 def mark_failed(event: dict, context: object) -> dict:
     task = ClaimTask.model_validate(event)
-    logger.warning("approval flow failed", extra={"claim_id": task.claim_id, "error": (task.error or {}).get("Error")})
+    error = task.error or {}
+    logger.warning("approval flow failed", extra={"claim_id": task.claim_id, "error": error.get("Error"),
+                                                  "cause": str(error.get("Cause", ""))[:300]})
     posting.mark_failed(task.claim_id, task.error, bootstrap.container().claims)
     return {"claim_id": task.claim_id, "status": "failed"}

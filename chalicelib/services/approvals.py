@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
+from pynamodb.exceptions import UpdateError
 
 from chalicelib.adapters.aws import DecisionSigner, Notifier, Workflow
 from chalicelib.adapters.dynamo_models import ApprovalItem
@@ -169,21 +170,32 @@ def request_approval(ctx: ApprovalContext, claim_id: str, level: int, step: Appr
     if (current is None and last is not None and last.level == level == claim.approval_level
             and last.decision in ("approved", "rejected")):
         # decided just as the previous wait timed out: hand the recorded decision to the re-armed task
-        if last.decision == "approved":
-            ctx.workflow.succeed(task_token, {"decision": last.decision, "approver_id": last.approver_id,
-                                              "level": level})
-        else:
-            ctx.workflow.fail(task_token, REJECTED_ERROR, claim.rejection_reason or "rejected")
-        return "delivered"
+        return _deliver(ctx, claim, last, level, task_token)
     if (current is not None and current.state == "pending" and int(current.level) == level
             and (current.on_behalf_of or current.approver_id) == step.approver_id
             and current.content_hash == claim.content_hash()):
         # a retried task, or a step re-armed while the SLA is paused: the link already sent stays valid
-        ctx.links.rebind(current, task_token)
-        return current.link_id
+        try:
+            ctx.links.rebind(current, task_token)
+            return current.link_id
+        except UpdateError:  # decided this very moment: its decision is delivered to this task below
+            claim = ctx.claims.get(claim_id)
+            current = None
+            last = claim.decisions[-1] if claim and claim.decisions else None
+            if claim is not None and last is not None and last.level == level and claim.pending_link_id is None:
+                return _deliver(ctx, claim, last, level, task_token)
+            raise
     _, link_id = _issue_link(ctx, claim, level, step.role, step.approver_id, task_token,
                              action=f"approval.level_{level}.requested")
     return link_id
+
+
+def _deliver(ctx: ApprovalContext, claim: Claim, last: Decision, level: int, task_token: str) -> str:
+    if last.decision == "approved":
+        ctx.workflow.succeed(task_token, {"decision": last.decision, "approver_id": last.approver_id, "level": level})
+    else:
+        ctx.workflow.fail(task_token, REJECTED_ERROR, claim.rejection_reason or "rejected")
+    return "delivered"
 
 
 def _check(ctx: ApprovalContext, token: str) -> tuple[LinkClaims, ApprovalItem, Claim]:
