@@ -62,9 +62,16 @@ def _source_ip() -> str:
 
 
 def _principal() -> Principal:
-    header = app.current_request.headers.get("authorization", "")
+    """The caller, verified once per request (the audit middleware asks again after the route)."""
+    request = app.current_request
+    known = getattr(request, "verified_principal", None)
+    if known is not None:
+        return known
+    header = request.headers.get("authorization", "")
     token = header[7:] if header.lower().startswith("bearer ") else None
-    return bootstrap.container().verifier.verify(token, _source_ip())
+    principal = bootstrap.container().verifier.verify(token, _source_ip())
+    request.verified_principal = principal
+    return principal
 
 
 def _body() -> dict:

@@ -26,7 +26,7 @@ import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from chalicelib import bootstrap  # noqa: E402
-from infra import lambda_shim, sample_org  # noqa: E402
+from infra import dynamodb_shim, lambda_shim, sample_org  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -36,6 +36,7 @@ SHARED = ROOT.parent / "shared"
 def stack():
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         lambda_shim.install()
+        dynamodb_shim.install()
         bootstrap.reset()
         local = LocalStack().create()
         sample_org.load(bootstrap.container().directory)
@@ -45,6 +46,7 @@ def stack():
             local.stop_running_executions()
             lambda_shim.drain()
             lambda_shim.uninstall()
+            dynamodb_shim.uninstall()
             bootstrap.reset()
 
 

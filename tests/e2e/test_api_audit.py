@@ -1,0 +1,43 @@
+"""Every API call is audited with the verified caller, and the caller's token is verified once per request."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from chalicelib import bootstrap
+
+
+def test_each_call_is_audited_with_its_caller_after_one_token_check(driver, monkeypatch):
+    headers = driver.auth("E201")
+    verifier = bootstrap.container().verifier
+    calls = []
+    real_verify = verifier.verify
+
+    def counting(token, source_ip="unknown"):
+        calls.append(token)
+        return real_verify(token, source_ip)
+
+    monkeypatch.setattr(verifier, "verify", counting)
+    status, body = driver.call("GET", "/claims", None, headers)
+    assert status == 200, body
+    assert len(calls) == 1
+
+    audit = bootstrap.container().audit
+    from chalicelib.adapters.dynamo_models import AuditItem
+
+    today = datetime.now(UTC).date().isoformat()
+    records = [audit.records(item.entity)[0] for item in AuditItem.scan()
+               if item.entity.startswith(f"API#{today}#")]
+    listing = [r for r in records if r.after and r.after.get("path") == "/claims" and r.after["method"] == "GET"]
+    assert listing, "GET /claims left no audit record"
+    assert listing[-1].actor_id != "anonymous" and listing[-1].after["status"] == 200
+
+
+def test_a_refused_call_is_audited_as_anonymous(driver):
+    status, _ = driver.call("GET", "/claims", None, {"Authorization": "Bearer not-a-jwt"})
+    assert status == 401
+    from chalicelib.adapters.dynamo_models import AuditItem
+
+    audit = bootstrap.container().audit
+    refused = [audit.records(i.entity)[0] for i in AuditItem.scan() if i.entity.startswith("API#")]
+    assert any(r.actor_id == "anonymous" and r.after["status"] == 401 for r in refused)
