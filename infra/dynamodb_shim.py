@@ -112,37 +112,38 @@ def _restore(backend: DynamoDBBackend, table_name: str, key: dict[str, Any], bef
         bucket[slot] = before
 
 
+def _apply(backend: DynamoDBBackend, op_type: str, op: dict[str, Any], key: dict[str, Any]) -> None:
+    table, condition = op["TableName"], op.get("ConditionExpression")
+    names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+    if op_type == "Put":
+        backend.put_item(table, op["Item"], condition_expression=condition,
+                         expression_attribute_names=names, expression_attribute_values=values)
+    elif op_type == "Delete":
+        backend.delete_item(table, key, condition_expression=condition,
+                            expression_attribute_names=names, expression_attribute_values=values)
+    elif op_type == "Update":
+        backend.update_item(table, key, update_expression=op["UpdateExpression"], condition_expression=condition,
+                            expression_attribute_names=names, expression_attribute_values=values)
+
+
 def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
     with LOCK:
         planned = _check(self, transact_items)
         applied: list[tuple[str, dict, Any]] = []
-        index = 0
-        try:
-            for index, (op_type, op, key) in enumerate(planned):
-                if op_type == "ConditionCheck":
-                    continue
+        for index, (op_type, op, key) in enumerate(planned):
+            try:
                 applied.append((op["TableName"], key, copy.deepcopy(self.get_item(op["TableName"], key))))
-                names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-                if op_type == "Put":
-                    self.put_item(op["TableName"], op["Item"], condition_expression=op.get("ConditionExpression"),
-                                  expression_attribute_names=names, expression_attribute_values=values)
-                elif op_type == "Delete":
-                    self.delete_item(op["TableName"], key, condition_expression=op.get("ConditionExpression"),
-                                     expression_attribute_names=names, expression_attribute_values=values)
-                else:
-                    self.update_item(op["TableName"], key, update_expression=op["UpdateExpression"],
-                                     condition_expression=op.get("ConditionExpression"),
-                                     expression_attribute_names=names, expression_attribute_values=values)
-        except Exception as exc:
-            for table_name, key, before in reversed(applied):
-                _restore(self, table_name, key, before)
-            if isinstance(exc, MockValidationException):
-                raise
-            errors: list[tuple[Any, Any, Any]] = [(None, None, None)] * len(planned)
-            errors[index] = (type(exc).__name__, str(exc), None)
-            raise TransactionCanceledException(errors) from exc
+                _apply(self, op_type, op, key)
+            except Exception as exc:
+                for table_name, item_key, before in reversed(applied):
+                    _restore(self, table_name, item_key, before)
+                if isinstance(exc, MockValidationException):
+                    raise
+                errors: list[tuple[Any, Any, Any]] = [(None, None, None)] * len(planned)
+                errors[index] = (type(exc).__name__, str(exc), None)
+                raise TransactionCanceledException(errors) from exc
 
 
 def install() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 import boto3
-from botocore.exceptions import ClientError
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from infra import dynamodb_shim
