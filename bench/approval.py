@@ -19,6 +19,7 @@ import math
 import os
 import random
 import statistics
+import sys
 import threading
 import time
 from collections import Counter
@@ -29,6 +30,7 @@ from bench.e2e import percentile
 from chalicelib.domain.schedule import ReminderPolicy, next_working_moment
 from chalicelib.services.reminders import is_public_holiday
 from infra.demo import _free_port, start
+from infra.driver import Timeout
 from infra.sample_receipts import receipt_png
 
 EMPLOYEES = ("E201", "E202", "E300", "E121")
@@ -96,10 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     first_notified: list[float] = []
     steps_by_claim: dict[str, int] = {}
     submitted_claims: list[str] = []
+    uploaded: list[tuple[str, str]] = []
+    stalled: list[str] = []
     duplicate_decisions = 0
     decisions = 0
     decide_seconds = 0.0
     try:
+        began = time.monotonic()
         for i in range(args.claims):
             employee = EMPLOYEES[i % len(EMPLOYEES)]
             amount = f"{rng.choice([45, 88, 120, 380, 960, 2400, 5600, 7200])}.{rng.randint(0, 99):02d}"
@@ -107,14 +112,19 @@ def main(argv: list[str] | None = None) -> int:
             png = receipt_png(f"Vendor {i} 商戶", when, [("Item 項目", amount)])
             started = time.monotonic()
             claim_id = driver.upload(employee, png, f"r{i}.png", "image/png")
-            driver.wait_status(employee, claim_id, {"extracted", "needs_review", "failed"}, seconds=120)
-            status, body = driver.submit(employee, claim_id, {
-                "total": amount, "currency": "HKD", "vendor": f"Vendor {i}", "receipt_date": when.isoformat(),
-                "category": CATEGORIES[i % len(CATEGORIES)], "purpose": "bench"})
-            assert status == 200, body
-            message = driver.approval_message(claim_id, level=1, seconds=120)
+            uploaded.append((employee, claim_id))
+            try:
+                driver.wait_status(employee, claim_id, {"extracted", "needs_review", "failed"}, seconds=120)
+                status, body = driver.submit(employee, claim_id, {
+                    "total": amount, "currency": "HKD", "vendor": f"Vendor {i}", "receipt_date": when.isoformat(),
+                    "category": CATEGORIES[i % len(CATEGORIES)], "purpose": "bench"})
+                assert status == 200, body
+                submitted_claims.append(claim_id)
+                message = driver.approval_message(claim_id, level=1, seconds=120)
+            except Timeout as exc:  # counted, and its final state checked below: the run goes on
+                stalled.append(f"{claim_id}: {exc}")
+                continue
             first_notified.append(time.monotonic() - started)
-            submitted_claims.append(claim_id)
             level, steps = 1, 0
             while message is not None:
                 steps += 1
@@ -134,8 +144,14 @@ def main(argv: list[str] | None = None) -> int:
                 if verdict == "reject":
                     break
                 level += 1
-                message = next_step(driver, employee, claim_id, level)
+                try:
+                    message = next_step(driver, employee, claim_id, level)
+                except Timeout as exc:
+                    stalled.append(f"{claim_id} level {level}: {exc}")
+                    break
             steps_by_claim[claim_id] = steps
+            if (i + 1) % 50 == 0:
+                print(f"# {i + 1} claims in {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
 
         def settled() -> bool:
             return all(driver.claim("E900", cid)["status"] in {"posted", "rejected"} for cid in submitted_claims)
@@ -144,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         while time.monotonic() < deadline and not settled():
             time.sleep(0.5)
         finals = Counter(driver.claim("E900", cid)["status"] for cid in submitted_claims)
+        never_submitted = Counter(driver.claim(emp, cid)["status"] for emp, cid in uploaded
+                                  if cid not in submitted_claims)
     finally:
         running.stop()
 
@@ -160,13 +178,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"approval_decisions_per_s: {decisions / decide_seconds:.1f} decisions/s")
     print(f"approval_duplicate_decisions: {duplicate_decisions} count")
     print(f"approval_lost_executions: {lost} count")
+    print(f"approval_stalled_waits: {len(stalled)} count")
+    for line in stalled:
+        print(f"#   stalled {line}", file=sys.stderr)
+    print(f"approval_uploads_not_submitted: {sum(never_submitted.values())} count {dict(never_submitted)}")
     print(f"approval_final_posted: {finals.get('posted', 0)} count")
     print(f"approval_final_rejected: {finals.get('rejected', 0)} count")
     print(f"approval_steps_mean: {statistics.mean(steps_by_claim.values()):.2f} steps")
     print(f"approval_simulated_median_hours_to_decision: {statistics.median(simulated):.1f} h")
     print(f"approval_simulated_p90_hours_to_decision: {percentile(simulated, 90):.1f} h")
     print(f"approval_simulated_within_48h: {sum(h <= 48 for h in simulated) / len(simulated):.3f} ratio")
-    return 0 if lost == 0 and duplicate_decisions == 0 else 1
+    return 0 if lost == 0 and duplicate_decisions == 0 and not never_submitted else 1
 
 
 if __name__ == "__main__":
