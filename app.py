@@ -250,6 +250,13 @@ def reassign_approval(claim_id):
                   "pending_link_id": claim.pending_link_id})
 
 
+@app.route("/admin/escalations", methods=["GET"])
+@api
+def escalation_desk():
+    """Claims whose late approver has nobody above: the admin chases or reassigns them."""
+    return _json({"claims": approvals.escalation_queue(bootstrap.container().approvals, _principal())})
+
+
 @app.route("/me/delegation", methods=["PUT"])
 @api
 def set_delegation():

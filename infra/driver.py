@@ -80,7 +80,8 @@ class Driver:
         def find() -> dict | None:
             self.inbox.extend(self.stack.approver_messages())
             for message in self.inbox:
-                if message["claim"]["claim_id"] == claim_id and message["level"] == level:
+                if (message.get("kind") == "approval" and message["claim"]["claim_id"] == claim_id
+                        and message["level"] == level):
                     self.inbox.remove(message)  # each notification is read once, like an inbox
                     return message
             return None

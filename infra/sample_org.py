@@ -47,7 +47,8 @@ EMPLOYEES = [
 PHONES = {"E100": "+8613800138000", "E110": "+85251230110", "E120": "+8613900139000",
           "E200": "+85251230200", "E300": "+85251230300"}
 EMPLOYEES = [e.model_copy(update={"phone": PHONES.get(e.employee_id)}) for e in EMPLOYEES]
-POLICY = Policy(company="default", rules=default_rules(second_signer_threshold_hkd=Decimal("5000")))
+POLICY = Policy(company="default", rules=default_rules(second_signer_threshold_hkd=Decimal("5000")),
+                escalation_desk_ids=["E900"])
 
 
 def load(directory: DirectoryRepository, policy: Policy = POLICY) -> None:

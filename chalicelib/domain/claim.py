@@ -66,6 +66,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class LineItem(BaseModel):
+    """One line of the receipt. An approver may disallow it (partial approval): the rest is reimbursed."""
+
+    description: str = Field(max_length=200)
+    amount: Money
+    disallowed_reason: str | None = None
+    disallowed_by: str | None = None
+
+
 class Decision(BaseModel):
     """An approver's decision: an e-signature over what they saw (the claim's content hash)."""
 
@@ -79,9 +88,12 @@ class Decision(BaseModel):
     source_ip: str = "unknown"
     signing_key_id: str | None = None
     signature: str | None = None  # base64, over signed_payload()
+    disallowed_lines: list[int] = Field(default_factory=list)  # partial approval: indexes into line_items
 
     def signed_payload(self, claim_id: str) -> bytes:
         body = self.model_dump(mode="json", exclude={"signature", "signing_key_id"})
+        if not body["disallowed_lines"]:  # absent from full approvals, so their signed bytes never change
+            del body["disallowed_lines"]
         body["claim_id"] = claim_id
         return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -107,6 +119,7 @@ class Claim(BaseModel):
     receipt_date: date | None = None
     total: Money | None = None
     tax: Money | None = None
+    line_items: list[LineItem] = Field(default_factory=list)
     confidence: dict[str, float] = Field(default_factory=dict)
     review_reasons: list[str] = Field(default_factory=list)
 
@@ -121,6 +134,7 @@ class Claim(BaseModel):
     approval_level: int = 0
     pending_link_id: str | None = None
     escalations: int = 0
+    awaiting_admin: str | None = None  # nobody above a late approver: the escalation desk holds it
     decisions: list[Decision] = Field(default_factory=list)
     rejection_reason: str | None = None
     return_reason: str | None = None
@@ -157,7 +171,16 @@ class Claim(BaseModel):
             "file_sha256": self.file_sha256,
             "submission": self.submission_count,
         }
+        if self.line_items:
+            seen["lines"] = [[li.description, str(li.amount.amount), li.disallowed_reason] for li in self.line_items]
         return hashlib.sha256(json.dumps(seen, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+    def payable(self) -> Money | None:
+        """What the company reimburses: the total less every line an approver disallowed."""
+        if self.total is None:
+            return None
+        cut = sum((li.amount.amount for li in self.line_items if li.disallowed_reason), Decimal("0"))
+        return Money(amount=self.total.amount - cut, currency=self.total.currency)
 
     def can_move_to(self, wanted: ClaimStatus) -> bool:
         return (wanted == S.FAILED and self.status not in TERMINAL) or wanted in ALLOWED[self.status]
@@ -182,6 +205,19 @@ class Claim(BaseModel):
             raise InvalidClaim("the receipt date is in the future")
         if not self.vendor:
             raise InvalidClaim("the claim has no vendor")
+        self.validate_line_items()
+
+    def validate_line_items(self) -> None:
+        """Lines need not cover the total (service charge, rounding) but can never exceed it."""
+        if not self.line_items or self.total is None:
+            return
+        if any(li.amount.currency != self.total.currency for li in self.line_items):
+            raise InvalidClaim(f"every line item must be in {self.total.currency}, the currency of the total")
+        if any(li.amount.amount <= 0 for li in self.line_items):
+            raise InvalidClaim("a line item must be a positive amount")
+        lines = sum((li.amount.amount for li in self.line_items), Decimal("0"))
+        if lines > self.total.amount:
+            raise InvalidClaim(f"the line items add up to {lines}, more than the total {self.total.amount}")
 
 
 def parse_amount(text: str) -> Decimal:

@@ -50,15 +50,19 @@ class JournalEntry(BaseModel):
 
 
 def journal_for(claim: Claim, fx: FxTable, entry_date: date) -> JournalEntry:
-    if claim.total is None:
+    """The approved amount is booked: the total less any line an approver disallowed."""
+    payable = claim.payable()
+    if payable is None:
         raise UnbalancedEntry("an approved claim without a total cannot be posted")
-    hkd = fx.to_hkd(claim.total).amount
+    hkd = fx.to_hkd(payable).amount
     text = f"Expense claim {claim.claim_id}: {claim.vendor or ''}".strip()
+    if payable.amount != claim.total.amount:
+        text += f" (partly approved: {payable.amount} of {claim.total.amount} {payable.currency})"
     common = {
         "cost_centre": claim.cost_centre,
         "description": text,
-        "original_amount": claim.total.amount,
-        "original_currency": claim.total.currency,
+        "original_amount": payable.amount,
+        "original_currency": payable.currency,
     }
     return JournalEntry(
         journal_id=f"JE-{claim.claim_id}",

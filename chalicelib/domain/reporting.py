@@ -27,10 +27,11 @@ def summarise(claims: list[Claim], fx: FxTable) -> DepartmentSummary:
     hkd_by_status: dict[str, Decimal] = {}
     posted_by_category: dict[str, Decimal] = {}
     for claim in claims:
-        if claim.total is None:
+        amount = claim.payable()  # a partly approved claim counts at what is reimbursed
+        if amount is None:
             continue
         try:
-            hkd = fx.to_hkd(claim.total).amount
+            hkd = fx.to_hkd(amount).amount
         except ValueError:  # a currency without a configured rate is counted, not valued
             continue
         hkd_by_status[claim.status.value] = hkd_by_status.get(claim.status.value, Decimal(0)) + hkd

@@ -90,6 +90,13 @@ class ParsedExpense(BaseModel):
     lines: list[str] = Field(default_factory=list)  # free text (LINE blocks) when the response has it
 
 
+class ExtractedLine(BaseModel):
+    """A receipt line kept only when the lines add up to the subtotal or total (else layout noise)."""
+
+    description: str
+    amount: Decimal
+
+
 class ExtractedReceipt(BaseModel):
     """The extraction result for one receipt: the interface the claim pipeline consumes."""
 
@@ -107,6 +114,7 @@ class ExtractedReceipt(BaseModel):
     service_charge: Decimal | None = None
     discount: Decimal | None = None
     pages: int = 1
+    line_items: list[ExtractedLine] = Field(default_factory=list)
 
     @field_validator("confidence")
     @classmethod

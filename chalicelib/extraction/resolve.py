@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Generic, TypeVar
 
 from . import normalise
-from .models import ExpenseField, ExtractedReceipt, ParsedExpense
+from .models import ExpenseField, ExtractedLine, ExtractedReceipt, ParsedExpense
 
 #: Hong Kong has kept UTC+8 without daylight saving since 1979; a fixed offset needs no tz database on Lambda.
 HK_TZ = datetime.timezone(datetime.timedelta(hours=8), "HKT")
@@ -333,7 +333,26 @@ def receipt_from_parsed(parsed: ParsedExpense, *, today: datetime.date | None = 
         service_charge=money.service,
         discount=money.discount,
         pages=parsed.pages,
+        line_items=_line_items(parsed, total, money.subtotal, currency),
     )
+
+
+def _line_items(parsed: ParsedExpense, total: Decimal | None, subtotal: Decimal | None,
+                currency: str) -> list[ExtractedLine]:
+    """Lines an approver can disallow one by one: every row needs a name and a price, and together they must
+    add up to the subtotal or the total; anything less is left for the employee to enter."""
+    rows = []
+    for item in parsed.line_items:
+        name = next((f.value.strip() for f in item if f.type == "ITEM" and f.value.strip()), None)
+        price = next((p for f in item if f.type == "PRICE" and (p := normalise.parse_amount(f.value)) is not None),
+                     None)
+        if name is None or price is None or price <= 0:
+            return []
+        rows.append(ExtractedLine(description=name[:200], amount=normalise.quantize_money(price, currency)))
+    prices = [row.amount for row in rows]
+    if rows and any(base is not None and _sum_matches(base, prices) for base in (subtotal, total)):
+        return rows
+    return []
 
 
 def _floor2(x: float) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.adapters.aws import DecisionSigner, Notifier, Workflow
@@ -29,18 +29,32 @@ from chalicelib.adapters.repositories import (
     LinkAlreadyUsed,
 )
 from chalicelib.domain.approval_link import LinkClaims, LinkRefused, sign_link, verify_link
-from chalicelib.domain.claim import Claim, ClaimStatus, Decision
+from chalicelib.domain.claim import Claim, ClaimStatus, Decision, InvalidClaim, LineItem
 from chalicelib.domain.identity import SYSTEM, Forbidden, Principal, Role
-from chalicelib.domain.routing import ApprovalStep, Route, escalation_target
+from chalicelib.domain.routing import ApprovalStep, Route, RoutingError, escalation_target
 
 log = logging.getLogger(__name__)
 REJECTED_ERROR = "ClaimRejected"
 VERDICTS = {"approve": "approved", "reject": "rejected", "return": "returned"}
 
 
+class Disallowance(BaseModel):
+    line: int = Field(ge=0)
+    reason: str = Field(min_length=1, max_length=300)
+
+
 class DecisionRequest(BaseModel):
     decision: str = Field(pattern="^(approve|reject|return)$")
     comment: str = Field(default="", max_length=1000)
+    disallow: list[Disallowance] = Field(default_factory=list, max_length=100)  # partial approval
+
+    @model_validator(mode="after")
+    def _partial_only_when_approving(self) -> DecisionRequest:
+        if self.disallow and self.decision != "approve":
+            raise ValueError("line items can be disallowed only in an approval")
+        if len({d.line for d in self.disallow}) != len(self.disallow):
+            raise ValueError("each line item can be disallowed once")
+        return self
 
 
 @dataclass
@@ -77,7 +91,27 @@ def summary(claim: Claim) -> dict:
         "risk_reasons": claim.risk_reasons,
         "level": claim.approval_level,
         "status": claim.status.value,
+        "line_items": [{"line": i, "description": li.description, "amount": str(li.amount.quantized().amount),
+                        "disallowed_reason": li.disallowed_reason} for i, li in enumerate(claim.line_items)],
+        "payable": str(payable.quantized().amount) if (payable := claim.payable()) else None,
     }
+
+
+def _disallowed(claim: Claim, disallow: list[Disallowance], approver_id: str) -> list[LineItem] | None:
+    """The claim's lines after a partial approval, or None for a full one; refused before the link is spent."""
+    if not disallow:
+        return None
+    lines = list(claim.line_items)
+    for d in disallow:
+        if d.line >= len(lines):
+            raise InvalidClaim(f"line {d.line} does not exist: the claim has {len(lines)} line items")
+        if lines[d.line].disallowed_reason:
+            raise InvalidClaim(f"line {d.line} is already disallowed")
+        lines[d.line] = lines[d.line].model_copy(update={"disallowed_reason": d.reason, "disallowed_by": approver_id})
+    remaining = claim.model_copy(update={"line_items": lines}).payable()
+    if remaining is None or remaining.amount <= 0:
+        raise InvalidClaim("disallowing these lines leaves nothing to reimburse: reject the claim instead")
+    return lines
 
 
 def _issue_link(
@@ -93,7 +127,8 @@ def _issue_link(
     expires = int(time.time()) + ctx.link_ttl_seconds
     status = ClaimStatus.IN_APPROVAL
     updated = ctx.claims.save(
-        claim, claim.moved_to(status, approval_level=level, pending_link_id=link_id), SYSTEM, action=action
+        claim, claim.moved_to(status, approval_level=level, pending_link_id=link_id, awaiting_admin=None), SYSTEM,
+        action=action,
     )
     content_hash = updated.content_hash()
     item = ApprovalItem(
@@ -152,6 +187,7 @@ def _notify(
             "on_behalf_of": on_behalf_of,
             "level": level,
             "role": role,
+            "kind": "approval",
         },
         attributes={"approver_id": holder, "timezone": person.timezone if person else "Asia/Hong_Kong"},
     )
@@ -230,6 +266,7 @@ def decide(
         link, stored, claim = _check(ctx, token)
         if caller is not None and caller.employee_id != link.approver_id and not caller.has(Role.ADMIN):
             raise LinkRefused("this approval link belongs to another approver")
+        partial = _disallowed(claim, request.disallow, link.approver_id)
         ctx.links.mark_used(stored, state="returned" if verdict == "returned" else "used")
         stop_reminders(ctx, stored, f"decided: {verdict}")
     except (LinkRefused, LinkAlreadyUsed) as exc:
@@ -249,10 +286,13 @@ def decide(
     decision = Decision(
         level=link.level, approver_id=link.approver_id, decision=verdict, comment=request.comment,
         decided_at=ctx.now(), on_behalf_of=link.on_behalf_of, content_hash=link.content_hash, source_ip=source_ip,
+        disallowed_lines=[d.line for d in request.disallow],
     )
     key_id, signature = ctx.signer.sign(decision.signed_payload(claim.claim_id))
     decision = decision.model_copy(update={"signing_key_id": key_id, "signature": signature})
-    changes: dict = {}
+    changes: dict = {"awaiting_admin": None}
+    if partial is not None:
+        changes["line_items"] = partial
     if verdict == "rejected":
         changes["rejection_reason"] = request.comment or "rejected without a comment"
     target = ClaimStatus.IN_APPROVAL
@@ -334,7 +374,10 @@ def escalate(ctx: ApprovalContext, claim_id: str, idx: int, route: Route) -> Rou
                          {"level": idx + 1, "signal": weather.signal, "waits_again_seconds": timeout})
         return route.model_copy(update={"approval_timeout_seconds": timeout})
     signers = {d.approver_id for d in claim.decisions if d.decision == "approved"}
-    target = escalation_target(step.approver_id, claim, signers, ctx.directory.employee)
+    try:
+        target = escalation_target(step.approver_id, claim, signers, ctx.directory.employee)
+    except RoutingError as exc:
+        return _hold_for_escalation_desk(ctx, claim, idx, route, exc.args[0] if exc.args else str(exc))
     stop_reminders(ctx, ctx.links.void(claim.pending_link_id), "escalated")
     ctx.claims.save(claim, claim.moved_to(ClaimStatus.IN_APPROVAL, escalations=claim.escalations + 1,
                                           pending_link_id=None),
@@ -344,6 +387,48 @@ def escalate(ctx: ApprovalContext, claim_id: str, idx: int, route: Route) -> Rou
     # the next wait follows the policy as it is now (finance may have changed the SLA meanwhile)
     timeout = ctx.directory.policy().approval_timeout_seconds
     return route.model_copy(update={"steps": steps, "approval_timeout_seconds": timeout})
+
+
+def _hold_for_escalation_desk(ctx: ApprovalContext, claim: Claim, idx: int, route: Route, why: str) -> Route:
+    """Nobody is left above a late approver: the claim must not fail for it. The step keeps waiting on the
+    same link (the approver may still answer) and the company's escalation desk is told to chase or reassign;
+    it is told again at each further timeout until someone acts."""
+    policy = ctx.directory.policy()
+    reason = f"level {idx + 1} unanswered and {why}"
+    held = ctx.claims.save(claim, claim.moved_to(ClaimStatus.IN_APPROVAL, escalations=claim.escalations + 1,
+                                                 awaiting_admin=reason),
+                           SYSTEM, action=f"approval.level_{idx + 1}.escalation_desk")
+    info = summary(held)
+    ctx.notifier.publish(
+        subject=f"Escalation desk 升級處理: {claim.claim_id}",
+        message={
+            "default": f"Expense claim {claim.claim_id} is stuck: {reason}. Chase the approver or reassign the step.",
+            "en": f"Expense claim {claim.claim_id} is stuck: {reason}. Chase the approver or reassign the step.",
+            "zh-Hant": f"報銷申請 {claim.claim_id} 第 {idx + 1} 級逾時未審批，且已無上級可升級。請跟進或改派審批人。",
+            "kind": "escalation_desk",
+            "claim": info,
+            "level": idx + 1,
+            "waiting_on": route.steps[idx].approver_id,
+            "desk": policy.escalation_desk_ids,
+            "reassign": f"{ctx.base_url}/admin/claims/{claim.claim_id}/reassign",
+        },
+        attributes={"audience": "escalation-desk", "approver_id": ",".join(policy.escalation_desk_ids)},
+    )
+    return route.model_copy(update={"approval_timeout_seconds": policy.approval_timeout_seconds})
+
+
+def escalation_queue(ctx: ApprovalContext, admin: Principal) -> list[dict]:
+    """What the escalation desk has to act on: claims whose late approver has nobody above."""
+    if not admin.has(Role.ADMIN):
+        raise Forbidden("only an admin reads the escalation desk")
+    out = []
+    for link in ctx.links.pending():
+        claim = ctx.claims.get(link.claim_id)
+        if claim is not None and claim.awaiting_admin and claim.pending_link_id == link.link_id:
+            out.append({**summary(claim), "waiting_on": link.on_behalf_of or link.approver_id,
+                        "reason": claim.awaiting_admin, "escalations": claim.escalations,
+                        "since": claim.updated_at.isoformat()})
+    return sorted(out, key=lambda row: row["since"])
 
 
 def verify_signatures(ctx: ApprovalContext, claim: Claim) -> list[dict]:

@@ -7,7 +7,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from chalicelib.adapters.repositories import ClaimRepository
-from chalicelib.domain.claim import EDITABLE, Claim, ClaimStatus, InvalidClaim, parse_amount
+from chalicelib.domain.claim import EDITABLE, Claim, ClaimStatus, InvalidClaim, LineItem, parse_amount
 from chalicelib.domain.identity import Forbidden, Principal, Role
 from chalicelib.domain.money import Money
 
@@ -16,6 +16,11 @@ CATEGORIES = ("meals", "entertainment", "taxi", "travel", "general")
 
 class NotFound(Exception):
     pass
+
+
+class LineEdit(BaseModel):
+    description: str = Field(min_length=1, max_length=200)
+    amount: str = Field(max_length=20)
 
 
 class ClaimEdits(BaseModel):
@@ -28,6 +33,7 @@ class ClaimEdits(BaseModel):
     category: str | None = None
     purpose: str | None = Field(default=None, max_length=500)
     urgent: bool | None = None
+    line_items: list[LineEdit] | None = Field(default=None, max_length=100)
 
     def apply(self, claim: Claim) -> dict:
         changes: dict = {}
@@ -51,7 +57,20 @@ class ClaimEdits(BaseModel):
             changes["purpose"] = self.purpose.strip()
         if self.urgent is not None:
             changes["urgent"] = self.urgent
+        if self.line_items is not None:
+            changes["line_items"] = [_line(edit, currency) for edit in self.line_items]
+        elif "total" in changes and claim.line_items:  # a corrected currency applies to every line
+            changes["line_items"] = [li.model_copy(update={"amount": Money(amount=li.amount.amount,
+                                                                           currency=currency)})
+                                     for li in claim.line_items]
         return changes
+
+
+def _line(edit: LineEdit, currency: str) -> LineItem:
+    amount = parse_amount(edit.amount)
+    if amount <= 0:
+        raise InvalidClaim(f"line item {edit.description!r} must be a positive amount")
+    return LineItem(description=edit.description.strip(), amount=Money(amount=amount, currency=currency))
 
 
 def can_read(principal: Principal, claim: Claim) -> bool:

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from chalicelib.adapters.aws import BlobStore, ObjectTooLarge
 from chalicelib.adapters.repositories import AlreadyExists, ClaimRepository, DirectoryRepository
-from chalicelib.domain.claim import Claim, ClaimStatus
+from chalicelib.domain.claim import Claim, ClaimStatus, LineItem
 from chalicelib.domain.identity import SYSTEM
 from chalicelib.domain.money import Money
 from chalicelib.extraction.models import ExtractedReceipt, ExtractionError
@@ -76,6 +76,9 @@ def process_upload(
         "receipt_date": receipt.date,
         "total": Money(amount=receipt.total, currency=receipt.currency or "HKD") if receipt.total is not None else None,
         "tax": Money(amount=receipt.tax, currency=receipt.currency or "HKD") if receipt.tax is not None else None,
+        "line_items": [LineItem(description=line.description, amount=Money(amount=line.amount,
+                                                                          currency=receipt.currency or "HKD"))
+                       for line in receipt.line_items],
         "confidence": receipt.confidence,
         "review_reasons": list(receipt.review_reasons),
     }

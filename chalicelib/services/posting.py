@@ -50,8 +50,7 @@ def mark_failed(claim_id: str, error: dict | None, claims: ClaimRepository) -> N
     error = error or {}
     name = error.get("Error", "unknown error")
     if name == "RoutingError":
-        reason = (f"approval at level {claim.approval_level} timed out and nobody above can take it "
-                  f"({str(error.get('Cause', ''))[:200]})")
+        reason = f"no approver could be routed: {str(error.get('Cause', ''))[:300]}"
     elif name == "States.Timeout":
         reason = f"step timed out at level {claim.approval_level}"
     else:

@@ -124,18 +124,45 @@ def approval(summary: dict) -> str:
     risks = "".join(f"<li class='risk'>{html.escape(r)}</li>" for r in summary.get("risk_reasons") or [])
     return _HEAD.format(title="Approve 審批") + f"""
 <h1>Approve claim 審批申請 {html.escape(summary['claim_id'])}</h1><table>{rows}</table><ul>{risks}</ul>
+{_line_items(summary)}
 <textarea id="comment" rows="3" cols="40" placeholder="Comment 備註"></textarea><br>
-<button data-d="approve">Approve 批准</button><button data-d="reject">Reject 拒絕</button><p id="out"></p>
+<button data-d="approve">Approve 批准</button><button data-d="reject">Reject 拒絕</button>
+<button data-d="return">Return for correction 退回修改</button><p id="out"></p>
 <script>
 document.querySelectorAll("button").forEach(b => b.onclick = async () => {{
+  const disallow = b.dataset.d !== "approve" ? [] : [...document.querySelectorAll("input.disallow:checked")].map(
+    x => ({{line: Number(x.dataset.line), reason: document.getElementById("why-" + x.dataset.line).value
+      || "not reimbursable 不予報銷"}}));
   document.querySelectorAll("button").forEach(x => x.disabled = true);
   const r = await fetch(location.pathname + "/decision", {{method: "POST",
     headers: {{"Content-Type": "application/json"}},
-    body: JSON.stringify({{decision: b.dataset.d, comment: document.getElementById("comment").value}})}});
+    body: JSON.stringify({{decision: b.dataset.d, comment: document.getElementById("comment").value, disallow}})}});
   document.getElementById("out").textContent = JSON.stringify(await r.json());
+  if (r.status >= 400 && r.status < 410) document.querySelectorAll("button").forEach(x => x.disabled = false);
 }});
 </script><script type="application/json" id="claim">{html.escape(json.dumps(summary, ensure_ascii=False))}</script>
 </body></html>"""
+
+
+def _line_items(summary: dict) -> str:
+    """Each line can be disallowed on its own (partial approval); lines already disallowed say by whom and why."""
+    lines = summary.get("line_items") or []
+    if not lines:
+        return ""
+    rows = []
+    for line in lines:
+        n = int(line["line"])
+        cells = f"<td>{html.escape(line['description'])}</td><td>{html.escape(line['amount'])}</td>"
+        if line.get("disallowed_reason"):
+            rows.append(f"<tr class='disallowed'>{cells}<td colspan='2'>Disallowed 不批准: "
+                        f"{html.escape(line['disallowed_reason'])}</td></tr>")
+        else:
+            rows.append(f"<tr>{cells}<td><label><input type='checkbox' class='disallow' data-line='{n}'> "
+                        f"Disallow 不批准</label></td><td><input id='why-{n}' maxlength='300' "
+                        f"placeholder='Reason 原因'></td></tr>")
+    payable = html.escape(str(summary.get("payable") or ""))
+    return (f"<h2>Line items 明細</h2><table>{''.join(rows)}</table>"
+            f"<p>Payable now 應付金額: {html.escape(str(summary.get('currency') or ''))} {payable}</p>")
 
 
 def refused(reason: str) -> str:

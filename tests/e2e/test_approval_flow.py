@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import boto3
 
@@ -158,3 +159,77 @@ def test_sla_clock_pauses_during_a_typhoon_signal(driver):
     assert driver.decide(message["link"], "approve")[0] == 200  # the link sent before the typhoon still works
     final = driver.wait_status("E201", claim_id, {"posted", "failed"})
     assert final["status"] == "posted" and final["escalations"] == 0
+
+
+def test_a_late_approver_with_nobody_above_goes_to_the_escalation_desk(driver):
+    c = bootstrap.container()
+    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 2}))
+    claim_id = submitted(driver)
+    assert driver.approval_message(claim_id, level=1)["approver_id"] == "E200"
+    top = driver.approval_message(claim_id, level=1, seconds=20)
+    assert top["approver_id"] == "E100"  # nobody is above E100
+    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 3600}))
+
+    def desk_message():
+        driver.inbox.extend(driver.stack.approver_messages())
+        return next((m for m in driver.inbox if m.get("kind") == "escalation_desk"
+                     and m["claim"]["claim_id"] == claim_id), None)
+
+    desk = wait_for(desk_message, seconds=20)
+    assert desk["waiting_on"] == "E100" and desk["desk"] == ["E900"] and "逾時" in desk["zh-Hant"]
+    claim = driver.claim("E201", claim_id)
+    assert claim["status"] == "in_approval" and "nobody above E100" in claim["awaiting_admin"]
+
+    assert driver.call("GET", "/admin/escalations", None, driver.auth("E200"))[0] == 403
+    status, body = driver.call("GET", "/admin/escalations", None, driver.auth("E900"))
+    assert status == 200 and [row["claim_id"] for row in body["claims"]] == [claim_id]
+    assert body["claims"][0]["waiting_on"] == "E100"
+
+    reassign = {"approver_id": "E110", "reason": "E100 travelling; E110 covers"}
+    assert driver.call("POST", f"/admin/claims/{claim_id}/reassign", reassign, driver.auth("E900"))[0] == 200
+    covered = driver.approval_message(claim_id, level=1)
+    assert covered["approver_id"] == "E110"
+    assert driver.call("GET", "/admin/escalations", None, driver.auth("E900"))[1]["claims"] == []
+    assert driver.decide(top["link"], "approve")[0] == 410
+    assert driver.decide(covered["link"], "approve")[0] == 200
+    final = driver.wait_status("E201", claim_id, {"posted", "failed"})
+    assert final["status"] == "posted" and final["awaiting_admin"] is None
+    actions = [r.action for r in c.audit.records(f"CLAIM#{claim_id}")]
+    assert "approval.level_1.escalation_desk" in actions
+
+
+def test_an_approver_disallows_one_line_and_the_rest_is_posted(driver):
+    claim_id = submitted(driver)  # the lunch receipt: milk tea 38.00 + noodles 52.00, read as two lines
+    claim = driver.claim("E201", claim_id)
+    assert [(li["description"], li["amount"]["amount"]) for li in claim["line_items"]] == [
+        ("奶茶 Milk Tea", "38.00"), ("餐蛋麵 Noodles", "52.00")]
+    message = driver.approval_message(claim_id, level=1)
+    assert [li["amount"] for li in message["claim"]["line_items"]] == ["38.00", "52.00"]
+    link = message["link"]
+
+    refusals = [
+        {"decision": "approve", "disallow": [{"line": 0, "reason": "x"}, {"line": 1, "reason": "y"}]},  # all
+        {"decision": "approve", "disallow": [{"line": 5, "reason": "no such line"}]},
+        {"decision": "reject", "disallow": [{"line": 0, "reason": "partial only when approving"}]},
+        {"decision": "approve", "disallow": [{"line": 0, "reason": ""}]},  # a reason is required
+    ]
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    for body in refusals:
+        status, answer = driver.call("POST", f"/{path}/decision", body, {})
+        assert status == 400, (body, answer)
+    partial = {"decision": "approve", "comment": "lunch ok",
+               "disallow": [{"line": 0, "reason": "drinks are not reimbursed 飲品不予報銷"}]}
+    status, answer = driver.call("POST", f"/{path}/decision", partial, {})
+    assert status == 200, answer  # the refused attempts did not spend the link
+    assert driver.decide(link, "approve")[0] == 410
+
+    final = driver.wait_status("E201", claim_id, {"posted", "failed"})
+    assert final["status"] == "posted", final["failure_reason"]
+    assert final["line_items"][0]["disallowed_reason"].startswith("drinks")
+    assert final["line_items"][0]["disallowed_by"] == "E200" and final["line_items"][1]["disallowed_reason"] is None
+    assert final["decisions"][0]["disallowed_lines"] == [0]
+    entry = bootstrap.container().ledger.get(final["journal_id"])
+    assert [line.debit_hkd + line.credit_hkd for line in entry.lines] == [Decimal("52.00"), Decimal("52.00")]
+    assert "partly approved: 52.00 of 90.00 HKD" in entry.lines[0].description
+    status, signatures = driver.call("GET", f"/claims/{claim_id}/signatures", None, driver.auth("E400"))
+    assert status == 200 and all(s["valid"] for s in signatures["signatures"]), signatures

@@ -37,3 +37,28 @@ def test_approval_page_escapes_claim_content():
     html = pages.approval({"claim_id": "c-1", "vendor": "<script>alert(1)</script>", "risk_reasons": ["<b>x</b>"]})
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     assert "<b>x</b>" not in html
+
+
+PARTIAL = {"claim_id": "c-2", "vendor": "Hotel", "currency": "HKD", "payable": "900.00", "line_items": [
+    {"line": 0, "description": "Room 房間", "amount": "900.00", "disallowed_reason": None},
+    {"line": 1, "description": "<i>Minibar</i>", "amount": "120.00", "disallowed_reason": "personal 私人消費"},
+    {"line": 2, "description": "Laundry 洗衣", "amount": "80.00", "disallowed_reason": None},
+]}
+
+
+def test_approval_page_lets_each_open_line_be_disallowed():
+    html = pages.approval(PARTIAL)
+    boxes = re.findall(r"class='disallow' data-line='(\d+)'", html)
+    assert boxes == ["0", "2"]  # line 1 is already disallowed: shown with its reason, no checkbox
+    assert "personal 私人消費" in html and "<i>Minibar</i>" not in html and "&lt;i&gt;Minibar" in html
+    assert "HKD 900.00" in html
+
+
+def test_approval_page_with_line_items_has_valid_script(tmp_path):
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: cannot parse the page scripts")
+    for i, script in enumerate(_scripts(pages.approval(PARTIAL))):
+        path = tmp_path / f"p{i}.js"
+        path.write_text(script, encoding="utf-8")
+        assert subprocess.run([node, "--check", str(path)], capture_output=True, timeout=30).returncode == 0
