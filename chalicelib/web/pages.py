@@ -35,7 +35,7 @@ def dashboard() -> str:
 <button type="submit">Submit 提交</button></form></section>
 <h2>Claims 申請</h2><div id="summary"></div>
 <table id="claims"><thead><tr><th>Claim</th><th>Vendor 商戶</th><th>Date</th><th>Total 總額</th>
-<th>Status 狀態</th><th>Risk 風險</th></tr></thead><tbody></tbody></table>
+<th>Status 狀態</th><th>Risk 風險</th><th>Notes 備註</th></tr></thead><tbody></tbody></table>
 <script>
 const esc = s => String(s ?? "").replace(/[&<>"']/g, c => "&#" + c.charCodeAt(0) + ";");
 let token = null, current = null;
@@ -54,7 +54,13 @@ async function load() {
   document.querySelector("#claims tbody").innerHTML = (list.body.claims || []).map(c =>
     `<tr><td>${esc(c.claim_id)}</td><td>${esc(c.vendor)}</td><td>${esc(c.receipt_date)}</td>
      <td>${esc(c.total && c.total.currency)} ${esc(c.total && c.total.amount)}</td><td>${esc(c.status)}</td>
-     <td class="risk">${esc((c.risk_reasons || []).join("; "))}</td></tr>`).join("");
+     <td class="risk">${esc((c.risk_reasons || []).join("; "))}</td><td>${esc(notes(c))}</td></tr>`).join("");
+}
+function notes(c) {
+  const out = (c.line_items || []).filter(l => l.disallowed_reason).map(l =>
+    `${l.description} ${l.amount.amount} disallowed 不批准: ${l.disallowed_reason}`);
+  for (const k of ["return_reason", "rejection_reason", "failure_reason", "awaiting_admin"]) if (c[k]) out.push(c[k]);
+  return out.join("; ");
 }
 async function waitForReading(id) {
   for (let i = 0; i < 120; i++) {
