@@ -257,6 +257,13 @@ def escalation_desk():
     return _json({"claims": approvals.escalation_queue(bootstrap.container().approvals, _principal())})
 
 
+@app.route("/me/approvals", methods=["GET"])
+@api
+def my_approvals():
+    """What waits for the signed-in approver (or for them as a delegate), each with its approval link."""
+    return _json({"approvals": approvals.waiting_for(bootstrap.container().approvals, _principal())})
+
+
 @app.route("/me/delegation", methods=["PUT"])
 @api
 def set_delegation():

@@ -106,7 +106,8 @@ TABLES = (
     ),
     Table("directory", hash_key="pk", range_key="sk", attributes={"pk": "S", "sk": "S"}),
     Table("audit", hash_key="entity", range_key="seq", attributes={"entity": "S", "seq": "S"}),
-    Table("approvals", hash_key="link_id", attributes={"link_id": "S"}, ttl_attribute="expires_epoch"),
+    Table("approvals", hash_key="link_id", attributes={"link_id": "S", "approver_id": "S", "state": "S"},
+          indexes=(Index("by-approver", "approver_id", "state"),), ttl_attribute="expires_epoch"),
     Table("ledger", hash_key="journal_id", attributes={"journal_id": "S"}),
     Table("idempotency", hash_key="id", attributes={"id": "S"}, ttl_attribute="expiration"),
 )

@@ -179,8 +179,9 @@ def access(stage: str) -> dict[str, Access]:
         API_HANDLER: Access(
             tables={"claims": (*CLAIM_WRITE, "dynamodb:Query"), "audit": AUDIT_APPEND,
                     "directory": ("dynamodb:GetItem",),
-                    "approvals": (*LINKS_RW, "dynamodb:Scan")},  # the scan: resuming reminders after a typhoon
-            indexes={"claims": ("by-department", "by-employee")},
+                    # the scan: resuming reminders after a typhoon, the escalation desk; the query: my approvals
+                    "approvals": (*LINKS_RW, "dynamodb:Scan", "dynamodb:Query")},
+            indexes={"claims": ("by-department", "by-employee"), "approvals": ("by-approver",)},
             # PUT /me/delegation and PUT /admin/weather only
             keyed_writes={"directory": (("dynamodb:PutItem",), ("DELEGATION#*", "WEATHER#*"))},
             # the presigned upload URL is signed by this role, so the role itself must be allowed the PUT
@@ -228,6 +229,7 @@ def access(stage: str) -> dict[str, Access]:
             tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",),
                     "approvals": ("dynamodb:GetItem", "dynamodb:UpdateItem")},
             secrets=("approval-link-key",),
+            publish=("approver-notifications",),  # nobody above: the escalation desk is told
             stop_executions=("reminders",),
         ),
         "plan_reminders": Access(tables={"approvals": ("dynamodb:GetItem",), "claims": ("dynamodb:GetItem",),

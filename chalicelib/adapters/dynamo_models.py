@@ -98,6 +98,15 @@ class AuditItem(Model):
     hash = UnicodeAttribute()
 
 
+class _ByApprover(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-approver"
+        projection = AllProjection()
+
+    approver_id = UnicodeAttribute(hash_key=True)
+    state = UnicodeAttribute(range_key=True)
+
+
 class ApprovalItem(Model):
     class Meta:
         table_name = _table("APPROVALS_TABLE")
@@ -114,6 +123,8 @@ class ApprovalItem(Model):
     role = UnicodeAttribute(default="approver")
     on_behalf_of = UnicodeAttribute(null=True)
     reminder_execution = UnicodeAttribute(null=True)
+
+    by_approver = _ByApprover()
 
 
 class LedgerItem(Model):

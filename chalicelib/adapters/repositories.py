@@ -246,6 +246,10 @@ class ApprovalLinkStore:
         """Links still waiting for a decision (a scan: used rarely, when severe weather is lowered)."""
         return list(ApprovalItem.scan(ApprovalItem.state == "pending"))
 
+    def pending_for(self, approver_id: str) -> list[ApprovalItem]:
+        """An approver's (or delegate's) open links: the "waiting for me" list of the app."""
+        return list(ApprovalItem.by_approver.query(approver_id, ApprovalItem.state == "pending"))
+
     def void(self, link_id: str | None) -> ApprovalItem | None:
         """A superseded link (escalated, reassigned) can no longer decide; a used one stays as it was."""
         item = self.get(link_id) if link_id else None

@@ -136,14 +136,34 @@ def _issue_link(
         content_hash=content_hash, state="pending", expires_epoch=expires, role=role, on_behalf_of=on_behalf_of,
     )
     ctx.links.put_pending(item)
-    token = sign_link(
-        LinkClaims(link_id=link_id, claim_id=claim.claim_id, approver_id=holder, level=level,
-                   content_hash=content_hash, exp=expires, on_behalf_of=on_behalf_of),
-        ctx.link_key,
-    )
-    _notify(ctx, updated, level, role, holder, on_behalf_of, f"{ctx.base_url}/approvals/{token}")
+    _notify(ctx, updated, level, role, holder, on_behalf_of, _link_url(ctx, item))
     start_reminders(ctx, item)
     return updated, link_id
+
+
+def _link_url(ctx: ApprovalContext, item: ApprovalItem) -> str:
+    """The link for a stored step; signing is deterministic, so the app shows the same link the message had."""
+    token = sign_link(
+        LinkClaims(link_id=item.link_id, claim_id=item.claim_id, approver_id=item.approver_id, level=int(item.level),
+                   content_hash=item.content_hash, exp=int(item.expires_epoch), on_behalf_of=item.on_behalf_of),
+        ctx.link_key,
+    )
+    return f"{ctx.base_url}/approvals/{token}"
+
+
+def waiting_for(ctx: ApprovalContext, approver: Principal) -> list[dict]:
+    """The approver's "waiting for me" list in the app: every open step they hold, oldest first, each with the
+    link its message carried (a signed-in approver need not dig the message out)."""
+    now = int(ctx.now().timestamp())
+    out = []
+    for item in ctx.links.pending_for(approver.employee_id):
+        claim = ctx.claims.get(item.claim_id)
+        if (claim is None or claim.status != ClaimStatus.IN_APPROVAL or claim.pending_link_id != item.link_id
+                or int(item.expires_epoch) < now):
+            continue
+        out.append({**summary(claim), "on_behalf_of": item.on_behalf_of, "link": _link_url(ctx, item),
+                    "waiting_since": claim.updated_at.isoformat()})
+    return sorted(out, key=lambda row: row["waiting_since"])
 
 
 def start_reminders(ctx: ApprovalContext, item: ApprovalItem, delay_seconds: int = 0, attempt: int = 0) -> None:

@@ -233,3 +233,18 @@ def test_an_approver_disallows_one_line_and_the_rest_is_posted(driver):
     assert "partly approved: 52.00 of 90.00 HKD" in entry.lines[0].description
     status, signatures = driver.call("GET", f"/claims/{claim_id}/signatures", None, driver.auth("E400"))
     assert status == 200 and all(s["valid"] for s in signatures["signatures"]), signatures
+
+
+def test_an_approver_sees_what_waits_for_them_with_the_link_they_were_sent(driver):
+    claim_id = submitted(driver)
+    message = driver.approval_message(claim_id, level=1)
+    status, body = driver.call("GET", "/me/approvals", None, driver.auth("E200"))
+    assert status == 200
+    waiting = [row for row in body["approvals"] if row["claim_id"] == claim_id]
+    assert len(waiting) == 1 and waiting[0]["link"] == message["link"] and waiting[0]["total"] == "90.00"
+    others = driver.call("GET", "/me/approvals", None, driver.auth("E100"))[1]["approvals"]
+    assert claim_id not in [row["claim_id"] for row in others]  # not E100's step
+    assert driver.call("GET", "/me/approvals", None, {})[0] == 401
+    assert driver.decide(waiting[0]["link"], "approve")[0] == 200
+    after = driver.call("GET", "/me/approvals", None, driver.auth("E200"))[1]["approvals"]
+    assert claim_id not in [row["claim_id"] for row in after]
