@@ -33,6 +33,7 @@ def dashboard() -> str:
 <label>Purpose 用途 <input name="purpose" size="30"></label><br>
 <label><input name="urgent" type="checkbox"> Urgent 緊急</label><br>
 <button type="submit">Submit 提交</button></form></section>
+<section id="mine" hidden><h2>Waiting for me 待我審批</h2><ul id="waiting"></ul></section>
 <h2>Claims 申請</h2><div id="summary"></div>
 <table id="claims"><thead><tr><th>Claim</th><th>Vendor 商戶</th><th>Date</th><th>Total 總額</th>
 <th>Status 狀態</th><th>Risk 風險</th><th>Notes 備註</th></tr></thead><tbody></tbody></table>
@@ -50,6 +51,12 @@ async function load() {
     `${JSON.stringify(s.body.by_status)} · HKD ${JSON.stringify(s.body.hkd_by_status)}` +
     ` · flagged 風險 ${s.body.flagged}` +
     ` · median hours to posting ${s.body.median_hours_to_posting ?? "-"}`;
+  const mine = await api("GET", "me/approvals");
+  const waiting = mine.status === 200 ? mine.body.approvals : [];
+  document.getElementById("mine").hidden = waiting.length === 0;
+  document.getElementById("waiting").innerHTML = waiting.map(a =>
+    `<li><a href="${esc(a.link)}">${esc(a.claim_id)}</a> ${esc(a.vendor)} ${esc(a.currency)} ${esc(a.total)}
+     ${a.on_behalf_of ? "(for 代 " + esc(a.on_behalf_of) + ")" : ""}</li>`).join("");
   const list = await api("GET", "claims");
   document.querySelector("#claims tbody").innerHTML = (list.body.claims || []).map(c =>
     `<tr><td>${esc(c.claim_id)}</td><td>${esc(c.vendor)}</td><td>${esc(c.receipt_date)}</td>

@@ -33,6 +33,11 @@ def test_dashboard_offers_a_camera_upload_and_a_review_form():
         assert f'name="{field}"' in html
 
 
+def test_dashboard_lists_what_waits_for_the_signed_in_approver():
+    html = pages.dashboard()
+    assert 'id="waiting"' in html and '"me/approvals"' in html and "待我審批" in html
+
+
 def test_approval_page_escapes_claim_content():
     html = pages.approval({"claim_id": "c-1", "vendor": "<script>alert(1)</script>", "risk_reasons": ["<b>x</b>"]})
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
