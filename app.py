@@ -132,13 +132,8 @@ def _audit_call(event, status: int, started: datetime) -> None:
     path = event.path
     if path.startswith("/approvals/"):
         path = "/approvals/{token}"  # the link is a credential: never store it
-    c.audit.append(
-        f"API#{started.date().isoformat()}#{uuid.uuid4().hex}",
-        actor,
-        "api.call",
-        None,
-        {"method": event.method, "path": path, "status": status, "at": started.isoformat()},
-    )
+    c.audit.event("API", started, actor, "api.call",
+                  {"method": event.method, "path": path, "status": status, "at": started.isoformat()})
 
 
 # ---- pages -----------------------------------------------------------------------------------------------

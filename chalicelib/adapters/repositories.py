@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, date, datetime
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
@@ -92,6 +93,17 @@ class AuditLog:
         return AuditItem(
             entity=record.entity, seq=_seq(record.seq), body=record.model_dump_json(), hash=record.hash
         )
+
+    def event(self, kind: str, at: datetime, actor: Principal, action: str, after: dict) -> str:
+        """A standalone record (an API call, a refused link), one entity each: never a hot chain that a flood of
+        requests would contend on. `events(kind, day)` finds them again."""
+        entity = f"{kind}#{at.date().isoformat()}#{uuid.uuid4().hex}"
+        self.append(entity, actor, action, None, after)
+        return entity
+
+    def events(self, kind: str, day: date) -> list[AuditRecord]:
+        found = AuditItem.scan(AuditItem.entity.startswith(f"{kind}#{day.isoformat()}#"))
+        return sorted((AuditRecord.model_validate_json(item.body) for item in found), key=lambda r: r.at)
 
     def append(self, entity: str, actor: Principal, action: str, before: dict | None, after: dict | None) -> None:
         """A record outside a claim transaction (API calls, refused links), chained all the same."""

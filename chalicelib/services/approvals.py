@@ -8,6 +8,7 @@ the same waiting step (voiding the old one), so the execution continues rather t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -292,8 +293,12 @@ def decide(
     except (LinkRefused, LinkAlreadyUsed) as exc:
         reason = exc.reason if isinstance(exc, LinkRefused) else "this approval link has already been used"
         actor = caller or Principal(user_id="anonymous", employee_id="", department_id="", roles=frozenset())
-        ctx.audit.append("APPROVAL_LINKS", actor.model_copy(update={"source_ip": source_ip}), "approval.refused",
-                         None, {"reason": reason})
+        attempt = {"reason": reason, "decision": request.decision}
+        with contextlib.suppress(LinkRefused):  # a genuine link (replayed, stale): say which claim it was for
+            genuine = verify_link(token, ctx.link_key, ctx.now())
+            attempt |= {"claim_id": genuine.claim_id, "link_id": genuine.link_id, "level": genuine.level}
+        ctx.audit.event("REFUSED", ctx.now(), actor.model_copy(update={"source_ip": source_ip}),
+                        "approval.refused", attempt)
         raise LinkRefused(reason) from exc
 
     approver = Principal(

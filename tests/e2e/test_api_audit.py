@@ -22,12 +22,7 @@ def test_each_call_is_audited_with_its_caller_after_one_token_check(driver, monk
     assert status == 200, body
     assert len(calls) == 1
 
-    audit = bootstrap.container().audit
-    from chalicelib.adapters.dynamo_models import AuditItem
-
-    today = datetime.now(UTC).date().isoformat()
-    records = [audit.records(item.entity)[0] for item in AuditItem.scan()
-               if item.entity.startswith(f"API#{today}#")]
+    records = bootstrap.container().audit.events("API", datetime.now(UTC).date())
     listing = [r for r in records if r.after and r.after.get("path") == "/claims" and r.after["method"] == "GET"]
     assert listing, "GET /claims left no audit record"
     assert listing[-1].actor_id != "anonymous" and listing[-1].after["status"] == 200
@@ -36,8 +31,5 @@ def test_each_call_is_audited_with_its_caller_after_one_token_check(driver, monk
 def test_a_refused_call_is_audited_as_anonymous(driver):
     status, _ = driver.call("GET", "/claims", None, {"Authorization": "Bearer not-a-jwt"})
     assert status == 401
-    from chalicelib.adapters.dynamo_models import AuditItem
-
-    audit = bootstrap.container().audit
-    refused = [audit.records(i.entity)[0] for i in AuditItem.scan() if i.entity.startswith("API#")]
+    refused = bootstrap.container().audit.events("API", datetime.now(UTC).date())
     assert any(r.actor_id == "anonymous" and r.after["status"] == 401 for r in refused)

@@ -113,3 +113,39 @@ def test_cancelled_transactions_never_undo_other_writers(table):
         pks.update(i["pk"]["S"] for i in page["Items"])
     assert {f"w{w}-{i}" for w in range(writers) for i in range(per_writer)} <= pks
     assert not any(pk.startswith("tx-") for pk in pks)
+
+
+@pytest.fixture
+def chain():
+    with mock_aws():
+        dynamodb_shim.install()
+        try:
+            ddb = boto3.client("dynamodb", region_name=REGION)
+            ddb.create_table(TableName="c", BillingMode="PAY_PER_REQUEST",
+                             KeySchema=[{"AttributeName": "entity", "KeyType": "HASH"},
+                                        {"AttributeName": "seq", "KeyType": "RANGE"}],
+                             AttributeDefinitions=[{"AttributeName": "entity", "AttributeType": "S"},
+                                                   {"AttributeName": "seq", "AttributeType": "S"}])
+            for entity in ("a", "b", "c"):
+                for seq in range(1, 6):
+                    ddb.put_item(TableName="c", Item={"entity": {"S": entity}, "seq": {"S": f"{seq:04d}"}})
+            yield ddb
+        finally:
+            dynamodb_shim.uninstall()
+
+
+def test_a_query_reads_only_its_partition_and_answers_as_before(chain, monkeypatch):
+    from moto.dynamodb.models.table import Table
+
+    def whole_table(self):
+        raise AssertionError("a base-table query must not sort the whole table")
+
+    monkeypatch.setattr(Table, "all_items", whole_table)
+    newest = chain.query(TableName="c", KeyConditionExpression="entity = :e", ScanIndexForward=False, Limit=2,
+                         ExpressionAttributeValues={":e": {"S": "b"}})
+    assert [i["seq"]["S"] for i in newest["Items"]] == ["0005", "0004"] and "LastEvaluatedKey" in newest
+    page = chain.query(TableName="c", KeyConditionExpression="entity = :e AND seq > :s",
+                       ExpressionAttributeValues={":e": {"S": "a"}, ":s": {"S": "0003"}})
+    assert [(i["entity"]["S"], i["seq"]["S"]) for i in page["Items"]] == [("a", "0004"), ("a", "0005")]
+    assert chain.query(TableName="c", KeyConditionExpression="entity = :e",
+                       ExpressionAttributeValues={":e": {"S": "zzz"}})["Items"] == []
