@@ -118,8 +118,11 @@ def _disallowed(claim: Claim, disallow: list[Disallowance], approver_id: str) ->
 def _issue_link(
     ctx: ApprovalContext, claim: Claim, level: int, role: str, approver_id: str, task_token: str, action: str
 ) -> tuple[Claim, str]:
-    """Void the step's previous link, store a new one behind the token, notify its holder, start reminders."""
-    stop_reminders(ctx, ctx.links.void(claim.pending_link_id), "link replaced")
+    """Void the step's previous link, store a new one behind the token, notify its holder, start reminders.
+    The escalation desk keeps the claim on its list while the same approver is still the one waited on."""
+    previous = ctx.links.void(claim.pending_link_id)
+    stop_reminders(ctx, previous, "link replaced")
+    same_approver = previous is not None and (previous.on_behalf_of or previous.approver_id) == approver_id
     holder, on_behalf_of = approver_id, None
     delegation = ctx.directory.delegation(approver_id)
     if delegation is not None and delegation.active(ctx.now()) and delegation.delegate_id != claim.employee_id:
@@ -128,8 +131,9 @@ def _issue_link(
     expires = int(time.time()) + ctx.link_ttl_seconds
     status = ClaimStatus.IN_APPROVAL
     updated = ctx.claims.save(
-        claim, claim.moved_to(status, approval_level=level, pending_link_id=link_id, awaiting_admin=None), SYSTEM,
-        action=action,
+        claim, claim.moved_to(status, approval_level=level, pending_link_id=link_id,
+                              awaiting_admin=claim.awaiting_admin if same_approver else None),
+        SYSTEM, action=action,
     )
     content_hash = updated.content_hash()
     item = ApprovalItem(
@@ -228,10 +232,13 @@ def request_approval(ctx: ApprovalContext, claim_id: str, level: int, step: Appr
             and last.decision in ("approved", "rejected")):
         # decided just as the previous wait timed out: hand the recorded decision to the re-armed task
         return _deliver(ctx, claim, last, level, task_token)
+    outlives_wait = current is not None and (
+        int(current.expires_epoch) - ctx.now().timestamp() > ctx.directory.policy().approval_timeout_seconds)
     if (current is not None and current.state == "pending" and int(current.level) == level
             and (current.on_behalf_of or current.approver_id) == step.approver_id
-            and current.content_hash == claim.content_hash()):
-        # a retried task, or a step re-armed while the SLA is paused: the link already sent stays valid
+            and current.content_hash == claim.content_hash() and outlives_wait):
+        # a retried task, or a step re-armed (SLA paused, escalation desk): the link already sent stays valid;
+        # one that would expire during the coming wait is replaced by a fresh one below
         try:
             ctx.links.rebind(current, task_token)
             return current.link_id

@@ -248,3 +248,26 @@ def test_an_approver_sees_what_waits_for_them_with_the_link_they_were_sent(drive
     assert driver.decide(waiting[0]["link"], "approve")[0] == 200
     after = driver.call("GET", "/me/approvals", None, driver.auth("E200"))[1]["approvals"]
     assert claim_id not in [row["claim_id"] for row in after]
+
+
+def test_a_step_waiting_past_its_link_lifetime_gets_a_fresh_link(driver):
+    c = bootstrap.container()
+    c.approvals.link_ttl_seconds = 3  # shorter than two waits of 2 s: the desk's re-armed wait needs a new link
+    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 2}))
+    claim_id = submitted(driver)
+    assert driver.approval_message(claim_id, level=1)["approver_id"] == "E200"
+    top = driver.approval_message(claim_id, level=1, seconds=20)
+    assert top["approver_id"] == "E100"
+    fresh = driver.approval_message(claim_id, level=1, seconds=20)  # re-armed at the desk: same approver, new link
+    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 3600}))
+    c.approvals.link_ttl_seconds = 3600
+    assert fresh["approver_id"] == "E100" and fresh["link"] != top["link"]
+    assert driver.claim("E201", claim_id)["awaiting_admin"]  # still on the desk's list: nobody new was asked
+    latest = fresh
+    while True:  # a further re-arm may have raced the policy change: the newest link is the one that counts
+        try:
+            latest = driver.approval_message(claim_id, level=1, seconds=3)
+        except AssertionError:
+            break
+    assert driver.decide(latest["link"], "approve")[0] == 200
+    assert driver.wait_status("E201", claim_id, {"posted", "failed"})["status"] == "posted"
