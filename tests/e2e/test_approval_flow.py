@@ -271,3 +271,22 @@ def test_a_step_waiting_past_its_link_lifetime_gets_a_fresh_link(driver):
             break
     assert driver.decide(latest["link"], "approve")[0] == 200
     assert driver.wait_status("E201", claim_id, {"posted", "failed"})["status"] == "posted"
+
+
+def test_a_lost_optimistic_lock_race_in_a_step_is_retried_not_failed(driver, monkeypatch):
+    from chalicelib.adapters.repositories import ConcurrentChange
+    from chalicelib.services import approvals
+
+    real, raised = approvals.request_approval, []
+
+    def once_racing(*args, **kwargs):
+        if not raised:
+            raised.append(True)
+            raise ConcurrentChange("a reminder wrote the claim's audit chain meanwhile")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(approvals, "request_approval", once_racing)
+    claim_id = submitted(driver)
+    message = driver.approval_message(claim_id, level=1, seconds=20)
+    assert raised and driver.decide(message["link"], "approve")[0] == 200
+    assert driver.wait_status("E201", claim_id, {"posted", "failed"})["status"] == "posted"
