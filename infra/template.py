@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from infra import alarms
 from infra import resources as r
 
 API_HANDLER = "api_handler"  # Chalice's REST API function (handler `app.app`)
@@ -627,6 +628,7 @@ def build(stage: str) -> dict:
     for machine in r.STATE_MACHINES:
         resources[state_machine_id(machine) + "Role"] = _state_machine_role(machine)
         resources[state_machine_id(machine)] = _state_machine(stage, machine)
+    resources.update(alarms.resources(stage, all_functions(), queue_id, state_machine_id))
 
     return {
         "Parameters": {
@@ -639,6 +641,8 @@ def build(stage: str) -> dict:
         "Outputs": {
             "ApprovalStateMachineArn": {"Value": _ref(state_machine_id("approval"))},
             "UploadsBucketName": {"Value": _ref(bucket_id("uploads"))},
+            "OpsAlertsTopicArn": {"Value": _ref(alarms.ops_topic_id()),
+                                  "Description": "subscribe the on-call e-mail or chat relay here"},
         },
     }
 

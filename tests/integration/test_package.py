@@ -181,8 +181,10 @@ def test_the_upload_queue_policy_lets_only_the_uploads_bucket_send(merge):
 def test_topics_and_secrets_match_the_local_stack(stack, merge):
     topics = {_logical(a["TopicArn"].rsplit(":", 1)[1], stack.stage)
               for a in stack.client("sns").list_topics()["Topics"]}
+    from infra import alarms  # the ops topic only receives CloudWatch alarms, which moto never raises
+
     assert {_logical(v["Properties"]["TopicName"], STAGE) for v in _of_type(merge, "AWS::SNS::Topic").values()} \
-        == topics == set(r.TOPICS)
+        - {alarms.OPS_TOPIC} == topics == set(r.TOPICS)
     secrets = {_logical(s["Name"], stack.stage) for s in stack.client("secretsmanager").list_secrets()["SecretList"]}
     assert {_logical(v["Properties"]["Name"], STAGE)
             for v in _of_type(merge, "AWS::SecretsManager::Secret").values()} == secrets == set(r.SECRETS)
@@ -481,3 +483,31 @@ def test_ses_receiving_stack_writes_only_into_the_hong_kong_raw_mail_bucket(tmp_
     path.write_text(json.dumps(tpl))
     code, text = package.run_cfn_lint(path, r.SES_RECEIVING_REGION)
     assert code == 0, text
+
+
+# ---- (f) nothing fails quietly --------------------------------------------------------------------------------------
+
+
+def test_every_dead_letter_queue_machine_and_function_alarms_to_the_encrypted_ops_topic(merge):
+    from infra import alarms
+
+    topic = merge["Resources"][alarms.ops_topic_id()]
+    assert topic["Type"] == "AWS::SNS::Topic" and topic["Properties"]["KmsMasterKeyId"]
+    watched = _of_type(merge, "AWS::CloudWatch::Alarm").values()
+    assert watched and all(a["Properties"]["AlarmActions"] == [{"Ref": alarms.ops_topic_id()}] for a in watched)
+
+    def dims(namespace: str, metric: str) -> list:
+        return [a["Properties"]["Dimensions"][0]["Value"] for a in watched
+                if a["Properties"]["Namespace"] == namespace and a["Properties"]["MetricName"] == metric]
+
+    dlqs = {q.logical for q in r.QUEUES if q.logical.endswith("-dlq")}
+    assert dlqs and {v["Fn::GetAtt"][0] for v in dims("AWS/SQS", "ApproximateNumberOfMessagesVisible")} == {
+        t.queue_id(q) for q in dlqs}
+    assert {v["Ref"] for v in dims("AWS/States", "ExecutionsFailed")} == {
+        t.state_machine_id(m) for m in r.STATE_MACHINES}
+    assert set(dims("AWS/Lambda", "Errors")) == {r.function_name(STAGE, fn.logical) for fn in t.all_functions()}
+    assert dims("AWS/Lambda", "Invocations") == [r.function_name(STAGE, "mark_failed")]  # a claim failed
+    # every alarmed function name is the name the template gives the function
+    named = {res["Properties"]["FunctionName"] for res in merge["Resources"].values()
+             if isinstance(res.get("Properties", {}).get("FunctionName"), str)}
+    assert set(dims("AWS/Lambda", "Errors")) <= named
