@@ -18,6 +18,7 @@ from chalicelib.adapters.repositories import (
 from chalicelib.adapters.tokens import DevTokenIssuer, TokenVerifier
 from chalicelib.config import Settings, settings
 from chalicelib.services.approvals import ApprovalContext
+from chalicelib.services.claimant_updates import ClaimantUpdates
 
 
 @dataclass
@@ -70,6 +71,12 @@ class Container:
         return aws.Notifier(aws.client("sns", self.settings.region), self.settings.approver_topic_arn)
 
     @cached_property
+    def claimant_updates(self) -> ClaimantUpdates:
+        sns = aws.client("sns", self.settings.region)
+        return ClaimantUpdates(aws.Notifier(sns, self.settings.employee_topic_arn), self.directory,
+                               self.settings.public_base_url)
+
+    @cached_property
     def signer(self) -> aws.DecisionSigner:
         return aws.DecisionSigner(aws.client("kms", self.settings.region), self.settings.decision_signing_key_id)
 
@@ -81,6 +88,7 @@ class Container:
             reminders=aws.Workflow(aws.client("stepfunctions", self.settings.region),
                                    self.settings.reminders_state_machine_arn),
             base_url=self.settings.public_base_url, link_ttl_seconds=self.settings.approval_link_ttl_seconds,
+            claimants=self.claimant_updates,
         )
 
     @cached_property

@@ -21,6 +21,7 @@ class Settings(BaseModel):
     raw_mail_bucket: str
     audit_archive_bucket: str
     approver_topic_arn: str
+    employee_topic_arn: str
     approval_state_machine_arn: str
     approval_link_secret: str
     auth_jwks_secret: str
@@ -56,6 +57,7 @@ class Settings(BaseModel):
             raw_mail_bucket=e["RAW_MAIL_BUCKET"],
             audit_archive_bucket=e["AUDIT_ARCHIVE_BUCKET"],
             approver_topic_arn=e["APPROVER_NOTIFICATIONS_TOPIC_ARN"],
+            employee_topic_arn=e["EMPLOYEE_NOTIFICATIONS_TOPIC_ARN"],
             approval_state_machine_arn=e["APPROVAL_STATE_MACHINE_ARN"],
             approval_link_secret=e["APPROVAL_LINK_KEY_SECRET"],
             auth_jwks_secret=e["AUTH_JWKS_SECRET"],

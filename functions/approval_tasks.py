@@ -57,14 +57,15 @@ def escalate(event: dict, context: object) -> dict:
 
 def record_rejection(event: dict, context: object) -> dict:
     task = ClaimTask.model_validate(event)
-    posting.record_rejection(task.claim_id, bootstrap.container().claims)
+    c = bootstrap.container()
+    posting.record_rejection(task.claim_id, c.claims, c.claimant_updates.tell)
     return {"claim_id": task.claim_id, "status": "rejected"}
 
 
 def post_to_ledger(event: dict, context: object) -> dict:
     task = ClaimTask.model_validate(event)
     c = bootstrap.container()
-    journal_id = posting.post_claim(task.claim_id, c.claims, c.directory, c.ledger)
+    journal_id = posting.post_claim(task.claim_id, c.claims, c.directory, c.ledger, c.claimant_updates.tell)
     return {"claim_id": task.claim_id, "journal_id": journal_id}
 
 
@@ -73,5 +74,6 @@ def mark_failed(event: dict, context: object) -> dict:
     error = task.error or {}
     logger.warning("approval flow failed", extra={"claim_id": task.claim_id, "error": error.get("Error"),
                                                   "cause": str(error.get("Cause", ""))[:300]})
-    posting.mark_failed(task.claim_id, task.error, bootstrap.container().claims)
+    c = bootstrap.container()
+    posting.mark_failed(task.claim_id, task.error, c.claims, c.claimant_updates.tell)
     return {"claim_id": task.claim_id, "status": "failed"}

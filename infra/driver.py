@@ -39,6 +39,7 @@ class Driver:
     stack: LocalStack
     tokens: dict[str, str] = field(default_factory=dict)
     inbox: list[dict] = field(default_factory=list)
+    employee_inbox: list[dict] = field(default_factory=list)
 
     def token(self, employee_id: str) -> str:
         if employee_id not in self.tokens:
@@ -83,6 +84,19 @@ class Driver:
                 if (message.get("kind") == "approval" and message["claim"]["claim_id"] == claim_id
                         and message["level"] == level):
                     self.inbox.remove(message)  # each notification is read once, like an inbox
+                    return message
+            return None
+
+        return wait_for(find, seconds)  # type: ignore[return-value]
+
+    def claimant_message(self, claim_id: str, event: str, seconds: float = 30) -> dict:
+        """The claimant's notification of `event` (returned, rejected, posted, failed) for this claim."""
+
+        def find() -> dict | None:
+            self.employee_inbox.extend(self.stack.employee_messages())
+            for message in self.employee_inbox:
+                if message["claim_id"] == claim_id and message["event"] == event:
+                    self.employee_inbox.remove(message)
                     return message
             return None
 

@@ -4,9 +4,9 @@ The calls are the AWS API calls a deployment makes: tables with the same keys, i
 with default encryption and an S3 -> SQS notification; queues with their dead-letter redrive; the SNS topic;
 Lambda functions whose Handler strings are the project's real handlers; the event-source mappings; and the
 state machine from the ASL file with the same substitutions CloudFormation applies.
-Local-only additions are plumbing and say so: an `approver-inbox` SQS queue subscribed to the approver topic
-(standing in for the approvers' e-mail and push), a `telephony-outbox` queue standing in for the SMS/voice
-provider, and dev signing keys for tokens.
+Local-only additions are plumbing and say so: `approver-inbox` and `employee-inbox` SQS queues subscribed to
+the two notification topics (standing in for people's e-mail and push), a `telephony-outbox` queue standing in
+for the SMS/voice provider, and dev signing keys for tokens.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ from chalicelib.adapters.tokens import new_dev_keypair
 from infra import resources as r
 
 LOCAL_ONLY_INBOX = "approver-inbox"
-LOCAL_ONLY_QUEUES = (LOCAL_ONLY_INBOX, "telephony-outbox")  # plumbing standing in for people's phones
+LOCAL_ONLY_EMPLOYEE_INBOX = "employee-inbox"
+# plumbing standing in for people's phones
+LOCAL_ONLY_QUEUES = (LOCAL_ONLY_INBOX, LOCAL_ONLY_EMPLOYEE_INBOX, "telephony-outbox")
 
 
 def _placeholder_zip() -> bytes:
@@ -147,13 +149,13 @@ class LocalStack:
             self.arns[f"topic:{topic}"] = sns.create_topic(Name=self.name(topic))["TopicArn"]
         outbox = sqs.create_queue(QueueName=self.env["TELEPHONY_OUTBOX_QUEUE"])["QueueUrl"]
         self.arns["queue_url:telephony-outbox"] = outbox
-        url = sqs.create_queue(QueueName=self.name(LOCAL_ONLY_INBOX))["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self.arns["queue_url:approver-inbox"] = url
-        sns.subscribe(
-            TopicArn=self.arns["topic:approver-notifications"], Protocol="sqs", Endpoint=arn,
-            Attributes={"RawMessageDelivery": "true"},
-        )
+        for inbox, topic in ((LOCAL_ONLY_INBOX, "approver-notifications"),
+                             (LOCAL_ONLY_EMPLOYEE_INBOX, "employee-notifications")):
+            url = sqs.create_queue(QueueName=self.name(inbox))["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            self.arns[f"queue_url:{inbox}"] = url
+            sns.subscribe(TopicArn=self.arns[f"topic:{topic}"], Protocol="sqs", Endpoint=arn,
+                          Attributes={"RawMessageDelivery": "true"})
 
     def _secrets(self) -> None:
         sm = self.client("secretsmanager")
@@ -264,6 +266,9 @@ class LocalStack:
 
     def approver_messages(self, wait_seconds: int = 0) -> list[dict]:
         return self._drain("queue_url:approver-inbox", wait_seconds)
+
+    def employee_messages(self, wait_seconds: int = 0) -> list[dict]:
+        return self._drain(f"queue_url:{LOCAL_ONLY_EMPLOYEE_INBOX}", wait_seconds)
 
     def telephony_messages(self, wait_seconds: int = 0) -> list[dict]:
         return self._drain("queue_url:telephony-outbox", wait_seconds)

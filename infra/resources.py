@@ -113,7 +113,7 @@ TABLES = (
 )
 
 BUCKETS = ("uploads", "raw-mail", "audit-archive")
-TOPICS = ("approver-notifications",)
+TOPICS = ("approver-notifications", "employee-notifications")
 QUEUES = (
     Queue("upload-events", dead_letter="upload-events-dlq"),
     Queue("upload-events-dlq"),

@@ -190,7 +190,8 @@ def access(stage: str) -> dict[str, Access]:
             objects={"uploads": ("s3:PutObject", "s3:GetObject")},
             other_objects={"uploads": (("s3:PutObject",), ("labelled/",))},
             secrets=("approval-link-key", "auth-jwks", *(("dev-signing-key",) if dev_tokens else ())),
-            publish=("approver-notifications",),  # a returned claim's fresh link, a reassigned step
+            # a returned claim's fresh link, a reassigned step; the claimant told their claim was returned
+            publish=("approver-notifications", "employee-notifications"),
             task_tokens=True,
             # decisions stop the link's reminders; reassign/resubmit/weather start new ones
             start_executions=("reminders",),
@@ -241,12 +242,17 @@ def access(stage: str) -> dict[str, Access]:
             secrets=("approval-link-key",),  # the SMS carries the same signed link as the push
             telephony=True,
         ),
-        "record_rejection": Access(tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND}),
+        # the last three tell the claimant how their claim ended (services/claimant_updates.py)
+        "record_rejection": Access(tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND,
+                                           "directory": ("dynamodb:GetItem",)},
+                                   publish=("employee-notifications",)),
         "post_to_ledger": Access(
             tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",),
                     "ledger": ("dynamodb:GetItem", "dynamodb:PutItem")},
+            publish=("employee-notifications",),
         ),
-        "mark_failed": Access(tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND}),
+        "mark_failed": Access(tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",)},
+                              publish=("employee-notifications",)),
     }
 
 

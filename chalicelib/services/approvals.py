@@ -33,6 +33,7 @@ from chalicelib.domain.approval_link import LinkClaims, LinkRefused, sign_link, 
 from chalicelib.domain.claim import Claim, ClaimStatus, Decision, InvalidClaim, LineItem
 from chalicelib.domain.identity import SYSTEM, Forbidden, Principal, Role
 from chalicelib.domain.routing import ApprovalStep, Route, RoutingError, escalation_target
+from chalicelib.services.claimant_updates import ClaimantUpdates
 
 log = logging.getLogger(__name__)
 REJECTED_ERROR = "ClaimRejected"
@@ -74,6 +75,7 @@ class ApprovalContext:
     base_url: str
     link_ttl_seconds: int
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    claimants: ClaimantUpdates | None = None  # tells the employee a claim came back to them
 
 
 def summary(claim: Claim) -> dict:
@@ -347,6 +349,8 @@ def decide(
                 raise
     else:
         raise ConcurrentChange(f"claim {claim.claim_id} kept changing while recording a decision")
+    if verdict == "returned" and ctx.claimants is not None:
+        ctx.claimants.tell(updated, "returned")
     token = (ctx.links.get(stored.link_id) or stored).task_token  # the newest, if the wait was re-armed
     if verdict == "approved":
         ctx.workflow.succeed(token, {"decision": verdict, "approver_id": link.approver_id, "level": link.level})

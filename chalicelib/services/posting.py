@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from chalicelib.adapters.repositories import ClaimRepository, DirectoryRepository, LedgerStore
 from chalicelib.domain.claim import TERMINAL, Claim, ClaimStatus
 from chalicelib.domain.identity import SYSTEM
 from chalicelib.domain.ledger import journal_for
+
+Tell = Callable[[Claim, str], None]  # ClaimantUpdates.tell: the employee hears how their claim ended
+
+
+def _silent(claim: Claim, event: str) -> None:
+    return None
 
 
 class ClaimMissing(Exception):
@@ -21,7 +28,8 @@ def _get(claims: ClaimRepository, claim_id: str) -> Claim:
     return claim
 
 
-def post_claim(claim_id: str, claims: ClaimRepository, directory: DirectoryRepository, ledger: LedgerStore) -> str:
+def post_claim(claim_id: str, claims: ClaimRepository, directory: DirectoryRepository, ledger: LedgerStore,
+               tell: Tell = _silent) -> str:
     """Idempotent: a retried task finds the claim posted and returns the same journal id."""
     claim = _get(claims, claim_id)
     if claim.status == ClaimStatus.POSTED and claim.journal_id:
@@ -31,19 +39,20 @@ def post_claim(claim_id: str, claims: ClaimRepository, directory: DirectoryRepos
     if claim.status != ClaimStatus.APPROVED:
         raise RuntimeError(f"claim {claim_id} is {claim.status.value}, not approved")
     entry = ledger.post(journal_for(claim, directory.policy().fx, datetime.now(UTC).date()))
-    claims.save(claim, claim.moved_to(ClaimStatus.POSTED, journal_id=entry.journal_id), SYSTEM,
-                action="claim.posted")
+    posted = claims.save(claim, claim.moved_to(ClaimStatus.POSTED, journal_id=entry.journal_id), SYSTEM,
+                         action="claim.posted")
+    tell(posted, "posted")
     return entry.journal_id
 
 
-def record_rejection(claim_id: str, claims: ClaimRepository) -> None:
+def record_rejection(claim_id: str, claims: ClaimRepository, tell: Tell = _silent) -> None:
     claim = _get(claims, claim_id)
     if claim.status == ClaimStatus.REJECTED:
         return
-    claims.save(claim, claim.moved_to(ClaimStatus.REJECTED), SYSTEM, action="claim.rejected")
+    tell(claims.save(claim, claim.moved_to(ClaimStatus.REJECTED), SYSTEM, action="claim.rejected"), "rejected")
 
 
-def mark_failed(claim_id: str, error: dict | None, claims: ClaimRepository) -> None:
+def mark_failed(claim_id: str, error: dict | None, claims: ClaimRepository, tell: Tell = _silent) -> None:
     claim = _get(claims, claim_id)
     if claim.status in TERMINAL:
         return
@@ -55,4 +64,5 @@ def mark_failed(claim_id: str, error: dict | None, claims: ClaimRepository) -> N
         reason = f"step timed out at level {claim.approval_level}"
     else:
         reason = f"{name}: {str(error.get('Cause', ''))[:500]}"
-    claims.save(claim, claim.moved_to(ClaimStatus.FAILED, failure_reason=reason), SYSTEM, action="claim.failed")
+    tell(claims.save(claim, claim.moved_to(ClaimStatus.FAILED, failure_reason=reason), SYSTEM,
+                     action="claim.failed"), "failed")

@@ -40,6 +40,8 @@ def test_return_for_correction_continues_the_same_execution(driver, stack):
     assert status == 200 and body["status"] == "returned"
     claim = driver.claim("E201", claim_id)
     assert claim["status"] == "returned" and claim["return_reason"].startswith("please add the purpose")
+    told = driver.claimant_message(claim_id, "returned")
+    assert "please add the purpose 請填寫用途" in told["en"] and "已退回修改" in told["zh-Hant"]
 
     status, body = driver.call("PATCH", f"/claims/{claim_id}", {"purpose": "lunch with client ABC"},
                                driver.auth("E201"))
@@ -231,6 +233,9 @@ def test_an_approver_disallows_one_line_and_the_rest_is_posted(driver):
     entry = bootstrap.container().ledger.get(final["journal_id"])
     assert [line.debit_hkd + line.credit_hkd for line in entry.lines] == [Decimal("52.00"), Decimal("52.00")]
     assert "partly approved: 52.00 of 90.00 HKD" in entry.lines[0].description
+    told = driver.claimant_message(claim_id, "posted")
+    assert "HKD 52.00 will be reimbursed" in told["en"] and "奶茶 Milk Tea 38.00 (drinks" in told["en"]
+    assert "將報銷 HKD 52.00" in told["zh-Hant"]
     status, signatures = driver.call("GET", f"/claims/{claim_id}/signatures", None, driver.auth("E400"))
     assert status == 200 and all(s["valid"] for s in signatures["signatures"]), signatures
 

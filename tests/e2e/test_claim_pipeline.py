@@ -66,6 +66,8 @@ def test_claim_above_threshold_needs_second_signer_and_rejection_ends_it(driver)
     final = driver.wait_status("E202", claim_id, {"rejected", "failed"})
     assert final["status"] == "rejected"
     assert final["rejection_reason"] == "no pre-approval for this dinner"
+    told = driver.claimant_message(claim_id, "rejected")
+    assert "rejected: no pre-approval for this dinner" in told["en"] and "已被拒絕" in told["zh-Hant"]
     assert final["journal_id"] is None
     # the used link cannot be replayed
     status, body = driver.decide(second["link"], "approve")
