@@ -18,6 +18,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 
 import requests
 
@@ -145,6 +146,10 @@ def _print_claims(running: Running, results: dict[str, str]) -> None:
     for claim_id in results:
         c = running.driver.claim("E900", claim_id)
         total = f"{c['total']['currency']} {c['total']['amount']}" if c.get("total") else "-"
+        cut = [li for li in c.get("line_items") or [] if li.get("disallowed_reason")]
+        if cut:
+            kept = Decimal(c["total"]["amount"]) - sum(Decimal(li["amount"]["amount"]) for li in cut)
+            total += f" (pays {kept:.2f}: {len(cut)} line disallowed)"
         risk = "; ".join(r.split(" / ")[0] for r in c.get("risk_reasons") or []) or "no risk flags"
         signers = ",".join(f"L{d['level']}:{d['approver_id']}:{d['decision']}" for d in c.get("decisions", []))
         print(f"  {claim_id}  {c['status']:<9} {total:>14}  {(c.get('vendor') or '')[:28]:<28} {signers}  [{risk}]")

@@ -102,6 +102,8 @@ class Driver:
 
         return wait_for(find, seconds)  # type: ignore[return-value]
 
-    def decide(self, link: str, decision: str, comment: str = "") -> tuple[int, dict]:
+    def decide(self, link: str, decision: str, comment: str = "", disallow: list[dict] | None = None
+               ) -> tuple[int, dict]:
         path = urlparse(link).path
-        return self.call("POST", f"{path}/decision", {"decision": decision, "comment": comment}, {})
+        body = {"decision": decision, "comment": comment, **({"disallow": disallow} if disallow else {})}
+        return self.call("POST", f"{path}/decision", body, {})

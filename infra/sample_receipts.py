@@ -30,6 +30,7 @@ class Scenario:
     currency: str = "HKD"
     purpose: str = ""
     duplicate_of: int | None = None  # index of an earlier scenario whose file is uploaded again
+    disallow: dict[int, str] | None = None  # partial approval at level 1: receipt line -> reason
 
 
 SCENARIOS = [
@@ -44,6 +45,10 @@ SCENARIOS = [
              "taxi", ("approve",), "posted", currency="CNY"),
     Scenario("E202", "城市的士 City Taxi", date(2026, 11, 14), [("Taxi 的士", "128.50")], "taxi", ("reject",),
              "rejected", purpose="personal trip"),
+    Scenario("E300", "澳門美高梅 MGM Macau", date(2026, 11, 17),
+             [("客房 Room", "1680.00"), ("迷你吧 Minibar", "240.00")], "travel", ("approve",), "posted",
+             currency="MOP", purpose="Macau client visit 澳門客戶拜訪",
+             disallow={1: "minibar is personal 迷你吧屬私人消費"}),
 ]
 
 
@@ -75,7 +80,8 @@ def play(driver: Driver, scenarios: list[Scenario]) -> dict[str, str]:
             assert status == 200, body
         for level, decision in enumerate(scenario.decisions, start=1):
             message = driver.approval_message(claim_id, level)
-            status, body = driver.decide(message["link"], decision, f"demo: {decision}")
+            cut = [{"line": n, "reason": why} for n, why in (scenario.disallow or {}).items()] if level == 1 else []
+            status, body = driver.decide(message["link"], decision, f"demo: {decision}", disallow=cut)
             assert status == 200, body
         final = driver.wait_status(scenario.employee, claim_id, {"posted", "rejected", "failed"})
         results[claim_id] = final["status"]

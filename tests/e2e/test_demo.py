@@ -20,5 +20,6 @@ def test_demo_runs_every_sample_receipt_to_its_expected_end():
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = next(x for x in proc.stdout.splitlines() if x.startswith("Summary: "))
     summary = json.loads(line.removeprefix("Summary: "))
-    assert summary["by_status"] == {"posted": 3, "rejected": 2}
+    assert summary["by_status"] == {"posted": 4, "rejected": 2}
+    assert "MOP 1920.00 (pays 1680.00: 1 line disallowed)" in proc.stdout  # the approver cut the minibar
     assert "Dashboard: http://127.0.0.1:" in proc.stdout
