@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel, SqsModel
@@ -41,6 +41,9 @@ app = Chalice(app_name="hk-expense")
 MAX_EMAIL_BYTES = 40 * 1024 * 1024  # SES receiving's largest message
 logger = Logger(service="hk-expense")
 metrics = Metrics(namespace="HkExpense", service="hk-expense")
+# X-Ray in AWS (active tracing on every function); off outside Lambda. Responses are never captured: they hold
+# claim data. boto3 calls become subsegments, so a slow DynamoDB or KMS call shows in the trace.
+tracer = Tracer(service="hk-expense")
 
 _ERRORS = (
     (Unauthorized, 401),
@@ -349,6 +352,7 @@ def approval_decision(token):
 
 
 @app.lambda_function(name="extract_receipt")
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def extract_receipt(event, context):
     """SQS (S3 ObjectCreated notifications) -> one claim per uploaded receipt."""
@@ -372,6 +376,7 @@ def _extract_upload(upload: S3NotificationRecord) -> dict:
 
 
 @app.lambda_function(name="intake_email")
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def intake_email(event, context):
     """SQS (raw-mail ObjectCreated under inbound/, written by SES receiving) -> one claim per e-mailed receipt."""
@@ -393,6 +398,7 @@ def _intake_email(mail: S3NotificationRecord) -> dict:
 
 
 @app.lambda_function(name="score_claim")
+@tracer.capture_lambda_handler(capture_response=False)
 def score_claim(event, context):
     """DynamoDB stream of the claims table -> score newly submitted claims and start their approval."""
     c = bootstrap.container()

@@ -6,7 +6,7 @@ machine's Retry/Catch decide what happens next.
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from pydantic import BaseModel
 
 from chalicelib import bootstrap
@@ -14,6 +14,7 @@ from chalicelib.domain.routing import ApprovalStep, Route
 from chalicelib.services import approvals, posting, routing
 
 logger = Logger(service="hk-expense-approval")
+tracer = Tracer(service="hk-expense-approval")  # X-Ray in AWS; responses are not captured (claim data)
 
 
 class ClaimTask(BaseModel):
@@ -34,12 +35,14 @@ class EscalationTask(BaseModel):
     routing: Route
 
 
+@tracer.capture_lambda_handler(capture_response=False)
 def route_claim(event: dict, context: object) -> dict:
     task = ClaimTask.model_validate(event)
     c = bootstrap.container()
     return routing.route(task.claim_id, c.claims, c.directory).model_dump(mode="json")
 
 
+@tracer.capture_lambda_handler(capture_response=False)
 def request_approval(event: dict, context: object) -> dict:
     task = ApprovalTask.model_validate(event)
     link_id = approvals.request_approval(bootstrap.container().approvals, task.claim_id, task.level, task.step,
@@ -48,6 +51,7 @@ def request_approval(event: dict, context: object) -> dict:
     return {"link_id": link_id}
 
 
+@tracer.capture_lambda_handler(capture_response=False)
 def escalate(event: dict, context: object) -> dict:
     task = EscalationTask.model_validate(event)
     route = approvals.escalate(bootstrap.container().approvals, task.claim_id, task.idx, task.routing)
@@ -55,6 +59,7 @@ def escalate(event: dict, context: object) -> dict:
     return route.model_dump(mode="json")
 
 
+@tracer.capture_lambda_handler(capture_response=False)
 def record_rejection(event: dict, context: object) -> dict:
     task = ClaimTask.model_validate(event)
     c = bootstrap.container()
@@ -62,6 +67,7 @@ def record_rejection(event: dict, context: object) -> dict:
     return {"claim_id": task.claim_id, "status": "rejected"}
 
 
+@tracer.capture_lambda_handler(capture_response=False)
 def post_to_ledger(event: dict, context: object) -> dict:
     task = ClaimTask.model_validate(event)
     c = bootstrap.container()
@@ -69,6 +75,7 @@ def post_to_ledger(event: dict, context: object) -> dict:
     return {"claim_id": task.claim_id, "journal_id": journal_id}
 
 
+@tracer.capture_lambda_handler(capture_response=False)
 def mark_failed(event: dict, context: object) -> dict:
     task = ClaimTask.model_validate(event)
     error = task.error or {}

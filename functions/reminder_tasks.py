@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from pydantic import BaseModel, Field
 
 from chalicelib import bootstrap
 from chalicelib.services import reminders
 
 logger = Logger(service="hk-expense-reminders")
+tracer = Tracer(service="hk-expense-reminders")  # X-Ray in AWS; responses are not captured (claim data)
 
 
 class PlanTask(BaseModel):
@@ -21,6 +22,7 @@ class SendTask(BaseModel):
     channel: str = Field(pattern="^(sms|voice)$")
 
 
+@tracer.capture_lambda_handler(capture_response=False)
 def plan_reminders(event: dict, context: object) -> dict:
     task = PlanTask.model_validate(event)
     plan = reminders.plan(bootstrap.container().approvals, task.link_id, task.delay_seconds)
@@ -28,6 +30,7 @@ def plan_reminders(event: dict, context: object) -> dict:
     return plan.model_dump()
 
 
+@tracer.capture_lambda_handler(capture_response=False)
 def send_reminder(event: dict, context: object) -> dict:
     task = SendTask.model_validate(event)
     c = bootstrap.container()

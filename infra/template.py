@@ -55,8 +55,10 @@ METRICS_NAMESPACE = "HkExpense"
 # resource type for them, so a state machine or execution ARN in `Resource` would never match.
 WILDCARD_ONLY_ACTIONS = frozenset(
     {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat",
-     "xray:PutTraceSegments", "xray:PutTelemetryRecords", "cloudwatch:PutMetricData"}
+     "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
+     "cloudwatch:PutMetricData"}
 )
+XRAY_WRITE = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")  # X-Ray has no resource types for these
 
 # --- names ------------------------------------------------------------------------------------------------------
 
@@ -263,6 +265,7 @@ def _statement(sid: str, actions, resources) -> dict:
 def function_policy(stage: str, fn: r.Function, grant: Access) -> dict:
     statements = [
         _statement("OwnLogs", ("logs:CreateLogStream", "logs:PutLogEvents"), [_getatt(log_group_id(fn.logical))]),
+        _statement("Tracing", XRAY_WRITE, "*"),  # active tracing (Powertools Tracer in the handlers)
     ]
     for table, actions in grant.tables.items():
         resources: list[Any] = [_getatt(table_id(table))]
@@ -511,6 +514,7 @@ def _function_props(stage: str, fn: r.Function) -> dict:
         "FunctionName": r.function_name(stage, fn.logical),
         "Role": _getatt(role_id(fn.logical)),
         "Environment": {"Variables": environment(stage, fn)},
+        "Tracing": "Active",
     }
     if fn.logical == API_HANDLER:  # .chalice/config.json sizes only the FUNCTIONS; Chalice's default is 128 MB
         props.update({"MemorySize": fn.memory_mb, "Timeout": fn.timeout_s})
@@ -561,6 +565,7 @@ def _state_machine(stage: str, logical: str) -> dict:
             "StateMachineName": r.physical_name(stage, logical),
             "StateMachineType": "STANDARD",
             "RoleArn": _getatt(state_machine_id(logical) + "Role"),
+            "TracingConfiguration": {"Enabled": True},
             "Definition": definition,
             "DefinitionSubstitutions": {
                 placeholder: _getatt(function_id(fn)) for placeholder, fn in substitutions(logical).items()
@@ -587,7 +592,9 @@ def _state_machine_role(logical: str) -> dict:
             "Policies": [{"PolicyName": "InvokeTaskFunctions", "PolicyDocument": {
                 "Version": "2012-10-17",
                 "Statement": [_statement("InvokeTasks", ("lambda:InvokeFunction",),
-                                         [_getatt(function_id(fn)) for fn in targets])],
+                                         [_getatt(function_id(fn)) for fn in targets]),
+                              _statement("Tracing", (*XRAY_WRITE, "xray:GetSamplingRules",
+                                                     "xray:GetSamplingTargets"), "*")],
             }}],
         },
     }

@@ -318,8 +318,13 @@ def test_no_iam_statement_allows_every_resource_except_resource_less_actions(mer
     wildcards = [s for role in _of_type(merge, "AWS::IAM::Role").values()
                  for pol in role["Properties"]["Policies"] for s in pol["PolicyDocument"]["Statement"]
                  if s["Resource"] == "*"]
-    # only the approval decision (API handler) resumes task tokens, which have no resource type in IAM
-    assert [sorted(s["Action"]) for s in wildcards] == [["states:SendTaskFailure", "states:SendTaskSuccess"]]
+    # only the approval decision (API handler) resumes task tokens, which have no resource type in IAM; and every
+    # function writes its X-Ray trace (no resource type either)
+    xray = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+    machines = ["xray:GetSamplingRules", "xray:GetSamplingTargets", *xray]  # state machines sample, too
+    assert sorted(sorted(s["Action"]) for s in wildcards) == sorted(
+        [["states:SendTaskFailure", "states:SendTaskSuccess"]] + [xray] * len(t.all_functions())
+        + [machines] * len(r.STATE_MACHINES))
 
 
 def test_the_packaged_shape_has_no_dependency_cycle_and_the_check_finds_one(merge):
@@ -343,7 +348,8 @@ def test_the_wildcard_check_catches_a_broad_statement(merge):
 def test_the_state_machine_may_invoke_only_its_task_functions(merge, logical):
     role = merge["Resources"][t.state_machine_id(logical) + "Role"]["Properties"]
     statements = [s for pol in role["Policies"] for s in pol["PolicyDocument"]["Statement"]]
-    assert [s["Action"] for s in statements] == [["lambda:InvokeFunction"]]
+    assert [s["Action"] for s in statements] == [["lambda:InvokeFunction"], sorted(
+        ["xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"])]
     targets = {_getatt_target(x) for x in statements[0]["Resource"]}
     text = r.STATE_MACHINES[logical].read_text("utf-8")
     used = {fn for p, fn in r.ASL_SUBSTITUTIONS.items() if "${" + p + "}" in text}
@@ -371,7 +377,8 @@ def test_each_function_has_its_own_role_with_only_its_resources(merge):
     assert not any(a.startswith("sms-voice:") for a in actions(t.API_HANDLER))
     assert "sns:Publish" in actions("request_approval") and "sns:Publish" not in actions("route_claim")
     assert not any(a.startswith("s3:") for a in actions("score_claim"))
-    assert actions("route_claim") == {"logs:CreateLogStream", "logs:PutLogEvents", "dynamodb:GetItem"}
+    assert actions("route_claim") == {"logs:CreateLogStream", "logs:PutLogEvents", "dynamodb:GetItem",
+                                      "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
     assert {"kms:Sign", "kms:Verify"} <= actions(t.API_HANDLER)
     assert not any(a.startswith("kms:") for f in r.FUNCTIONS for a in actions(f.logical))
     delegation = next(s for s in res[t.role_id(t.API_HANDLER)]["Properties"]["Policies"][0]["PolicyDocument"]
@@ -511,3 +518,16 @@ def test_every_dead_letter_queue_machine_and_function_alarms_to_the_encrypted_op
     named = {res["Properties"]["FunctionName"] for res in merge["Resources"].values()
              if isinstance(res.get("Properties", {}).get("FunctionName"), str)}
     assert set(dims("AWS/Lambda", "Errors")) <= named
+
+
+def test_every_function_and_state_machine_is_traced_without_capturing_claim_data(merge):
+    traced = [res["Properties"].get("Tracing") for lid, res in merge["Resources"].items()
+              if lid in {t.function_id(fn.logical) for fn in t.all_functions()}]
+    assert traced == ["Active"] * len(t.all_functions())
+    assert all(m["Properties"]["TracingConfiguration"] == {"Enabled": True}
+               for m in _of_type(merge, "AWS::StepFunctions::StateMachine").values())
+    handlers = [(ROOT / "app.py"), *(ROOT / "functions").glob("*.py")]
+    for path in handlers:
+        text = path.read_text("utf-8")
+        assert "capture_lambda_handler(capture_response=False)" in text or "def " not in text, path
+        assert "capture_lambda_handler\n" not in text and "capture_response=True" not in text, path
