@@ -97,7 +97,7 @@ class LocalStack:
     def _buckets_and_queues(self) -> None:
         s3, sqs = self.client("s3"), self.client("sqs")
         for bucket in r.BUCKETS:
-            name = self.name(bucket)
+            name = r.bucket_name(self.stage, bucket)
             s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": r.REGION})
             s3.put_bucket_encryption(
                 Bucket=name,
@@ -135,7 +135,7 @@ class LocalStack:
         s3 = self.client("s3")
         for bucket in sorted({b for b, _, _ in r.BUCKET_NOTIFICATIONS}):
             s3.put_bucket_notification_configuration(
-                Bucket=self.name(bucket),
+                Bucket=r.bucket_name(self.stage, bucket),
                 NotificationConfiguration={"QueueConfigurations": [
                     {"QueueArn": self.arns[f"queue:{queue}"], "Events": ["s3:ObjectCreated:*"],
                      "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}}}

@@ -166,6 +166,12 @@ def physical_name(stage: str, logical: str) -> str:
     return f"{APP_NAME}-{stage}-{logical}"
 
 
+def bucket_name(stage: str, logical: str, account: str | None = None) -> str:
+    """S3 names are global: the account id makes a bucket this deployment's (no clash, no squatting).
+    CloudFormation fills in `${AWS::AccountId}`; locally it is moto's account, the placeholder."""
+    return f"{physical_name(stage, logical)}-{account or ACCOUNT_PLACEHOLDER}"
+
+
 def env_key(logical: str, kind: str) -> str:
     return f"{logical.upper().replace('-', '_')}_{kind}"
 
@@ -176,7 +182,7 @@ def lambda_environment(stage: str) -> dict[str, str]:
     for table in TABLES:
         env[env_key(table.logical, "TABLE")] = physical_name(stage, table.logical)
     for bucket in BUCKETS:
-        env[env_key(bucket, "BUCKET")] = physical_name(stage, bucket)
+        env[env_key(bucket, "BUCKET")] = bucket_name(stage, bucket)
     for topic in TOPICS:
         env[env_key(topic, "TOPIC_ARN")] = topic_arn(stage, topic)
     for name in STATE_MACHINES:

@@ -18,7 +18,7 @@ def _prefix() -> str:
 
 
 def build(stage: str) -> dict:
-    bucket = r.physical_name(stage, "raw-mail")
+    bucket = r.bucket_name(stage, "raw-mail", "${AWS::AccountId}")  # the Hong Kong stack's, same account
     rule_set = r.physical_name(stage, "receipts")
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -53,7 +53,7 @@ def build(stage: str) -> dict:
                         "ScanEnabled": True,  # virus/spam verdicts reach the intake Lambda in the message headers
                         "TlsPolicy": "Require",
                         "Recipients": [{"Ref": "ReceivingDomain"}],
-                        "Actions": [{"S3Action": {"BucketName": bucket, "ObjectKeyPrefix": _prefix(),
+                        "Actions": [{"S3Action": {"BucketName": {"Fn::Sub": bucket}, "ObjectKeyPrefix": _prefix(),
                                                   "IamRoleArn": {"Fn::GetAtt": ["SesWriteRole", "Arn"]}}}],
                     },
                 },

@@ -355,7 +355,7 @@ def _table(stage: str, table: r.Table) -> dict:
 
 def _bucket(stage: str, bucket: str) -> dict:
     props: dict[str, Any] = {
-        "BucketName": r.physical_name(stage, bucket),
+        "BucketName": _sub(r.bucket_name(stage, bucket, "${AWS::AccountId}")),
         "BucketEncryption": {"ServerSideEncryptionConfiguration": [
             {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}
         ]},
@@ -416,7 +416,7 @@ def _queue(stage: str, queue: r.Queue) -> dict:
 
 
 def _s3_to_queue_policy(stage: str, bucket: str, queue: str) -> dict:
-    bucket_arn = _sub(f"arn:${{AWS::Partition}}:s3:::{r.physical_name(stage, bucket)}")  # not Ref: S3 -> queue
+    bucket_arn = _sub(f"arn:${{AWS::Partition}}:s3:::{r.bucket_name(stage, bucket, '${AWS::AccountId}')}")  # not Ref
     return {
         "Type": "AWS::SQS::QueuePolicy",
         "Properties": {
@@ -477,6 +477,7 @@ def environment(stage: str, fn: r.Function) -> dict[str, Any]:
     replacements: dict[str, Any] = {r.topic_arn(stage, t): _ref(topic_id(t)) for t in r.TOPICS}
     replacements.update({r.state_machine_arn(stage, m): state_machine_arn(stage, m) for m in r.STATE_MACHINES})
     replacements.update({kms_alias(stage, k): _ref(alias_id(k)) for k in r.KMS_KEYS})  # same value, ordered
+    replacements.update({r.bucket_name(stage, b): _ref(bucket_id(b)) for b in r.BUCKETS})
     for key, value in env.items():
         if value in replacements:
             env[key] = replacements[value]

@@ -140,11 +140,12 @@ def test_queues_and_dead_letter_redrive_match_the_local_stack(stack, merge):
 def test_buckets_encryption_public_access_and_notification_match_the_local_stack(stack, merge):
     s3 = stack.client("s3")
     buckets = _of_type(merge, "AWS::S3::Bucket")
-    assert {_logical(b["Properties"]["BucketName"], STAGE) for b in buckets.values()} == set(r.BUCKETS)
+    assert {b["Properties"]["BucketName"]["Fn::Sub"] for b in buckets.values()} == {
+        r.bucket_name(STAGE, b, "${AWS::AccountId}") for b in r.BUCKETS}  # account-unique names
     queue_ids = _ids(t.queue_id)
     for bucket in r.BUCKETS:
         props = buckets[t.bucket_id(bucket)]["Properties"]
-        name = r.physical_name(stack.stage, bucket)
+        name = r.bucket_name(stack.stage, bucket)
         local_sse = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"][0]
         template_sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
         assert (template_sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
@@ -461,7 +462,7 @@ def test_browser_upload_cors_matches_the_local_stack(stack, merge):
     buckets = _of_type(merge, "AWS::S3::Bucket")
     for bucket in r.BUCKETS:
         props = buckets[t.bucket_id(bucket)]["Properties"]
-        name = r.physical_name(stack.stage, bucket)
+        name = r.bucket_name(stack.stage, bucket)
         methods = dict(r.BROWSER_UPLOAD_BUCKETS).get(bucket)
         if methods is None:
             assert "CorsConfiguration" not in props
@@ -480,12 +481,13 @@ def test_ses_receiving_stack_writes_only_into_the_hong_kong_raw_mail_bucket(tmp_
     rule = tpl["Resources"]["ReceiptRule"]["Properties"]["Rule"]
     [action] = rule["Actions"]
     raw_mail_prefix = next(p for b, _, p in r.BUCKET_NOTIFICATIONS if b == "raw-mail")
-    assert action["S3Action"]["BucketName"] == r.physical_name(STAGE, "raw-mail")
+    hk_bucket = r.bucket_name(STAGE, "raw-mail", "${AWS::AccountId}")  # the Hong Kong stack's, same account
+    assert action["S3Action"]["BucketName"] == {"Fn::Sub": hk_bucket}
     assert action["S3Action"]["ObjectKeyPrefix"] == raw_mail_prefix  # the prefix that feeds intake_email
     assert "TopicArn" not in action["S3Action"] and rule["ScanEnabled"] and rule["TlsPolicy"] == "Require"
     [statement] = tpl["Resources"]["SesWriteRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "s3:PutObject"
-    assert statement["Resource"]["Fn::Sub"].endswith(f"{r.physical_name(STAGE, 'raw-mail')}/{raw_mail_prefix}*")
+    assert statement["Resource"]["Fn::Sub"].endswith(f"{hk_bucket}/{raw_mail_prefix}*")
     path = tmp_path / "ses.json"
     path.write_text(json.dumps(tpl))
     code, text = package.run_cfn_lint(path, r.SES_RECEIVING_REGION)
