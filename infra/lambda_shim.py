@@ -31,6 +31,8 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
+from infra import iam_recorder
+
 _original = LambdaFunction._invoke_lambda
 _lock = threading.Lock()
 INVOCATIONS: list[dict[str, Any]] = []  # what ran, for tests and the demo's summary
@@ -131,7 +133,8 @@ def _run(self: LambdaFunction, event: Any) -> tuple[str, bool, str]:
     record = {"function": self.function_name, "handler": self.handler, "ok": True}
     try:
         _check_environment(self)
-        result = resolve(self.handler)(event if event is not None else {}, LambdaContext(self))
+        with iam_recorder.running(self.function_name):  # which role's permissions these calls need
+            result = resolve(self.handler)(event if event is not None else {}, LambdaContext(self))
         return json.dumps(result, default=str), False, ""
     except Exception as exc:  # the Lambda runtime's error shape, so Retry/Catch see the error name
         record["ok"] = False

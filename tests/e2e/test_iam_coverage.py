@@ -1,0 +1,114 @@
+"""Every AWS call a function makes on the local stack is allowed by the role the template gives it.
+
+moto does not enforce IAM, so without this a permission missing from `infra/template.py access()` would only
+show as AccessDenied in AWS. One run through most paths (upload, e-mail intake, scoring, routing, return and
+resubmit, escalation to the desk, SMS reminders, rejection, posting, the read APIs) records each function's
+calls (infra/iam_recorder.py) and checks them against its policy: the action, and for DynamoDB the table or index.
+"""
+
+from __future__ import annotations
+
+from chalice import Chalice
+
+from chalicelib import bootstrap
+from infra import iam_recorder
+from infra import resources as r
+from infra import template as t
+from infra.driver import wait_for
+from tests.e2e.test_approval_flow import submitted
+from tests.e2e.test_reminders import fast_reminders
+from tests.integration.test_email_intake_moto import _raw_message
+
+STAGE = "dev"  # the deploy stage closest to local (dev tokens on)
+# The local stack's stand-in for AWS End User Messaging (an SQS outbox) replaces sms-voice calls.
+TELEPHONY_STAND_IN = {"sqs:SendMessage", "sqs:GetQueueUrl"}
+
+
+def _allowed(fn: r.Function) -> set[tuple[str, str | None]]:
+    """(action, table-or-index name as the local stack names it, or None) for each statement of the role."""
+    tables = {t.table_id(tb.logical): r.physical_name("local", tb.logical) for tb in r.TABLES}
+    out: set[tuple[str, str | None]] = set()
+    for s in t.function_policy(STAGE, fn, t.access(STAGE)[fn.logical])["Statement"]:
+        targets: set[str | None] = {None}
+        for res in s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]:
+            if isinstance(res, dict) and "Fn::GetAtt" in res and res["Fn::GetAtt"][0] in tables:
+                targets.add(tables[res["Fn::GetAtt"][0]])
+            elif isinstance(res, dict) and "Fn::Sub" in res and "/index/" in res["Fn::Sub"]:
+                table_ref, index = res["Fn::Sub"].split("/index/")
+                targets.add(f"{tables[table_ref.removeprefix('${').removesuffix('.Arn}')]}/index/{index}")
+        out |= {(a, target) for a in s["Action"] for target in targets}
+    return out
+
+
+def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, monkeypatch):
+    real_call = Chalice.__call__
+
+    def as_api_handler(self, event, context):
+        with iam_recorder.running(r.function_name("local", t.API_HANDLER)):
+            return real_call(self, event, context)
+
+    monkeypatch.setattr(Chalice, "__call__", as_api_handler)
+    iam_recorder.install()
+    try:
+        c = bootstrap.container()
+        fast_reminders(sms=1, voice=1)
+        c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 2}))
+        # e-mail intake: the SES S3 action's write
+        import boto3
+
+        boto3.client("s3", region_name="ap-east-1").put_object(
+            Bucket=c.settings.raw_mail_bucket, Key="inbound/iam-coverage-1", Body=_raw_message())
+        # A: returned and resubmitted, then nobody answers: escalated to E100, then to the escalation desk
+        a = submitted(driver, purpose="")
+        first = driver.approval_message(a, level=1)
+        assert driver.decide(first["link"], "return", "purpose please")[0] == 200
+        assert driver.submit("E201", a, {"purpose": "client lunch"})[0] == 200
+        wait_for(lambda: any(m.get("kind") == "escalation_desk" for m in
+                             driver.inbox + (driver.inbox.extend(stack.approver_messages()) or [])), seconds=40)
+        c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 3600}))
+        for path in ("/me/approvals", "/admin/escalations", "/dashboard/summary", f"/claims/{a}/signatures",
+                     f"/claims/{a}/audit", "/claims"):
+            assert driver.call("GET", path, None, driver.auth("E900"))[0] in (200, 403), path
+        assert driver.call("GET", "/me/approvals", None, driver.auth("E100"))[0] == 200
+        assert driver.call("POST", f"/admin/claims/{a}/reassign", {"approver_id": "E110", "reason": "cover"},
+                           driver.auth("E900"))[0] == 200
+        while (covered := driver.approval_message(a, level=1))["approver_id"] != "E110":
+            pass  # the earlier steps' messages come first
+        assert driver.decide(covered["link"], "approve")[0] == 200
+
+        def settled_or_next_step():  # any later step (it may escalate meanwhile): approve its newest link
+            if driver.claim("E201", a)["status"] in ("posted", "failed"):
+                return True
+            driver.inbox.extend(stack.approver_messages())
+            steps = [m for m in driver.inbox if m.get("kind") == "approval" and m["claim"]["claim_id"] == a
+                     and m["level"] > 1]
+            if steps:
+                driver.inbox.clear()
+                driver.decide(steps[-1]["link"], "approve")
+            return False
+
+        wait_for(settled_or_next_step, seconds=60, every=0.3)
+        assert driver.claim("E201", a)["status"] == "posted"
+        # B: rejected
+        b = submitted(driver, employee="E202")
+        assert driver.decide(driver.approval_message(b, level=1, seconds=20)["link"], "reject", "no")[0] == 200
+        driver.wait_status("E202", b, {"rejected"})
+        wait_for(lambda: r.function_name("local", "intake_email") in iam_recorder.CALLS, seconds=30)
+    finally:
+        iam_recorder.uninstall()
+
+    by_logical = {r.function_name("local", fn.logical): fn for fn in t.all_functions()}
+    seen = {by_logical[name].logical for name in iam_recorder.CALLS if name in by_logical}
+    # mark_failed is the one path this run does not take (its role is claims + audit + directory + publish)
+    assert seen >= {fn.logical for fn in t.all_functions()} - {"mark_failed"}, seen
+    missing = {}
+    for name, calls in iam_recorder.CALLS.items():
+        fn = by_logical[name]
+        allowed = _allowed(fn)
+        grant = t.access(STAGE)[fn.logical]
+        lacking = sorted((action, table) for action, table in calls
+                         if (action, table) not in allowed
+                         and not (grant.telephony and action in TELEPHONY_STAND_IN))
+        if lacking:
+            missing[fn.logical] = lacking
+    assert missing == {}, f"permissions the code uses but the role lacks: {missing}"
