@@ -86,6 +86,12 @@ document.getElementById("login").onclick = async () => {
   document.getElementById("who").textContent = t.roles.join(", ");
   document.getElementById("upload").hidden = false;
   load();
+  const linked = new URLSearchParams(location.hash.slice(1)).get("claim");  // a claimant notification links here
+  if (linked) {
+    const c = await api("GET", "claims/" + encodeURIComponent(linked));
+    document.getElementById("progress").textContent = c.status !== 200 ? JSON.stringify(c.body.error) :
+      `${c.body.claim_id}: ${c.body.status} ${notes(c.body)}`;
+  }
 };
 document.getElementById("file").onchange = async (e) => {
   const file = e.target.files[0];

@@ -38,6 +38,11 @@ def test_dashboard_lists_what_waits_for_the_signed_in_approver():
     assert 'id="waiting"' in html and '"me/approvals"' in html and "待我審批" in html
 
 
+def test_dashboard_opens_the_claim_a_notification_links_to():
+    html = pages.dashboard()
+    assert 'location.hash.slice(1)).get("claim")' in html and '"claims/" + encodeURIComponent(linked)' in html
+
+
 def test_approval_page_escapes_claim_content():
     html = pages.approval({"claim_id": "c-1", "vendor": "<script>alert(1)</script>", "risk_reasons": ["<b>x</b>"]})
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
