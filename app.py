@@ -262,6 +262,15 @@ def my_approvals():
     return _json({"approvals": approvals.waiting_for(bootstrap.container().approvals, _principal())})
 
 
+@app.route("/me/approvals/decisions", methods=["POST"])
+@api
+def decide_my_approvals():
+    """Approve (or reject, or return) several waiting claims at once; each keeps its own e-signature."""
+    batch = approvals.BatchDecision.model_validate(_body())
+    results = approvals.decide_many(bootstrap.container().approvals, _principal(), batch, _source_ip())
+    return _json({"results": results})
+
+
 @app.route("/me/delegation", methods=["PUT"])
 @api
 def set_delegation():

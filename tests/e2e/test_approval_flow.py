@@ -295,3 +295,29 @@ def test_a_lost_optimistic_lock_race_in_a_step_is_retried_not_failed(driver, mon
     message = driver.approval_message(claim_id, level=1, seconds=20)
     assert raised and driver.decide(message["link"], "approve")[0] == 200
     assert driver.wait_status("E201", claim_id, {"posted", "failed"})["status"] == "posted"
+
+
+def test_an_approver_decides_several_claims_at_once_each_signed(driver):
+    dinner = ("太興 Tai Hing", date(2026, 11, 4), [("燒味飯 Roast Rice", "68.00")])
+    first = submitted(driver)
+    second = submitted(driver, employee="E202", png=receipt_png(*dinner), total="68.00", vendor="Tai Hing",
+                       receipt_date="2026-11-04")
+    others = submitted(driver, employee="E121", png=receipt_png("Taxi", date(2026, 11, 5), [("Fare", "55.00")]),
+                       total="55.00", vendor="Taxi", receipt_date="2026-11-05")  # E120 approves it, not E200
+    for claim_id in (first, second):
+        driver.approval_message(claim_id, level=1)
+    body = {"claims": [first, second, others, first, "c-missing"], "decision": "approve", "comment": "batch 批量"}
+    assert driver.call("POST", "/me/approvals/decisions", body, {})[0] == 401
+    assert driver.call("POST", "/me/approvals/decisions", {**body, "claims": []}, driver.auth("E200"))[0] == 400
+    status, answer = driver.call("POST", "/me/approvals/decisions", body, driver.auth("E200"))
+    assert status == 200, answer
+    results = {r["claim_id"]: r for r in answer["results"]}
+    assert len(answer["results"]) == 4  # the repeated claim is decided once
+    assert results[first]["decision"] == results[second]["decision"] == "approved"
+    assert "error" in results[others] and "error" in results["c-missing"]
+    for claim_id, employee in ((first, "E201"), (second, "E202")):
+        final = driver.wait_status(employee, claim_id, {"posted", "failed"})
+        assert final["status"] == "posted" and final["decisions"][0]["comment"] == "batch 批量"
+        status, signatures = driver.call("GET", f"/claims/{claim_id}/signatures", None, driver.auth("E400"))
+        assert status == 200 and [s["valid"] for s in signatures["signatures"]] == [True]
+    assert driver.claim("E121", others)["status"] == "in_approval"  # untouched
