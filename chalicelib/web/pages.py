@@ -33,7 +33,8 @@ def dashboard() -> str:
 <label>Purpose 用途 <input name="purpose" size="30"></label><br>
 <label><input name="urgent" type="checkbox"> Urgent 緊急</label><br>
 <button type="submit">Submit 提交</button></form></section>
-<section id="mine" hidden><h2>Waiting for me 待我審批</h2><ul id="waiting"></ul></section>
+<section id="mine" hidden><h2>Waiting for me 待我審批</h2><ul id="waiting"></ul>
+<button id="batch">Approve selected 批量批准</button> <span id="batched"></span></section>
 <h2>Claims 申請</h2><div id="summary"></div>
 <table id="claims"><thead><tr><th>Claim</th><th>Vendor 商戶</th><th>Date</th><th>Total 總額</th>
 <th>Status 狀態</th><th>Risk 風險</th><th>Notes 備註</th></tr></thead><tbody></tbody></table>
@@ -55,7 +56,8 @@ async function load() {
   const waiting = mine.status === 200 ? mine.body.approvals : [];
   document.getElementById("mine").hidden = waiting.length === 0;
   document.getElementById("waiting").innerHTML = waiting.map(a =>
-    `<li><a href="${esc(a.link)}">${esc(a.claim_id)}</a> ${esc(a.vendor)} ${esc(a.currency)} ${esc(a.total)}
+    `<li><input type="checkbox" class="pick" value="${esc(a.claim_id)}">
+     <a href="${esc(a.link)}">${esc(a.claim_id)}</a> ${esc(a.vendor)} ${esc(a.currency)} ${esc(a.total)}
      ${a.on_behalf_of ? "(for 代 " + esc(a.on_behalf_of) + ")" : ""}</li>`).join("");
   const list = await api("GET", "claims");
   document.querySelector("#claims tbody").innerHTML = (list.body.claims || []).map(c =>
@@ -92,6 +94,14 @@ document.getElementById("login").onclick = async () => {
     document.getElementById("progress").textContent = c.status !== 200 ? JSON.stringify(c.body.error) :
       `${c.body.claim_id}: ${c.body.status} ${notes(c.body)}`;
   }
+};
+document.getElementById("batch").onclick = async () => {
+  const claims = [...document.querySelectorAll("input.pick:checked")].map(x => x.value);
+  if (!claims.length) return;
+  const r = await api("POST", "me/approvals/decisions", {claims, decision: "approve", comment: "batch 批量"});
+  document.getElementById("batched").textContent = r.status !== 200 ? JSON.stringify(r.body.error) :
+    r.body.results.map(x => `${x.claim_id}: ${x.decision || x.error}`).join("; ");
+  load();
 };
 document.getElementById("file").onchange = async (e) => {
   const file = e.target.files[0];

@@ -36,6 +36,7 @@ def test_dashboard_offers_a_camera_upload_and_a_review_form():
 def test_dashboard_lists_what_waits_for_the_signed_in_approver():
     html = pages.dashboard()
     assert 'id="waiting"' in html and '"me/approvals"' in html and "待我審批" in html
+    assert 'class="pick"' in html and '"me/approvals/decisions"' in html  # batch approval of the ticked ones
 
 
 def test_dashboard_opens_the_claim_a_notification_links_to():
