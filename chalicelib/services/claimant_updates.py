@@ -22,40 +22,46 @@ def _amount(claim: Claim) -> str:
     return f"{claim.total.currency} {claim.total.quantized().amount}" if claim.total else "no amount"
 
 
+# event -> (the claim field with the reason, subject, English after "Your claim …", 繁中 after "您的報銷申請 …")
+_BECAUSE = {
+    "returned": ("return_reason", "Claim returned 申請退回",
+                 "was returned for correction: {reason}. Please correct it and resubmit.",
+                 "已退回修改：{reason}。請更正後重新提交。"),
+    "rejected": ("rejection_reason", "Claim rejected 申請被拒", "was rejected: {reason}.", "已被拒絕：{reason}。"),
+    "failed": ("failure_reason", "Claim needs attention 申請需跟進",
+               "could not be completed: {reason}. Finance has been alerted.",
+               "未能完成處理：{reason}。財務部已獲通知。"),
+}
+
+
+def _posted(claim: Claim) -> tuple[str, str, str]:
+    payable = claim.payable()
+    pay = f"{payable.currency} {payable.quantized().amount}" if payable else _amount(claim)
+    en, zh = f"was approved; {pay} will be reimbursed.", f"已批准，將報銷 {pay}。"
+    cut = [li for li in claim.line_items if li.disallowed_reason]
+    if cut:
+        en += " Not reimbursed: " + "; ".join(
+            f"{li.description} {li.amount.amount} ({li.disallowed_reason})" for li in cut) + "."
+        zh += "不予報銷：" + "；".join(
+            f"{li.description} {li.amount.amount}（{li.disallowed_reason}）" for li in cut) + "。"
+    return "Claim approved 申請已批准", en, zh
+
+
 def compose(claim: Claim, event: str, claim_url: str) -> tuple[str, dict]:
     """Subject and message for one event; only the claim, its vendor and amounts: nothing about other people."""
-    what = f"{claim.claim_id} ({claim.vendor or 'receipt'}, {_amount(claim)})"
-    if event == "returned":
-        reason = claim.return_reason or ""
-        en = f"Your claim {what} was returned for correction: {reason}. Please correct it and resubmit."
-        zh = f"您的報銷申請 {what} 已退回修改：{reason}。請更正後重新提交。"
-        subject = f"Claim returned 申請退回: {claim.claim_id}"
-    elif event == "rejected":
-        reason = claim.rejection_reason or ""
-        en = f"Your claim {what} was rejected: {reason}."
-        zh = f"您的報銷申請 {what} 已被拒絕：{reason}。"
-        subject = f"Claim rejected 申請被拒: {claim.claim_id}"
-    elif event == "posted":
-        payable = claim.payable()
-        pay = f"{payable.currency} {payable.quantized().amount}" if payable else _amount(claim)
-        cut = [li for li in claim.line_items if li.disallowed_reason]
-        en = f"Your claim {what} was approved; {pay} will be reimbursed."
-        zh = f"您的報銷申請 {what} 已批准，將報銷 {pay}。"
-        if cut:
-            en += " Not reimbursed: " + "; ".join(
-                f"{li.description} {li.amount.amount} ({li.disallowed_reason})" for li in cut) + "."
-            zh += "不予報銷：" + "；".join(
-                f"{li.description} {li.amount.amount}（{li.disallowed_reason}）" for li in cut) + "。"
-        subject = f"Claim approved 申請已批准: {claim.claim_id}"
-    elif event == "failed":
-        reason = claim.failure_reason or ""
-        en = f"Your claim {what} could not be completed: {reason}. Finance has been alerted."
-        zh = f"您的報銷申請 {what} 未能完成處理：{reason}。財務部已獲通知。"
-        subject = f"Claim needs attention 申請需跟進: {claim.claim_id}"
+    if event == "posted":
+        subject, en, zh = _posted(claim)
+    elif event in _BECAUSE:
+        field, subject, en, zh = _BECAUSE[event]
+        reason = getattr(claim, field) or ""
+        en, zh = en.format(reason=reason), zh.format(reason=reason)
     else:
         raise ValueError(f"unknown claim event {event!r}; expected one of {EVENTS}")
-    return subject, {"default": en, "en": en, "zh-Hant": zh, "kind": "claim_update", "event": event,
-                     "claim_id": claim.claim_id, "status": claim.status.value, "link": claim_url}
+    what = f"{claim.claim_id} ({claim.vendor or 'receipt'}, {_amount(claim)})"
+    en, zh = f"Your claim {what} {en}", f"您的報銷申請 {what} {zh}"
+    return f"{subject}: {claim.claim_id}", {"default": en, "en": en, "zh-Hant": zh, "kind": "claim_update",
+                                            "event": event, "claim_id": claim.claim_id,
+                                            "status": claim.status.value, "link": claim_url}
 
 
 @dataclass
