@@ -133,7 +133,8 @@ class Notifier:
             TopicArn=self._topic,
             Subject=subject[:99],
             Message=json.dumps(message, ensure_ascii=False),
-            MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+            # SNS refuses an empty attribute value (e.g. no escalation desk configured): leave such ones out
+            MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items() if v},
         )
         return resp["MessageId"]
 
