@@ -35,7 +35,12 @@ def test_unanswered_approver_gets_sms_then_a_call(driver, stack):
     assert [m["channel"] for m in calls] == ["sms", "voice"]
     assert calls[0]["to"] == "+85251230200" and "/approvals/" in calls[0]["text"] and "HKD 90.00" in calls[0]["text"]
     assert "waiting for your approval" in calls[1]["text"]
-    actions = [r.action for r in bootstrap.container().audit.records(f"CLAIM#{claim_id}")]
+
+    def recorded():  # the reminder Lambda audits each call just after the provider took it
+        actions = [r.action for r in bootstrap.container().audit.records(f"CLAIM#{claim_id}")]
+        return "reminder.voice_sent" in actions and actions
+
+    actions = wait_for(recorded, seconds=10)
     assert actions.count("reminder.sms_sent") == 1 and actions.count("reminder.voice_sent") == 1
     sms = next(r for r in bootstrap.container().audit.records(f"CLAIM#{claim_id}") if r.action == "reminder.sms_sent")
     assert sms.after["to"] == "+852****00"  # the number is masked in the audit trail
