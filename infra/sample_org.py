@@ -22,6 +22,9 @@ DEPARTMENTS = [
                cost_centre="CC-2100", finance_controller_id="E110"),
 ]
 EMPLOYEES = [
+    # the board's audit committee chair signs the claims of the top of the company (Policy.top_approver_id)
+    Employee(employee_id="E050", name="審計委員會主席 Audit Committee Chair", email="acc@example.com",
+             department_id="SZ-FIN", rank=6, roles=["approver"]),
     Employee(employee_id="E100", name="王芳 Wang Fang", email="wang.fang@example.com", department_id="SZ-FIN",
              rank=5, timezone="Asia/Shanghai", roles=["employee", "approver", "finance"]),
     Employee(employee_id="E110", name="陳大文 Chan Tai Man", email="tm.chan@example.com", department_id="SZ-FIN",
@@ -48,7 +51,7 @@ PHONES = {"E100": "+8613800138000", "E110": "+85251230110", "E120": "+8613900139
           "E200": "+85251230200", "E300": "+85251230300"}
 EMPLOYEES = [e.model_copy(update={"phone": PHONES.get(e.employee_id)}) for e in EMPLOYEES]
 POLICY = Policy(company="default", rules=default_rules(second_signer_threshold_hkd=Decimal("5000")),
-                escalation_desk_ids=["E900"])
+                escalation_desk_ids=["E900"], top_approver_id="E050")
 
 
 def load(directory: DirectoryRepository, policy: Policy = POLICY) -> None:

@@ -25,6 +25,7 @@ class Policy(BaseModel):
     fx: FxTable = DEFAULT_FX
     approval_timeout_seconds: int = 172800  # 48 hours, the approval KPI
     escalation_desk_ids: list[str] = Field(default_factory=list)  # admins told when nobody above is left
+    top_approver_id: str | None = None  # signs claims of people with nobody eligible above them
     high_risk_score: float = 0.7
     rules: list[RoutingRule] = Field(default_factory=default_rules)
     reminders: ReminderPolicy = Field(default_factory=ReminderPolicy)

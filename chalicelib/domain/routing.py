@@ -96,7 +96,10 @@ def route_claim(
     amount_hkd: Decimal,
     approval_timeout_seconds: int,
     lookup: Callable[[str], Employee | None],
+    top_approver_id: str | None = None,
 ) -> Route:
+    """`top_approver_id` (the policy's, e.g. the audit committee chair) signs where the chain above the claimant
+    has nobody eligible: the top of the company claims too, and such a claim must not simply fail."""
     excluded = {claimant.employee_id, *claim.subjects}
     steps: list[ApprovalStep] = []
     for rule in rules:
@@ -104,13 +107,18 @@ def route_claim(
             continue
         candidate = _candidate(rule.require, claimant, department)
         signers = {s.approver_id for s in steps}
-        if rule.require in ("line_manager", "department_head"):
-            approver = first_eligible(candidate, excluded, lookup)
-            if approver in signers:
-                continue  # the line manager is the head: one signature covers both rules
-        else:  # a second signature must come from a different person
-            approver = first_eligible(candidate, excluded | signers, lookup)
-        steps.append(ApprovalStep(level=len(steps) + 1, role=rule.require, approver_id=approver, rule=rule.name))
+        same_person_ok = rule.require in ("line_manager", "department_head")
+        name = rule.name
+        try:  # a second signature must come from a different person
+            approver = first_eligible(candidate, excluded if same_person_ok else excluded | signers, lookup)
+        except RoutingError:
+            if top_approver_id is None or top_approver_id in excluded or (
+                    top_approver_id in signers and not same_person_ok):
+                raise
+            approver, name = top_approver_id, f"{rule.name} (nobody eligible above: the policy's top approver)"
+        if approver in signers:
+            continue  # the line manager is the head: one signature covers both rules
+        steps.append(ApprovalStep(level=len(steps) + 1, role=rule.require, approver_id=approver, rule=name))
     if not steps:
         raise RoutingError("no routing rule applies to this claim; the policy must route every claim")
     return Route(

@@ -18,4 +18,4 @@ def route(claim_id: str, claims: ClaimRepository, directory: DirectoryRepository
     if claim.total is None:
         raise RoutingError(f"claim {claim_id} has no total")
     return route_claim(claim, claimant, department, policy.rules, policy.fx.to_hkd(claim.total).amount,
-                       policy.approval_timeout_seconds, directory.employee)
+                       policy.approval_timeout_seconds, directory.employee, policy.top_approver_id)

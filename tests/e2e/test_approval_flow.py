@@ -321,3 +321,11 @@ def test_an_approver_decides_several_claims_at_once_each_signed(driver):
         status, signatures = driver.call("GET", f"/claims/{claim_id}/signatures", None, driver.auth("E400"))
         assert status == 200 and [s["valid"] for s in signatures["signatures"]] == [True]
     assert driver.claim("E121", others)["status"] == "in_approval"  # untouched
+
+
+def test_the_top_of_the_company_claims_through_the_policys_top_approver(driver):
+    claim_id = submitted(driver, employee="E100")  # nobody above E100; the policy names the audit committee chair
+    message = driver.approval_message(claim_id, level=1, seconds=20)
+    assert message["approver_id"] == "E050"
+    assert driver.decide(message["link"], "approve")[0] == 200
+    assert driver.wait_status("E100", claim_id, {"posted", "failed"})["status"] == "posted"

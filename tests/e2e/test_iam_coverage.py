@@ -94,7 +94,9 @@ def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, mon
         b = submitted(driver, employee="E202")
         assert driver.decide(driver.approval_message(b, level=1, seconds=20)["link"], "reject", "no")[0] == 200
         driver.wait_status("E202", b, {"rejected"})
-        # C: nobody in the directory may approve the top of the chain's claim: it fails, visibly, and they are told
+        # C: a policy without a top approver: nobody may approve the top of the chain's claim. It fails, visibly,
+        # and the claimant is told.
+        c.directory.put_policy(c.directory.policy().model_copy(update={"top_approver_id": None}))
         top = submitted(driver, employee="E100")
         assert "no eligible approver" in driver.wait_status("E100", top, {"failed"})["failure_reason"]
         assert "no eligible approver" in driver.claimant_message(top, "failed")["en"]

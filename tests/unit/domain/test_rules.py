@@ -72,6 +72,26 @@ def test_rules_are_data_category_amount_and_risk_add_steps():
     assert big.count == 3
 
 
+def test_the_policys_top_approver_signs_where_nobody_above_is_eligible():
+    lonely = Department(department_id="D9", name="x", office_id="HK", head_id="B1", cost_centre="C",
+                        finance_controller_id="B1")
+    route = route_claim(make_claim(employee_id="B1"), PEOPLE["B1"], lonely, Policy().rules, Decimal(90), 60,
+                        PEOPLE.get, top_approver_id="T1")
+    assert [(s.role, s.approver_id) for s in route.steps] == [("line_manager", "T1")]
+    assert "top approver" in route.steps[0].rule
+    head_too = route_claim(make_claim(employee_id="B1"), PEOPLE["B1"], lonely, Policy().rules, Decimal(3000), 60,
+                           PEOPLE.get, top_approver_id="T1")  # line manager and head: one signature covers both
+    assert [s.approver_id for s in head_too.steps] == ["T1"]
+    with pytest.raises(RoutingError):  # above the threshold the second signature must be someone else
+        route_claim(make_claim(employee_id="B1"), PEOPLE["B1"], lonely, Policy().rules, Decimal(9000), 60,
+                    PEOPLE.get, top_approver_id="T1")
+    top = PEOPLE["B1"].model_copy(update={"employee_id": "T1"})
+    own = lonely.model_copy(update={"head_id": "T1", "finance_controller_id": "T1"})
+    with pytest.raises(RoutingError):  # the top approver never approves their own claim
+        route_claim(make_claim(employee_id="T1"), top, own, Policy().rules, Decimal(90), 60, PEOPLE.get,
+                    top_approver_id="T1")
+
+
 def test_subjects_of_a_claim_do_not_approve_it():
     r = route("E1", "500", subjects=["H1"])
     assert r.steps[0].approver_id == "B1"
