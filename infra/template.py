@@ -233,7 +233,8 @@ def access(stage: str) -> dict[str, Access]:
             tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",),
                     "approvals": ("dynamodb:GetItem", "dynamodb:UpdateItem")},
             secrets=("approval-link-key",),
-            publish=("approver-notifications",),  # nobody above: the escalation desk is told
+            # nobody above: the escalation desk is told; a returned claim's timeout reminds the claimant
+            publish=("approver-notifications", "employee-notifications"),
             stop_executions=("reminders",),
         ),
         "plan_reminders": Access(tables={"approvals": ("dynamodb:GetItem",), "claims": ("dynamodb:GetItem",),

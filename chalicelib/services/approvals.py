@@ -432,7 +432,9 @@ def escalate(ctx: ApprovalContext, claim_id: str, idx: int, route: Route) -> Rou
     if claim is None:
         raise RuntimeError(f"claim {claim_id} does not exist")
     step = route.steps[idx]
-    if claim.status == ClaimStatus.RETURNED:  # the claimant holds it; nobody above is late
+    if claim.status == ClaimStatus.RETURNED:  # the claimant holds it; nobody above is late: remind the claimant
+        if ctx.claimants is not None:
+            ctx.claimants.tell(claim, "return_reminder")
         return route.model_copy(update={"approval_timeout_seconds": ctx.directory.policy().approval_timeout_seconds})
     weather = ctx.directory.weather()
     if weather.severe:  # the SLA clock stops during a No. 8 signal or a Black Rainstorm: wait again, same link

@@ -15,7 +15,7 @@ from chalicelib.adapters.repositories import DirectoryRepository
 from chalicelib.domain.claim import Claim
 
 log = logging.getLogger(__name__)
-EVENTS = ("returned", "rejected", "posted", "failed")
+EVENTS = ("returned", "return_reminder", "rejected", "posted", "failed")
 
 
 def _amount(claim: Claim) -> str:
@@ -27,6 +27,9 @@ _BECAUSE = {
     "returned": ("return_reason", "Claim returned 申請退回",
                  "was returned for correction: {reason}. Please correct it and resubmit.",
                  "已退回修改：{reason}。請更正後重新提交。"),
+    "return_reminder": ("return_reason", "Reminder 提醒: claim awaits your correction 申請待修改",
+                        "is still waiting for your correction: {reason}. Approval resumes once you resubmit.",
+                        "仍待您修改：{reason}。重新提交後即繼續審批。"),
     "rejected": ("rejection_reason", "Claim rejected 申請被拒", "was rejected: {reason}.", "已被拒絕：{reason}。"),
     "failed": ("failure_reason", "Claim needs attention 申請需跟進",
                "could not be completed: {reason}. Finance has been alerted.",

@@ -329,3 +329,17 @@ def test_the_top_of_the_company_claims_through_the_policys_top_approver(driver):
     assert message["approver_id"] == "E050"
     assert driver.decide(message["link"], "approve")[0] == 200
     assert driver.wait_status("E100", claim_id, {"posted", "failed"})["status"] == "posted"
+
+
+def test_a_claimant_slower_than_the_sla_is_reminded_and_nobody_above_is_chased(driver):
+    c = bootstrap.container()
+    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 4}))
+    claim_id = submitted(driver, purpose="")
+    message = driver.approval_message(claim_id, level=1)
+    assert driver.decide(message["link"], "return", "please add the purpose")[0] == 200  # well within 4 s
+    reminder = driver.claimant_message(claim_id, "return_reminder", seconds=20)
+    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 3600}))
+    assert "still waiting for your correction: please add the purpose" in reminder["en"]
+    assert "仍待您修改" in reminder["zh-Hant"]
+    claim = driver.claim("E201", claim_id)
+    assert claim["status"] == "returned" and claim["escalations"] == 0
