@@ -325,6 +325,13 @@ def dashboard_summary():
     return _json({"department_id": principal.department_id, **summary.model_dump(mode="json")})
 
 
+@app.route("/dashboard/approvals", methods=["GET"])
+@api
+def dashboard_approvals():
+    """Who is sitting on claims, longest wait first (finance: own department; auditors and admins: all)."""
+    return _json({"approvers": approvals.bottlenecks(bootstrap.container().approvals, _principal())})
+
+
 # ---- approvals -------------------------------------------------------------------------------------------
 
 

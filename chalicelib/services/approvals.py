@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from pydantic import BaseModel, Field, model_validator
 from pynamodb.exceptions import UpdateError
@@ -498,6 +499,32 @@ def escalation_queue(ctx: ApprovalContext, admin: Principal) -> list[dict]:
                         "reason": claim.awaiting_admin, "escalations": claim.escalations,
                         "since": claim.updated_at.isoformat()})
     return sorted(out, key=lambda row: row["since"])
+
+
+def bottlenecks(ctx: ApprovalContext, viewer: Principal) -> list[dict]:
+    """Who is sitting on claims: per approver (or delegate) holding open steps, how many, the oldest wait in
+    hours and the HKD value waiting, longest wait first. Finance sees its own department's claims; auditors
+    and admins every department's, as with the claims themselves."""
+    if not (viewer.has(Role.FINANCE) or viewer.has(Role.ADMIN) or viewer.has(Role.AUDITOR)):
+        raise Forbidden("the approvals dashboard is for finance, auditors and admins")
+    everyone = viewer.has(Role.ADMIN) or viewer.has(Role.AUDITOR)
+    fx, now, rows = ctx.directory.policy().fx, ctx.now(), {}
+    for link in ctx.links.pending():
+        claim = ctx.claims.get(link.claim_id)
+        if claim is None or claim.status != ClaimStatus.IN_APPROVAL or claim.pending_link_id != link.link_id:
+            continue
+        if not everyone and claim.department_id != viewer.department_id:
+            continue
+        row = rows.setdefault(link.approver_id, {"approver_id": link.approver_id, "waiting": 0, "oldest_hours": 0.0,
+                                                 "hkd_waiting": Decimal("0"), "at_escalation_desk": 0})
+        row["waiting"] += 1
+        row["oldest_hours"] = max(row["oldest_hours"], round((now - claim.updated_at).total_seconds() / 3600, 1))
+        payable = claim.payable()
+        with contextlib.suppress(ValueError):  # a currency without a configured rate is counted, not valued
+            row["hkd_waiting"] += fx.to_hkd(payable).amount if payable else Decimal("0")
+        row["at_escalation_desk"] += bool(claim.awaiting_admin)
+    ordered = sorted(rows.values(), key=lambda row: (-row["oldest_hours"], row["approver_id"]))
+    return [{**row, "hkd_waiting": str(row["hkd_waiting"].quantize(Decimal("0.01")))} for row in ordered]
 
 
 def verify_signatures(ctx: ApprovalContext, claim: Claim) -> list[dict]:

@@ -35,7 +35,7 @@ def dashboard() -> str:
 <button type="submit">Submit 提交</button></form></section>
 <section id="mine" hidden><h2>Waiting for me 待我審批</h2><ul id="waiting"></ul>
 <button id="batch">Approve selected 批量批准</button> <span id="batched"></span></section>
-<h2>Claims 申請</h2><div id="summary"></div>
+<h2>Claims 申請</h2><div id="summary"></div><div id="bottlenecks"></div>
 <table id="claims"><thead><tr><th>Claim</th><th>Vendor 商戶</th><th>Date</th><th>Total 總額</th>
 <th>Status 狀態</th><th>Risk 風險</th><th>Notes 備註</th></tr></thead><tbody></tbody></table>
 <script>
@@ -52,6 +52,10 @@ async function load() {
     `${JSON.stringify(s.body.by_status)} · HKD ${JSON.stringify(s.body.hkd_by_status)}` +
     ` · flagged 風險 ${s.body.flagged}` +
     ` · median hours to posting ${s.body.median_hours_to_posting ?? "-"}`;
+  const b = await api("GET", "dashboard/approvals");
+  document.getElementById("bottlenecks").textContent = b.status !== 200 || !b.body.approvers.length ? "" :
+    "Waiting on 待審批: " + b.body.approvers.map(r =>
+      `${r.approver_id} ${r.waiting} (oldest 最久 ${r.oldest_hours} h, HKD ${r.hkd_waiting})`).join(" · ");
   const mine = await api("GET", "me/approvals");
   const waiting = mine.status === 200 ? mine.body.approvals : [];
   document.getElementById("mine").hidden = waiting.length === 0;

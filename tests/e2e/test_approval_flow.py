@@ -343,3 +343,20 @@ def test_a_claimant_slower_than_the_sla_is_reminded_and_nobody_above_is_chased(d
     assert "仍待您修改" in reminder["zh-Hant"]
     claim = driver.claim("E201", claim_id)
     assert claim["status"] == "returned" and claim["escalations"] == 0
+
+
+def test_finance_sees_who_is_sitting_on_claims_in_its_department(driver):
+    lunch = submitted(driver)
+    dinner = submitted(driver, employee="E202", png=receipt_png("太興 Tai Hing", date(2026, 11, 4),
+                                                                [("燒味飯 Roast Rice", "68.00")]),
+                       total="68.00", vendor="Tai Hing", receipt_date="2026-11-04")
+    ops = submitted(driver, employee="E121", png=receipt_png("Taxi", date(2026, 11, 5), [("Fare", "55.00")]),
+                    total="55.00", vendor="Taxi", receipt_date="2026-11-05")
+    for claim_id in (lunch, dinner, ops):
+        driver.approval_message(claim_id, level=1)
+    assert driver.call("GET", "/dashboard/approvals", None, driver.auth("E201"))[0] == 403
+    status, body = driver.call("GET", "/dashboard/approvals", None, driver.auth("E300"))  # finance, HK Sales
+    assert status == 200
+    assert [(r["approver_id"], r["waiting"], r["hkd_waiting"]) for r in body["approvers"]] == [("E200", 2, "158.00")]
+    everyone = driver.call("GET", "/dashboard/approvals", None, driver.auth("E400"))[1]["approvers"]  # auditor
+    assert {r["approver_id"]: r["waiting"] for r in everyone} == {"E200": 2, "E120": 1}

@@ -37,6 +37,7 @@ def test_dashboard_lists_what_waits_for_the_signed_in_approver():
     html = pages.dashboard()
     assert 'id="waiting"' in html and '"me/approvals"' in html and "待我審批" in html
     assert 'class="pick"' in html and '"me/approvals/decisions"' in html  # batch approval of the ticked ones
+    assert '"dashboard/approvals"' in html and 'id="bottlenecks"' in html  # finance: who is sitting on claims
 
 
 def test_dashboard_opens_the_claim_a_notification_links_to():
