@@ -67,7 +67,8 @@ def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, mon
         wait_for(lambda: any(m.get("kind") == "escalation_desk" for m in
                              driver.inbox + (driver.inbox.extend(stack.approver_messages()) or [])), seconds=40)
         c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 3600}))
-        for path in ("/me/approvals", "/admin/escalations", "/dashboard/summary", f"/claims/{a}/signatures",
+        for path in ("/me/approvals", "/admin/escalations", "/dashboard/summary", "/dashboard/approvals",
+                     f"/claims/{a}/signatures",
                      f"/claims/{a}/audit", "/claims"):
             assert driver.call("GET", path, None, driver.auth("E900"))[0] in (200, 403), path
         assert driver.call("GET", "/me/approvals", None, driver.auth("E100"))[0] == 200
