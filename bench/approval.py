@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("werkzeug", "hk-expense", "hk-expense-approval", "hk-expense-reminders", "chalicelib"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # stdout holds only `name: value unit` lines
     rng = random.Random(args.seed)
 
     running = start(_free_port())
@@ -180,15 +181,18 @@ def main(argv: list[str] | None = None) -> int:
                  for n, at, seed in starts]
     lost = sum(n for status, n in finals.items() if status not in ("posted", "rejected"))
     print(f"approval_claims: {len(submitted_claims)} count")
-    print(f"approval_upload_to_first_notification_p50_s: {statistics.median(first_notified):.3f} s")
-    print(f"approval_upload_to_first_notification_p95_s: {percentile(first_notified, 95):.3f} s")
-    print(f"approval_decisions_per_s: {decisions / decide_seconds:.1f} decisions/s")
+    notified = first_notified or [math.nan]  # nothing notified at all still prints every line
+    print(f"approval_upload_to_first_notification_p50_s: {statistics.median(notified):.3f} s")
+    print(f"approval_upload_to_first_notification_p95_s: {percentile(notified, 95):.3f} s")
+    print(f"approval_decisions_per_s: {decisions / decide_seconds if decide_seconds else 0.0:.1f} decisions/s")
     print(f"approval_duplicate_decisions: {duplicate_decisions} count")
     print(f"approval_lost_executions: {lost} count")
     print(f"approval_stalled_waits: {len(stalled)} count")
     for line in stalled:
         print(f"#   stalled {line}", file=sys.stderr)
-    print(f"approval_uploads_not_submitted: {sum(never_submitted.values())} count {dict(never_submitted)}")
+    print(f"approval_uploads_not_submitted: {sum(never_submitted.values())} count")
+    if never_submitted:
+        print(f"#   not submitted, by status: {dict(never_submitted)}", file=sys.stderr)
     print(f"approval_final_posted: {finals.get('posted', 0)} count")
     print(f"approval_final_rejected: {finals.get('rejected', 0)} count")
     print(f"approval_steps_mean: {statistics.mean(steps_by_claim.values()):.2f} steps")

@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("werkzeug", "hk-expense", "hk-expense-approval"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # stdout holds only `name: value unit` lines
 
     running = start(_free_port())
     driver = running.driver
