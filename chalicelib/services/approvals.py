@@ -162,15 +162,23 @@ def _link_url(ctx: ApprovalContext, item: ApprovalItem) -> str:
     return f"{ctx.base_url}/approvals/{_link_token(ctx, item)}"
 
 
+def _open_steps(ctx: ApprovalContext, links: list[ApprovalItem]) -> list[tuple[ApprovalItem, Claim]]:
+    """The links among `links` that their claim is still waiting on (not superseded, not decided), with it."""
+    out = []
+    for link in links:
+        claim = ctx.claims.get(link.claim_id)
+        if claim is not None and claim.status == ClaimStatus.IN_APPROVAL and claim.pending_link_id == link.link_id:
+            out.append((link, claim))
+    return out
+
+
 def waiting_for(ctx: ApprovalContext, approver: Principal) -> list[dict]:
     """The approver's "waiting for me" list in the app: every open step they hold, oldest first, each with the
     link its message carried (a signed-in approver need not dig the message out)."""
     now = int(ctx.now().timestamp())
     out = []
-    for item in ctx.links.pending_for(approver.employee_id):
-        claim = ctx.claims.get(item.claim_id)
-        if (claim is None or claim.status != ClaimStatus.IN_APPROVAL or claim.pending_link_id != item.link_id
-                or int(item.expires_epoch) < now):
+    for item, claim in _open_steps(ctx, ctx.links.pending_for(approver.employee_id)):
+        if int(item.expires_epoch) < now:
             continue
         out.append({**summary(claim), "on_behalf_of": item.on_behalf_of, "link": _link_url(ctx, item),
                     "waiting_since": claim.updated_at.isoformat()})
@@ -269,7 +277,11 @@ def _deliver(ctx: ApprovalContext, claim: Claim, last: Decision, level: int, tas
 
 
 def _check(ctx: ApprovalContext, token: str) -> tuple[LinkClaims, ApprovalItem, Claim]:
-    link = verify_link(token, ctx.link_key, ctx.now())
+    return _check_link(ctx, verify_link(token, ctx.link_key, ctx.now()))
+
+
+def _check_link(ctx: ApprovalContext, link: LinkClaims) -> tuple[LinkClaims, ApprovalItem, Claim]:
+    """A genuine, unexpired link: is it still the one its claim waits on, for the content it was sent with?"""
     stored = ctx.links.get(link.link_id)
     if stored is None or stored.claim_id != link.claim_id or stored.approver_id != link.approver_id:
         raise LinkRefused("this approval link is not genuine")
@@ -296,8 +308,10 @@ def decide(
 ) -> Claim:
     """Record the decision once, signed, and resume (or, for a return, hold) the execution."""
     verdict = VERDICTS[request.decision]
+    genuine: LinkClaims | None = None
     try:
-        link, stored, claim = _check(ctx, token)
+        genuine = verify_link(token, ctx.link_key, ctx.now())
+        link, stored, claim = _check_link(ctx, genuine)
         if caller is not None and caller.employee_id != link.approver_id and not caller.has(Role.ADMIN):
             raise LinkRefused("this approval link belongs to another approver")
         partial = _disallowed(claim, request.disallow, link.approver_id)
@@ -307,8 +321,7 @@ def decide(
         reason = exc.reason if isinstance(exc, LinkRefused) else "this approval link has already been used"
         actor = caller or Principal(user_id="anonymous", employee_id="", department_id="", roles=frozenset())
         attempt = {"reason": reason, "decision": request.decision}
-        with contextlib.suppress(LinkRefused):  # a genuine link (replayed, stale): say which claim it was for
-            genuine = verify_link(token, ctx.link_key, ctx.now())
+        if genuine is not None:  # a genuine link (replayed, stale): say which claim it was for
             attempt |= {"claim_id": genuine.claim_id, "link_id": genuine.link_id, "level": genuine.level}
         ctx.audit.event("REFUSED", ctx.now(), actor.model_copy(update={"source_ip": source_ip}),
                         "approval.refused", attempt)
@@ -492,9 +505,8 @@ def escalation_queue(ctx: ApprovalContext, admin: Principal) -> list[dict]:
     if not admin.has(Role.ADMIN):
         raise Forbidden("only an admin reads the escalation desk")
     out = []
-    for link in ctx.links.pending():
-        claim = ctx.claims.get(link.claim_id)
-        if claim is not None and claim.awaiting_admin and claim.pending_link_id == link.link_id:
+    for link, claim in _open_steps(ctx, ctx.links.pending()):
+        if claim.awaiting_admin:
             out.append({**summary(claim), "waiting_on": link.on_behalf_of or link.approver_id,
                         "reason": claim.awaiting_admin, "escalations": claim.escalations,
                         "since": claim.updated_at.isoformat()})
@@ -509,10 +521,7 @@ def bottlenecks(ctx: ApprovalContext, viewer: Principal) -> list[dict]:
         raise Forbidden("the approvals dashboard is for finance, auditors and admins")
     everyone = viewer.has(Role.ADMIN) or viewer.has(Role.AUDITOR)
     fx, now, rows = ctx.directory.policy().fx, ctx.now(), {}
-    for link in ctx.links.pending():
-        claim = ctx.claims.get(link.claim_id)
-        if claim is None or claim.status != ClaimStatus.IN_APPROVAL or claim.pending_link_id != link.link_id:
-            continue
+    for link, claim in _open_steps(ctx, ctx.links.pending()):
         if not everyone and claim.department_id != viewer.department_id:
             continue
         row = rows.setdefault(link.approver_id, {"approver_id": link.approver_id, "waiting": 0, "oldest_hours": 0.0,
