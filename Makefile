@@ -26,7 +26,7 @@ test: deps
 	$(PY) -m pytest
 
 demo: deps
-	$(PY) -m infra.demo
+	$(PY) -m harness.demo
 
 bench: deps
 	$(PY) -m bench.e2e

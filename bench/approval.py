@@ -29,9 +29,9 @@ from zoneinfo import ZoneInfo
 from bench.e2e import percentile
 from chalicelib.domain.schedule import ReminderPolicy, next_working_moment
 from chalicelib.services.reminders import is_public_holiday
-from infra.demo import _free_port, start
-from infra.driver import Timeout
-from infra.sample_receipts import receipt_png
+from harness.demo import _free_port, start
+from harness.driver import Timeout
+from harness.sample_receipts import receipt_png
 
 EMPLOYEES = ("E201", "E202", "E300", "E121")
 _HK = ZoneInfo("Asia/Hong_Kong")
@@ -74,7 +74,7 @@ def _add_working_hours(start: datetime, hours: float, policy: ReminderPolicy) ->
 
 def next_step(driver, employee: str, claim_id: str, level: int) -> dict | None:
     """The notification for the next level, or None once the claim has left approval (no further step)."""
-    from infra.driver import wait_for
+    from harness.driver import wait_for
 
     def ready():
         try:

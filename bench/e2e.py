@@ -14,8 +14,8 @@ import statistics
 import time
 from datetime import date, timedelta
 
-from infra.demo import _free_port, start
-from infra.sample_receipts import receipt_png
+from harness.demo import _free_port, start
+from harness.sample_receipts import receipt_png
 
 
 def percentile(values: list[float], p: float) -> float:

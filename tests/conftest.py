@@ -18,7 +18,7 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-from infra.local_stack import LocalStack  # noqa: E402
+from harness.local_stack import LocalStack  # noqa: E402
 
 os.environ.update(LocalStack().environment())
 
@@ -26,7 +26,7 @@ import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from chalicelib import bootstrap  # noqa: E402
-from infra import dynamodb_shim, lambda_shim, sample_org  # noqa: E402
+from harness import dynamodb_shim, lambda_shim, sample_org  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -65,7 +65,7 @@ def driver(api, stack):
     """Drives the pipeline through the Chalice test client, the way the demo drives it over HTTP."""
     import json
 
-    from infra.driver import Driver
+    from harness.driver import Driver
 
     def call(method, path, body, headers):
         hdrs = {"Content-Type": "application/json", **headers}

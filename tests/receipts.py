@@ -1,5 +1,5 @@
 """Receipt images for the pipeline tests (the same renderer the demo uses)."""
 
-from infra.sample_receipts import receipt_png
+from harness.sample_receipts import receipt_png
 
 __all__ = ["receipt_png"]

@@ -12,7 +12,7 @@ import boto3
 from chalicelib import bootstrap
 from chalicelib.domain.claim import ClaimStatus
 from chalicelib.domain.identity import SYSTEM
-from infra.driver import wait_for
+from harness.driver import wait_for
 from tests.receipts import receipt_png
 
 LUNCH = ("翠華餐廳 Tsui Wah Restaurant", date(2026, 11, 3), [("奶茶 Milk Tea", "38.00"), ("餐蛋麵 Noodles", "52.00")])

@@ -15,7 +15,7 @@ from chalicelib import bootstrap
 from chalicelib.adapters.tokens import DevTokenIssuer, new_dev_keypair
 from chalicelib.domain.claim import ClaimStatus
 from chalicelib.domain.identity import SYSTEM
-from infra.driver import wait_for
+from harness.driver import wait_for
 from tests.receipts import receipt_png
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
@@ -201,7 +201,7 @@ def test_approval_timeouts_never_fail_a_claim_silently(driver):
 
 
 def test_stream_record_that_cannot_be_scored_lands_in_the_dead_letter_queue(stack):
-    from infra import lambda_shim
+    from harness import lambda_shim
 
     ddb = boto3.client("dynamodb", region_name="ap-east-1")
     ddb.put_item(TableName=bootstrap.container().settings.claims_table, Item={

@@ -7,14 +7,14 @@ import os
 import subprocess
 import sys
 
-from infra.demo import _free_port
+from harness.demo import _free_port
 from tests.conftest import ROOT
 
 
 def test_demo_runs_every_sample_receipt_to_its_expected_end():
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     proc = subprocess.run(
-        [sys.executable, "-m", "infra.demo", "--once", "--api-port", str(_free_port())],
+        [sys.executable, "-m", "harness.demo", "--once", "--api-port", str(_free_port())],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -3,7 +3,7 @@
 moto does not enforce IAM, so without this a permission missing from `infra/template.py access()` would only
 show as AccessDenied in AWS. One run through every function's path (upload, e-mail intake, scoring, routing,
 return and resubmit, escalation to the desk, SMS reminders, rejection, posting, a failed claim, the read APIs)
-records each function's calls (infra/iam_recorder.py) and checks them against its policy: the action, and for
+records each function's calls (harness/iam_recorder.py) and checks them against its policy: the action, and for
 DynamoDB the table or index.
 """
 
@@ -12,10 +12,10 @@ from __future__ import annotations
 from chalice import Chalice
 
 from chalicelib import bootstrap
-from infra import iam_recorder
+from harness import iam_recorder
+from harness.driver import wait_for
 from infra import resources as r
 from infra import template as t
-from infra.driver import wait_for
 from tests.e2e.test_approval_flow import submitted
 from tests.e2e.test_reminders import fast_reminders
 from tests.integration.test_email_intake_moto import _raw_message

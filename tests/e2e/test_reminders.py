@@ -9,8 +9,8 @@ import boto3
 
 from chalicelib import bootstrap
 from chalicelib.domain.schedule import ReminderPolicy
-from infra import lambda_shim
-from infra.driver import wait_for
+from harness import lambda_shim
+from harness.driver import wait_for
 from tests.e2e.test_approval_flow import submitted
 
 

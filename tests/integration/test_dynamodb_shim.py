@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from infra import dynamodb_shim
+from harness import dynamodb_shim
 
 REGION = "ap-east-1"
 

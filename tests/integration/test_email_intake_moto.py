@@ -10,8 +10,8 @@ import boto3
 from chalicelib import bootstrap
 from chalicelib.domain.claim import ClaimStatus
 from chalicelib.services.email_intake import UploadsBucketStarter, process_raw_email, read_intake_metadata
-from infra import lambda_shim
-from infra.driver import wait_for
+from harness import lambda_shim
+from harness.driver import wait_for
 from tests.receipts import receipt_png
 
 LUNCH = ("翠華餐廳 Tsui Wah Restaurant", date(2026, 11, 3), [("奶茶 Milk Tea", "38.00"), ("餐蛋麵 Noodles", "52.00")])

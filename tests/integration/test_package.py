@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from infra import lambda_shim
+from harness import lambda_shim
+from harness.local_stack import LOCAL_ONLY_QUEUES
 from infra import package as p
 from infra import resources as r
 from infra import template as t
-from infra.local_stack import LOCAL_ONLY_QUEUES
 
 STAGE = "prod"
 ROOT = r.ROOT

@@ -1,7 +1,7 @@
 """`make demo`: the local stack on moto's server, sample receipts through every stage, the API and dashboard.
 
 Everything runs in this process: moto's threaded server on 127.0.0.1 (so a browser can follow the presigned
-upload URLs and approval links), the project's handlers invoked by moto through infra/lambda_shim.py, and the
+upload URLs and approval links), the project's handlers invoked by moto through harness/lambda_shim.py, and the
 Chalice app on Chalice's local server. Sample receipts are generated, uploaded, submitted and decided over HTTP,
 as an employee and the approvers would.
 """
@@ -38,7 +38,7 @@ def start_local_aws(moto_port: int):
     from moto.core.config import default_user_config
     from moto.server import ThreadedMotoServer
 
-    from infra import dynamodb_shim, lambda_shim
+    from harness import dynamodb_shim, lambda_shim
 
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     lambda_shim.install()
@@ -84,7 +84,7 @@ class Running:
     moto_port: int
 
     def stop(self) -> None:
-        from infra import lambda_shim
+        from harness import lambda_shim
 
         lambda_shim.drain(30)
         self.server.stop()
@@ -96,9 +96,9 @@ def start(api_port: int) -> Running:
     server = start_local_aws(moto_port)
 
     from chalicelib import bootstrap
-    from infra import sample_org
-    from infra.driver import Driver
-    from infra.local_stack import LocalStack
+    from harness import sample_org
+    from harness.driver import Driver
+    from harness.local_stack import LocalStack
 
     stack = LocalStack(public_base_url=base).create()
     bootstrap.reset()
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-    from infra.sample_receipts import SCENARIOS, play
+    from harness.sample_receipts import SCENARIOS, play
 
     running = start(args.api_port)
     started = time.monotonic()

@@ -2,7 +2,7 @@
 
 moto never enforces IAM, so a permission missing from a function's role (infra/template.py `access()`) would
 pass every local test and fail in AWS with AccessDenied. This recorder wraps botocore's single call point and
-attributes each call to the Lambda function running in that thread (set by infra/lambda_shim.py) or, on the
+attributes each call to the Lambda function running in that thread (set by harness/lambda_shim.py) or, on the
 test's own thread, to the REST handler while a request is being served; anything else (the test driver reading
 the local inboxes) is not the deployment's and is not recorded. `iam_actions` maps an API call to the IAM
 actions AWS evaluates for it, with the table it touches where DynamoDB is concerned.

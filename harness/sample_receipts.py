@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from infra.driver import Driver
+from harness.driver import Driver
 from tools.receipt_generator import ReceiptSpec, render_receipt
 
 

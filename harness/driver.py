@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 import requests
 
-from infra.local_stack import LocalStack
+from harness.local_stack import LocalStack
 
 # (method, path, json body, headers) -> (status, json body)
 Call = Callable[[str, str, dict | None, dict], tuple[int, dict]]

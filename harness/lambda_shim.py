@@ -31,7 +31,7 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
-from infra import iam_recorder
+from harness import iam_recorder
 
 _original = LambdaFunction._invoke_lambda
 _lock = threading.Lock()

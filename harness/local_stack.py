@@ -34,7 +34,7 @@ LOCAL_ONLY_QUEUES = (LOCAL_ONLY_INBOX, LOCAL_ONLY_EMPLOYEE_INBOX, "telephony-out
 def _placeholder_zip() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("README.txt", "Local stack: the handler is imported in-process by infra/lambda_shim.py.\n")
+        zf.writestr("README.txt", "Local stack: the handler is imported in-process by harness/lambda_shim.py.\n")
     return buf.getvalue()
 
 
@@ -216,7 +216,7 @@ class LocalStack:
 
     def _stream_failures_to_dlq(self) -> None:
         """The ESM's OnFailure destination in the template; the shim calls this after its last retry."""
-        from infra import lambda_shim
+        from harness import lambda_shim
 
         sqs = self.client("sqs")
         url = self.arns["queue_url:claims-stream-dlq"]
