@@ -13,20 +13,20 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel, SqsModel
 from chalice import Chalice, Response
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from chalicelib import bootstrap
 from chalicelib.adapters.events import S3Notification, S3NotificationRecord
-from chalicelib.adapters.repositories import ConcurrentChange, claim_from_body
+from chalicelib.adapters.repositories import claim_from_body
 from chalicelib.adapters.ses_events import raw_mail_records
 from chalicelib.adapters.tokens import Unauthorized
-from chalicelib.domain.approval_link import LinkRefused
+from chalicelib.domain.access import require_dashboard
+from chalicelib.domain.approval_link import LinkRefused, NotLinkHolder, SignInRequired
 from chalicelib.domain.claim import ClaimStatus, InvalidClaim, InvalidTransition
-from chalicelib.domain.directory import Delegation
-from chalicelib.domain.identity import Forbidden, Principal, Role
+from chalicelib.domain.errors import ConcurrentChange
+from chalicelib.domain.identity import Forbidden, Principal
 from chalicelib.domain.reporting import summarise
 from chalicelib.services import (
-    approvals,
     claims,
     email_intake,
     extraction,
@@ -35,6 +35,7 @@ from chalicelib.services import (
     scoring,
     uploads,
 )
+from chalicelib.services.approvals import decisions, delegation, requests, views
 from chalicelib.web import pages
 
 app = Chalice(app_name="hk-expense")
@@ -47,7 +48,9 @@ tracer = Tracer(service="hk-expense")
 
 _ERRORS = (
     (Unauthorized, 401),
+    (SignInRequired, 401),
     (Forbidden, 403),
+    (NotLinkHolder, 403),
     (claims.NotFound, 404),
     (LinkRefused, 410),
     (InvalidTransition, 409),
@@ -75,6 +78,11 @@ def _principal() -> Principal:
     principal = bootstrap.container().verifier.verify(token, _source_ip())
     request.verified_principal = principal
     return principal
+
+
+def _caller() -> Principal | None:
+    """Approval links may be used signed in or not; a caller who sends credentials is held to them."""
+    return _principal() if app.current_request.headers.get("authorization") else None
 
 
 def _body() -> dict:
@@ -211,7 +219,7 @@ def submit_claim(claim_id):
     edits = claims.ClaimEdits.model_validate(_body())
     current = claims.get_claim(principal, c.claims, claim_id)
     if current.status == ClaimStatus.RETURNED and current.employee_id == principal.employee_id:
-        claim = approvals.resubmit_after_return(c.approvals, principal, current, edits.apply(current))
+        claim = requests.resubmit_after_return(c.approvals, principal, current, edits.apply(current))
     else:
         claim = claims.submit_claim(principal, c.claims, claim_id, edits)
         corrected = labelling.record_corrections(c.uploads, current, claim)
@@ -236,14 +244,14 @@ def claim_signatures(claim_id):
     """Each approval decision's KMS signature, verified now."""
     c = bootstrap.container()
     claim = claims.get_claim(_principal(), c.claims, claim_id)
-    return _json({"claim_id": claim_id, "signatures": approvals.verify_signatures(c.approvals, claim)})
+    return _json({"claim_id": claim_id, "signatures": decisions.verify_signatures(c.approvals, claim)})
 
 
 @app.route("/admin/claims/{claim_id}/reassign", methods=["POST"])
 @api
 def reassign_approval(claim_id):
     body = ReassignRequest.model_validate(_body())
-    claim = approvals.reassign(bootstrap.container().approvals, _principal(), claim_id, body.approver_id, body.reason)
+    claim = requests.reassign(bootstrap.container().approvals, _principal(), claim_id, body.approver_id, body.reason)
     return _json({"claim_id": claim.claim_id, "approval_level": claim.approval_level,
                   "pending_link_id": claim.pending_link_id})
 
@@ -252,22 +260,22 @@ def reassign_approval(claim_id):
 @api
 def escalation_desk():
     """Claims whose late approver has nobody above: the admin chases or reassigns them."""
-    return _json({"claims": approvals.escalation_queue(bootstrap.container().approvals, _principal())})
+    return _json({"claims": views.escalation_queue(bootstrap.container().approvals, _principal())})
 
 
 @app.route("/me/approvals", methods=["GET"])
 @api
 def my_approvals():
     """What waits for the signed-in approver (or for them as a delegate), each with its approval link."""
-    return _json({"approvals": approvals.waiting_for(bootstrap.container().approvals, _principal())})
+    return _json({"approvals": views.waiting_for(bootstrap.container().approvals, _principal())})
 
 
 @app.route("/me/approvals/decisions", methods=["POST"])
 @api
 def decide_my_approvals():
     """Approve (or reject, or return) several waiting claims at once; each keeps its own e-signature."""
-    batch = approvals.BatchDecision.model_validate(_body())
-    results = approvals.decide_many(bootstrap.container().approvals, _principal(), batch, _source_ip())
+    batch = decisions.BatchDecision.model_validate(_body())
+    results = decisions.decide_many(bootstrap.container().approvals, _principal(), batch, _source_ip())
     return _json({"results": results})
 
 
@@ -275,18 +283,8 @@ def decide_my_approvals():
 @api
 def set_delegation():
     """An approver going on leave names a delegate for a period."""
-    principal = _principal()
-    body = DelegationRequest.model_validate(_body())
-    c = bootstrap.container()
-    if c.directory.employee(body.delegate_id) is None or body.delegate_id == principal.employee_id:
-        raise InvalidClaim(f"{body.delegate_id} cannot be your delegate")
-    if body.ends_at <= body.starts_at:
-        raise InvalidClaim("the delegation must end after it starts")
-    delegation = Delegation(approver_id=principal.employee_id, **body.model_dump())
-    c.directory.put_delegation(delegation)
-    c.audit.append(f"DELEGATION#{principal.employee_id}", principal, "delegation.set", None,
-                   delegation.model_dump(mode="json"))
-    return _json(delegation.model_dump(mode="json"))
+    body = delegation.DelegationRequest.model_validate(_body())
+    return _json(delegation.set_delegation(bootstrap.container().approvals, _principal(), body))
 
 
 @app.route("/admin/weather", methods=["PUT"])
@@ -306,19 +304,11 @@ class ReassignRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
-class DelegationRequest(BaseModel):
-    delegate_id: str
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    reason: str = Field(default="", max_length=200)
-
-
 @app.route("/dashboard/summary", methods=["GET"])
 @api
 def dashboard_summary():
     principal = _principal()
-    if not (principal.has(Role.FINANCE) or principal.has(Role.ADMIN) or principal.has(Role.AUDITOR)):
-        raise Forbidden("the dashboard is for finance, auditors and admins")
+    require_dashboard(principal)
     c = bootstrap.container()
     found = claims.list_claims(principal, c.claims)
     summary = summarise(found, c.directory.policy().fx)
@@ -329,7 +319,7 @@ def dashboard_summary():
 @api
 def dashboard_approvals():
     """Who is sitting on claims, longest wait first (finance: own department; auditors and admins: all)."""
-    return _json({"approvers": approvals.bottlenecks(bootstrap.container().approvals, _principal())})
+    return _json({"approvers": views.bottlenecks(bootstrap.container().approvals, _principal())})
 
 
 # ---- approvals -------------------------------------------------------------------------------------------
@@ -341,7 +331,7 @@ def approval_page(token):
     c = bootstrap.container()
     token = unquote(token)
     try:
-        summary = approvals.open_link(c.approvals, token)
+        summary = decisions.open_link(c.approvals, token, _caller())
     except LinkRefused as exc:
         if "json" in (app.current_request.headers.get("accept") or ""):
             raise
@@ -356,10 +346,8 @@ def approval_page(token):
 @api
 def approval_decision(token):
     c = bootstrap.container()
-    request = approvals.DecisionRequest.model_validate(_body())
-    header = app.current_request.headers.get("authorization", "")
-    caller = _principal() if header else None
-    claim = approvals.decide(c.approvals, unquote(token), request, caller, _source_ip())
+    request = decisions.DecisionRequest.model_validate(_body())
+    claim = decisions.decide(c.approvals, unquote(token), request, _caller(), _source_ip())
     return _json({"claim_id": claim.claim_id, "status": claim.status.value,
                   "decision": claim.decisions[-1].decision})
 

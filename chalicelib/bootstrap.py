@@ -17,7 +17,7 @@ from chalicelib.adapters.repositories import (
 )
 from chalicelib.adapters.tokens import DevTokenIssuer, TokenVerifier
 from chalicelib.config import Settings, settings
-from chalicelib.services.approvals import ApprovalContext
+from chalicelib.services.approvals.context import ApprovalContext
 from chalicelib.services.claimant_updates import ClaimantUpdates
 
 

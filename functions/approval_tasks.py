@@ -11,7 +11,8 @@ from pydantic import BaseModel
 
 from chalicelib import bootstrap
 from chalicelib.domain.routing import ApprovalStep, Route
-from chalicelib.services import approvals, posting, routing
+from chalicelib.services import posting, routing
+from chalicelib.services.approvals import requests
 
 logger = Logger(service="hk-expense-approval")
 tracer = Tracer(service="hk-expense-approval")  # X-Ray in AWS; responses are not captured (claim data)
@@ -27,6 +28,7 @@ class ApprovalTask(BaseModel):
     level: int
     step: ApprovalStep
     task_token: str
+    steps: list[ApprovalStep] = []  # the whole route: its other approvers may not stand in for this one
 
 
 class EscalationTask(BaseModel):
@@ -45,8 +47,8 @@ def route_claim(event: dict, context: object) -> dict:
 @tracer.capture_lambda_handler(capture_response=False)
 def request_approval(event: dict, context: object) -> dict:
     task = ApprovalTask.model_validate(event)
-    link_id = approvals.request_approval(bootstrap.container().approvals, task.claim_id, task.level, task.step,
-                                         task.task_token)
+    link_id = requests.request_approval(bootstrap.container().approvals, task.claim_id, task.level, task.step,
+                                        task.task_token, task.steps)
     logger.info("approver notified", extra={"claim_id": task.claim_id, "level": task.level, "link_id": link_id})
     return {"link_id": link_id}
 
@@ -54,7 +56,7 @@ def request_approval(event: dict, context: object) -> dict:
 @tracer.capture_lambda_handler(capture_response=False)
 def escalate(event: dict, context: object) -> dict:
     task = EscalationTask.model_validate(event)
-    route = approvals.escalate(bootstrap.container().approvals, task.claim_id, task.idx, task.routing)
+    route = requests.escalate(bootstrap.container().approvals, task.claim_id, task.idx, task.routing)
     logger.warning("approval escalated", extra={"claim_id": task.claim_id, "level": task.idx + 1})
     return route.model_dump(mode="json")
 

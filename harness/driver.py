@@ -6,6 +6,8 @@ three exercise the same path.
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -102,8 +104,20 @@ class Driver:
 
         return wait_for(find, seconds)  # type: ignore[return-value]
 
-    def decide(self, link: str, decision: str, comment: str = "", disallow: list[dict] | None = None
-               ) -> tuple[int, dict]:
+    def decide(self, link: str, decision: str, comment: str = "", disallow: list[dict] | None = None,
+               signed_in_as: str | None = None) -> tuple[int, dict]:
+        """Decide through the link, as the link alone (the default) or in `signed_in_as`'s session (step-up)."""
         path = urlparse(link).path
         body = {"decision": decision, "comment": comment, **({"disallow": disallow} if disallow else {})}
-        return self.call("POST", f"{path}/decision", body, {})
+        return self.call("POST", f"{path}/decision", body, self.auth(signed_in_as) if signed_in_as else {})
+
+    @staticmethod
+    def link_holder(link: str) -> str:
+        """Who a link was sent to (read from its signed payload, as the approval page does)."""
+        payload = urlparse(link).path.rsplit("/", 1)[-1].split(".")[0]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["approver_id"]
+
+    def decide_signed_in(self, link: str, decision: str, comment: str = "", disallow: list[dict] | None = None
+                         ) -> tuple[int, dict]:
+        """The approver opens the link in their own signed-in session: what large or high-risk claims need."""
+        return self.decide(link, decision, comment, disallow, signed_in_as=self.link_holder(link))

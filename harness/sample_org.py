@@ -40,7 +40,7 @@ EMPLOYEES = [
     Employee(employee_id="E202", name="何穎 Ho Wing", email="wing.ho@example.com", department_id="HK-SALES",
              rank=2, manager_id="E200", roles=["employee"]),
     Employee(employee_id="E300", name="張美 Cheung Mei", email="mei.cheung@example.com", department_id="HK-SALES",
-             rank=3, manager_id="E200", roles=["employee", "finance"]),
+             rank=3, manager_id="E200", roles=["employee", "approver", "finance"]),  # deputy: can stand in
     Employee(employee_id="E400", name="Auditor 審計", email="audit@example.com", department_id="SZ-FIN",
              rank=3, roles=["auditor"]),
     Employee(employee_id="E900", name="Admin 管理員", email="admin@example.com", department_id="SZ-FIN",

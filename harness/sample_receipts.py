@@ -81,7 +81,7 @@ def play(driver: Driver, scenarios: list[Scenario]) -> dict[str, str]:
         for level, decision in enumerate(scenario.decisions, start=1):
             message = driver.approval_message(claim_id, level)
             cut = [{"line": n, "reason": why} for n, why in (scenario.disallow or {}).items()] if level == 1 else []
-            status, body = driver.decide(message["link"], decision, f"demo: {decision}", disallow=cut)
+            status, body = driver.decide_signed_in(message["link"], decision, f"demo: {decision}", disallow=cut)
             assert status == 200, body
         final = driver.wait_status(scenario.employee, claim_id, {"posted", "rejected", "failed"})
         results[claim_id] = final["status"]

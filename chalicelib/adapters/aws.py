@@ -12,6 +12,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from chalicelib.domain.errors import ExecutionAlreadyStarted
+
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, signature_version="s3v4")
 
 
@@ -71,10 +73,6 @@ class Secrets:
         if secret_id not in self._cache:
             self._cache[secret_id] = self._sm.get_secret_value(SecretId=secret_id)["SecretString"]
         return self._cache[secret_id]
-
-
-class ExecutionAlreadyStarted(Exception):
-    pass
 
 
 class Workflow:

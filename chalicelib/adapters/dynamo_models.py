@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -123,6 +123,7 @@ class ApprovalItem(Model):
     role = UnicodeAttribute(default="approver")
     on_behalf_of = UnicodeAttribute(null=True)
     reminder_execution = UnicodeAttribute(null=True)
+    route_approvers = ListAttribute(of=UnicodeAttribute, null=True)  # the claim's other steps' approvers
 
     by_approver = _ByApprover()
 

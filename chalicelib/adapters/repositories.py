@@ -10,28 +10,22 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.dynamo_models import ApprovalItem, AuditItem, ClaimItem, DirectoryItem, LedgerItem
+from chalicelib.domain.approval_link import StoredLink
 from chalicelib.domain.audit import GENESIS, AuditRecord
 from chalicelib.domain.claim import Claim
 from chalicelib.domain.directory import Delegation, Department, Employee, Office
+from chalicelib.domain.errors import AlreadyExists, ConcurrentChange, LinkAlreadyUsed
 from chalicelib.domain.identity import Principal
 from chalicelib.domain.ledger import JournalEntry
 from chalicelib.domain.policy import Policy
 from chalicelib.domain.schedule import WeatherAlert
-
-
-class ConcurrentChange(Exception):
-    """Someone else changed the claim (or its audit chain) first; re-read and decide again."""
-
-
-class AlreadyExists(Exception):
-    pass
 
 
 def _seq(n: int) -> str:
@@ -96,14 +90,10 @@ class AuditLog:
 
     def event(self, kind: str, at: datetime, actor: Principal, action: str, after: dict) -> str:
         """A standalone record (an API call, a refused link), one entity each: never a hot chain that a flood of
-        requests would contend on. `events(kind, day)` finds them again."""
+        requests would contend on."""
         entity = f"{kind}#{at.date().isoformat()}#{uuid.uuid4().hex}"
         self.append(entity, actor, action, None, after)
         return entity
-
-    def events(self, kind: str, day: date) -> list[AuditRecord]:
-        found = AuditItem.scan(AuditItem.entity.startswith(f"{kind}#{day.isoformat()}#"))
-        return sorted((AuditRecord.model_validate_json(item.body) for item in found), key=lambda r: r.at)
 
     def append(self, entity: str, actor: Principal, action: str, before: dict | None, after: dict | None) -> None:
         """A record outside a claim transaction (API calls, refused links), chained all the same."""
@@ -233,49 +223,67 @@ class DirectoryRepository:
         return Delegation.model_validate(data) if data else None
 
 
-class LinkAlreadyUsed(Exception):
-    pass
+def _link(item: ApprovalItem) -> StoredLink:
+    return StoredLink(
+        link_id=item.link_id, claim_id=item.claim_id, level=int(item.level), approver_id=item.approver_id,
+        task_token=item.task_token, content_hash=item.content_hash, state=item.state,
+        expires_epoch=int(item.expires_epoch), role=item.role, on_behalf_of=item.on_behalf_of,
+        reminder_execution=item.reminder_execution, route_approvers=list(item.route_approvers or []),
+    )
+
+
+def _item(link: StoredLink) -> ApprovalItem:
+    return ApprovalItem(**link.model_dump(exclude={"route_approvers"}), route_approvers=link.route_approvers or None)
 
 
 class ApprovalLinkStore:
-    def put_pending(self, item: ApprovalItem) -> None:
-        item.save(condition=ApprovalItem.link_id.does_not_exist())
+    """Approval links in DynamoDB; a link leaves `pending` once, by a conditional write."""
 
-    def get(self, link_id: str) -> ApprovalItem | None:
+    def put_pending(self, link: StoredLink) -> None:
         try:
-            return ApprovalItem.get(link_id, consistent_read=True)
+            _item(link).save(condition=ApprovalItem.link_id.does_not_exist())
+        except PutError as exc:
+            raise AlreadyExists(link.link_id) from exc
+
+    def get(self, link_id: str) -> StoredLink | None:
+        try:
+            return _link(ApprovalItem.get(link_id, consistent_read=True))
         except DoesNotExist:
             return None
 
-    def mark_used(self, item: ApprovalItem, state: str = "used") -> None:
+    def mark_used(self, link: StoredLink, state: str = "used") -> None:
         """Single use: only one caller can move a link out of pending (used, returned or void)."""
         try:
-            item.update(actions=[ApprovalItem.state.set(state)], condition=ApprovalItem.state == "pending")
+            _item(link).update(actions=[ApprovalItem.state.set(state)], condition=ApprovalItem.state == "pending")
         except UpdateError as exc:
-            raise LinkAlreadyUsed(item.link_id) from exc
+            raise LinkAlreadyUsed(link.link_id) from exc
 
-    def pending(self) -> list[ApprovalItem]:
+    def pending(self) -> list[StoredLink]:
         """Links still waiting for a decision (a scan: used rarely, when severe weather is lowered)."""
-        return list(ApprovalItem.scan(ApprovalItem.state == "pending"))
+        return [_link(i) for i in ApprovalItem.scan(ApprovalItem.state == "pending")]
 
-    def pending_for(self, approver_id: str) -> list[ApprovalItem]:
+    def pending_for(self, approver_id: str) -> list[StoredLink]:
         """An approver's (or delegate's) open links: the "waiting for me" list of the app."""
-        return list(ApprovalItem.by_approver.query(approver_id, ApprovalItem.state == "pending"))
+        return [_link(i) for i in ApprovalItem.by_approver.query(approver_id, ApprovalItem.state == "pending")]
 
-    def void(self, link_id: str | None) -> ApprovalItem | None:
+    def void(self, link_id: str | None) -> StoredLink | None:
         """A superseded link (escalated, reassigned) can no longer decide; a used one stays as it was."""
-        item = self.get(link_id) if link_id else None
-        if item is not None and item.state == "pending":
+        link = self.get(link_id) if link_id else None
+        if link is not None and link.state == "pending":
             with contextlib.suppress(LinkAlreadyUsed):  # decided meanwhile: the decision stands
-                self.mark_used(item, state="void")
-        return item
+                self.mark_used(link, state="void")
+        return link
 
-    def rebind(self, item: ApprovalItem, task_token: str) -> None:
+    def rebind(self, link: StoredLink, task_token: str) -> None:
         """The same link now answers a new waiting task (a retried or re-armed step), if still in its state."""
-        item.update(actions=[ApprovalItem.task_token.set(task_token)], condition=ApprovalItem.state == item.state)
+        try:
+            _item(link).update(actions=[ApprovalItem.task_token.set(task_token)],
+                               condition=ApprovalItem.state == link.state)
+        except UpdateError as exc:
+            raise LinkAlreadyUsed(link.link_id) from exc
 
-    def set_reminder_execution(self, item: ApprovalItem, name: str) -> None:
-        item.update(actions=[ApprovalItem.reminder_execution.set(name)])
+    def set_reminder_execution(self, link: StoredLink, name: str) -> None:
+        _item(link).update(actions=[ApprovalItem.reminder_execution.set(name)])
 
 
 class LedgerStore:

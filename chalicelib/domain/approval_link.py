@@ -12,7 +12,7 @@ import hmac
 import json
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 
 class LinkRefused(Exception):
@@ -21,6 +21,53 @@ class LinkRefused(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+class SignInRequired(Exception):
+    """Step-up: this claim is decided only in the approver's own signed-in session, never by the link alone."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotLinkHolder(Exception):
+    """A signed-in caller presented someone else's approval link (admins included: they reassign, not decide)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class StoredLink(BaseModel):
+    """A waiting approval step as the service keeps it: the task token behind a link, and who may use it.
+
+    `holder` is who the link was sent to (the approver, or their delegate); `on_behalf_of` the approver a
+    delegate stands in for. `route_approvers` are the approvers of the claim's other steps: a delegate or a
+    reassigned approver must not be one of them (one person signs at most one step of a claim)."""
+
+    link_id: str
+    claim_id: str
+    level: int
+    approver_id: str
+    task_token: str
+    content_hash: str
+    state: str = "pending"  # pending | used | returned | void
+    expires_epoch: int
+    role: str = "approver"
+    on_behalf_of: str | None = None
+    reminder_execution: str | None = None
+    route_approvers: list[str] = Field(default_factory=list)
+
+    @property
+    def designated(self) -> str:
+        """The approver the policy chose for the step (the delegator when a delegate holds the link)."""
+        return self.on_behalf_of or self.approver_id
+
+    def claims(self) -> LinkClaims:
+        return LinkClaims(link_id=self.link_id, claim_id=self.claim_id, approver_id=self.approver_id,
+                          level=self.level, content_hash=self.content_hash, exp=self.expires_epoch,
+                          on_behalf_of=self.on_behalf_of)
 
 
 class LinkClaims(BaseModel):

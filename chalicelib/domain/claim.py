@@ -89,11 +89,14 @@ class Decision(BaseModel):
     signing_key_id: str | None = None
     signature: str | None = None  # base64, over signed_payload()
     disallowed_lines: list[int] = Field(default_factory=list)  # partial approval: indexes into line_items
+    content: dict | None = None  # the approver view signed (Claim.approver_view); its hash is content_hash
 
     def signed_payload(self, claim_id: str) -> bytes:
         body = self.model_dump(mode="json", exclude={"signature", "signing_key_id"})
         if not body["disallowed_lines"]:  # absent from full approvals, so their signed bytes never change
             del body["disallowed_lines"]
+        if body["content"] is None:  # absent from decisions signed before the content was carried
+            del body["content"]
         body["claim_id"] = claim_id
         return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -158,8 +161,9 @@ class Claim(BaseModel):
         vendor = "".join(ch for ch in unicodedata.normalize("NFKC", self.vendor).casefold() if ch.isalnum())
         return f"{vendor}|{self.receipt_date.isoformat()}|{self.total.quantized().amount}|{self.total.currency}"
 
-    def content_hash(self) -> str:
-        """Hash of what an approver sees; a link signed over it is void once the claim changes."""
+    def approver_view(self) -> dict:
+        """What an approver sees and signs: the one definition that the content hash, the approval page and
+        the labelled-data truth are all taken from."""
         seen = {
             "claim_id": self.claim_id,
             "vendor": self.vendor,
@@ -173,7 +177,35 @@ class Claim(BaseModel):
         }
         if self.line_items:
             seen["lines"] = [[li.description, str(li.amount.amount), li.disallowed_reason] for li in self.line_items]
-        return hashlib.sha256(json.dumps(seen, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        return seen
+
+    def content_hash(self) -> str:
+        """Hash of what an approver sees; a link signed over it is void once the claim changes."""
+        return view_hash(self.approver_view())
+
+    def as_seen_by(self, decision_index: int) -> dict:
+        """The approver view when decision `decision_index` was taken: lines that this or a later decision
+        disallowed were not disallowed yet when its approver looked."""
+        later = {line for d in self.decisions[decision_index:] for line in d.disallowed_lines}
+        view = self.approver_view()
+        if later and "lines" in view:
+            view["lines"] = [[desc, amount, None if i in later else why]
+                             for i, (desc, amount, why) in enumerate(view["lines"])]
+        return view
+
+    def signed_content_differences(self, decision_index: int) -> list[str]:
+        """The fields in which the claim as stored differs from what decision `decision_index` signed; empty
+        when the signature still binds the claim. A decision taken before a later correction and resubmission
+        is compared with nothing (its submission is over): its signed content is only checked against itself."""
+        decision = self.decisions[decision_index]
+        if decision.content is None:  # signed before decisions carried their content: the hash must match
+            return [] if decision.content_hash == view_hash(self.as_seen_by(decision_index)) else ["content_hash"]
+        if view_hash(decision.content) != decision.content_hash:
+            return ["content_hash"]
+        if decision.content.get("submission") != self.submission_count:
+            return []
+        now = self.as_seen_by(decision_index)
+        return sorted(k for k in set(now) | set(decision.content) if now.get(k) != decision.content.get(k))
 
     def payable(self) -> Money | None:
         """What the company reimburses: the total less every line an approver disallowed."""
@@ -218,6 +250,10 @@ class Claim(BaseModel):
         lines = sum((li.amount.amount for li in self.line_items), Decimal("0"))
         if lines > self.total.amount:
             raise InvalidClaim(f"the line items add up to {lines}, more than the total {self.total.amount}")
+
+
+def view_hash(view: dict) -> str:
+    return hashlib.sha256(json.dumps(view, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def parse_amount(text: str) -> Decimal:

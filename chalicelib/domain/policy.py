@@ -27,5 +27,8 @@ class Policy(BaseModel):
     escalation_desk_ids: list[str] = Field(default_factory=list)  # admins told when nobody above is left
     top_approver_id: str | None = None  # signs claims of people with nobody eligible above them
     high_risk_score: float = 0.7
+    # Above this HKD amount (the dual-signature threshold), or at high risk, a decision needs the approver's own
+    # signed-in session (step-up); at or below it, the signed single-use link alone may decide.
+    link_only_max_hkd: Decimal = Decimal("5000")
     rules: list[RoutingRule] = Field(default_factory=default_rules)
     reminders: ReminderPolicy = Field(default_factory=ReminderPolicy)

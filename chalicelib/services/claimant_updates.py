@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from chalicelib.adapters.aws import Notifier
-from chalicelib.adapters.repositories import DirectoryRepository
 from chalicelib.domain.claim import Claim
+from chalicelib.services.ports import Directory, Notifier
 
 log = logging.getLogger(__name__)
 EVENTS = ("returned", "return_reminder", "rejected", "posted", "failed")
@@ -70,7 +69,7 @@ def compose(claim: Claim, event: str, claim_url: str) -> tuple[str, dict]:
 @dataclass
 class ClaimantUpdates:
     notifier: Notifier
-    directory: DirectoryRepository
+    directory: Directory
     base_url: str
 
     def tell(self, claim: Claim, event: str) -> None:

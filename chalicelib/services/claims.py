@@ -6,10 +6,11 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from chalicelib.adapters.repositories import ClaimRepository
+from chalicelib.domain.access import can_read_claim, reads_every_department, reads_own_department
 from chalicelib.domain.claim import EDITABLE, Claim, ClaimStatus, InvalidClaim, LineItem, parse_amount
-from chalicelib.domain.identity import Forbidden, Principal, Role
+from chalicelib.domain.identity import Forbidden, Principal
 from chalicelib.domain.money import Money
+from chalicelib.services.ports import ClaimStore
 
 CATEGORIES = ("meals", "entertainment", "taxi", "travel", "general")
 
@@ -73,36 +74,26 @@ def _line(edit: LineEdit, currency: str) -> LineItem:
     return LineItem(description=edit.description.strip(), amount=Money(amount=amount, currency=currency))
 
 
-def can_read(principal: Principal, claim: Claim) -> bool:
-    if principal.has(Role.ADMIN) or principal.has(Role.AUDITOR):
-        return True
-    if claim.employee_id == principal.employee_id:
-        return True
-    if principal.has(Role.FINANCE) or principal.has(Role.APPROVER):
-        return claim.department_id == principal.department_id
-    return False
-
-
-def get_claim(principal: Principal, claims: ClaimRepository, claim_id: str) -> Claim:
+def get_claim(principal: Principal, claims: ClaimStore, claim_id: str) -> Claim:
     claim = claims.get(claim_id)
     # The same answer for "absent" and "not yours": a cross-department probe learns nothing.
-    if claim is None or not can_read(principal, claim):
+    if claim is None or not can_read_claim(principal, claim):
         raise NotFound(claim_id)
     return claim
 
 
-def list_claims(principal: Principal, claims: ClaimRepository, department_id: str | None = None) -> list[Claim]:
+def list_claims(principal: Principal, claims: ClaimStore, department_id: str | None = None) -> list[Claim]:
     """Finance and approvers see their own department only; the department is enforced in the query."""
-    if principal.has(Role.ADMIN) or principal.has(Role.AUDITOR):
+    if reads_every_department(principal):
         return claims.by_department(department_id or principal.department_id)
-    if principal.has(Role.FINANCE) or principal.has(Role.APPROVER):
+    if reads_own_department(principal):
         if department_id and department_id != principal.department_id:
             raise Forbidden("finance users read their own department's claims only")
         return claims.by_department(principal.department_id)
     return claims.by_employee(principal.employee_id)
 
 
-def _own_editable(principal: Principal, claims: ClaimRepository, claim_id: str) -> Claim:
+def _own_editable(principal: Principal, claims: ClaimStore, claim_id: str) -> Claim:
     claim = claims.get(claim_id)
     if claim is None or claim.employee_id != principal.employee_id:
         raise NotFound(claim_id)
@@ -111,7 +102,7 @@ def _own_editable(principal: Principal, claims: ClaimRepository, claim_id: str) 
     return claim
 
 
-def edit_claim(principal: Principal, claims: ClaimRepository, claim_id: str, edits: ClaimEdits) -> Claim:
+def edit_claim(principal: Principal, claims: ClaimStore, claim_id: str, edits: ClaimEdits) -> Claim:
     claim = _own_editable(principal, claims, claim_id)
     changes = edits.apply(claim)
     if not changes:
@@ -120,7 +111,7 @@ def edit_claim(principal: Principal, claims: ClaimRepository, claim_id: str, edi
     return claims.save(claim, claim.moved_to(target, **changes), principal, action="claim.corrected")
 
 
-def submit_claim(principal: Principal, claims: ClaimRepository, claim_id: str, edits: ClaimEdits) -> Claim:
+def submit_claim(principal: Principal, claims: ClaimStore, claim_id: str, edits: ClaimEdits) -> Claim:
     """First submission of a claim; a returned claim is resubmitted through the approval service instead."""
     claim = _own_editable(principal, claims, claim_id)
     if claim.status == ClaimStatus.RETURNED:

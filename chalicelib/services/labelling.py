@@ -18,13 +18,10 @@ FIELDS = ("vendor", "date", "total", "currency", "tax")
 
 
 def truth(claim: Claim) -> dict:
-    return {
-        "vendor": claim.vendor,
-        "date": claim.receipt_date.isoformat() if claim.receipt_date else None,
-        "total": str(claim.total.quantized().amount) if claim.total else None,
-        "currency": claim.total.currency if claim.total else None,
-        "tax": str(claim.tax.quantized().amount) if claim.tax else None,
-    }
+    """DESIGN.md's label fields, taken from the approver view (the one definition of what a claim says)."""
+    seen = claim.approver_view()
+    return {"vendor": seen["vendor"], "date": seen["date"], "total": seen["total"], "currency": seen["currency"],
+            "tax": str(claim.tax.quantized().amount) if claim.tax else None}
 
 
 def corrected_fields(extracted: Claim, submitted: Claim) -> list[str]:

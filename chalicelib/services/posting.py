@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from chalicelib.adapters.repositories import ClaimRepository, DirectoryRepository, LedgerStore
 from chalicelib.domain.claim import TERMINAL, Claim, ClaimStatus
 from chalicelib.domain.identity import SYSTEM
 from chalicelib.domain.ledger import journal_for
+from chalicelib.services.ports import ClaimStore, Directory, Ledger
 
 Tell = Callable[[Claim, str], None]  # ClaimantUpdates.tell: the employee hears how their claim ended
 
@@ -21,14 +21,14 @@ class ClaimMissing(Exception):
     pass
 
 
-def _get(claims: ClaimRepository, claim_id: str) -> Claim:
+def _get(claims: ClaimStore, claim_id: str) -> Claim:
     claim = claims.get(claim_id)
     if claim is None:
         raise ClaimMissing(claim_id)
     return claim
 
 
-def post_claim(claim_id: str, claims: ClaimRepository, directory: DirectoryRepository, ledger: LedgerStore,
+def post_claim(claim_id: str, claims: ClaimStore, directory: Directory, ledger: Ledger,
                tell: Tell = _silent) -> str:
     """Idempotent: a retried task finds the claim posted and returns the same journal id."""
     claim = _get(claims, claim_id)
@@ -45,14 +45,14 @@ def post_claim(claim_id: str, claims: ClaimRepository, directory: DirectoryRepos
     return entry.journal_id
 
 
-def record_rejection(claim_id: str, claims: ClaimRepository, tell: Tell = _silent) -> None:
+def record_rejection(claim_id: str, claims: ClaimStore, tell: Tell = _silent) -> None:
     claim = _get(claims, claim_id)
     if claim.status == ClaimStatus.REJECTED:
         return
     tell(claims.save(claim, claim.moved_to(ClaimStatus.REJECTED), SYSTEM, action="claim.rejected"), "rejected")
 
 
-def mark_failed(claim_id: str, error: dict | None, claims: ClaimRepository, tell: Tell = _silent) -> None:
+def mark_failed(claim_id: str, error: dict | None, claims: ClaimStore, tell: Tell = _silent) -> None:
     claim = _get(claims, claim_id)
     if claim.status in TERMINAL:
         return

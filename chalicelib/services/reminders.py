@@ -10,10 +10,11 @@ from functools import cache
 import holidays
 
 from chalicelib.adapters.telephony import Telephony, mask_phone
-from chalicelib.domain.approval_link import LinkClaims, sign_link
-from chalicelib.domain.identity import SYSTEM, Forbidden, Principal, Role
+from chalicelib.domain.access import require_admin
+from chalicelib.domain.identity import SYSTEM, Principal
 from chalicelib.domain.schedule import ReminderPlan, WeatherAlert, plan_reminders
-from chalicelib.services.approvals import ApprovalContext, start_reminders, stop_reminders, summary
+from chalicelib.services.approvals.context import ApprovalContext, link_url, start_reminders, stop_reminders
+from chalicelib.services.approvals.views import summary
 
 _COUNTRY = {"Asia/Hong_Kong": "HK", "Asia/Shanghai": "CN", "Asia/Macau": "MO"}
 
@@ -50,27 +51,23 @@ def send(ctx: ApprovalContext, telephony: Telephony, link_id: str, channel: str)
     if claim is None or person is None or not person.phone:
         return False
     info = summary(claim)
-    token = sign_link(LinkClaims(link_id=item.link_id, claim_id=item.claim_id, approver_id=item.approver_id,
-                                 level=int(item.level), content_hash=item.content_hash,
-                                 exp=int(item.expires_epoch), on_behalf_of=item.on_behalf_of), ctx.link_key)
     amount = f"{info['currency']} {info['total']}"
     if channel == "sms":
         text = (f"[HK Expense] 待審批 Approval needed: {amount} {claim.vendor or ''} "
-                f"{ctx.base_url}/approvals/{token}")
+                f"{link_url(ctx, item)}")
         telephony.send_sms(person.phone, text)
     else:
         text = (f"This is HK Expense. An expense claim of {amount} is waiting for your approval. "
                 "Please open the approval message on your phone. 你有一項報銷申請等待審批。")
         telephony.call(person.phone, text, person.timezone)
     ctx.audit.append(ctx.claims.entity(claim.claim_id), SYSTEM, f"reminder.{channel}_sent", None,
-                     {"link_id": link_id, "to": mask_phone(person.phone), "level": int(item.level)})
+                     {"link_id": link_id, "to": mask_phone(person.phone), "level": item.level})
     return True
 
 
 def set_weather(ctx: ApprovalContext, admin: Principal, signal: str) -> dict:
     """Admin switch (or a feed adapter) for the HKO signal; lowering a severe one resumes reminders."""
-    if not admin.has(Role.ADMIN):
-        raise Forbidden("only an admin can set the weather signal")
+    require_admin(admin, "set the weather signal")
     before = ctx.directory.weather()
     after = WeatherAlert(signal=signal, set_at=ctx.now())
     ctx.directory.put_weather(after)

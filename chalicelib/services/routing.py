@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from chalicelib.adapters.repositories import ClaimRepository, DirectoryRepository
 from chalicelib.domain.routing import Route, RoutingError, route_claim
+from chalicelib.services.ports import ClaimStore, Directory
 
 
-def route(claim_id: str, claims: ClaimRepository, directory: DirectoryRepository) -> Route:
+def route(claim_id: str, claims: ClaimStore, directory: Directory) -> Route:
     claim = claims.get(claim_id)
     if claim is None:
         raise RoutingError(f"claim {claim_id} does not exist")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chalicelib import bootstrap
+from tests import audit_events
 
 
 def test_each_call_is_audited_with_its_caller_after_one_token_check(driver, monkeypatch):
@@ -22,7 +23,7 @@ def test_each_call_is_audited_with_its_caller_after_one_token_check(driver, monk
     assert status == 200, body
     assert len(calls) == 1
 
-    records = bootstrap.container().audit.events("API", datetime.now(UTC).date())
+    records = audit_events.events("API", datetime.now(UTC).date())
     listing = [r for r in records if r.after and r.after.get("path") == "/claims" and r.after["method"] == "GET"]
     assert listing, "GET /claims left no audit record"
     assert listing[-1].actor_id != "anonymous" and listing[-1].after["status"] == 200
@@ -31,5 +32,5 @@ def test_each_call_is_audited_with_its_caller_after_one_token_check(driver, monk
 def test_a_refused_call_is_audited_as_anonymous(driver):
     status, _ = driver.call("GET", "/claims", None, {"Authorization": "Bearer not-a-jwt"})
     assert status == 401
-    refused = bootstrap.container().audit.events("API", datetime.now(UTC).date())
+    refused = audit_events.events("API", datetime.now(UTC).date())
     assert any(r.actor_id == "anonymous" and r.after["status"] == 401 for r in refused)

@@ -118,10 +118,10 @@ def test_high_risk_claim_adds_a_finance_review_step(driver):
     duplicate = submitted(driver, png=png)  # the same receipt file again: risk 0.95
     level1 = driver.approval_message(duplicate, level=1)
     assert any("duplicate" in reason for reason in level1["risk_reasons"])
-    assert driver.decide(level1["link"], "approve")[0] == 200
+    assert driver.decide_signed_in(level1["link"], "approve")[0] == 200
     review = driver.approval_message(duplicate, level=2)
     assert (review["role"], review["approver_id"]) == ("finance_review", "E110")
-    assert driver.decide(review["link"], "reject", "duplicate of an earlier claim")[0] == 200
+    assert driver.decide_signed_in(review["link"], "reject", "duplicate of an earlier claim")[0] == 200
     assert driver.wait_status("E201", duplicate, {"rejected"})["rejection_reason"] == "duplicate of an earlier claim"
 
 
@@ -279,8 +279,8 @@ def test_a_step_waiting_past_its_link_lifetime_gets_a_fresh_link(driver):
 
 
 def test_a_lost_optimistic_lock_race_in_a_step_is_retried_not_failed(driver, monkeypatch):
-    from chalicelib.adapters.repositories import ConcurrentChange
-    from chalicelib.services import approvals
+    from chalicelib.domain.errors import ConcurrentChange
+    from chalicelib.services.approvals import requests as approvals
 
     real, raised = approvals.request_approval, []
 

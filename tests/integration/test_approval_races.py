@@ -10,7 +10,7 @@ from chalicelib.domain.claim import Claim, ClaimStatus, Decision
 from chalicelib.domain.identity import SYSTEM
 from chalicelib.domain.money import Money
 from chalicelib.domain.routing import ApprovalStep, Route
-from chalicelib.services import approvals
+from chalicelib.services.approvals import requests as approvals
 
 
 class RecordingWorkflow:
