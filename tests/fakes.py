@@ -1,0 +1,324 @@
+"""In-memory twins of the ports in `chalicelib.services.ports`, and a bootstrap that wires them.
+
+They keep the adapters' contracts (conditional saves raise ConcurrentChange, a link leaves `pending` once, the
+audit chain is hash-linked) so the services' branches can be unit-tested in milliseconds, with time driven by a
+clock the test moves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import itertools
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from chalicelib.domain.approval_link import StoredLink
+from chalicelib.domain.audit import GENESIS, AuditRecord
+from chalicelib.domain.claim import Claim
+from chalicelib.domain.directory import Delegation, Department, Employee, Office
+from chalicelib.domain.errors import AlreadyExists, ConcurrentChange, ExecutionAlreadyStarted, LinkAlreadyUsed
+from chalicelib.domain.identity import Principal
+from chalicelib.domain.ledger import JournalEntry
+from chalicelib.domain.policy import Policy
+from chalicelib.domain.schedule import WeatherAlert
+from chalicelib.services.approvals.context import ApprovalContext
+from chalicelib.services.claimant_updates import ClaimantUpdates
+
+
+class Clock:
+    """Time that moves only when the test says so."""
+
+    def __init__(self, at: datetime = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)):
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> datetime:
+        self.at += timedelta(**delta)
+        return self.at
+
+
+class FakeAudit:
+    def __init__(self, clock: Clock):
+        self.chains: dict[str, list[AuditRecord]] = {}
+        self._clock = clock
+        self._ids = itertools.count(1)
+
+    def next_record(self, entity: str, actor: Principal, action: str, before: dict | None,
+                    after: dict | None) -> AuditRecord:
+        chain = self.chains.get(entity, [])
+        last = chain[-1] if chain else None
+        return AuditRecord(entity=entity, seq=len(chain) + 1, at=self._clock(), actor_id=actor.user_id,
+                           role=actor.primary_role, source_ip=actor.source_ip, action=action, before=before,
+                           after=after, prev_hash=last.hash if last else GENESIS).sealed()
+
+    def records(self, entity: str) -> list[AuditRecord]:
+        return list(self.chains.get(entity, []))
+
+    def append(self, entity: str, actor: Principal, action: str, before: dict | None, after: dict | None) -> None:
+        self.chains.setdefault(entity, []).append(self.next_record(entity, actor, action, before, after))
+
+    def event(self, kind: str, at: datetime, actor: Principal, action: str, after: dict) -> str:
+        entity = f"{kind}#{at.date().isoformat()}#{next(self._ids):08d}"
+        self.append(entity, actor, action, None, after)
+        return entity
+
+    def actions(self, entity: str) -> list[str]:
+        return [r.action for r in self.records(entity)]
+
+    def events(self, kind: str) -> list[AuditRecord]:
+        return [chain[0] for entity, chain in sorted(self.chains.items()) if entity.startswith(f"{kind}#")]
+
+
+class FakeClaims:
+    def __init__(self, audit: FakeAudit):
+        self.items: dict[str, Claim] = {}
+        self._audit = audit
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def entity(claim_id: str) -> str:
+        return f"CLAIM#{claim_id}"
+
+    def get(self, claim_id: str) -> Claim | None:
+        claim = self.items.get(claim_id)
+        return claim.model_copy(deep=True) if claim else None
+
+    def create(self, claim: Claim, actor: Principal, action: str = "claim.created") -> None:
+        with self._lock:
+            if claim.claim_id in self.items:
+                raise AlreadyExists(claim.claim_id)
+            self.items[claim.claim_id] = claim
+            self._audit.append(self.entity(claim.claim_id), actor, action, None, claim.model_dump(mode="json"))
+
+    def save(self, before: Claim, after: Claim, actor: Principal, action: str) -> Claim:
+        with self._lock:
+            stored = self.items.get(after.claim_id)
+            if stored is None or stored.version != before.version:
+                raise ConcurrentChange(f"claim {after.claim_id} changed concurrently")
+            self.items[after.claim_id] = after
+            self._audit.append(self.entity(after.claim_id), actor, action, before.model_dump(mode="json"),
+                               after.model_dump(mode="json"))
+        return after
+
+    def by_file_hash(self, sha256: str) -> list[Claim]:
+        return [c for c in self.items.values() if c.file_sha256 == sha256]
+
+    def by_dedupe_key(self, key: str) -> list[Claim]:
+        return [c for c in self.items.values() if c.dedupe_key == key]
+
+    def by_department(self, department_id: str, limit: int = 200) -> list[Claim]:
+        found = [c for c in self.items.values() if c.department_id == department_id]
+        return sorted(found, key=lambda c: c.created_at, reverse=True)[:limit]
+
+    def by_employee(self, employee_id: str, limit: int = 200) -> list[Claim]:
+        found = [c for c in self.items.values() if c.employee_id == employee_id]
+        return sorted(found, key=lambda c: c.created_at, reverse=True)[:limit]
+
+
+class FakeDirectory:
+    def __init__(self):
+        self.employees: dict[str, Employee] = {}
+        self.departments: dict[str, Department] = {}
+        self.offices: dict[str, Office] = {}
+        self.policies: dict[str, Policy] = {}
+        self.delegations: dict[str, Delegation] = {}
+        self.alert = WeatherAlert()
+
+    def employee(self, employee_id: str) -> Employee | None:
+        return self.employees.get(employee_id)
+
+    def employee_by_email(self, email: str) -> Employee | None:
+        return next((e for e in self.employees.values() if e.email.lower() == email.strip().lower()), None)
+
+    def department(self, department_id: str) -> Department | None:
+        return self.departments.get(department_id)
+
+    def office(self, office_id: str) -> Office | None:
+        return self.offices.get(office_id)
+
+    def policy(self, company: str = "default") -> Policy:
+        return self.policies.get(company, Policy())
+
+    def weather(self) -> WeatherAlert:
+        return self.alert
+
+    def delegation(self, approver_id: str) -> Delegation | None:
+        return self.delegations.get(approver_id)
+
+    def put_employee(self, employee: Employee) -> None:
+        self.employees[employee.employee_id] = employee
+
+    def put_department(self, department: Department) -> None:
+        self.departments[department.department_id] = department
+
+    def put_office(self, office: Office) -> None:
+        self.offices[office.office_id] = office
+
+    def put_policy(self, policy: Policy) -> None:
+        self.policies[policy.company] = policy
+
+    def put_weather(self, alert: WeatherAlert) -> None:
+        self.alert = alert
+
+    def put_delegation(self, delegation: Delegation) -> None:
+        self.delegations[delegation.approver_id] = delegation
+
+
+class FakeLinks:
+    def __init__(self):
+        self.items: dict[str, StoredLink] = {}
+        self._lock = threading.Lock()
+
+    def put_pending(self, link: StoredLink) -> None:
+        with self._lock:
+            if link.link_id in self.items:
+                raise AlreadyExists(link.link_id)
+            self.items[link.link_id] = link
+
+    def get(self, link_id: str) -> StoredLink | None:
+        link = self.items.get(link_id)
+        return link.model_copy(deep=True) if link else None
+
+    def mark_used(self, link: StoredLink, state: str = "used") -> None:
+        with self._lock:
+            stored = self.items.get(link.link_id)
+            if stored is None or stored.state != "pending":
+                raise LinkAlreadyUsed(link.link_id)
+            self.items[link.link_id] = stored.model_copy(update={"state": state})
+
+    def pending(self) -> list[StoredLink]:
+        return [link for link in self.items.values() if link.state == "pending"]
+
+    def pending_for(self, approver_id: str) -> list[StoredLink]:
+        return [link for link in self.pending() if link.approver_id == approver_id]
+
+    def void(self, link_id: str | None) -> StoredLink | None:
+        link = self.get(link_id) if link_id else None
+        if link is not None and link.state == "pending":
+            with contextlib.suppress(LinkAlreadyUsed):  # decided meanwhile: the decision stands
+                self.mark_used(link, state="void")
+        return link
+
+    def rebind(self, link: StoredLink, task_token: str) -> None:
+        with self._lock:
+            stored = self.items.get(link.link_id)
+            if stored is None or stored.state != link.state:
+                raise LinkAlreadyUsed(link.link_id)
+            self.items[link.link_id] = stored.model_copy(update={"task_token": task_token})
+
+    def set_reminder_execution(self, link: StoredLink, name: str) -> None:
+        self.items[link.link_id] = self.items[link.link_id].model_copy(update={"reminder_execution": name})
+
+
+class FakeLedger:
+    def __init__(self):
+        self.entries: dict[str, JournalEntry] = {}
+
+    def post(self, entry: JournalEntry) -> JournalEntry:
+        return self.entries.setdefault(entry.journal_id, entry)
+
+    def get(self, journal_id: str) -> JournalEntry | None:
+        return self.entries.get(journal_id)
+
+
+@dataclass
+class FakeWorkflow:
+    """Records what the service asked of Step Functions; `waiting` tokens answer once, as a real task does."""
+
+    calls: list[tuple] = field(default_factory=list)
+    started: set[str] = field(default_factory=set)
+    fail_start: Exception | None = None
+
+    def start(self, name: str, payload: dict) -> str:
+        if self.fail_start is not None:
+            raise self.fail_start
+        if name in self.started:
+            raise ExecutionAlreadyStarted(name)
+        self.started.add(name)
+        self.calls.append(("start", name, payload))
+        return f"arn:aws:states:ap-east-1:123456789012:execution:fake:{name}"
+
+    def stop(self, name: str, cause: str) -> None:
+        self.calls.append(("stop", name))
+
+    def succeed(self, task_token: str, output: dict) -> bool:
+        self.calls.append(("succeed", task_token, output))
+        return True
+
+    def fail(self, task_token: str, error: str, cause: str) -> bool:
+        self.calls.append(("fail", task_token, error, cause))
+        return True
+
+    def resumed(self) -> list[tuple]:
+        return [c for c in self.calls if c[0] in ("succeed", "fail")]
+
+
+@dataclass
+class FakeNotifier:
+    sent: list[dict] = field(default_factory=list)
+
+    def publish(self, subject: str, message: dict, attributes: dict[str, str]) -> str:
+        self.sent.append({"subject": subject, **message, "attributes": attributes})
+        return f"m-{len(self.sent)}"
+
+    def approval_links(self, claim_id: str) -> list[dict]:
+        return [m for m in self.sent if m.get("kind") == "approval" and m["claim"]["claim_id"] == claim_id]
+
+
+class FakeSigner:
+    """An HMAC stands in for the KMS key: what matters to the services is that a changed payload fails."""
+
+    key_id = "fake-key"
+
+    def __init__(self):
+        self._key = b"fake signing key"
+
+    def sign(self, message: bytes) -> tuple[str, str]:
+        return self.key_id, hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def verify(self, message: bytes, key_id: str, signature: str) -> bool:
+        return key_id == self.key_id and hmac.compare_digest(
+            hmac.new(self._key, message, hashlib.sha256).hexdigest(), signature)
+
+
+@dataclass
+class FakeApp:
+    """What `bootstrap.Container` wires in AWS, wired with fakes."""
+
+    clock: Clock
+    audit: FakeAudit
+    claims: FakeClaims
+    directory: FakeDirectory
+    links: FakeLinks
+    ledger: FakeLedger
+    workflow: FakeWorkflow
+    reminders: FakeWorkflow
+    notifier: FakeNotifier
+    employee_notifier: FakeNotifier
+    signer: FakeSigner
+    approvals: ApprovalContext
+
+
+def bootstrap_fakes(load_org: bool = True) -> FakeApp:
+    clock = Clock()
+    audit = FakeAudit(clock)
+    claims, directory, links = FakeClaims(audit), FakeDirectory(), FakeLinks()
+    workflow, reminders, notifier, employee_notifier = FakeWorkflow(), FakeWorkflow(), FakeNotifier(), FakeNotifier()
+    signer = FakeSigner()
+    if load_org:
+        from harness import sample_org
+
+        sample_org.load(directory)
+    ctx = ApprovalContext(
+        claims=claims, directory=directory, links=links, notifier=notifier, workflow=workflow, audit=audit,
+        signer=signer, reminders=reminders, link_key=b"unit-test link key", base_url="https://expense.example",
+        link_ttl_seconds=7 * 24 * 3600, now=clock,
+        claimants=ClaimantUpdates(employee_notifier, directory, "https://expense.example"),
+    )
+    return FakeApp(clock, audit, claims, directory, links, FakeLedger(), workflow, reminders, notifier,
+                   employee_notifier, signer, ctx)
