@@ -205,7 +205,11 @@ class Claim(BaseModel):
         if decision.content.get("submission") != self.submission_count:
             return []
         now = self.as_seen_by(decision_index)
-        return sorted(k for k in set(now) | set(decision.content) if now.get(k) != decision.content.get(k))
+        differs = {k for k in set(now) | set(decision.content) if now.get(k) != decision.content.get(k)}
+        cut = {i for i, li in enumerate(self.line_items) if li.disallowed_reason}
+        if not set(decision.disallowed_lines) <= cut:  # a line this decision disallowed was restored since
+            differs.add("lines")
+        return sorted(differs)
 
     def payable(self) -> Money | None:
         """What the company reimburses: the total less every line an approver disallowed."""
