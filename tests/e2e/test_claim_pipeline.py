@@ -58,10 +58,10 @@ def test_claim_above_threshold_needs_second_signer_and_rejection_ends_it(driver)
                                                     "receipt_date": "2026-11-10"})
     assert status == 200, body
     first = driver.approval_message(claim_id, level=1)
-    assert driver.decide(first["link"], "approve")[0] == 200
+    assert driver.decide_signed_in(first["link"], "approve")[0] == 200
     second = driver.approval_message(claim_id, level=2)
     assert second["approver_id"] == "E110"  # the branch's finance controller signs second
-    status, body = driver.decide(second["link"], "reject", "no pre-approval for this dinner")
+    status, body = driver.decide_signed_in(second["link"], "reject", "no pre-approval for this dinner")
     assert status == 200, body
     final = driver.wait_status("E202", claim_id, {"rejected", "failed"})
     assert final["status"] == "rejected"

@@ -62,7 +62,7 @@ def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, mon
         # A: returned and resubmitted, then nobody answers: escalated to E100, then to the escalation desk
         a = submitted(driver, purpose="")
         first = driver.approval_message(a, level=1)
-        assert driver.decide(first["link"], "return", "purpose please")[0] == 200
+        assert driver.decide_signed_in(first["link"], "return", "purpose please")[0] == 200
         assert driver.submit("E201", a, {"purpose": "client lunch"})[0] == 200
         wait_for(lambda: any(m.get("kind") == "escalation_desk" for m in
                              driver.inbox + (driver.inbox.extend(stack.approver_messages()) or [])), seconds=40)
@@ -72,11 +72,11 @@ def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, mon
                      f"/claims/{a}/audit", "/claims"):
             assert driver.call("GET", path, None, driver.auth("E900"))[0] in (200, 403), path
         assert driver.call("GET", "/me/approvals", None, driver.auth("E100"))[0] == 200
-        assert driver.call("POST", f"/admin/claims/{a}/reassign", {"approver_id": "E110", "reason": "cover"},
+        assert driver.call("POST", f"/admin/claims/{a}/reassign", {"approver_id": "E300", "reason": "cover"},
                            driver.auth("E900"))[0] == 200
-        while (covered := driver.approval_message(a, level=1))["approver_id"] != "E110":
+        while (covered := driver.approval_message(a, level=1))["approver_id"] != "E300":
             pass  # the earlier steps' messages come first
-        assert driver.decide(covered["link"], "approve")[0] == 200
+        assert driver.decide_signed_in(covered["link"], "approve")[0] == 200
 
         def settled_or_next_step():  # any later step (it may escalate meanwhile): approve its newest link
             if driver.claim("E201", a)["status"] in ("posted", "failed"):
@@ -86,14 +86,14 @@ def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, mon
                      and m["level"] > 1]
             if steps:
                 driver.inbox.clear()
-                driver.decide(steps[-1]["link"], "approve")
+                driver.decide_signed_in(steps[-1]["link"], "approve")
             return False
 
         wait_for(settled_or_next_step, seconds=60, every=0.3)
         assert driver.claim("E201", a)["status"] == "posted"
         # B: rejected
         b = submitted(driver, employee="E202")
-        assert driver.decide(driver.approval_message(b, level=1, seconds=20)["link"], "reject", "no")[0] == 200
+        assert driver.decide_signed_in(driver.approval_message(b, level=1, seconds=20)["link"], "reject", "no")[0] == 200
         driver.wait_status("E202", b, {"rejected"})
         # C: a policy without a top approver: nobody may approve the top of the chain's claim. It fails, visibly,
         # and the claimant is told.

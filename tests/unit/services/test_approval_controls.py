@@ -16,7 +16,6 @@ from chalicelib.domain.identity import SYSTEM, Forbidden, Principal, Role
 from chalicelib.domain.money import Money
 from chalicelib.services import routing
 from chalicelib.services.approvals import decisions, delegation, requests
-from chalicelib.services.approvals.context import link_token
 from tests.fakes import FakeApp, bootstrap_fakes
 
 ROLES = {"E100": {Role.APPROVER, Role.FINANCE}, "E110": {Role.APPROVER, Role.FINANCE}, "E200": {Role.APPROVER},
