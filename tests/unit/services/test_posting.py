@@ -243,3 +243,20 @@ def test_a_terminal_claim_is_left_untouched_and_nobody_is_told(app, status):
     assert claim.failure_reason == ("earlier" if status == ClaimStatus.FAILED else None)
     assert app.audit.actions("CLAIM#c-1") == ["claim.created"]
     assert _told(app) == []
+
+
+def test_a_claimant_who_cannot_be_told_does_not_undo_the_posting(app, caplog):
+    """The notification is best effort: SNS down, the claim is still posted and booked."""
+    from chalicelib.services.claimant_updates import ClaimantUpdates
+    from tests.fakes import FakeNotifier
+
+    class Down(FakeNotifier):
+        def publish(self, subject, message, attributes):
+            raise ConnectionError("SNS unreachable")
+
+    put_claim(app, status=ClaimStatus.IN_APPROVAL)
+    tell = ClaimantUpdates(Down(), app.directory, "https://expense.example").tell
+
+    assert post_claim("c-1", app.claims, app.directory, app.ledger, tell, now=app.clock) == "JE-c-1"
+    assert app.claims.get("c-1").status == ClaimStatus.POSTED and list(app.ledger.entries) == ["JE-c-1"]
+    assert "could not tell the claimant about posted of claim c-1" in caplog.text
