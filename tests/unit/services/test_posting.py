@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.domain.claim import ClaimStatus, LineItem
+from chalicelib.domain.claim import ClaimStatus, InvalidTransition, LineItem
 from chalicelib.domain.errors import ConcurrentChange
 from chalicelib.domain.identity import SYSTEM
 from chalicelib.domain.ledger import EMPLOYEE_PAYABLE
@@ -46,6 +46,7 @@ def test_an_approved_claim_moves_through_approved_to_posted_with_a_balanced_jour
     claim = app.claims.get("c-1")
     assert (claim.status, claim.journal_id, journal_id) == (ClaimStatus.POSTED, "JE-c-1", "JE-c-1")
     assert app.audit.actions("CLAIM#c-1")[-2:] == ["claim.approved", "claim.posted"]
+    assert {r.actor_id for r in app.audit.records("CLAIM#c-1")[-2:]} == {"system"}
     entry = app.ledger.get("JE-c-1")
     assert entry.entry_date == date(2026, 11, 12)
     debit, credit = entry.lines
@@ -190,6 +191,16 @@ def test_a_rejection_is_recorded_once_and_the_claimant_told_why_once(app):
     assert told["zh-Hant"].endswith("已被拒絕：personal meal, not business。")
 
 
+@pytest.mark.parametrize("status", [ClaimStatus.RETURNED, ClaimStatus.POSTED, ClaimStatus.FAILED])
+def test_a_rejection_for_a_claim_outside_approval_moves_nothing(app, status):
+    """Only a claim in approval can end rejected; anything else is refused (the flow then marks it failed)."""
+    put_claim(app, status=status)
+    with pytest.raises(InvalidTransition):
+        record_rejection("c-1", app.claims, app.approvals.claimants.tell)
+    assert app.claims.get("c-1").status == status and app.audit.actions("CLAIM#c-1") == ["claim.created"]
+    assert _told(app) == []
+
+
 # --- mark_failed ---------------------------------------------------------------------------------------------
 
 
@@ -218,6 +229,14 @@ def test_long_causes_are_cut_so_the_reason_stays_readable(app):
     put_claim(app, "c-2", status=ClaimStatus.IN_APPROVAL)
     mark_failed("c-2", {"Error": "Boom", "Cause": "y" * 1000}, app.claims)
     assert app.claims.get("c-2").failure_reason == "Boom: " + "y" * 500
+
+
+def test_an_approved_claim_whose_posting_failed_is_marked_failed(app):
+    """The ledger stayed unavailable through the retries: the approved claim fails visibly."""
+    put_claim(app, status=ClaimStatus.APPROVED)
+    mark_failed("c-1", {"Error": "LedgerUnavailable", "Cause": "ledger down"}, app.claims)
+    claim = app.claims.get("c-1")
+    assert (claim.status, claim.failure_reason) == (ClaimStatus.FAILED, "LedgerUnavailable: ledger down")
 
 
 def test_the_claimant_is_told_the_claim_failed_and_that_finance_knows(app):
