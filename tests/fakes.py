@@ -92,7 +92,7 @@ class FakeClaims:
         with self._lock:
             if claim.claim_id in self.items:
                 raise AlreadyExists(claim.claim_id)
-            self.items[claim.claim_id] = claim
+            self.items[claim.claim_id] = claim.model_copy(deep=True)  # stored, not shared with the caller
             self._audit.append(self.entity(claim.claim_id), actor, action, None, claim.model_dump(mode="json"))
 
     def save(self, before: Claim, after: Claim, actor: Principal, action: str) -> Claim:
@@ -100,7 +100,7 @@ class FakeClaims:
             stored = self.items.get(after.claim_id)
             if stored is None or stored.version != before.version:
                 raise ConcurrentChange(f"claim {after.claim_id} changed concurrently")
-            self.items[after.claim_id] = after
+            self.items[after.claim_id] = after.model_copy(deep=True)
             self._audit.append(self.entity(after.claim_id), actor, action, before.model_dump(mode="json"),
                                after.model_dump(mode="json"))
         return after
@@ -270,6 +270,27 @@ class FakeNotifier:
         return [m for m in self.sent if m.get("kind") == "approval" and m["claim"]["claim_id"] == claim_id]
 
 
+@dataclass
+class FakeTelephony:
+    """Records each SMS and call as the provider would get it; `down` makes every send raise."""
+
+    sms: list[dict] = field(default_factory=list)
+    calls: list[dict] = field(default_factory=list)
+    down: Exception | None = None
+
+    def send_sms(self, phone: str, text: str) -> str:
+        if self.down is not None:
+            raise self.down
+        self.sms.append({"to": phone, "text": text})
+        return f"sms-{len(self.sms)}"
+
+    def call(self, phone: str, text: str, timezone: str) -> str:
+        if self.down is not None:
+            raise self.down
+        self.calls.append({"to": phone, "text": text, "timezone": timezone})
+        return f"call-{len(self.calls)}"
+
+
 class FakeSigner:
     """An HMAC stands in for the KMS key: what matters to the services is that a changed payload fails."""
 
@@ -302,6 +323,7 @@ class FakeApp:
     employee_notifier: FakeNotifier
     signer: FakeSigner
     approvals: ApprovalContext
+    telephony: FakeTelephony = field(default_factory=FakeTelephony)
 
 
 def bootstrap_fakes(load_org: bool = True) -> FakeApp:

@@ -230,14 +230,14 @@ class Claim(BaseModel):
         data.update(status=wanted, version=self.version + 1, updated_at=utcnow())
         return Claim.model_validate(data)
 
-    def validate_for_submission(self) -> None:
+    def validate_for_submission(self, today: date | None = None) -> None:
         if self.total is None:
             raise InvalidClaim("the claim has no total: enter the amount before submitting")
         if self.total.amount <= 0:
             raise InvalidClaim("the total must be a positive amount")
         if self.receipt_date is None:
             raise InvalidClaim("the claim has no receipt date")
-        if self.receipt_date > utcnow().date():
+        if self.receipt_date > (today or utcnow().date()):
             raise InvalidClaim("the receipt date is in the future")
         if not self.vendor:
             raise InvalidClaim("the claim has no vendor")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
 from chalicelib.domain.access import can_read_claim, reads_every_department, reads_own_department
-from chalicelib.domain.claim import EDITABLE, Claim, ClaimStatus, InvalidClaim, LineItem, parse_amount
+from chalicelib.domain.claim import EDITABLE, Claim, ClaimStatus, InvalidClaim, LineItem, parse_amount, utcnow
 from chalicelib.domain.identity import Forbidden, Principal
 from chalicelib.domain.money import Money
 from chalicelib.services.ports import ClaimStore
@@ -111,13 +112,14 @@ def edit_claim(principal: Principal, claims: ClaimStore, claim_id: str, edits: C
     return claims.save(claim, claim.moved_to(target, **changes), principal, action="claim.corrected")
 
 
-def submit_claim(principal: Principal, claims: ClaimStore, claim_id: str, edits: ClaimEdits) -> Claim:
+def submit_claim(principal: Principal, claims: ClaimStore, claim_id: str, edits: ClaimEdits,
+                 *, now: Callable[[], datetime] = utcnow) -> Claim:
     """First submission of a claim; a returned claim is resubmitted through the approval service instead."""
     claim = _own_editable(principal, claims, claim_id)
     if claim.status == ClaimStatus.RETURNED:
         raise InvalidClaim("a returned claim is resubmitted to its approver, not submitted anew")
     changes = edits.apply(claim)
     candidate = claim.model_copy(update=changes)
-    candidate.validate_for_submission()
+    candidate.validate_for_submission(today=now().date())
     submitted = claim.moved_to(ClaimStatus.SUBMITTED, **changes, submission_count=claim.submission_count + 1)
     return claims.save(claim, submitted, principal, action="claim.submitted")

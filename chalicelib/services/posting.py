@@ -17,6 +17,10 @@ def _silent(claim: Claim, event: str) -> None:
     return None
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 class ClaimMissing(Exception):
     pass
 
@@ -29,7 +33,7 @@ def _get(claims: ClaimStore, claim_id: str) -> Claim:
 
 
 def post_claim(claim_id: str, claims: ClaimStore, directory: Directory, ledger: Ledger,
-               tell: Tell = _silent) -> str:
+               tell: Tell = _silent, *, now: Callable[[], datetime] = _utcnow) -> str:
     """Idempotent: a retried task finds the claim posted and returns the same journal id."""
     claim = _get(claims, claim_id)
     if claim.status == ClaimStatus.POSTED and claim.journal_id:
@@ -38,7 +42,7 @@ def post_claim(claim_id: str, claims: ClaimStore, directory: Directory, ledger: 
         claim = claims.save(claim, claim.moved_to(ClaimStatus.APPROVED), SYSTEM, action="claim.approved")
     if claim.status != ClaimStatus.APPROVED:
         raise RuntimeError(f"claim {claim_id} is {claim.status.value}, not approved")
-    entry = ledger.post(journal_for(claim, directory.policy().fx, datetime.now(UTC).date()))
+    entry = ledger.post(journal_for(claim, directory.policy().fx, now().date()))
     posted = claims.save(claim, claim.moved_to(ClaimStatus.POSTED, journal_id=entry.journal_id), SYSTEM,
                          action="claim.posted")
     tell(posted, "posted")

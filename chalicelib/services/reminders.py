@@ -9,12 +9,13 @@ from functools import cache
 
 import holidays
 
-from chalicelib.adapters.telephony import Telephony, mask_phone
+from chalicelib.adapters.telephony import mask_phone
 from chalicelib.domain.access import require_admin
 from chalicelib.domain.identity import SYSTEM, Principal
 from chalicelib.domain.schedule import ReminderPlan, WeatherAlert, plan_reminders
 from chalicelib.services.approvals.context import ApprovalContext, link_url, start_reminders, stop_reminders
 from chalicelib.services.approvals.views import summary
+from chalicelib.services.ports import Telephony
 
 _COUNTRY = {"Asia/Hong_Kong": "HK", "Asia/Shanghai": "CN", "Asia/Macau": "MO"}
 
