@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -230,14 +230,14 @@ class Claim(BaseModel):
         data.update(status=wanted, version=self.version + 1, updated_at=utcnow())
         return Claim.model_validate(data)
 
-    def validate_for_submission(self, today: date | None = None) -> None:
+    def validate_for_submission(self, now: datetime | None = None) -> None:
         if self.total is None:
             raise InvalidClaim("the claim has no total: enter the amount before submitting")
         if self.total.amount <= 0:
             raise InvalidClaim("the total must be a positive amount")
         if self.receipt_date is None:
             raise InvalidClaim("the claim has no receipt date")
-        if self.receipt_date > (today or utcnow().date()):
+        if self.receipt_date > latest_date_anywhere(now or utcnow()):
             raise InvalidClaim("the receipt date is in the future")
         if not self.vendor:
             raise InvalidClaim("the claim has no vendor")
@@ -254,6 +254,13 @@ class Claim(BaseModel):
         lines = sum((li.amount.amount for li in self.line_items), Decimal("0"))
         if lines > self.total.amount:
             raise InvalidClaim(f"the line items add up to {lines}, more than the total {self.total.amount}")
+
+
+def latest_date_anywhere(now: datetime) -> date:
+    """A receipt's date is local to where it was printed: it is in the future only once it is later than the
+    calendar date in the earliest time zone (UTC+14). Comparing with the UTC date refused receipts dated
+    today from midnight to 08:00 in Hong Kong."""
+    return (now.astimezone(UTC) + timedelta(hours=14)).date()
 
 
 def view_hash(view: dict) -> str:

@@ -120,6 +120,6 @@ def submit_claim(principal: Principal, claims: ClaimStore, claim_id: str, edits:
         raise InvalidClaim("a returned claim is resubmitted to its approver, not submitted anew")
     changes = edits.apply(claim)
     candidate = claim.model_copy(update=changes)
-    candidate.validate_for_submission(today=now().date())
+    candidate.validate_for_submission(now=now())
     submitted = claim.moved_to(ClaimStatus.SUBMITTED, **changes, submission_count=claim.submission_count + 1)
     return claims.save(claim, submitted, principal, action="claim.submitted")

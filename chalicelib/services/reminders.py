@@ -11,9 +11,17 @@ import holidays
 
 from chalicelib.adapters.telephony import mask_phone
 from chalicelib.domain.access import require_admin
+from chalicelib.domain.approval_link import StoredLink
+from chalicelib.domain.claim import Claim
 from chalicelib.domain.identity import SYSTEM, Principal
 from chalicelib.domain.schedule import ReminderPlan, WeatherAlert, plan_reminders
-from chalicelib.services.approvals.context import ApprovalContext, link_url, start_reminders, stop_reminders
+from chalicelib.services.approvals.context import (
+    ApprovalContext,
+    link_url,
+    open_steps,
+    start_reminders,
+    stop_reminders,
+)
 from chalicelib.services.approvals.views import summary
 from chalicelib.services.ports import Telephony
 
@@ -29,11 +37,19 @@ def is_public_holiday(day: date, tz: str) -> bool:
     return day in _calendar(_COUNTRY.get(tz, "HK"))
 
 
+def _waiting(ctx: ApprovalContext, link_id: str) -> tuple[StoredLink, Claim] | None:
+    """The link and its claim while the claim still waits on that very link: a decided, replaced or failed
+    step (a claim that failed keeps its last link pending) reminds nobody."""
+    link = ctx.links.get(link_id)
+    found = open_steps(ctx, [link]) if link is not None and link.state == "pending" else []
+    return found[0] if found else None
+
+
 def plan(ctx: ApprovalContext, link_id: str, delay_seconds: int = 0) -> ReminderPlan:
-    item = ctx.links.get(link_id)
-    if item is None or item.state != "pending":
+    waiting = _waiting(ctx, link_id)
+    if waiting is None:
         return ReminderPlan(paused=True, reason="the step is no longer waiting")
-    claim = ctx.claims.get(item.claim_id)
+    item, claim = waiting
     person = ctx.directory.employee(item.approver_id)
     policy = ctx.directory.policy()
     return plan_reminders(
@@ -44,10 +60,10 @@ def plan(ctx: ApprovalContext, link_id: str, delay_seconds: int = 0) -> Reminder
 
 def send(ctx: ApprovalContext, telephony: Telephony, link_id: str, channel: str) -> bool:
     """Send one reminder; returns False when the ladder should stop (decided, replaced, or no phone)."""
-    item = ctx.links.get(link_id)
-    if item is None or item.state != "pending":
+    waiting = _waiting(ctx, link_id)
+    if waiting is None:
         return False
-    claim = ctx.claims.get(item.claim_id)
+    item, claim = waiting
     person = ctx.directory.employee(item.approver_id)
     if claim is None or person is None or not person.phone:
         return False
@@ -76,7 +92,7 @@ def set_weather(ctx: ApprovalContext, admin: Principal, signal: str) -> dict:
     resumed = 0
     if before.severe and not after.severe:
         stagger = ctx.directory.policy().reminders.resume_stagger_seconds
-        for i, item in enumerate(sorted(ctx.links.pending(), key=lambda x: x.link_id)):
+        for i, (item, _) in enumerate(sorted(open_steps(ctx, ctx.links.pending()), key=lambda x: x[0].link_id)):
             stop_reminders(ctx, item, "restarting after severe weather")
             start_reminders(ctx, item, delay_seconds=i * stagger, attempt=int(after.set_at.timestamp()))
             resumed += 1

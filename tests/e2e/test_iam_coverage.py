@@ -93,7 +93,8 @@ def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, mon
         assert driver.claim("E201", a)["status"] == "posted"
         # B: rejected
         b = submitted(driver, employee="E202")
-        assert driver.decide_signed_in(driver.approval_message(b, level=1, seconds=20)["link"], "reject", "no")[0] == 200
+        b_link = driver.approval_message(b, level=1, seconds=20)["link"]
+        assert driver.decide_signed_in(b_link, "reject", "no")[0] == 200
         driver.wait_status("E202", b, {"rejected"})
         # C: a policy without a top approver: nobody may approve the top of the chain's claim. It fails, visibly,
         # and the claimant is told.

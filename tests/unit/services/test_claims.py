@@ -204,8 +204,6 @@ def test_a_receipt_dated_today_is_accepted_and_tomorrow_is_refused(app):
     assert _submit(app, ClaimEdits(receipt_date=date(2026, 11, 20))).status == ClaimStatus.SUBMITTED
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the future-date check compares the receipt's (local) date with the "
-                                      "UTC date: from 00:00 to 08:00 HKT a receipt dated today is refused")
 def test_a_receipt_dated_today_is_accepted_early_in_the_hong_kong_morning(app):
     app.clock.at = hkt(2026, 11, 20, 7, 30)  # 2026-11-19 23:30 UTC
     put_claim(app, receipt_date=date(2026, 11, 20))

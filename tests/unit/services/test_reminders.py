@@ -160,9 +160,6 @@ def test_nothing_is_sent_when_the_approver_has_no_phone(app):
     assert not any(a.startswith("reminder.") for a in app.audit.actions("CLAIM#c-1"))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: plan/send only check the link's state; a claim that failed while "
-                                      "its step was waiting keeps a pending link, so its approver is still "
-                                      "texted and called (and set_weather restarts its ladder)")
 def test_no_reminder_is_sent_for_a_claim_that_failed_while_its_step_was_waiting(app):
     link = awaiting_approval(app)
     mark_failed("c-1", {"Error": "Lambda.Unknown", "Cause": "boom"}, app.claims)
