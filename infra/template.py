@@ -219,6 +219,7 @@ def access(stage: str) -> dict[str, Access]:
             indexes={"claims": ("by-file-hash", "by-dedupe-key")},
             start_executions=("approval",),
             streams=("claims",),
+            publish=("employee-notifications",),  # a claim that cannot be scored fails and its claimant is told
         ),
         "route_claim": Access(tables={"claims": ("dynamodb:GetItem",), "directory": ("dynamodb:GetItem",)}),
         "request_approval": Access(

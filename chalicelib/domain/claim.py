@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chalicelib.domain.currencies import AmountTooLarge, check_amount
 from chalicelib.domain.money import Money
 
 
@@ -221,7 +222,8 @@ class Claim(BaseModel):
 
 
 def parse_amount(text: str) -> Decimal:
-    """Amounts typed by people: '1,234.50' -> Decimal; refuses floats' cousins like 'nan'."""
+    """Amounts typed by people: '1,234.50' -> Decimal; refuses floats' cousins like 'nan' and absurd sizes
+    ('1e26' would break rounding to cents later; see currencies.MAX_AMOUNT)."""
     cleaned = unicodedata.normalize("NFKC", text).replace(",", "").replace(" ", "").strip()
     try:
         value = Decimal(cleaned)
@@ -229,4 +231,7 @@ def parse_amount(text: str) -> Decimal:
         raise InvalidClaim(f"not an amount: {text!r}") from exc
     if not value.is_finite():
         raise InvalidClaim(f"not an amount: {text!r}")
-    return value
+    try:
+        return check_amount(value)
+    except AmountTooLarge as exc:
+        raise InvalidClaim(f"{text!r} is too large: {exc}") from exc
