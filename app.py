@@ -132,11 +132,19 @@ def _audit_call(event, status: int, started: datetime) -> None:
     except Unauthorized:
         actor = Principal(user_id="anonymous", employee_id="", department_id="", roles=frozenset(),
                           source_ip=_source_ip())
-    path = event.path
-    if path.startswith("/approvals/"):
-        path = "/approvals/{token}"  # the link is a credential: never store it
     c.audit.event("API", started, actor, "api.call",
-                  {"method": event.method, "path": path, "status": status, "at": started.isoformat()})
+                  {"method": event.method, "path": _concrete_path(event), "route": event.path, "status": status,
+                   "at": started.isoformat()})
+
+
+def _concrete_path(event) -> str:
+    """The path with its real ids (which claim was read), from the route pattern Chalice gives as `path`;
+    an approval token stays `{token}`: the link is a credential and is never stored."""
+    path = event.path
+    for name, value in (event.uri_params or {}).items():
+        if name != "token":
+            path = path.replace("{" + name + "}", str(value))
+    return path
 
 
 # ---- pages -----------------------------------------------------------------------------------------------
