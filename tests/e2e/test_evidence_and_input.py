@@ -55,3 +55,34 @@ def test_a_currency_without_an_hkd_rate_fails_visibly_and_the_claimant_is_told(d
     assert claim["failure_reason"] == "it could not be scored: no HKD exchange rate is configured for THB"
     told = driver.claimant_message(claim_id, "failed")
     assert "no HKD exchange rate is configured for THB" in told["en"] and told["status"] == "failed"
+
+
+def test_the_local_servers_request_log_never_holds_an_approval_token(stack, caplog, capfd):
+    """`make demo` serves approval links; before, the request log printed `/approvals/<token>` whole."""
+    import http.client
+    import socket
+
+    from harness import demo
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = demo.start_api(port)
+    token = "eyJsaW5rIjoiYWJjIn0.secret-signature-xyz"
+    try:
+        with caplog.at_level("INFO", logger="hk-expense.local-api"):
+            for path in (f"/approvals/{token}", f"/approvals/{token}/decision", "/claims/c-1"):
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request("GET", path)
+                conn.getresponse().read()
+                conn.close()
+    finally:
+        if server is not None:
+            server.server.shutdown()
+            server.server.server_close()
+    logged = [r.getMessage() for r in caplog.records if r.name == "hk-expense.local-api"]
+    out, err = capfd.readouterr()
+    assert "secret-signature-xyz" not in " ".join(logged) + out + err + caplog.text
+    assert any('"GET /approvals/{token} HTTP/1.1" 410' in line for line in logged), logged
+    assert any("/approvals/{token}/decision" in line for line in logged)
+    assert any("/claims/c-1" in line for line in logged)
