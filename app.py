@@ -181,8 +181,9 @@ def create_upload():
     c = bootstrap.container()
     request = uploads.UploadRequest.model_validate(_body())
     claim_id, key = uploads.plan_upload(principal, request, c.settings.max_upload_bytes)
-    target = c.uploads.presigned_put(key, request.content_type, c.settings.max_upload_bytes,
-                                     c.settings.upload_url_ttl_seconds)
+    # the POST policy binds the size to what was declared (plan_upload refused anything above the limit)
+    target = c.uploads.presigned_post(key, request.content_type, request.size_bytes,
+                                      c.settings.upload_url_ttl_seconds)
     return _json({"claim_id": claim_id, "key": key, "upload": target}, 201)
 
 

@@ -112,6 +112,7 @@ class Claim(BaseModel):
     updated_at: datetime = Field(default_factory=utcnow)
 
     s3_key: str
+    s3_version_id: str | None = None  # the object version the claim was read from (the bucket is versioned)
     file_sha256: str
     content_type: str | None = None
     file_size: int = 0
