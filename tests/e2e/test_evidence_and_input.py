@@ -146,6 +146,12 @@ def test_a_replaced_receipt_is_audited_and_the_claim_keeps_the_version_it_was_re
     status, trail = driver.call("GET", f"/claims/{claim_id}/audit", None, driver.auth("E201"))
     assert status == 200 and "evidence.replaced" in [r["action"] for r in trail["records"]]
 
+    from chalicelib.services import extraction  # the replacement's event delivered again: recorded once
+
+    extraction.process_upload(read["s3_key"], c.uploads, c.claims, c.directory, c.extractor,
+                              c.settings.max_upload_bytes)
+    assert len(replaced()) == 1
+
 
 def test_an_object_over_the_limit_fails_the_claim_and_is_deleted(driver):
     """Before: the claim failed but the oversized object stayed in the bucket."""
