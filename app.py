@@ -140,11 +140,19 @@ def _audit_call(event, status: int, started: datetime) -> None:
     except Unauthorized:
         actor = Principal(user_id="anonymous", employee_id="", department_id="", roles=frozenset(),
                           source_ip=_source_ip())
-    path = event.path
-    if path.startswith("/approvals/"):
-        path = "/approvals/{token}"  # the link is a credential: never store it
     c.audit.event("API", started, actor, "api.call",
-                  {"method": event.method, "path": path, "status": status, "at": started.isoformat()})
+                  {"method": event.method, "path": _concrete_path(event), "route": event.path, "status": status,
+                   "at": started.isoformat()})
+
+
+def _concrete_path(event) -> str:
+    """The path with its real ids (which claim was read), from the route pattern Chalice gives as `path`;
+    an approval token stays `{token}`: the link is a credential and is never stored."""
+    path = event.path
+    for name, value in (event.uri_params or {}).items():
+        if name != "token":
+            path = path.replace("{" + name + "}", str(value))
+    return path
 
 
 # ---- pages -----------------------------------------------------------------------------------------------
@@ -181,8 +189,9 @@ def create_upload():
     c = bootstrap.container()
     request = uploads.UploadRequest.model_validate(_body())
     claim_id, key = uploads.plan_upload(principal, request, c.settings.max_upload_bytes)
-    target = c.uploads.presigned_put(key, request.content_type, c.settings.max_upload_bytes,
-                                     c.settings.upload_url_ttl_seconds)
+    # the POST policy binds the size to what was declared (plan_upload refused anything above the limit)
+    target = c.uploads.presigned_post(key, request.content_type, request.size_bytes,
+                                      c.settings.upload_url_ttl_seconds)
     return _json({"claim_id": claim_id, "key": key, "upload": target}, 201)
 
 
@@ -413,7 +422,8 @@ def score_claim(event, context):
         new = claim_from_body(new_image["body"])
         old = claim_from_body(old_image["body"]) if old_image else None
         if scoring.needs_scoring(old, new):
-            scored = scoring.score_and_route(new.claim_id, c.claims, c.directory, c.workflow)
+            scored = scoring.score_and_route(new.claim_id, c.claims, c.directory, c.workflow,
+                                            c.claimant_updates.tell)
             logger.info("claim scored", extra={"claim_id": new.claim_id,
                                                "status": scored.status.value if scored else None})
     return {"ok": True}

@@ -9,9 +9,11 @@ as an employee and the approvers would.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
+import re
 import socket
 import sys
 import threading
@@ -48,16 +50,51 @@ def start_local_aws(moto_port: int):
     return server
 
 
-def start_api(port: int) -> None:
+#: The local API's request log. Approval links (`/approvals/<token>`) are credentials: whoever holds one can
+#: decide the claim, so the filter below rewrites every token to `{token}` before any handler sees the line.
+request_log = logging.getLogger("hk-expense.local-api")
+_APPROVAL_TOKEN = re.compile(r"(/approvals/)[^/\s\"'?#]+")
+
+
+class RedactApprovalTokens(logging.Filter):
+    """Redacts `/approvals/<token>` in a record's message, formatted with its arguments first."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = _APPROVAL_TOKEN.sub(r"\1{token}", record.getMessage())
+        record.args = None
+        return True
+
+
+request_log.addFilter(RedactApprovalTokens())
+request_log.setLevel(logging.INFO)  # one line per request, as Chalice's server printed them
+
+
+def _request_handler(app, config):
+    """Chalice's request handler, its log lines (BaseHTTPRequestHandler writes them to stderr itself) sent to
+    `request_log` instead, where the filter redacts approval tokens."""
+    from chalice.local import ChaliceRequestHandler
+
+    class Handler(ChaliceRequestHandler):
+        def log_message(self, format: str, *args) -> None:  # noqa: A002 (the stdlib's signature)
+            request_log.info("%s - %s", self.address_string(), format % args)
+
+    return functools.partial(Handler, app_object=app, config=config)
+
+
+def start_api(port: int):
+    """Chalice's local server on 127.0.0.1:`port` in a daemon thread; returns it (`.server.shutdown()` stops)."""
     from chalice.config import Config
     from chalice.local import create_local_server
 
     from app import app
 
-    server = create_local_server(app, Config.create(chalice_stage="local", app_name="hk-expense"), "127.0.0.1", port)
+    config = Config.create(chalice_stage="local", app_name="hk-expense")
+    server = create_local_server(app, config, "127.0.0.1", port)
+    server.server.RequestHandlerClass = _request_handler(app, config)
     # `server.server` is the HTTP server itself: LocalDevServer.serve_forever would also print to stdout, which
     # the benchmarks keep for their `name: value unit` lines (the demo prints the dashboard URL itself)
     threading.Thread(target=server.server.serve_forever, daemon=True, name="chalice-local").start()
+    return server
 
 
 def http_call(base: str):

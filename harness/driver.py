@@ -21,6 +21,15 @@ from harness.local_stack import LocalStack
 Call = Callable[[str, str, dict | None, dict], tuple[int, dict]]
 
 
+def post_form(target: dict, data: bytes, filename: str, content_type: str) -> requests.Response:
+    """Send a file with a presigned POST form from `POST /uploads`, as the phone page does (the file last)."""
+    assert target["method"] == "POST", target
+    resp = requests.post(target["url"], data=target["fields"], files={"file": (filename, data, content_type)},
+                         timeout=120)
+    resp.raise_for_status()
+    return resp
+
+
 class Timeout(AssertionError):
     pass
 
@@ -59,9 +68,7 @@ class Driver:
             self.auth(employee_id),
         )
         assert status == 201, body
-        target = body["upload"]
-        resp = requests.put(target["url"], data=data, headers=target["headers"], timeout=120)
-        resp.raise_for_status()
+        post_form(body["upload"], data, filename, content_type)
         return body["claim_id"]
 
     def claim(self, employee_id: str, claim_id: str) -> dict:

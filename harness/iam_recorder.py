@@ -37,7 +37,12 @@ def running(function: str):
 
 def iam_actions(prefix: str, operation: str, params: dict[str, Any]) -> list[tuple[str, str | None]]:
     if prefix == "s3":
-        return [(f"s3:{a}", None) for a in _S3.get(operation, (operation,))]
+        actions = _S3.get(operation, (operation,))
+        if params.get("VersionId") or (isinstance(params.get("CopySource"), dict) and params["CopySource"].get(
+                "VersionId")):  # one version named: AWS evaluates the *Version action instead
+            actions = tuple({"GetObject": "GetObjectVersion", "DeleteObject": "DeleteObjectVersion"}.get(a, a)
+                            for a in actions)
+        return [(f"s3:{a}", None) for a in actions]
     if prefix != "dynamodb":
         return [(f"{prefix}:{operation}", None)]
     if operation == "TransactWriteItems":

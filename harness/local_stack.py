@@ -105,6 +105,8 @@ class LocalStack:
                     "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
                 },
             )
+            if bucket in r.VERSIONED_BUCKETS:
+                s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
             for b, methods in r.BROWSER_UPLOAD_BUCKETS:
                 if b == bucket:  # the demo page's origin
                     s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [{

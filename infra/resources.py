@@ -141,8 +141,11 @@ EVENT_SOURCES = (
 )
 # S3 ObjectCreated notifications: (bucket, queue, key prefix); read by the local stack and the template
 BUCKET_NOTIFICATIONS = (("uploads", "upload-events", "receipts/"), ("raw-mail", "raw-mail-events", "inbound/"))
-# Buckets that browsers write to with presigned URLs: (bucket, methods); the origin is the app's own site
-BROWSER_UPLOAD_BUCKETS = (("uploads", ("PUT",)),)
+# Buckets that browsers write to with presigned POST forms: (bucket, methods); the origin is the app's own site
+BROWSER_UPLOAD_BUCKETS = (("uploads", ("POST",)),)
+# Versioned buckets: a receipt written again under its key (an upload form reused within its 15 minutes) adds a
+# version; the one a claim was read from stays (claims keep its version id). The audit archive keeps history.
+VERSIONED_BUCKETS = ("uploads", "audit-archive")
 # Amazon SES receiving is not offered in ap-east-1: the receipt rule lives here and writes into the HK bucket
 SES_RECEIVING_REGION = "ap-southeast-1"
 STATE_MACHINES = {"approval": ASL_PATH, "reminders": REMINDERS_ASL_PATH}

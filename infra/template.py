@@ -40,7 +40,7 @@ DOCKERFILE = "infra/Dockerfile.extraction"
 # Not (yet) in infra/resources.py; the local stack hard-codes the same values. The packaging test compares them
 # with what the moto stack actually configured, so a drift fails a test.
 BUCKET_NOTIFICATIONS = r.BUCKET_NOTIFICATIONS  # bucket, queue, key prefix
-VERSIONED_BUCKETS = ("audit-archive",)
+VERSIONED_BUCKETS = r.VERSIONED_BUCKETS
 # (bucket, prefix, days): raw e-mails are personal data kept 30 days; intake staging copies are transient
 EXPIRING_PREFIXES = (("raw-mail", "inbound/", 30), ("uploads", "intake-staging/", 1))
 STREAM_FAILURE_QUEUE = "{source}-stream-dlq"  # on-failure destination of a DynamoDB stream mapping
@@ -187,9 +187,9 @@ def access(stage: str) -> dict[str, Access]:
             indexes={"claims": ("by-department", "by-employee"), "approvals": ("by-approver",)},
             # PUT /me/delegation and PUT /admin/weather only
             keyed_writes={"directory": (("dynamodb:PutItem",), ("DELEGATION#*", "WEATHER#*"))},
-            # the presigned upload URL is signed by this role, so the role itself must be allowed the PUT
-            # and reads it to copy a corrected receipt into labelled/ (services/labelling.py)
-            objects={"uploads": ("s3:PutObject", "s3:GetObject")},
+            # the presigned upload form is signed by this role, so the role itself must be allowed the PUT,
+            # and reads the claim's version to copy a corrected receipt into labelled/ (services/labelling.py)
+            objects={"uploads": ("s3:PutObject", "s3:GetObject", "s3:GetObjectVersion")},
             other_objects={"uploads": (("s3:PutObject",), ("labelled/",))},
             secrets=("approval-link-key", "auth-jwks", *(("dev-signing-key",) if dev_tokens else ())),
             # a returned claim's fresh link, a reassigned step; the claimant told their claim was returned
@@ -203,7 +203,9 @@ def access(stage: str) -> dict[str, Access]:
         "extract_receipt": Access(
             tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",),
                     "idempotency": IDEMPOTENCY},
-            objects={"uploads": ("s3:GetObject",)},  # HeadObject is authorised by s3:GetObject
+            # HeadObject is authorised by s3:GetObject(Version); the claim's version is read, a replacement is
+            # hashed, an object over the size limit is deleted for good (services/extraction.py)
+            objects={"uploads": ("s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject", "s3:DeleteObjectVersion")},
             consumes=("upload-events",),
         ),
         "intake_email": Access(
@@ -219,6 +221,7 @@ def access(stage: str) -> dict[str, Access]:
             indexes={"claims": ("by-file-hash", "by-dedupe-key")},
             start_executions=("approval",),
             streams=("claims",),
+            publish=("employee-notifications",),  # a claim that cannot be scored fails and its claimant is told
         ),
         "route_claim": Access(tables={"claims": ("dynamodb:GetItem",), "directory": ("dynamodb:GetItem",)}),
         "request_approval": Access(
@@ -369,9 +372,11 @@ def _bucket(stage: str, bucket: str) -> dict:
     cors = [{"AllowedMethods": list(methods), "AllowedHeaders": ["Content-Type"], "MaxAge": 3000,
              "AllowedOrigins": [_sub(f"https://${{{REST_API_ID}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}")]}
             for b, methods in r.BROWSER_UPLOAD_BUCKETS if b == bucket]
-    if cors:  # the phone page PUTs the receipt straight to S3 with the presigned URL
+    if cors:  # the phone page POSTs the receipt straight to S3 with the presigned form
         props["CorsConfiguration"] = {"CorsRules": cors}
-    rules = [{"Id": f"expire-{prefix.strip('/')}", "Status": "Enabled", "Prefix": prefix, "ExpirationInDays": days}
+    rules = [{"Id": f"expire-{prefix.strip('/')}", "Status": "Enabled", "Prefix": prefix, "ExpirationInDays": days,
+              # in a versioned bucket expiry only hides the object: the hidden versions go the same day
+              **({"NoncurrentVersionExpiration": {"NoncurrentDays": days}} if bucket in VERSIONED_BUCKETS else {})}
              for b, prefix, days in EXPIRING_PREFIXES if b == bucket]
     if rules:
         props["LifecycleConfiguration"] = {"Rules": rules}

@@ -32,36 +32,50 @@ class BlobStore:
         self._s3 = s3
         self.bucket = bucket
 
-    def presigned_put(self, key: str, content_type: str, max_bytes: int, expires: int) -> dict:
-        """A presigned POST policy would bind the size; a PUT URL binds type, and the size is checked on arrival."""
-        url = self._s3.generate_presigned_url(
-            "put_object",
-            Params={"Bucket": self.bucket, "Key": key, "ContentType": content_type},
+    def presigned_post(self, key: str, content_type: str, max_bytes: int, expires: int) -> dict:
+        """A browser form upload bound to this key, this Content-Type and 1..max_bytes bytes: S3 itself refuses a
+        larger body (a presigned PUT binds no size). Reuse within `expires` would add a version of the same key,
+        which the bucket keeps (versioned) and extraction audits (services/extraction.py)."""
+        post = self._s3.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
             ExpiresIn=expires,
         )
-        return {"url": url, "method": "PUT", "headers": {"Content-Type": content_type}, "max_bytes": max_bytes}
+        return {"url": post["url"], "method": "POST", "fields": post["fields"], "max_bytes": max_bytes}
 
-    def head(self, key: str) -> dict:
-        return self._s3.head_object(Bucket=self.bucket, Key=key)
+    def head(self, key: str, version_id: str | None = None) -> dict:
+        """The object's metadata (of one version, when given; the current one otherwise)."""
+        return self._s3.head_object(Bucket=self.bucket, Key=key, **_version(version_id))
 
-    def read(self, key: str, max_bytes: int) -> bytes:
-        head = self.head(key)
+    def read(self, key: str, max_bytes: int, version_id: str | None = None) -> bytes:
+        head = self.head(key, version_id)
         if head["ContentLength"] > max_bytes:
             raise ObjectTooLarge(f"{head['ContentLength']} bytes")
-        return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        return self._s3.get_object(Bucket=self.bucket, Key=key, **_version(version_id))["Body"].read()
+
+    def delete_version(self, key: str, version_id: str | None) -> None:
+        """Remove one version for good (in a versioned bucket a plain delete only hides the object)."""
+        self._s3.delete_object(Bucket=self.bucket, Key=key, **_version(version_id))
 
     def put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None) -> None:
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
                             Metadata=metadata or {})
 
-    def copy(self, source_key: str, key: str) -> None:
-        self._s3.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": source_key})
+    def copy(self, source_key: str, key: str, version_id: str | None = None) -> None:
+        source = {"Bucket": self.bucket, "Key": source_key, **_version(version_id)}
+        self._s3.copy_object(Bucket=self.bucket, Key=key, CopySource=source)
 
     def publish_copy(self, staging_key: str, key: str) -> None:
         """Make a fully written object (body and metadata) appear under `key` in one step, then drop the
         staging copy: the ObjectCreated event of `key` can never run ahead of the object's metadata."""
         self.copy(staging_key, key)  # CopyObject keeps the source's metadata by default
         self._s3.delete_object(Bucket=self.bucket, Key=staging_key)
+
+
+def _version(version_id: str | None) -> dict:
+    return {"VersionId": version_id} if version_id else {}
 
 
 class Secrets:

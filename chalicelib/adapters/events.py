@@ -19,6 +19,7 @@ class _Object(BaseModel):
     key: str
     size: int | None = None
     eTag: str | None = None  # noqa: N815 (AWS's field name)
+    versionId: str | None = None  # noqa: N815 (AWS's field name; versioned buckets only, and not from moto)
 
 
 class _S3(BaseModel):
@@ -34,6 +35,10 @@ class S3NotificationRecord(BaseModel):
     @property
     def key(self) -> str:
         return unquote_plus(self.s3.object.key)  # S3 event keys arrive URL-encoded
+
+    @property
+    def version_id(self) -> str | None:
+        return self.s3.object.versionId
 
 
 class S3Notification(BaseModel):

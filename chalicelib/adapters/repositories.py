@@ -143,6 +143,13 @@ class ClaimRepository:
             raise ConcurrentChange(f"claim {after.claim_id} changed concurrently") from exc
         return after
 
+    def note(self, claim_id: str, actor: Principal, action: str, details: dict) -> None:
+        """An audit record on the claim's chain about its evidence, the claim itself unchanged."""
+        self._audit.append(self.entity(claim_id), actor, action, None, details)
+
+    def history(self, claim_id: str) -> list[AuditRecord]:
+        return self._audit.records(self.entity(claim_id))
+
     def by_file_hash(self, sha256: str) -> list[Claim]:
         return [claim_from_body(i.body) for i in ClaimItem.by_file_hash.query(sha256)]
 

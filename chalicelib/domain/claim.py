@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chalicelib.domain.currencies import AmountTooLarge, check_amount
 from chalicelib.domain.money import Money
 
 
@@ -114,6 +115,7 @@ class Claim(BaseModel):
     updated_at: datetime = Field(default_factory=utcnow)
 
     s3_key: str
+    s3_version_id: str | None = None  # the object version the claim was read from (the bucket is versioned)
     file_sha256: str
     content_type: str | None = None
     file_size: int = 0
@@ -268,7 +270,8 @@ def view_hash(view: dict) -> str:
 
 
 def parse_amount(text: str) -> Decimal:
-    """Amounts typed by people: '1,234.50' -> Decimal; refuses floats' cousins like 'nan'."""
+    """Amounts typed by people: '1,234.50' -> Decimal; refuses floats' cousins like 'nan' and absurd sizes
+    ('1e26' would break rounding to cents later; see currencies.MAX_AMOUNT)."""
     cleaned = unicodedata.normalize("NFKC", text).replace(",", "").replace(" ", "").strip()
     try:
         value = Decimal(cleaned)
@@ -276,4 +279,7 @@ def parse_amount(text: str) -> Decimal:
         raise InvalidClaim(f"not an amount: {text!r}") from exc
     if not value.is_finite():
         raise InvalidClaim(f"not an amount: {text!r}")
-    return value
+    try:
+        return check_amount(value)
+    except AmountTooLarge as exc:
+        raise InvalidClaim(f"{text!r} is too large: {exc}") from exc

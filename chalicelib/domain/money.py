@@ -7,14 +7,21 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-# Minor units per currency (ISO 4217). Unknown currencies default to 2 decimals.
-_MINOR_UNITS = {"JPY": 0, "KRW": 0, "TWD": 2}
+from chalicelib.domain.currencies import MINOR_UNITS as _MINOR_UNITS  # ISO 4217; others default to 2 decimals
 
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
 
 class CurrencyMismatch(ValueError):
     pass
+
+
+class NoFxRate(ValueError):
+    """A real currency finance has not configured a rate for: the claim cannot be valued in HKD."""
+
+    def __init__(self, currency: str):
+        super().__init__(f"no HKD exchange rate is configured for {currency}")
+        self.currency = currency
 
 
 class Money(BaseModel):
@@ -61,7 +68,7 @@ class FxTable(BaseModel):
             return money.quantized()
         rate = self.hkd_per_unit.get(money.currency)
         if rate is None:
-            raise ValueError(f"no HKD rate configured for {money.currency}")
+            raise NoFxRate(money.currency)
         return Money(amount=money.amount * rate, currency="HKD").quantized()
 
 

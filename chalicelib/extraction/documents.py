@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -24,6 +25,12 @@ MAX_LONG_SIDE = 2000
 PDF_RENDER_DPI = 170
 #: Pillow's own bomb guard, in pixels; a receipt photo is at most ~50 MP.
 MAX_IMAGE_PIXELS = 80_000_000
+#: Pixel budget for rendering one PDF page (40 MP, about 120 MB of RGB): a page is rendered at PDF_RENDER_DPI, or
+#: at the lower resolution that fits the budget. The size is read from the page before rendering, because a
+#: 551-byte PDF can declare a 4000 x 4000 pt page (89 MP at 170 dpi, 722 MB peak) or one far larger.
+MAX_RENDER_PIXELS = 40_000_000
+#: Below this resolution a receipt's print is unreadable: a page that only fits the budget lower is refused.
+MIN_RENDER_DPI = 50
 #: A text layer with fewer characters than this on a page is treated as absent (scanned PDFs often carry a few
 #: stray characters).
 MIN_TEXT_LAYER_CHARS = 20
@@ -137,13 +144,36 @@ def _load_pdf(data: bytes, max_pages: int) -> list[Page]:
                 if sum(len(line.text) for line in lines) >= MIN_TEXT_LAYER_CHARS:
                     pages.append(Page(number=i + 1, lines=lines))
                     continue
-                bitmap = page.render(scale=PDF_RENDER_DPI / 72)
-                pages.append(Page(number=i + 1, image=_prepare(bitmap.to_pil())))
+                pages.append(Page(number=i + 1, image=_render(page, i + 1)))
             finally:
                 page.close()
         return pages
     finally:
         pdf.close()
+
+
+def render_scale(width_pt: float, height_pt: float, number: int = 1) -> float:
+    """Points -> pixels factor for a page: PDF_RENDER_DPI, lowered to fit MAX_RENDER_PIXELS; refuses a page that
+    would have to be rendered below MIN_RENDER_DPI (or has no area)."""
+    area = width_pt * height_pt
+    if not area > 0:
+        raise UnsupportedDocument(f"Page {number} of the PDF has no size and cannot be read.")
+    scale = min(PDF_RENDER_DPI / 72, math.floor((MAX_RENDER_PIXELS / area) ** 0.5 * 1000) / 1000)  # round down
+    if scale < MIN_RENDER_DPI / 72:
+        raise DocumentTooLarge(
+            f"Page {number} of the PDF is {width_pt / 72 * 2.54:.0f} x {height_pt / 72 * 2.54:.0f} cm, far larger "
+            f"than a receipt; please upload a photo or a PDF of the receipt itself."
+        )
+    return scale
+
+
+def _render(page, number: int) -> Image.Image:
+    width, height = page.get_size()
+    scale = render_scale(width, height, number)
+    try:
+        return _prepare(page.render(scale=scale).to_pil())
+    except MemoryError as exc:
+        raise DocumentTooLarge(f"Page {number} of the PDF needs more memory to read than is available.") from exc
 
 
 def _text_layer_lines(page, number: int) -> list[OcrLine]:

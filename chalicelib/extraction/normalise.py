@@ -210,9 +210,13 @@ def parse_amount(text: str) -> Decimal | None:
 
 
 def quantize_money(value: Decimal, currency: str | None) -> Decimal:
-    """Two decimals (or none for zero-decimal currencies), the form the CLI and the truth files use."""
+    """Two decimals (or none for zero-decimal currencies), the form the CLI and the truth files use. A value too
+    long to round (27+ digits, a misread) is returned as read: the claim pipeline sends it to review."""
     exp = Decimal("1") if currency in ZERO_DECIMAL_CURRENCIES else Decimal("0.01")
-    return value.quantize(exp, rounding=ROUND_HALF_UP)
+    try:
+        return value.quantize(exp, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        return value
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from chalicelib.domain.access import can_read_claim, reads_every_department, reads_own_department
 from chalicelib.domain.claim import EDITABLE, Claim, ClaimStatus, InvalidClaim, LineItem, parse_amount, utcnow
+from chalicelib.domain.currencies import check_currency
 from chalicelib.domain.identity import Forbidden, Principal
 from chalicelib.domain.money import Money
 from chalicelib.services.ports import ClaimStore
@@ -36,6 +37,12 @@ class ClaimEdits(BaseModel):
     purpose: str | None = Field(default=None, max_length=500)
     urgent: bool | None = None
     line_items: list[LineEdit] | None = Field(default=None, max_length=100)
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_4217(cls, value: str | None) -> str | None:
+        """A made-up code (`ZZZ`) is refused here, where the person can fix it, not later in scoring."""
+        return value if value is None else check_currency(value)
 
     def apply(self, claim: Claim) -> dict:
         changes: dict = {}

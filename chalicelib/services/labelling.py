@@ -35,7 +35,7 @@ def record_corrections(blobs: BlobStore, extracted: Claim, submitted: Claim) -> 
     if not fields:
         return []
     ext = PurePosixPath(submitted.s3_key).suffix.lower() or ".jpg"
-    blobs.copy(submitted.s3_key, f"labelled/{submitted.claim_id}{ext}")
+    blobs.copy(submitted.s3_key, f"labelled/{submitted.claim_id}{ext}", submitted.s3_version_id)  # what was read
     label = {**truth(submitted), "corrected": fields, "source_key": submitted.s3_key}
     blobs.put(f"labelled/{submitted.claim_id}.json", json.dumps(label, ensure_ascii=False).encode(),
               "application/json")

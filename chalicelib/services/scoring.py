@@ -1,12 +1,25 @@
-"""Use case: a claim was submitted; score it, then hand it to the approval state machine."""
+"""Use case: a claim was submitted; score it, then hand it to the approval state machine.
+
+Any failure on the way ends the claim as `failed` with a reason a person can read, and the claimant is told
+(finance is alerted by the failed-claims alarm). Why not retry: the stream would redeliver the record a few
+times and then drop it in the dead-letter queue, leaving the claim `submitted` for ever with nobody told; and
+the usual causes (a currency finance has no HKD rate for, data the rules cannot value) do not heal on retry.
+"""
 
 from __future__ import annotations
 
-from chalicelib.adapters.aws import ExecutionAlreadyStarted, Workflow
-from chalicelib.adapters.repositories import ClaimRepository, ConcurrentChange, DirectoryRepository
+import logging
+from collections.abc import Callable
+
 from chalicelib.domain.anomaly import assess
-from chalicelib.domain.claim import Claim, ClaimStatus
+from chalicelib.domain.claim import TERMINAL, Claim, ClaimStatus
+from chalicelib.domain.errors import ConcurrentChange, ExecutionAlreadyStarted
 from chalicelib.domain.identity import SYSTEM
+from chalicelib.domain.money import CurrencyMismatch, NoFxRate
+from chalicelib.services.ports import ClaimStore, Directory, WorkflowEngine
+
+log = logging.getLogger(__name__)
+Tell = Callable[[Claim, str], None]  # ClaimantUpdates.tell
 
 
 def needs_scoring(old: Claim | None, new: Claim) -> bool:
@@ -19,16 +32,16 @@ def execution_name(claim: Claim) -> str:
 
 
 def score_and_route(
-    claim_id: str, claims: ClaimRepository, directory: DirectoryRepository, workflow: Workflow
+    claim_id: str, claims: ClaimStore, directory: Directory, workflow: WorkflowEngine, tell: Tell,
 ) -> Claim | None:
     claim = claims.get(claim_id)
     if claim is None or claim.status != ClaimStatus.SUBMITTED:
         return claim  # already scored by an earlier delivery of the same record
-    policy = directory.policy()
-    same_file = claims.by_file_hash(claim.file_sha256)
-    same_content = claims.by_dedupe_key(claim.dedupe_key) if claim.dedupe_key else []
-    risk = assess(claim, policy, same_file, same_content)
     try:
+        policy = directory.policy()
+        same_file = claims.by_file_hash(claim.file_sha256)
+        same_content = claims.by_dedupe_key(claim.dedupe_key) if claim.dedupe_key else []
+        risk = assess(claim, policy, same_file, same_content)
         scored = claims.save(
             claim,
             claim.moved_to(ClaimStatus.SCORED, risk_score=risk.score, risk_reasons=risk.reasons),
@@ -44,16 +57,30 @@ def score_and_route(
         )
     except ConcurrentChange:
         return claims.get(claim_id)
+    except Exception as exc:  # noqa: BLE001 (see the module docstring)
+        return _fail(claims, claim_id, f"it could not be scored: {_why(exc)}", exc, tell)
     try:
         workflow.start(name, {"claim_id": claim_id})
     except ExecutionAlreadyStarted:
         pass
-    except Exception as exc:
-        claims.save(
-            in_approval,
-            in_approval.moved_to(ClaimStatus.FAILED, failure_reason=f"could not start approval: {exc}"),
-            SYSTEM,
-            action="claim.failed",
-        )
-        raise
+    except Exception as exc:  # noqa: BLE001
+        return _fail(claims, claim_id, f"could not start approval: {_why(exc)}", exc, tell)
     return in_approval
+
+
+def _why(exc: Exception) -> str:
+    """Words for the claimant: the message of the errors people can act on, the error's kind otherwise."""
+    if isinstance(exc, (NoFxRate, CurrencyMismatch)):
+        return str(exc)
+    return f"an unexpected {type(exc).__name__}"
+
+
+def _fail(claims: ClaimStore, claim_id: str, reason: str, exc: Exception, tell: Tell) -> Claim | None:
+    log.error("claim %s failed in scoring: %s", claim_id, type(exc).__name__, exc_info=exc)
+    current = claims.get(claim_id)  # a step may have been saved before the failure
+    if current is None or current.status in TERMINAL:
+        return current
+    failed = claims.save(current, current.moved_to(ClaimStatus.FAILED, failure_reason=reason), SYSTEM,
+                         action="claim.failed")
+    tell(failed, "failed")
+    return failed

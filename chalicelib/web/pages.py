@@ -115,7 +115,11 @@ document.getElementById("file").onchange = async (e) => {
   const u = await api("POST", "uploads", {filename: file.name, content_type: type, size_bytes: file.size});
   if (u.status !== 201) { progress.textContent = JSON.stringify(u.body.error); return; }
   progress.textContent = "Uploading 上傳中…";
-  await fetch(u.body.upload.url, {method: "PUT", headers: u.body.upload.headers, body: file});
+  const form = new FormData();  // the presigned POST: its policy fields first, the file last
+  Object.entries(u.body.upload.fields).forEach(([k, v]) => form.append(k, v));
+  form.append("file", file);
+  const sent = await fetch(u.body.upload.url, {method: u.body.upload.method, body: form});
+  if (!sent.ok) { progress.textContent = `Upload refused 上傳被拒 (${sent.status})`; return; }
   progress.textContent = "Reading 識別中…";
   try { current = await waitForReading(u.body.claim_id); } catch (err) { progress.textContent = err.message; return; }
   if (current.status === "failed") { progress.textContent = current.failure_reason; return; }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from chalicelib import bootstrap
@@ -34,3 +35,22 @@ def test_a_refused_call_is_audited_as_anonymous(driver):
     assert status == 401
     refused = audit_events.events("API", datetime.now(UTC).date())
     assert any(r.actor_id == "anonymous" and r.after["status"] == 401 for r in refused)
+
+
+def test_a_read_is_audited_with_the_claim_it_read_but_never_an_approval_token(driver):
+    """Before, the record kept the route pattern (`/claims/{claim_id}`): which claim was read was lost."""
+    from tests.e2e.test_bad_input import _in_approval
+
+    claim_id, message = _in_approval(driver)
+    assert driver.call("GET", f"/claims/{claim_id}", None, driver.auth("E300"))[0] == 200
+    assert driver.call("GET", f"/claims/{claim_id}/audit", None, driver.auth("E400"))[0] == 200
+    token = message["link"].rsplit("/", 1)[1]
+    assert driver.call("GET", f"/approvals/{token}", None, {"Accept": "application/json"})[0] == 200
+
+    records = audit_events.events("API", datetime.now(UTC).date())
+    reads = {(r.actor_id, r.after["path"]) for r in records if r.after["method"] == "GET"}
+    assert any(path == f"/claims/{claim_id}" for _, path in reads)
+    assert any(path == f"/claims/{claim_id}/audit" for _, path in reads)
+    approval = [r.after for r in records if r.after["route"] == "/approvals/{token}"]
+    assert approval and approval[-1]["path"] == "/approvals/{token}"
+    assert not any(token in json.dumps(r.after) for r in records)

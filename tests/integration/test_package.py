@@ -533,3 +533,15 @@ def test_every_function_and_state_machine_is_traced_without_capturing_claim_data
         text = path.read_text("utf-8")
         assert "capture_lambda_handler(capture_response=False)" in text or "def " not in text, path
         assert "capture_lambda_handler\n" not in text and "capture_response=True" not in text, path
+
+
+def test_bucket_versioning_matches_the_local_stack(stack, merge):
+    """The uploads bucket keeps every version (a receipt written twice under its key cannot erase the one a claim
+    was read from); both stacks version exactly the buckets infra/resources.py names."""
+    assert "uploads" in r.VERSIONED_BUCKETS
+    buckets = _of_type(merge, "AWS::S3::Bucket")
+    for bucket in r.BUCKETS:
+        props = buckets[t.bucket_id(bucket)]["Properties"]
+        local = stack.client("s3").get_bucket_versioning(Bucket=r.bucket_name(stack.stage, bucket)).get("Status")
+        template = props.get("VersioningConfiguration", {}).get("Status")
+        assert local == template == ("Enabled" if bucket in r.VERSIONED_BUCKETS else None), bucket

@@ -86,3 +86,13 @@ def test_parse_amount(text, value):
 def test_parse_amount_refuses_non_numbers(text):
     with pytest.raises(InvalidClaim):
         parse_amount(text)
+
+
+def test_currencies_are_iso_4217_with_their_minor_units():
+    from chalicelib.domain.currencies import UnknownCurrency, check_currency, is_currency
+
+    assert is_currency("HKD") and is_currency("XCG") and not is_currency("ZZZ") and not is_currency("XXX")
+    assert Money.of("1.2345", "BHD").quantized().amount == Decimal("1.235")  # three decimals
+    assert Money.of("1234.5", "JPY").quantized().amount == Decimal("1235")
+    with pytest.raises(UnknownCurrency, match="ISO 4217"):
+        check_currency("ZZZ")

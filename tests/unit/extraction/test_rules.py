@@ -248,3 +248,10 @@ def test_printed_name_beats_a_misread_logo() -> None:
     lines[1] = line("奇趣大地", 0.3, 0.07, width=0.4, height=0.05)
     r, _ = resolve(lines)
     assert r.vendor == "Wonderland 奇趣天地"
+
+
+def test_an_absurdly_long_printed_total_does_not_break_the_resolver() -> None:
+    """27 digits cannot be rounded to cents in Decimal's 28-digit context: before, InvalidOperation escaped."""
+    huge = "$" + "9" * 27 + ".00"
+    r, _ = resolve(receipt([("日期: 03/11/2026", None), ("叉燒飯", huge), ("總計", huge)]))
+    assert r.total == Decimal("9" * 27 + ".00")  # kept as read; services/extraction.py sends it to review

@@ -159,5 +159,5 @@ def test_a_missing_claim_claimant_or_total_is_a_routing_error(app):
 
 
 def test_a_currency_without_a_configured_rate_is_not_routed(app):
-    with pytest.raises(ValueError, match="no HKD rate configured for THB"):
+    with pytest.raises(ValueError, match="no HKD exchange rate is configured for THB"):
         _route(app, total=Money.of("100", "THB"))

@@ -74,3 +74,10 @@ def test_approval_page_with_line_items_has_valid_script(tmp_path):
         path = tmp_path / f"p{i}.js"
         path.write_text(script, encoding="utf-8")
         assert subprocess.run([node, "--check", str(path)], capture_output=True, timeout=30).returncode == 0
+
+
+def test_the_phone_page_uploads_with_the_presigned_post_form():
+    """The upload API answers a POST form (its policy binds the size): every field, then the file."""
+    html = pages.dashboard()
+    assert "new FormData()" in html and "u.body.upload.fields" in html and 'form.append("file", file)' in html
+    assert 'method: "PUT"' not in html
