@@ -8,23 +8,22 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel, SqsModel
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from chalice import Chalice, Response
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
 from chalicelib import bootstrap
-from chalicelib.adapters.events import S3Notification, S3NotificationRecord
+from chalicelib.adapters.events import RAW_MAIL_PREFIX, ClaimStreamRecord, S3EventMessage, S3NotificationRecord
 from chalicelib.adapters.repositories import ConcurrentChange, claim_from_body
-from chalicelib.adapters.ses_events import raw_mail_records
 from chalicelib.adapters.tokens import Unauthorized
 from chalicelib.domain.approval_link import LinkRefused
 from chalicelib.domain.claim import ClaimStatus, InvalidClaim, InvalidTransition
 from chalicelib.domain.directory import Delegation
 from chalicelib.domain.identity import Forbidden, Principal, Role
 from chalicelib.domain.reporting import summarise
+from chalicelib.observability import lambda_logger
 from chalicelib.services import (
     approvals,
     claims,
@@ -37,9 +36,9 @@ from chalicelib.services import (
 )
 from chalicelib.web import pages
 
-app = Chalice(app_name="hk-expense")
+app = Chalice(app_name="hk-expense", configure_logs=False)  # its log is the Powertools Logger below (same name)
 MAX_EMAIL_BYTES = 40 * 1024 * 1024  # SES receiving's largest message
-logger = Logger(service="hk-expense")
+logger = lambda_logger("hk-expense")  # chalicelib's loggers share its handler
 metrics = Metrics(namespace="HkExpense", service="hk-expense")
 # X-Ray in AWS (active tracing on every function); off outside Lambda. Responses are never captured: they hold
 # claim data. boto3 calls become subsegments, so a slow DynamoDB or KMS call shows in the trace.
@@ -367,20 +366,27 @@ def approval_decision(token):
 # ---- event-driven Lambdas (wired by infra/resources.py EVENT_SOURCES) ------------------------------------
 
 
+_upload_messages = BatchProcessor(event_type=EventType.SQS, model=S3EventMessage, logger=logger)
+_raw_mail_messages = BatchProcessor(event_type=EventType.SQS, model=S3EventMessage, logger=logger)
+_claim_changes = BatchProcessor(event_type=EventType.DynamoDBStreams, model=ClaimStreamRecord, logger=logger)
+
+
 @app.lambda_function(name="extract_receipt")
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def extract_receipt(event, context):
-    """SQS (S3 ObjectCreated notifications) -> one claim per uploaded receipt."""
+    """SQS (S3 ObjectCreated notifications) -> one claim per uploaded receipt; a failed message alone is retried."""
+    return process_partial_response(event=event, record_handler=_extract_message, processor=_upload_messages,
+                                    context=context)
+
+
+def _extract_message(record: S3EventMessage, lambda_context) -> None:
     c = bootstrap.container()
-    for record in parse(event=event, model=SqsModel).Records:
-        if '"s3:TestEvent"' in record.body:  # sent once when the notification is configured
-            continue
-        for s3_record in S3Notification.model_validate_json(record.body).Records:
-            result = c.once(_extract_upload, "upload", context)(upload=s3_record)
-            logger.info("receipt processed", extra=result)
-            metrics.add_metric(name=f"Claims_{result['status']}", unit=MetricUnit.Count, value=1)
-    return {"ok": True}
+    for upload in record.objects_created():
+        result = c.once(_extract_upload, "upload", lambda_context)(upload=upload)
+        logger.info("receipt processed", extra=result)
+        metrics.add_metric(name=f"Claims_{result['status']}", unit=MetricUnit.Count, value=1)
 
 
 def _extract_upload(upload: S3NotificationRecord) -> dict:
@@ -392,16 +398,20 @@ def _extract_upload(upload: S3NotificationRecord) -> dict:
 
 
 @app.lambda_function(name="intake_email")
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def intake_email(event, context):
     """SQS (raw-mail ObjectCreated under inbound/, written by SES receiving) -> one claim per e-mailed receipt."""
-    for record in parse(event=event, model=SqsModel).Records:
-        for mail in raw_mail_records(record.body):
-            result = _intake_email(mail)
-            logger.info("email processed", extra=result)
-            metrics.add_metric(name=f"Emails_{result['status']}", unit=MetricUnit.Count, value=1)
-    return {"ok": True}
+    return process_partial_response(event=event, record_handler=_intake_message, processor=_raw_mail_messages,
+                                    context=context)
+
+
+def _intake_message(record: S3EventMessage) -> None:
+    for mail in record.objects_created(RAW_MAIL_PREFIX):
+        result = _intake_email(mail)
+        logger.info("email processed", extra=result)
+        metrics.add_metric(name=f"Emails_{result['status']}", unit=MetricUnit.Count, value=1)
 
 
 def _intake_email(mail: S3NotificationRecord) -> dict:
@@ -414,18 +424,21 @@ def _intake_email(mail: S3NotificationRecord) -> dict:
 
 
 @app.lambda_function(name="score_claim")
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def score_claim(event, context):
     """DynamoDB stream of the claims table -> score newly submitted claims and start their approval."""
-    c = bootstrap.container()
-    for record in parse(event=event, model=DynamoDBStreamModel).Records:
-        new_image, old_image = record.dynamodb.NewImage, record.dynamodb.OldImage
-        if not new_image:
-            continue
-        new = claim_from_body(new_image["body"])
-        old = claim_from_body(old_image["body"]) if old_image else None
-        if scoring.needs_scoring(old, new):
-            scored = scoring.score_and_route(new.claim_id, c.claims, c.directory, c.workflow)
-            logger.info("claim scored", extra={"claim_id": new.claim_id,
-                                               "status": scored.status.value if scored else None})
-    return {"ok": True}
+    return process_partial_response(event=event, record_handler=_score_change, processor=_claim_changes,
+                                    context=context)
+
+
+def _score_change(record: ClaimStreamRecord) -> None:
+    new_image, old_image = record.dynamodb.NewImage, record.dynamodb.OldImage
+    if new_image is None:
+        return
+    new = claim_from_body(new_image.body)
+    old = claim_from_body(old_image.body) if old_image else None
+    if scoring.needs_scoring(old, new):
+        c = bootstrap.container()
+        scored = scoring.score_and_route(new.claim_id, c.claims, c.directory, c.workflow)
+        logger.info("claim scored", extra={"claim_id": new.claim_id, "status": scored.status.value if scored else None})

@@ -6,14 +6,15 @@ machine's Retry/Catch decide what happens next.
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from pydantic import BaseModel
 
 from chalicelib import bootstrap
 from chalicelib.domain.routing import ApprovalStep, Route
+from chalicelib.observability import lambda_logger
 from chalicelib.services import approvals, posting, routing
 
-logger = Logger(service="hk-expense-approval")
+logger = lambda_logger("hk-expense-approval")
 tracer = Tracer(service="hk-expense-approval")  # X-Ray in AWS; responses are not captured (claim data)
 
 
@@ -35,6 +36,7 @@ class EscalationTask(BaseModel):
     routing: Route
 
 
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def route_claim(event: dict, context: object) -> dict:
     task = ClaimTask.model_validate(event)
@@ -42,6 +44,7 @@ def route_claim(event: dict, context: object) -> dict:
     return routing.route(task.claim_id, c.claims, c.directory).model_dump(mode="json")
 
 
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def request_approval(event: dict, context: object) -> dict:
     task = ApprovalTask.model_validate(event)
@@ -51,6 +54,7 @@ def request_approval(event: dict, context: object) -> dict:
     return {"link_id": link_id}
 
 
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def escalate(event: dict, context: object) -> dict:
     task = EscalationTask.model_validate(event)
@@ -59,6 +63,7 @@ def escalate(event: dict, context: object) -> dict:
     return route.model_dump(mode="json")
 
 
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def record_rejection(event: dict, context: object) -> dict:
     task = ClaimTask.model_validate(event)
@@ -67,6 +72,7 @@ def record_rejection(event: dict, context: object) -> dict:
     return {"claim_id": task.claim_id, "status": "rejected"}
 
 
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def post_to_ledger(event: dict, context: object) -> dict:
     task = ClaimTask.model_validate(event)
@@ -75,6 +81,7 @@ def post_to_ledger(event: dict, context: object) -> dict:
     return {"claim_id": task.claim_id, "journal_id": journal_id}
 
 
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def mark_failed(event: dict, context: object) -> dict:
     task = ClaimTask.model_validate(event)

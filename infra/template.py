@@ -539,7 +539,7 @@ def _task_function(stage: str, fn: r.Function) -> dict:
 
 def _mapping(stage: str, source: r.EventSource) -> dict:
     props: dict[str, Any] = {"FunctionName": _ref(function_id(source.function)), "BatchSize": source.batch_size,
-                             "Enabled": True}
+                             "Enabled": True, "FunctionResponseTypes": list(source.response_types)}
     if source.source_kind == "sqs":
         props["EventSourceArn"] = _getatt(queue_id(source.source))
     elif source.source_kind == "dynamodb":

@@ -4,8 +4,7 @@
     ``{"Records": [{"eventSource": "aws:ses", "ses": {"mail": ..., "receipt": ...}}]}``, and (for an S3 action
     with a topic) through SNS as ``{"notificationType": "Received", "mail": ..., "receipt": ...}``.
     ``parse_ses_notification`` accepts both; for an S3 action ``receipt.action`` names the bucket and key.
-(b) The S3 ObjectCreated notification of the raw-mail bucket (through SQS): the uploads bucket's model,
-    ``chalicelib.adapters.events.S3Notification``, reused as is; ``raw_mail_keys`` filters it.
+(b) The S3 ObjectCreated notification of the raw-mail bucket (through SQS): ``chalicelib.adapters.events``.
 
 Neither model keeps more personal data than it must: ``mail.source``/``destination`` are there because SES
 sends them, and callers mask them before logging (``chalicelib.services.email_intake.mask_email``).
@@ -17,10 +16,6 @@ import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from chalicelib.adapters.events import S3Notification, S3NotificationRecord
-
-RAW_MAIL_PREFIX = "inbound/"
 
 
 class _Lenient(BaseModel):
@@ -118,25 +113,3 @@ def parse_ses_notification(body: str | bytes | dict) -> list[SesMessage]:
         return [record.ses for record in SesReceiptNotification.model_validate(data).Records]
     notification = SesSnsNotification.model_validate(data)
     return [SesMessage(mail=notification.mail, receipt=notification.receipt)]
-
-
-SES_SETUP_OBJECT = "AMAZON_SES_SETUP_NOTIFICATION"  # SES writes it under the prefix when the rule is saved
-
-
-def raw_mail_records(body: str, prefix: str = RAW_MAIL_PREFIX) -> list[S3NotificationRecord]:
-    """The records of new raw messages in one S3 -> SQS message body (S3's test event and SES's setup
-    object give none). The records, not just keys, so a Lambda can key Powertools idempotency on them."""
-    if '"s3:TestEvent"' in body:
-        return []
-    notification = S3Notification.model_validate_json(body)
-    return [
-        record
-        for record in notification.Records
-        if record.eventName.startswith("ObjectCreated:")
-        and record.key.startswith(prefix)
-        and not record.key.endswith(SES_SETUP_OBJECT)
-    ]
-
-
-def raw_mail_keys(body: str, prefix: str = RAW_MAIL_PREFIX) -> list[str]:
-    return [record.key for record in raw_mail_records(body, prefix)]

@@ -232,16 +232,19 @@ def test_event_sources_match_the_local_stack(stack, merge):
                      if key.startswith(("queue:", "stream:"))}
     local = {
         (_logical(m["FunctionArn"].rsplit(":", 1)[1], stack.stage), arn_to_source[m["EventSourceArn"]],
-         m["BatchSize"])
+         m["BatchSize"], tuple(m["FunctionResponseTypes"]))
         for m in stack.client("lambda").list_event_source_mappings()["EventSourceMappings"]
     }
     function_ids, source_ids = _ids(t.function_id), {**_ids(t.queue_id), **_ids(t.table_id)}
     mappings = _of_type(merge, "AWS::Lambda::EventSourceMapping")
     template = {
-        (function_ids[m["FunctionName"]["Ref"]], source_ids[_getatt_target(m["EventSourceArn"])], m["BatchSize"])
+        (function_ids[m["FunctionName"]["Ref"]], source_ids[_getatt_target(m["EventSourceArn"])], m["BatchSize"],
+         tuple(m["FunctionResponseTypes"]))
         for m in (mapping["Properties"] for mapping in mappings.values())
     }
-    assert template == local == {(s.function, s.source, s.batch_size) for s in r.EVENT_SOURCES}
+    assert template == local == {(s.function, s.source, s.batch_size, s.response_types) for s in r.EVENT_SOURCES}
+    # every handler returns Powertools' partial batch response: without this, AWS would ignore it
+    assert all(s.response_types == ("ReportBatchItemFailures",) for s in r.EVENT_SOURCES)
 
     stream = next(m["Properties"] for m in mappings.values()
                   if m["Properties"]["EventSourceArn"]["Fn::GetAtt"][1] == "StreamArn")

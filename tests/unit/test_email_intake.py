@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.adapters.aws import BlobStore
-from chalicelib.adapters.ses_events import parse_ses_notification, raw_mail_keys
+from chalicelib.adapters.ses_events import parse_ses_notification
 from chalicelib.domain.directory import Employee
 from chalicelib.services import email_intake as ei
 from chalicelib.services.uploads import KEY_PATTERN
@@ -384,12 +384,3 @@ def test_ses_notification_sns_shape_and_envelope_and_verdicts():
         assert message_.receipt.failed_checks() == ["virus"]
     record["receipt"]["action"] = {"type": "Lambda", "functionArn": "arn:aws:lambda:ap-southeast-1:1:function:x"}
     assert parse_ses_notification({"Records": [{"eventSource": "aws:ses", "ses": record}]})[0].s3_object is None
-
-
-def test_raw_mail_s3_event_gives_decoded_inbound_keys_only():
-    body = (EVENTS / "s3_object_created_via_sqs.json").read_text()
-    assert raw_mail_keys(body.replace("KEY", "inbound/abc%2B1")) == ["inbound/abc+1"]
-    assert raw_mail_keys(body.replace("KEY", "inbound/AMAZON_SES_SETUP_NOTIFICATION")) == []
-    assert raw_mail_keys(body.replace("KEY", "elsewhere/abc")) == []
-    assert raw_mail_keys(body.replace("ObjectCreated:Put", "ObjectRemoved:Delete").replace("KEY", "inbound/a")) == []
-    assert raw_mail_keys('{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"b"}') == []
