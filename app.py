@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
 from chalicelib import bootstrap
 from chalicelib.adapters.events import RAW_MAIL_PREFIX, ClaimStreamRecord, S3EventMessage, S3NotificationRecord
+from chalicelib.adapters.intake_uploads import UploadsBucketStarter
 from chalicelib.adapters.repositories import ConcurrentChange, claim_from_body
 from chalicelib.adapters.tokens import Unauthorized
 from chalicelib.domain.approval_link import LinkRefused
@@ -418,7 +419,7 @@ def _intake_email(mail: S3NotificationRecord) -> dict:
     """Idempotent by itself (deterministic claim ids, replay detection): no Powertools wrapper needed."""
     c = bootstrap.container()
     raw = c.raw_mail.read(mail.key, MAX_EMAIL_BYTES)
-    result = email_intake.process_raw_email(mail.key, raw, c.directory, email_intake.UploadsBucketStarter(c.uploads),
+    result = email_intake.process_raw_email(mail.key, raw, c.directory, UploadsBucketStarter(c.uploads),
                                             c.audit, max_bytes=c.settings.max_upload_bytes)
     return {"key": mail.key, "status": result.status, "claims": len(result.claim_ids), "sender": result.sender}
 

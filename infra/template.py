@@ -41,8 +41,8 @@ DOCKERFILE = "infra/Dockerfile.extraction"
 # with what the moto stack actually configured, so a drift fails a test.
 BUCKET_NOTIFICATIONS = r.BUCKET_NOTIFICATIONS  # bucket, queue, key prefix
 VERSIONED_BUCKETS = ("audit-archive",)
-# (bucket, prefix, days): raw e-mails are personal data kept 30 days; intake staging copies are transient
-EXPIRING_PREFIXES = (("raw-mail", "inbound/", 30), ("uploads", "intake-staging/", 1))
+# (bucket, prefix, days): raw e-mails are personal data kept 30 days
+EXPIRING_PREFIXES = (("raw-mail", "inbound/", 30),)
 STREAM_FAILURE_QUEUE = "{source}-stream-dlq"  # on-failure destination of a DynamoDB stream mapping
 STREAM_MAX_RETRIES = 2  # 3 attempts in all, as infra/lambda_shim.STREAM_ATTEMPTS delivers locally
 STREAM_MAX_RECORD_AGE_S = 6 * 3600
@@ -208,8 +208,7 @@ def access(stage: str) -> dict[str, Access]:
         ),
         "intake_email": Access(
             tables={"audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",)},
-            objects={"raw-mail": ("s3:GetObject",), "uploads": ("s3:GetObject", "s3:PutObject")},  # head, copy in
-            other_objects={"uploads": (("s3:PutObject", "s3:GetObject", "s3:DeleteObject"), ("intake-staging/",))},
+            objects={"raw-mail": ("s3:GetObject",), "uploads": ("s3:GetObject", "s3:PutObject")},  # head, put
             lists={"uploads": ("receipts/*",)},
             consumes=("raw-mail-events",),
         ),

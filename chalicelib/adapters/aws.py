@@ -55,12 +55,6 @@ class BlobStore:
     def copy(self, source_key: str, key: str) -> None:
         self._s3.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": source_key})
 
-    def publish_copy(self, staging_key: str, key: str) -> None:
-        """Make a fully written object (body and metadata) appear under `key` in one step, then drop the
-        staging copy: the ObjectCreated event of `key` can never run ahead of the object's metadata."""
-        self.copy(staging_key, key)  # CopyObject keeps the source's metadata by default
-        self._s3.delete_object(Bucket=self.bucket, Key=staging_key)
-
 
 class Secrets:
     def __init__(self, secretsmanager: Any):

@@ -7,7 +7,7 @@
 (b) The S3 ObjectCreated notification of the raw-mail bucket (through SQS): ``chalicelib.adapters.events``.
 
 Neither model keeps more personal data than it must: ``mail.source``/``destination`` are there because SES
-sends them, and callers mask them before logging (``chalicelib.services.email_intake.mask_email``).
+sends them, and callers mask them before logging (``chalicelib.intake.mime.mask_email``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from chalicelib.domain.claim import Claim, ClaimStatus, LineItem
 from chalicelib.domain.identity import SYSTEM
 from chalicelib.domain.money import Money
 from chalicelib.extraction.models import ExtractedReceipt, ExtractionError
-from chalicelib.services.email_intake import read_intake_metadata
+from chalicelib.intake.metadata import read_intake_metadata
 from chalicelib.services.uploads import UploadKey
 
 

@@ -12,8 +12,10 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.adapters.aws import BlobStore
+from chalicelib.adapters.intake_uploads import UploadsBucketStarter
 from chalicelib.adapters.ses_events import parse_ses_notification
 from chalicelib.domain.directory import Employee
+from chalicelib.intake import hints, metadata, mime
 from chalicelib.services import email_intake as ei
 from chalicelib.services.uploads import KEY_PATTERN
 
@@ -105,7 +107,7 @@ def test_html_only_message_with_an_inline_receipt_image():
     assert result.purpose == "Client lunch"
     assert (result.category, result.cost_centre) == ("meals", "CC-2100")  # 成本中心：CC-2100 in the HTML body
     [call] = starter.calls
-    assert call["content_type"] == "image/png" and len(call["data"]) > ei.MIN_INLINE_IMAGE_BYTES
+    assert call["content_type"] == "image/png" and len(call["data"]) > mime.MIN_INLINE_IMAGE_BYTES
 
 
 def test_utf8_encoded_word_subject_and_rfc2231_chinese_filename():
@@ -178,12 +180,12 @@ def test_at_most_ten_receipts_per_message():
     for i in range(12):
         msg.add_attachment(image(200, i), maintype="image", subtype="png", filename=f"r{i}.png")
     result, starter, _ = run(bytes(msg))
-    assert len(starter.calls) == ei.MAX_RECEIPTS == 10
+    assert len(starter.calls) == mime.MAX_RECEIPTS == 10
     assert [s.reason for s in result.skipped] == ["only the first 10 receipts of a message are taken"] * 2
 
 
 def test_oversize_receipt_is_skipped_with_the_limit_in_the_reason():
-    assert ei.MAX_RECEIPT_BYTES == 15 * 1024 * 1024
+    assert mime.MAX_RECEIPT_BYTES == 15 * 1024 * 1024
     msg = message()
     msg.add_attachment(image(5_000), maintype="image", subtype="png", filename="big.png")
     msg.add_attachment(image(500, 3), maintype="image", subtype="png", filename="ok.png")
@@ -267,12 +269,12 @@ def test_garbage_bytes_are_rejected_not_raised():
     ("a filing cabinet", None, None),  # "cab" inside a word is not a taxi
 ])
 def test_category_and_cost_centre_keywords(text, category, cost_centre):
-    assert (ei.category_of(text), ei.cost_centre_of(text)) == (category, cost_centre)
+    assert (hints.category_of(text), hints.cost_centre_of(text)) == (category, cost_centre)
 
 
 def test_mask_email():
-    assert ei.mask_email("sm.wong@example.com") == "s***@example.com"
-    assert ei.mask_email(None) == ei.mask_email("no-at-sign") == "***"
+    assert mime.mask_email("sm.wong@example.com") == "s***@example.com"
+    assert mime.mask_email(None) == mime.mask_email("no-at-sign") == "***"
 
 
 def test_nothing_personal_is_logged(caplog):
@@ -333,16 +335,20 @@ def uploads():
 
 def test_uploads_bucket_starter_writes_the_receipt_key_with_metadata_once(uploads):
     s3, blobs = uploads
-    starter = ei.UploadsBucketStarter(blobs)
+    starter = UploadsBucketStarter(blobs)
     audit = Audit()
+    writes = []
+    for operation in ("PutObject", "CopyObject", "DeleteObject"):
+        s3.meta.events.register(f"before-call.s3.{operation}", lambda model, **kw: writes.append(model.name))
     result = ei.process_raw_email("inbound/x", eml("chinese_subject_pdf.eml"), Directory(), starter, audit)
+    assert writes == ["PutObject"]  # one write, metadata included: S3's event follows the complete object
     [claim_id] = result.claim_ids
     [obj] = s3.list_objects_v2(Bucket="uploads")["Contents"]
     assert obj["Key"].startswith(f"receipts/E201/{claim_id}/收據") and KEY_PATTERN.match(obj["Key"])
     head = s3.head_object(Bucket="uploads", Key=obj["Key"])
     assert head["ContentType"] == "application/pdf"
     assert all(v.isascii() for v in head["Metadata"].values())
-    assert ei.read_intake_metadata(head["Metadata"]) == {
+    assert metadata.read_intake_metadata(head["Metadata"]) == {
         "purpose": "膳食報銷 客戶午餐", "category": "meals", "cost_centre": "CC-2100"}
     assert head["Metadata"]["intake-source-key"] == "inbound/x"
 
@@ -355,12 +361,12 @@ def test_uploads_bucket_starter_writes_the_receipt_key_with_metadata_once(upload
 
 
 def test_metadata_fits_s3s_2_kb_and_web_uploads_carry_none():
-    meta = ei.encode_metadata("差" * 2000, "travel", "CC-2100", "inbound/" + "k" * 500)
+    meta = metadata.encode_metadata("差" * 2000, "travel", "CC-2100", "inbound/" + "k" * 500)
     assert sum(len(k) + len(v) for k, v in meta.items()) <= 2048
     assert all(v.isascii() for v in meta.values())
-    assert ei.read_intake_metadata(meta)["purpose"].startswith("差差差")
-    assert ei.read_intake_metadata({}) == {} and ei.read_intake_metadata(None) == {}
-    assert ei.read_intake_metadata({"intake-purpose": "x"}) == {}  # only objects the intake wrote
+    assert metadata.read_intake_metadata(meta)["purpose"].startswith("差差差")
+    assert metadata.read_intake_metadata({}) == {} and metadata.read_intake_metadata(None) == {}
+    assert metadata.read_intake_metadata({"intake-purpose": "x"}) == {}  # only objects the intake wrote
 
 
 # ---- the event models ------------------------------------------------------------------------------------
