@@ -13,7 +13,6 @@ from moto import mock_aws
 
 from chalicelib.adapters.aws import BlobStore
 from chalicelib.adapters.intake_uploads import UploadsBucketStarter
-from chalicelib.adapters.ses_events import parse_ses_notification
 from chalicelib.domain.directory import Employee
 from chalicelib.intake import hints, metadata, mime
 from chalicelib.services import email_intake as ei
@@ -367,26 +366,3 @@ def test_metadata_fits_s3s_2_kb_and_web_uploads_carry_none():
     assert metadata.read_intake_metadata(meta)["purpose"].startswith("差差差")
     assert metadata.read_intake_metadata({}) == {} and metadata.read_intake_metadata(None) == {}
     assert metadata.read_intake_metadata({"intake-purpose": "x"}) == {}  # only objects the intake wrote
-
-
-# ---- the event models ------------------------------------------------------------------------------------
-
-
-def test_ses_receipt_notification_names_the_raw_object():
-    [message_] = parse_ses_notification((EVENTS / "ses_inbound_s3_action.json").read_text())
-    assert message_.s3_object == ("hk-expense-prod-raw-mail", "inbound/3s0c7l1ugh2ncvd8c6ot6q8a0p4kq1c9n0b6v401")
-    assert message_.receipt.failed_checks() == []
-
-
-def test_ses_notification_sns_shape_and_envelope_and_verdicts():
-    record = json.loads((EVENTS / "ses_inbound_s3_action.json").read_text())["Records"][0]["ses"]
-    record["receipt"]["action"].pop("objectKey")
-    record["receipt"]["virusVerdict"] = {"status": "FAIL"}
-    sns_shape = {"notificationType": "Received", **record}
-    envelope = {"Type": "Notification", "Message": json.dumps(sns_shape)}
-    for body in (sns_shape, json.dumps(envelope)):
-        [message_] = parse_ses_notification(body)
-        assert message_.s3_object == ("hk-expense-prod-raw-mail", "inbound/3s0c7l1ugh2ncvd8c6ot6q8a0p4kq1c9n0b6v401")
-        assert message_.receipt.failed_checks() == ["virus"]
-    record["receipt"]["action"] = {"type": "Lambda", "functionArn": "arn:aws:lambda:ap-southeast-1:1:function:x"}
-    assert parse_ses_notification({"Records": [{"eventSource": "aws:ses", "ses": record}]})[0].s3_object is None
