@@ -7,7 +7,7 @@ from functools import cached_property, lru_cache
 
 from pynamodb.connection import Connection
 
-from chalicelib.adapters import aws
+from chalicelib.adapters import aws, dynamo_models
 from chalicelib.adapters.repositories import (
     ApprovalLinkStore,
     AuditLog,
@@ -25,6 +25,9 @@ from chalicelib.services.claimant_updates import ClaimantUpdates
 class Container:
     settings: Settings
     _once: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        dynamo_models.bind(self.settings)  # the repositories' tables: names and region from Settings
 
     @cached_property
     def connection(self) -> Connection:

@@ -1,7 +1,7 @@
 """Shared fixtures: a fresh local stack on moto (in-process) with the sample organisation loaded.
 
-The environment is set before any project module is imported, as in a Lambda container, because the
-PynamoDB models read their table names at import time.
+The environment is set before any project module is imported, as in a Lambda container (`Settings` reads it
+when the container is first built; the PynamoDB models are bound to those table names then).
 """
 
 from __future__ import annotations
