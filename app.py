@@ -36,6 +36,7 @@ from chalicelib.services import (
     uploads,
 )
 from chalicelib.web import pages
+from chalicelib.web.security import NO_STORE
 
 app = Chalice(app_name="hk-expense", configure_logs=False)  # its log is the Powertools Logger below (same name)
 MAX_EMAIL_BYTES = 40 * 1024 * 1024  # SES receiving's largest message
@@ -117,6 +118,20 @@ def api(fn):
 
 
 @app.middleware("http")
+def security_headers(event, get_response):
+    """Registered first, so it is outermost: every response gets the headers, an audit failure's 500 too."""
+    try:
+        response = get_response(event)
+    except Exception as exc:
+        response = _error_response(exc)
+    response.headers.update(bootstrap.container().security_headers)
+    response.headers.setdefault("Cache-Control", NO_STORE)
+    if not any(name.lower() == "content-type" for name in response.headers):  # Chalice's own errors: a JSON dict
+        response.headers["Content-Type"] = "application/json"  # stated, as nosniff forbids guessing
+    return response
+
+
+@app.middleware("http")
 def audit_calls(event, get_response):
     """Every API call leaves an audit record: who, role, source IP, UTC time, method, path, outcome."""
     started = datetime.now(UTC)
@@ -161,6 +176,18 @@ def dev_token():
         raise claims.NotFound(employee_id)
     token = c.dev_issuer.issue(employee.employee_id, employee.department_id, employee.roles)
     return _json({"token": token, "employee_id": employee.employee_id, "roles": employee.roles})
+
+
+@app.route("/static/{name}", methods=["GET"])
+@api
+def static_file(name):
+    """The pages' script and style files (inline ones would need a weaker CSP)."""
+    asset = pages.static_asset(name)
+    if asset is None:
+        return _json({"error": "not found"}, 404)
+    content, content_type = asset
+    return Response(body=content, status_code=200,
+                    headers={"Content-Type": content_type, "Cache-Control": "public, max-age=300"})
 
 
 # ---- claims ----------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from chalicelib.adapters.tokens import DevTokenIssuer, TokenVerifier
 from chalicelib.config import Settings, settings
 from chalicelib.services.approvals import ApprovalContext
 from chalicelib.services.claimant_updates import ClaimantUpdates
+from chalicelib.web import security
 
 
 @dataclass
@@ -60,6 +61,11 @@ class Container:
     @cached_property
     def raw_mail(self) -> aws.BlobStore:
         return aws.BlobStore(aws.client("s3", self.settings.region), self.settings.raw_mail_bucket)
+
+    @cached_property
+    def security_headers(self) -> dict[str, str]:
+        """Added to every API response; the CSP lets the dashboard upload to the uploads bucket and nowhere else."""
+        return security.headers(upload_origin=self.uploads.origin())
 
     @cached_property
     def secrets(self) -> aws.Secrets:

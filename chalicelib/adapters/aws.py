@@ -7,6 +7,7 @@ import hashlib
 import json
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -54,6 +55,13 @@ class BlobStore:
 
     def copy(self, source_key: str, key: str) -> None:
         self._s3.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": source_key})
+
+    def origin(self) -> str:
+        """Scheme and host of this bucket's object URLs: where a browser sends a presigned upload (signed locally,
+        no request is made)."""
+        url = self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": "-"}, ExpiresIn=60)
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}"
 
 
 class Secrets:
