@@ -445,6 +445,10 @@ def test_make_package_output_is_deployable(tmp_path: Path):
             assert props["ImageUri"] == {"Ref": t.IMAGE_PARAMETER} and "Runtime" not in props
     # Chalice's own memory/timeout settings came through the merge
     assert sam["Resources"]["ExtractReceipt"]["Properties"]["MemorySize"] == 1536
+    # the merge reached Chalice's API: the stage is throttled, API Gateway's own errors carry the security headers
+    api = sam["Resources"][t.REST_API_ID]
+    assert api["Type"] == "AWS::Serverless::Api" and "DefinitionBody" in api["Properties"]
+    _assert_throttled(api["Properties"])
 
     if platform.machine() != "x86_64":
         pytest.skip(f"the bundle holds Linux x86_64 wheels; this machine is {platform.machine()}")
@@ -458,6 +462,19 @@ def test_make_package_output_is_deployable(tmp_path: Path):
             "import extract_document/parse_textract_response lazily"
         )
     assert not failed, failed
+
+
+def _assert_throttled(props: dict) -> None:
+    [setting] = props["MethodSettings"]
+    assert (setting["ResourcePath"], setting["HttpMethod"]) == ("/*", "*")  # every route and method of the stage
+    assert 0 < setting["ThrottlingRateLimit"] <= setting["ThrottlingBurstLimit"]
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        headers = props["GatewayResponses"][kind]["ResponseParameters"]["Headers"]
+        assert headers["X-Content-Type-Options"] == "'nosniff'" and headers["Referrer-Policy"] == "'no-referrer'"
+
+
+def test_the_api_stage_is_throttled_and_gateway_errors_carry_security_headers(merge):
+    _assert_throttled(merge["Resources"][t.REST_API_ID]["Properties"])
 
 
 def test_browser_upload_cors_matches_the_local_stack(stack, merge):
