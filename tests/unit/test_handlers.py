@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-import io
 import json
-import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 import app
 
-EVENTS = Path(__file__).resolve().parents[1] / "events"
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "tests" / "events"
 
 
 class Context:
@@ -76,18 +78,23 @@ def test_objects_created_filters_by_prefix_and_decodes_keys():
         assert [r.key for r in message.objects_created(RAW_MAIL_PREFIX)] == expected
 
 
+_LAMBDA_CONTAINER = """
+import json, logging, sys
+import app
+from tests.unit.test_handlers import Context, event
+app.score_claim(event("dynamodb_claims_stream_batch.json"), Context())
+logging.getLogger("chalicelib.services.example").info("claim routed", extra={"claim_id": "c-0123"})
+logging.getLogger("chalicelib.services.example").debug("not at INFO")
+"""
+
+
 def test_a_service_loggers_info_record_reaches_the_handlers_output():
-    app.score_claim(event("dynamodb_claims_stream_batch.json"), Context())  # a handler ran: context keys set
-    handler = app.logger.registered_handler  # Powertools' JSON handler (pytest adds its own capture handlers)
-    assert handler in logging.getLogger("chalicelib").handlers
-    out = io.StringIO()
-    previous = handler.setStream(out)
-    try:
-        logging.getLogger("chalicelib.services.example").info("claim routed", extra={"claim_id": "c-0123"})
-        logging.getLogger("chalicelib.services.example").debug("not at INFO")
-    finally:
-        handler.setStream(previous)
-    [line] = out.getvalue().splitlines()
-    record = json.loads(line)
-    assert (record["level"], record["message"], record["claim_id"]) == ("INFO", "claim routed", "c-0123")
+    """In a process of its own, as in a Lambda container (here other handler modules share the process)."""
+    out = subprocess.run([sys.executable, "-c", _LAMBDA_CONTAINER], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, env=os.environ)
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    [record] = [r for r in records if r["message"] == "claim routed"]
+    assert (record["level"], record["claim_id"], record["name"]) == ("INFO", "c-0123", "chalicelib.services.example")
     assert record["service"] == "hk-expense" and record["function_name"] == Context.function_name
+    assert not [r for r in records if r["message"] == "not at INFO"]
