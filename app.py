@@ -8,17 +8,16 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel, SqsModel
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from chalice import Chalice, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from chalicelib import bootstrap
-from chalicelib.adapters.events import S3Notification, S3NotificationRecord
+from chalicelib.adapters.events import RAW_MAIL_PREFIX, ClaimStreamRecord, S3EventMessage, S3NotificationRecord
+from chalicelib.adapters.intake_uploads import UploadsBucketStarter
 from chalicelib.adapters.repositories import claim_from_body
-from chalicelib.adapters.ses_events import raw_mail_records
 from chalicelib.adapters.tokens import Unauthorized
 from chalicelib.domain.access import require_dashboard
 from chalicelib.domain.approval_link import LinkRefused, NotLinkHolder, SignInRequired
@@ -26,6 +25,7 @@ from chalicelib.domain.claim import ClaimStatus, InvalidClaim, InvalidTransition
 from chalicelib.domain.errors import ConcurrentChange
 from chalicelib.domain.identity import Forbidden, Principal
 from chalicelib.domain.reporting import summarise
+from chalicelib.observability import lambda_logger
 from chalicelib.services import (
     claims,
     email_intake,
@@ -37,10 +37,11 @@ from chalicelib.services import (
 )
 from chalicelib.services.approvals import decisions, delegation, requests, views
 from chalicelib.web import pages
+from chalicelib.web.security import NO_STORE
 
-app = Chalice(app_name="hk-expense")
+app = Chalice(app_name="hk-expense", configure_logs=False)  # its log is the Powertools Logger below (same name)
 MAX_EMAIL_BYTES = 40 * 1024 * 1024  # SES receiving's largest message
-logger = Logger(service="hk-expense")
+logger = lambda_logger("hk-expense")  # chalicelib's loggers share its handler
 metrics = Metrics(namespace="HkExpense", service="hk-expense")
 # X-Ray in AWS (active tracing on every function); off outside Lambda. Responses are never captured: they hold
 # claim data. boto3 calls become subsegments, so a slow DynamoDB or KMS call shows in the trace.
@@ -125,6 +126,20 @@ def api(fn):
 
 
 @app.middleware("http")
+def security_headers(event, get_response):
+    """Registered first, so it is outermost: every response gets the headers, an audit failure's 500 too."""
+    try:
+        response = get_response(event)
+    except Exception as exc:
+        response = _error_response(exc)
+    response.headers.update(bootstrap.container().security_headers)
+    response.headers.setdefault("Cache-Control", NO_STORE)
+    if not any(name.lower() == "content-type" for name in response.headers):  # Chalice's own errors: a JSON dict
+        response.headers["Content-Type"] = "application/json"  # stated, as nosniff forbids guessing
+    return response
+
+
+@app.middleware("http")
 def audit_calls(event, get_response):
     """Every API call leaves an audit record: who, role, source IP, UTC time, method, path, outcome."""
     started = datetime.now(UTC)
@@ -177,6 +192,18 @@ def dev_token():
         raise claims.NotFound(employee_id)
     token = c.dev_issuer.issue(employee.employee_id, employee.department_id, employee.roles)
     return _json({"token": token, "employee_id": employee.employee_id, "roles": employee.roles})
+
+
+@app.route("/static/{name}", methods=["GET"])
+@api
+def static_file(name):
+    """The pages' script and style files (inline ones would need a weaker CSP)."""
+    asset = pages.static_asset(name)
+    if asset is None:
+        return _json({"error": "not found"}, 404)
+    content, content_type = asset
+    return Response(body=content, status_code=200,
+                    headers={"Content-Type": content_type, "Cache-Control": "public, max-age=300"})
 
 
 # ---- claims ----------------------------------------------------------------------------------------------
@@ -364,66 +391,79 @@ def approval_decision(token):
 # ---- event-driven Lambdas (wired by infra/resources.py EVENT_SOURCES) ------------------------------------
 
 
+_upload_messages = BatchProcessor(event_type=EventType.SQS, model=S3EventMessage, logger=logger)
+_raw_mail_messages = BatchProcessor(event_type=EventType.SQS, model=S3EventMessage, logger=logger)
+_claim_changes = BatchProcessor(event_type=EventType.DynamoDBStreams, model=ClaimStreamRecord, logger=logger)
+
+
 @app.lambda_function(name="extract_receipt")
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def extract_receipt(event, context):
-    """SQS (S3 ObjectCreated notifications) -> one claim per uploaded receipt."""
+    """SQS (S3 ObjectCreated notifications) -> one claim per uploaded receipt; a failed message alone is retried."""
+    return process_partial_response(event=event, record_handler=_extract_message, processor=_upload_messages,
+                                    context=context)
+
+
+def _extract_message(record: S3EventMessage, lambda_context) -> None:
     c = bootstrap.container()
-    for record in parse(event=event, model=SqsModel).Records:
-        if '"s3:TestEvent"' in record.body:  # sent once when the notification is configured
-            continue
-        for s3_record in S3Notification.model_validate_json(record.body).Records:
-            result = c.once(_extract_upload, "upload", context)(upload=s3_record)
-            logger.info("receipt processed", extra=result)
-            metrics.add_metric(name=f"Claims_{result['status']}", unit=MetricUnit.Count, value=1)
-    return {"ok": True}
+    for upload in record.objects_created():
+        result = c.once(_extract_upload, "upload", lambda_context)(upload=upload)
+        logger.info("receipt processed", extra=result)
+        metrics.add_metric(name=f"Claims_{result['status']}", unit=MetricUnit.Count, value=1)
 
 
 def _extract_upload(upload: S3NotificationRecord) -> dict:
     """One uploaded object -> its claim; run once per object version (the idempotency key is the record)."""
     c = bootstrap.container()
     claim = extraction.process_upload(upload.key, c.uploads, c.claims, c.directory, c.extractor,
-                                      c.settings.max_upload_bytes)
+                                      c.settings.max_upload_bytes, version_id=upload.version_id)
     return {"claim_id": claim.claim_id, "status": claim.status.value}
 
 
 @app.lambda_function(name="intake_email")
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def intake_email(event, context):
     """SQS (raw-mail ObjectCreated under inbound/, written by SES receiving) -> one claim per e-mailed receipt."""
-    for record in parse(event=event, model=SqsModel).Records:
-        for mail in raw_mail_records(record.body):
-            result = _intake_email(mail)
-            logger.info("email processed", extra=result)
-            metrics.add_metric(name=f"Emails_{result['status']}", unit=MetricUnit.Count, value=1)
-    return {"ok": True}
+    return process_partial_response(event=event, record_handler=_intake_message, processor=_raw_mail_messages,
+                                    context=context)
+
+
+def _intake_message(record: S3EventMessage) -> None:
+    for mail in record.objects_created(RAW_MAIL_PREFIX):
+        result = _intake_email(mail)
+        logger.info("email processed", extra=result)
+        metrics.add_metric(name=f"Emails_{result['status']}", unit=MetricUnit.Count, value=1)
 
 
 def _intake_email(mail: S3NotificationRecord) -> dict:
     """Idempotent by itself (deterministic claim ids, replay detection): no Powertools wrapper needed."""
     c = bootstrap.container()
     raw = c.raw_mail.read(mail.key, MAX_EMAIL_BYTES)
-    result = email_intake.process_raw_email(mail.key, raw, c.directory, email_intake.UploadsBucketStarter(c.uploads),
+    result = email_intake.process_raw_email(mail.key, raw, c.directory, UploadsBucketStarter(c.uploads),
                                             c.audit, max_bytes=c.settings.max_upload_bytes)
     return {"key": mail.key, "status": result.status, "claims": len(result.claim_ids), "sender": result.sender}
 
 
 @app.lambda_function(name="score_claim")
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def score_claim(event, context):
     """DynamoDB stream of the claims table -> score newly submitted claims and start their approval."""
-    c = bootstrap.container()
-    for record in parse(event=event, model=DynamoDBStreamModel).Records:
-        new_image, old_image = record.dynamodb.NewImage, record.dynamodb.OldImage
-        if not new_image:
-            continue
-        new = claim_from_body(new_image["body"])
-        old = claim_from_body(old_image["body"]) if old_image else None
-        if scoring.needs_scoring(old, new):
-            scored = scoring.score_and_route(new.claim_id, c.claims, c.directory, c.workflow,
-                                            c.claimant_updates.tell)
-            logger.info("claim scored", extra={"claim_id": new.claim_id,
-                                               "status": scored.status.value if scored else None})
-    return {"ok": True}
+    return process_partial_response(event=event, record_handler=_score_change, processor=_claim_changes,
+                                    context=context)
+
+
+def _score_change(record: ClaimStreamRecord) -> None:
+    new_image, old_image = record.dynamodb.NewImage, record.dynamodb.OldImage
+    if new_image is None:
+        return
+    new = claim_from_body(new_image.body)
+    old = claim_from_body(old_image.body) if old_image else None
+    if scoring.needs_scoring(old, new):
+        c = bootstrap.container()
+        scored = scoring.score_and_route(new.claim_id, c.claims, c.directory, c.workflow, c.claimant_updates.tell)
+        logger.info("claim scored", extra={"claim_id": new.claim_id, "status": scored.status.value if scored else None})

@@ -7,7 +7,7 @@ from functools import cached_property, lru_cache
 
 from pynamodb.connection import Connection
 
-from chalicelib.adapters import aws
+from chalicelib.adapters import aws, dynamo_models
 from chalicelib.adapters.repositories import (
     ApprovalLinkStore,
     AuditLog,
@@ -19,12 +19,16 @@ from chalicelib.adapters.tokens import DevTokenIssuer, TokenVerifier
 from chalicelib.config import Settings, settings
 from chalicelib.services.approvals.context import ApprovalContext
 from chalicelib.services.claimant_updates import ClaimantUpdates
+from chalicelib.web import security
 
 
 @dataclass
 class Container:
     settings: Settings
     _once: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        dynamo_models.bind(self.settings)  # the repositories' tables: names and region from Settings
 
     @cached_property
     def connection(self) -> Connection:
@@ -57,6 +61,11 @@ class Container:
     @cached_property
     def raw_mail(self) -> aws.BlobStore:
         return aws.BlobStore(aws.client("s3", self.settings.region), self.settings.raw_mail_bucket)
+
+    @cached_property
+    def security_headers(self) -> dict[str, str]:
+        """Added to every API response; the CSP lets the dashboard upload to the uploads bucket and nowhere else."""
+        return security.headers(upload_origin=self.uploads.origin())
 
     @cached_property
     def secrets(self) -> aws.Secrets:

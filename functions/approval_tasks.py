@@ -6,15 +6,16 @@ machine's Retry/Catch decide what happens next.
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from pydantic import BaseModel
 
 from chalicelib import bootstrap
 from chalicelib.domain.routing import ApprovalStep, Route
+from chalicelib.observability import lambda_logger
 from chalicelib.services import posting, routing
 from chalicelib.services.approvals import requests
 
-logger = Logger(service="hk-expense-approval")
+logger = lambda_logger("hk-expense-approval")
 tracer = Tracer(service="hk-expense-approval")  # X-Ray in AWS; responses are not captured (claim data)
 
 
@@ -37,6 +38,7 @@ class EscalationTask(BaseModel):
     routing: Route
 
 
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def route_claim(event: dict, context: object) -> dict:
     task = ClaimTask.model_validate(event)
@@ -44,6 +46,7 @@ def route_claim(event: dict, context: object) -> dict:
     return routing.route(task.claim_id, c.claims, c.directory).model_dump(mode="json")
 
 
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def request_approval(event: dict, context: object) -> dict:
     task = ApprovalTask.model_validate(event)
@@ -53,6 +56,7 @@ def request_approval(event: dict, context: object) -> dict:
     return {"link_id": link_id}
 
 
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def escalate(event: dict, context: object) -> dict:
     task = EscalationTask.model_validate(event)
@@ -61,6 +65,7 @@ def escalate(event: dict, context: object) -> dict:
     return route.model_dump(mode="json")
 
 
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def record_rejection(event: dict, context: object) -> dict:
     task = ClaimTask.model_validate(event)
@@ -69,6 +74,7 @@ def record_rejection(event: dict, context: object) -> dict:
     return {"claim_id": task.claim_id, "status": "rejected"}
 
 
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def post_to_ledger(event: dict, context: object) -> dict:
     task = ClaimTask.model_validate(event)
@@ -77,6 +83,7 @@ def post_to_ledger(event: dict, context: object) -> dict:
     return {"claim_id": task.claim_id, "journal_id": journal_id}
 
 
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def mark_failed(event: dict, context: object) -> dict:
     task = ClaimTask.model_validate(event)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from pydantic import BaseModel, Field
 
 from chalicelib import bootstrap
+from chalicelib.observability import lambda_logger
 from chalicelib.services import reminders
 
-logger = Logger(service="hk-expense-reminders")
+logger = lambda_logger("hk-expense-reminders")
 tracer = Tracer(service="hk-expense-reminders")  # X-Ray in AWS; responses are not captured (claim data)
 
 
@@ -22,6 +23,7 @@ class SendTask(BaseModel):
     channel: str = Field(pattern="^(sms|voice)$")
 
 
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def plan_reminders(event: dict, context: object) -> dict:
     task = PlanTask.model_validate(event)
@@ -30,6 +32,7 @@ def plan_reminders(event: dict, context: object) -> dict:
     return plan.model_dump()
 
 
+@logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def send_reminder(event: dict, context: object) -> dict:
     task = SendTask.model_validate(event)

@@ -40,11 +40,12 @@ def start_local_aws(moto_port: int):
     from moto.core.config import default_user_config
     from moto.server import ThreadedMotoServer
 
-    from harness import dynamodb_shim, lambda_shim
+    from harness import dynamodb_shim, lambda_shim, s3_shim
 
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     lambda_shim.install()
     dynamodb_shim.install()
+    s3_shim.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
     server.start()
     return server

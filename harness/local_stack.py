@@ -213,6 +213,7 @@ class LocalStack:
                 FunctionName=r.function_name(self.stage, source.function),
                 BatchSize=source.batch_size,
                 Enabled=True,
+                FunctionResponseTypes=list(source.response_types),
                 **extra,
             )
 

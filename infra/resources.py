@@ -82,6 +82,8 @@ class EventSource:
     source_kind: str  # "sqs" | "dynamodb"
     source: str  # logical queue or table name
     batch_size: int = 1
+    # the handlers return Powertools' partial batch response: only the failed records are retried
+    response_types: tuple[str, ...] = ("ReportBatchItemFailures",)
 
 
 TABLES = (

@@ -41,8 +41,16 @@ DOCKERFILE = "infra/Dockerfile.extraction"
 # with what the moto stack actually configured, so a drift fails a test.
 BUCKET_NOTIFICATIONS = r.BUCKET_NOTIFICATIONS  # bucket, queue, key prefix
 VERSIONED_BUCKETS = r.VERSIONED_BUCKETS
-# (bucket, prefix, days): raw e-mails are personal data kept 30 days; intake staging copies are transient
-EXPIRING_PREFIXES = (("raw-mail", "inbound/", 30), ("uploads", "intake-staging/", 1))
+# (bucket, prefix, days): raw e-mails are personal data kept 30 days
+EXPIRING_PREFIXES = (("raw-mail", "inbound/", 30),)
+# API Gateway stage throttling (every method): a flood, a runaway script or token guessing is refused with 429
+# before it reaches the API handler; well above what the finance teams need (a few requests a second at peak)
+API_THROTTLE_RATE_PER_S = 50
+API_THROTTLE_BURST = 100
+# API Gateway's own error responses (unknown route, throttled, payload too large) never reach the app's middleware
+GATEWAY_RESPONSE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+                            "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+                            "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
 STREAM_FAILURE_QUEUE = "{source}-stream-dlq"  # on-failure destination of a DynamoDB stream mapping
 STREAM_MAX_RETRIES = 2  # 3 attempts in all, as infra/lambda_shim.STREAM_ATTEMPTS delivers locally
 STREAM_MAX_RECORD_AGE_S = 6 * 3600
@@ -210,8 +218,7 @@ def access(stage: str) -> dict[str, Access]:
         ),
         "intake_email": Access(
             tables={"audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",)},
-            objects={"raw-mail": ("s3:GetObject",), "uploads": ("s3:GetObject", "s3:PutObject")},  # head, copy in
-            other_objects={"uploads": (("s3:PutObject", "s3:GetObject", "s3:DeleteObject"), ("intake-staging/",))},
+            objects={"raw-mail": ("s3:GetObject",), "uploads": ("s3:GetObject", "s3:PutObject")},  # head, put
             lists={"uploads": ("receipts/*",)},
             consumes=("raw-mail-events",),
         ),
@@ -544,7 +551,7 @@ def _task_function(stage: str, fn: r.Function) -> dict:
 
 def _mapping(stage: str, source: r.EventSource) -> dict:
     props: dict[str, Any] = {"FunctionName": _ref(function_id(source.function)), "BatchSize": source.batch_size,
-                             "Enabled": True}
+                             "Enabled": True, "FunctionResponseTypes": list(source.response_types)}
     if source.source_kind == "sqs":
         props["EventSourceArn"] = _getatt(queue_id(source.source))
     elif source.source_kind == "dynamodb":
@@ -562,6 +569,17 @@ def _mapping(stage: str, source: r.EventSource) -> dict:
     else:
         raise ValueError(f"unknown event source kind {source.source_kind!r}")
     return {"Type": "AWS::Lambda::EventSourceMapping", "Properties": props}
+
+
+def _rest_api() -> dict:
+    """Stage-wide throttling, and the security headers on the errors API Gateway answers by itself."""
+    headers = {name: f"'{value}'" for name, value in GATEWAY_RESPONSE_HEADERS.items()}  # static values are quoted
+    return {"Properties": {
+        "MethodSettings": [{"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": API_THROTTLE_RATE_PER_S,
+                            "ThrottlingBurstLimit": API_THROTTLE_BURST}],
+        "GatewayResponses": {kind: {"ResponseParameters": {"Headers": headers}} for kind in ("DEFAULT_4XX",
+                                                                                           "DEFAULT_5XX")},
+    }}
 
 
 def _state_machine(stage: str, logical: str) -> dict:
@@ -645,6 +663,7 @@ def build(stage: str) -> dict:
                                                   "Properties": _function_props(stage, fn)}
     for source in r.EVENT_SOURCES:
         resources[mapping_id(source)] = _mapping(stage, source)
+    resources[REST_API_ID] = _rest_api()  # merged into Chalice's AWS::Serverless::Api
     for machine in r.STATE_MACHINES:
         resources[state_machine_id(machine) + "Role"] = _state_machine_role(machine)
         resources[state_machine_id(machine)] = _state_machine(stage, machine)

@@ -1,7 +1,7 @@
 """Shared fixtures: a fresh local stack on moto (in-process) with the sample organisation loaded.
 
-The environment is set before any project module is imported, as in a Lambda container, because the
-PynamoDB models read their table names at import time.
+The environment is set before any project module is imported, as in a Lambda container (`Settings` reads it
+when the container is first built; the PynamoDB models are bound to those table names then).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from chalicelib import bootstrap  # noqa: E402
-from harness import dynamodb_shim, lambda_shim, sample_org  # noqa: E402
+from harness import dynamodb_shim, lambda_shim, s3_shim, sample_org  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -37,6 +37,7 @@ def stack():
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         lambda_shim.install()
         dynamodb_shim.install()
+        s3_shim.install()
         bootstrap.reset()
         local = LocalStack().create()
         sample_org.load(bootstrap.container().directory)
@@ -47,6 +48,7 @@ def stack():
             lambda_shim.drain()
             lambda_shim.uninstall()
             dynamodb_shim.uninstall()
+            s3_shim.uninstall()
             bootstrap.reset()
 
 

@@ -7,6 +7,7 @@ import hashlib
 import json
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -67,11 +68,12 @@ class BlobStore:
         source = {"Bucket": self.bucket, "Key": source_key, **_version(version_id)}
         self._s3.copy_object(Bucket=self.bucket, Key=key, CopySource=source)
 
-    def publish_copy(self, staging_key: str, key: str) -> None:
-        """Make a fully written object (body and metadata) appear under `key` in one step, then drop the
-        staging copy: the ObjectCreated event of `key` can never run ahead of the object's metadata."""
-        self.copy(staging_key, key)  # CopyObject keeps the source's metadata by default
-        self._s3.delete_object(Bucket=self.bucket, Key=staging_key)
+    def origin(self) -> str:
+        """Scheme and host of this bucket's object URLs: where a browser sends a presigned upload (signed locally,
+        no request is made)."""
+        url = self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": "-"}, ExpiresIn=60)
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}"
 
 
 def _version(version_id: str | None) -> dict:

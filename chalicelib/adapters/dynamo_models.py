@@ -1,23 +1,18 @@
-"""PynamoDB models: the table layouts of infra/resources.py as the code sees them.
+"""PynamoDB models: the table layouts of infra/resources.py as the code sees them (a test compares the two).
 
-Table names come from the environment at import time, as in a Lambda container. The full claim is kept as
-JSON in `body` (decimals as strings) beside the attributes that keys and indexes need, so a stream record
-carries everything the scorer needs without a second read.
+Table names and the region come from `Settings` (the one reader of the environment) when the composition root
+calls `bind`; an unbound model refuses to run. The full claim is kept as JSON in `body` (decimals as strings)
+beside the attributes that keys and indexes need, so a stream record carries everything the scorer needs without
+a second read.
 """
 
 from __future__ import annotations
-
-import os
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-_REGION = os.environ.get("APP_REGION", "ap-east-1")
-
-
-def _table(var: str) -> str:
-    return os.environ.get(var, f"hk-expense-local-{var.removesuffix('_TABLE').lower()}")
+from chalicelib.config import Settings
 
 
 class _ByDepartment(GlobalSecondaryIndex):
@@ -56,8 +51,7 @@ class _ByDedupeKey(GlobalSecondaryIndex):
 
 class ClaimItem(Model):
     class Meta:
-        table_name = _table("CLAIMS_TABLE")
-        region = _REGION
+        table_name = None  # set by bind()
 
     claim_id = UnicodeAttribute(hash_key=True)
     department_id = UnicodeAttribute()
@@ -79,8 +73,7 @@ class DirectoryItem(Model):
     """pk/sk single table: OFFICE#id, DEPT#id, EMP#id, EMAIL#addr, POLICY#company (sk = PROFILE)."""
 
     class Meta:
-        table_name = _table("DIRECTORY_TABLE")
-        region = _REGION
+        table_name = None  # set by bind()
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -89,8 +82,7 @@ class DirectoryItem(Model):
 
 class AuditItem(Model):
     class Meta:
-        table_name = _table("AUDIT_TABLE")
-        region = _REGION
+        table_name = None  # set by bind()
 
     entity = UnicodeAttribute(hash_key=True)
     seq = UnicodeAttribute(range_key=True)
@@ -109,8 +101,7 @@ class _ByApprover(GlobalSecondaryIndex):
 
 class ApprovalItem(Model):
     class Meta:
-        table_name = _table("APPROVALS_TABLE")
-        region = _REGION
+        table_name = None  # set by bind()
 
     link_id = UnicodeAttribute(hash_key=True)
     claim_id = UnicodeAttribute()
@@ -130,9 +121,21 @@ class ApprovalItem(Model):
 
 class LedgerItem(Model):
     class Meta:
-        table_name = _table("LEDGER_TABLE")
-        region = _REGION
+        table_name = None  # set by bind()
 
     journal_id = UnicodeAttribute(hash_key=True)
     claim_id = UnicodeAttribute()
     body = UnicodeAttribute()
+
+
+# logical table (infra/resources.py) -> its model; the idempotency table is Powertools' own
+MODELS: dict[str, type[Model]] = {"claims": ClaimItem, "directory": DirectoryItem, "audit": AuditItem,
+                                  "approvals": ApprovalItem, "ledger": LedgerItem}
+
+
+def bind(settings: Settings) -> None:
+    """Point every model at this deployment's tables; a rebound model drops its cached connection."""
+    for logical, model in MODELS.items():
+        model.Meta.table_name = getattr(settings, f"{logical}_table")
+        model.Meta.region = settings.region
+        model._connection = None

@@ -15,7 +15,6 @@ from jwt import PyJWKSet
 
 from chalicelib.domain.identity import Principal, Role
 
-ISSUER_PREFIX = "https://cognito-idp.ap-east-1.amazonaws.com/"
 AUDIENCE = "hk-expense-web"
 
 

@@ -362,14 +362,6 @@ def _date_from_match(
         return None
 
 
-def parse_date(
-    text: str, *, day_first: bool = True, today: datetime.date | None = None
-) -> datetime.date | None:
-    """The first plausible date in ``text``, or None."""
-    found = find_dates(text, day_first=day_first, today=today)
-    return found[0][0] if found else None
-
-
 # ----------------------------------------------------------------------------------------------------
 # Keywords: what a label next to an amount means. Checked in order; the first match wins, so specific labels
 # ("Sub Total", "Total Saving") come before the general ones ("Total"). Matching is on ``squash``ed text.

@@ -28,7 +28,6 @@ TOTAL_CONFIDENCE_THRESHOLD = 0.80
 DATE_CONFIDENCE_THRESHOLD = 0.75
 CURRENCY_CONFIDENCE_THRESHOLD = 0.60
 TAX_CONFIDENCE_THRESHOLD = 0.60
-VENDOR_CONFIDENCE_THRESHOLD = 0.0  # informational: a missing vendor name does not block a claim
 
 #: Confidence multiplier for a total that nothing corroborates and the line items contradict.
 LINE_ITEM_MISMATCH_FACTOR = 0.85

@@ -13,7 +13,7 @@ from chalicelib.domain.currencies import MAX_AMOUNT, is_currency
 from chalicelib.domain.identity import SYSTEM
 from chalicelib.domain.money import Money
 from chalicelib.extraction.models import ExtractedReceipt, ExtractionError
-from chalicelib.services.email_intake import read_intake_metadata
+from chalicelib.intake.metadata import read_intake_metadata
 from chalicelib.services.uploads import UploadKey
 
 

@@ -8,8 +8,10 @@ from email.message import EmailMessage
 import boto3
 
 from chalicelib import bootstrap
+from chalicelib.adapters.intake_uploads import UploadsBucketStarter
 from chalicelib.domain.claim import ClaimStatus
-from chalicelib.services.email_intake import UploadsBucketStarter, process_raw_email, read_intake_metadata
+from chalicelib.intake.metadata import read_intake_metadata
+from chalicelib.services.email_intake import process_raw_email
 from harness import lambda_shim
 from harness.driver import wait_for
 from tests.receipts import receipt_png

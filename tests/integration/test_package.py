@@ -232,16 +232,19 @@ def test_event_sources_match_the_local_stack(stack, merge):
                      if key.startswith(("queue:", "stream:"))}
     local = {
         (_logical(m["FunctionArn"].rsplit(":", 1)[1], stack.stage), arn_to_source[m["EventSourceArn"]],
-         m["BatchSize"])
+         m["BatchSize"], tuple(m["FunctionResponseTypes"]))
         for m in stack.client("lambda").list_event_source_mappings()["EventSourceMappings"]
     }
     function_ids, source_ids = _ids(t.function_id), {**_ids(t.queue_id), **_ids(t.table_id)}
     mappings = _of_type(merge, "AWS::Lambda::EventSourceMapping")
     template = {
-        (function_ids[m["FunctionName"]["Ref"]], source_ids[_getatt_target(m["EventSourceArn"])], m["BatchSize"])
+        (function_ids[m["FunctionName"]["Ref"]], source_ids[_getatt_target(m["EventSourceArn"])], m["BatchSize"],
+         tuple(m["FunctionResponseTypes"]))
         for m in (mapping["Properties"] for mapping in mappings.values())
     }
-    assert template == local == {(s.function, s.source, s.batch_size) for s in r.EVENT_SOURCES}
+    assert template == local == {(s.function, s.source, s.batch_size, s.response_types) for s in r.EVENT_SOURCES}
+    # every handler returns Powertools' partial batch response: without this, AWS would ignore it
+    assert all(s.response_types == ("ReportBatchItemFailures",) for s in r.EVENT_SOURCES)
 
     stream = next(m["Properties"] for m in mappings.values()
                   if m["Properties"]["EventSourceArn"]["Fn::GetAtt"][1] == "StreamArn")
@@ -442,6 +445,10 @@ def test_make_package_output_is_deployable(tmp_path: Path):
             assert props["ImageUri"] == {"Ref": t.IMAGE_PARAMETER} and "Runtime" not in props
     # Chalice's own memory/timeout settings came through the merge
     assert sam["Resources"]["ExtractReceipt"]["Properties"]["MemorySize"] == 1536
+    # the merge reached Chalice's API: the stage is throttled, API Gateway's own errors carry the security headers
+    api = sam["Resources"][t.REST_API_ID]
+    assert api["Type"] == "AWS::Serverless::Api" and "DefinitionBody" in api["Properties"]
+    _assert_throttled(api["Properties"])
 
     if platform.machine() != "x86_64":
         pytest.skip(f"the bundle holds Linux x86_64 wheels; this machine is {platform.machine()}")
@@ -455,6 +462,19 @@ def test_make_package_output_is_deployable(tmp_path: Path):
             "import extract_document/parse_textract_response lazily"
         )
     assert not failed, failed
+
+
+def _assert_throttled(props: dict) -> None:
+    [setting] = props["MethodSettings"]
+    assert (setting["ResourcePath"], setting["HttpMethod"]) == ("/*", "*")  # every route and method of the stage
+    assert 0 < setting["ThrottlingRateLimit"] <= setting["ThrottlingBurstLimit"]
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        headers = props["GatewayResponses"][kind]["ResponseParameters"]["Headers"]
+        assert headers["X-Content-Type-Options"] == "'nosniff'" and headers["Referrer-Policy"] == "'no-referrer'"
+
+
+def test_the_api_stage_is_throttled_and_gateway_errors_carry_security_headers(merge):
+    _assert_throttled(merge["Resources"][t.REST_API_ID]["Properties"])
 
 
 def test_browser_upload_cors_matches_the_local_stack(stack, merge):

@@ -12,8 +12,9 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.adapters.aws import BlobStore
-from chalicelib.adapters.ses_events import parse_ses_notification, raw_mail_keys
+from chalicelib.adapters.intake_uploads import UploadsBucketStarter
 from chalicelib.domain.directory import Employee
+from chalicelib.intake import hints, metadata, mime
 from chalicelib.services import email_intake as ei
 from chalicelib.services.uploads import KEY_PATTERN
 
@@ -105,7 +106,7 @@ def test_html_only_message_with_an_inline_receipt_image():
     assert result.purpose == "Client lunch"
     assert (result.category, result.cost_centre) == ("meals", "CC-2100")  # 成本中心：CC-2100 in the HTML body
     [call] = starter.calls
-    assert call["content_type"] == "image/png" and len(call["data"]) > ei.MIN_INLINE_IMAGE_BYTES
+    assert call["content_type"] == "image/png" and len(call["data"]) > mime.MIN_INLINE_IMAGE_BYTES
 
 
 def test_utf8_encoded_word_subject_and_rfc2231_chinese_filename():
@@ -178,12 +179,12 @@ def test_at_most_ten_receipts_per_message():
     for i in range(12):
         msg.add_attachment(image(200, i), maintype="image", subtype="png", filename=f"r{i}.png")
     result, starter, _ = run(bytes(msg))
-    assert len(starter.calls) == ei.MAX_RECEIPTS == 10
+    assert len(starter.calls) == mime.MAX_RECEIPTS == 10
     assert [s.reason for s in result.skipped] == ["only the first 10 receipts of a message are taken"] * 2
 
 
 def test_oversize_receipt_is_skipped_with_the_limit_in_the_reason():
-    assert ei.MAX_RECEIPT_BYTES == 15 * 1024 * 1024
+    assert mime.MAX_RECEIPT_BYTES == 15 * 1024 * 1024
     msg = message()
     msg.add_attachment(image(5_000), maintype="image", subtype="png", filename="big.png")
     msg.add_attachment(image(500, 3), maintype="image", subtype="png", filename="ok.png")
@@ -267,12 +268,12 @@ def test_garbage_bytes_are_rejected_not_raised():
     ("a filing cabinet", None, None),  # "cab" inside a word is not a taxi
 ])
 def test_category_and_cost_centre_keywords(text, category, cost_centre):
-    assert (ei.category_of(text), ei.cost_centre_of(text)) == (category, cost_centre)
+    assert (hints.category_of(text), hints.cost_centre_of(text)) == (category, cost_centre)
 
 
 def test_mask_email():
-    assert ei.mask_email("sm.wong@example.com") == "s***@example.com"
-    assert ei.mask_email(None) == ei.mask_email("no-at-sign") == "***"
+    assert mime.mask_email("sm.wong@example.com") == "s***@example.com"
+    assert mime.mask_email(None) == mime.mask_email("no-at-sign") == "***"
 
 
 def test_nothing_personal_is_logged(caplog):
@@ -333,16 +334,20 @@ def uploads():
 
 def test_uploads_bucket_starter_writes_the_receipt_key_with_metadata_once(uploads):
     s3, blobs = uploads
-    starter = ei.UploadsBucketStarter(blobs)
+    starter = UploadsBucketStarter(blobs)
     audit = Audit()
+    writes = []
+    for operation in ("PutObject", "CopyObject", "DeleteObject"):
+        s3.meta.events.register(f"before-call.s3.{operation}", lambda model, **kw: writes.append(model.name))
     result = ei.process_raw_email("inbound/x", eml("chinese_subject_pdf.eml"), Directory(), starter, audit)
+    assert writes == ["PutObject"]  # one write, metadata included: S3's event follows the complete object
     [claim_id] = result.claim_ids
     [obj] = s3.list_objects_v2(Bucket="uploads")["Contents"]
     assert obj["Key"].startswith(f"receipts/E201/{claim_id}/收據") and KEY_PATTERN.match(obj["Key"])
     head = s3.head_object(Bucket="uploads", Key=obj["Key"])
     assert head["ContentType"] == "application/pdf"
     assert all(v.isascii() for v in head["Metadata"].values())
-    assert ei.read_intake_metadata(head["Metadata"]) == {
+    assert metadata.read_intake_metadata(head["Metadata"]) == {
         "purpose": "膳食報銷 客戶午餐", "category": "meals", "cost_centre": "CC-2100"}
     assert head["Metadata"]["intake-source-key"] == "inbound/x"
 
@@ -355,41 +360,9 @@ def test_uploads_bucket_starter_writes_the_receipt_key_with_metadata_once(upload
 
 
 def test_metadata_fits_s3s_2_kb_and_web_uploads_carry_none():
-    meta = ei.encode_metadata("差" * 2000, "travel", "CC-2100", "inbound/" + "k" * 500)
+    meta = metadata.encode_metadata("差" * 2000, "travel", "CC-2100", "inbound/" + "k" * 500)
     assert sum(len(k) + len(v) for k, v in meta.items()) <= 2048
     assert all(v.isascii() for v in meta.values())
-    assert ei.read_intake_metadata(meta)["purpose"].startswith("差差差")
-    assert ei.read_intake_metadata({}) == {} and ei.read_intake_metadata(None) == {}
-    assert ei.read_intake_metadata({"intake-purpose": "x"}) == {}  # only objects the intake wrote
-
-
-# ---- the event models ------------------------------------------------------------------------------------
-
-
-def test_ses_receipt_notification_names_the_raw_object():
-    [message_] = parse_ses_notification((EVENTS / "ses_inbound_s3_action.json").read_text())
-    assert message_.s3_object == ("hk-expense-prod-raw-mail", "inbound/3s0c7l1ugh2ncvd8c6ot6q8a0p4kq1c9n0b6v401")
-    assert message_.receipt.failed_checks() == []
-
-
-def test_ses_notification_sns_shape_and_envelope_and_verdicts():
-    record = json.loads((EVENTS / "ses_inbound_s3_action.json").read_text())["Records"][0]["ses"]
-    record["receipt"]["action"].pop("objectKey")
-    record["receipt"]["virusVerdict"] = {"status": "FAIL"}
-    sns_shape = {"notificationType": "Received", **record}
-    envelope = {"Type": "Notification", "Message": json.dumps(sns_shape)}
-    for body in (sns_shape, json.dumps(envelope)):
-        [message_] = parse_ses_notification(body)
-        assert message_.s3_object == ("hk-expense-prod-raw-mail", "inbound/3s0c7l1ugh2ncvd8c6ot6q8a0p4kq1c9n0b6v401")
-        assert message_.receipt.failed_checks() == ["virus"]
-    record["receipt"]["action"] = {"type": "Lambda", "functionArn": "arn:aws:lambda:ap-southeast-1:1:function:x"}
-    assert parse_ses_notification({"Records": [{"eventSource": "aws:ses", "ses": record}]})[0].s3_object is None
-
-
-def test_raw_mail_s3_event_gives_decoded_inbound_keys_only():
-    body = (EVENTS / "s3_object_created_via_sqs.json").read_text()
-    assert raw_mail_keys(body.replace("KEY", "inbound/abc%2B1")) == ["inbound/abc+1"]
-    assert raw_mail_keys(body.replace("KEY", "inbound/AMAZON_SES_SETUP_NOTIFICATION")) == []
-    assert raw_mail_keys(body.replace("KEY", "elsewhere/abc")) == []
-    assert raw_mail_keys(body.replace("ObjectCreated:Put", "ObjectRemoved:Delete").replace("KEY", "inbound/a")) == []
-    assert raw_mail_keys('{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"b"}') == []
+    assert metadata.read_intake_metadata(meta)["purpose"].startswith("差差差")
+    assert metadata.read_intake_metadata({}) == {} and metadata.read_intake_metadata(None) == {}
+    assert metadata.read_intake_metadata({"intake-purpose": "x"}) == {}  # only objects the intake wrote

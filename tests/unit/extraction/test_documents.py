@@ -7,8 +7,9 @@ import io
 import pytest
 from PIL import Image
 
-from chalicelib.extraction import DocumentTooLarge, UnsupportedDocument, extract_document
+from chalicelib.extraction import extract_document
 from chalicelib.extraction.documents import load_document, sniff_type
+from chalicelib.extraction.models import DocumentTooLarge, UnsupportedDocument
 
 
 class _NoOcr:

@@ -16,8 +16,9 @@ class _Block:
             raise ImportError(f"blocked heavy import: {name}")
         return None
 sys.meta_path.insert(0, _Block())
-from chalicelib.extraction import ExtractedReceipt, ExtractionError, mask_personal_data
-from chalicelib.extraction.models import ExtractedReceipt as M
+from chalicelib.extraction import ExtractionError
+from chalicelib.extraction.models import ExtractedReceipt
+from chalicelib.extraction.privacy import mask_personal_data
 assert mask_personal_data("Tel: 2461 9838") == "Tel: [PHONE]"
 print("ok")
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.extraction import mask_personal_data
+from chalicelib.extraction.privacy import mask_personal_data
 
 
 @pytest.mark.parametrize(

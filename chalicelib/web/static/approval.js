@@ -1,0 +1,12 @@
+// The approval page (chalicelib/web/pages.py approval): decide from the link, optionally disallowing lines.
+document.querySelectorAll("button").forEach(b => b.onclick = async () => {
+  const disallow = b.dataset.d !== "approve" ? [] : [...document.querySelectorAll("input.disallow:checked")].map(
+    x => ({line: Number(x.dataset.line), reason: document.getElementById("why-" + x.dataset.line).value
+      || "not reimbursable 不予報銷"}));
+  document.querySelectorAll("button").forEach(x => x.disabled = true);
+  const r = await fetch(location.pathname + "/decision", {method: "POST",
+    headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({decision: b.dataset.d, comment: document.getElementById("comment").value, disallow})});
+  document.getElementById("out").textContent = JSON.stringify(await r.json());
+  if (r.status >= 400 && r.status < 410) document.querySelectorAll("button").forEach(x => x.disabled = false);
+});
