@@ -18,6 +18,7 @@ import socket
 import sys
 import threading
 import time
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
@@ -67,7 +68,7 @@ class RedactApprovalTokens(logging.Filter):
 
 
 request_log.addFilter(RedactApprovalTokens())
-request_log.setLevel(logging.INFO)  # one line per request, as Chalice's server printed them
+request_log.setLevel(logging.WARNING)  # `--verbose`: one line per request, as Chalice's server printed them
 
 
 def _request_handler(app, config):
@@ -149,11 +150,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--once", action="store_true", help="run the sample receipts, print the summary, exit")
     parser.add_argument("--api-port", type=int, default=int(os.environ.get("DEMO_API_PORT", "8000")))
+    parser.add_argument("--verbose", action="store_true", help="print every request and the functions' INFO logs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     for noisy in ("werkzeug", "hk-expense", "hk-expense-approval"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    if args.verbose:  # every request (approval tokens redacted) and the functions' INFO logs and metrics
+        request_log.setLevel(logging.INFO)
+    else:  # the demo prints its own summary
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
 
     from harness.sample_receipts import SCENARIOS, play
 
