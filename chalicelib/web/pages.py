@@ -66,12 +66,23 @@ def approval(summary: dict) -> str:
     return _HEAD.format(root="../", title="Approve 審批") + f"""
 <h1>Approve claim 審批申請 {html.escape(summary['claim_id'])}</h1><table>{rows}</table><ul>{risks}</ul>
 {_line_items(summary)}
-<textarea id="comment" rows="3" cols="40" placeholder="Comment 備註"></textarea><br>
+{_step_up(summary)}<textarea id="comment" rows="3" cols="40" placeholder="Comment 備註"></textarea><br>
 <button data-d="approve">Approve 批准</button><button data-d="reject">Reject 拒絕</button>
 <button data-d="return">Return for correction 退回修改</button><p id="out"></p>
 <script src="../static/approval.js"></script>
 <script type="application/json" id="claim">{html.escape(json.dumps(summary, ensure_ascii=False))}</script>
 </body></html>"""
+
+
+def _step_up(summary: dict) -> str:
+    """Large or high-risk claims are decided in the approver's own session: the page says so and signs them in
+    (the local and dev stages' sign-in; the deployed sign-in is the web-front issue's)."""
+    if not summary.get("sign_in_required"):
+        return ""
+    who = html.escape(str(summary.get("approver_id") or ""))
+    return (f"<p class='notice' id='step-up' data-approver='{who}'>Above the amount a link alone may approve, or "
+            f"flagged as high risk: you decide it signed in as {who}. "
+            f"金額較大或屬高風險：須以 {who} 身份登入審批。</p>")
 
 
 def _line_items(summary: dict) -> str:

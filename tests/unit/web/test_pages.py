@@ -89,3 +89,11 @@ def test_the_phone_page_uploads_with_the_presigned_post_form():
     script = pages.static_asset("dashboard.js")[0]
     assert "new FormData()" in script and "u.body.upload.fields" in script and 'form.append("file", file)' in script
     assert 'method: "PUT"' not in script
+
+
+def test_a_step_up_claim_says_who_must_sign_in_and_its_script_signs_them_in():
+    html = pages.approval({**PARTIAL, "approver_id": "E200", "sign_in_required": True})
+    assert "id='step-up'" in html and "data-approver='E200'" in html and "signed in as E200" in html
+    assert "step-up" not in pages.approval({**PARTIAL, "approver_id": "E200", "sign_in_required": False})
+    script = pages.static_asset("approval.js")[0]
+    assert 'getElementById("step-up")' in script and "headers.Authorization" in script
