@@ -33,7 +33,7 @@ def start_hog(cpus: int, runs: int) -> subprocess.Popen:
     # its own session, so stopping it stops its workers and nothing else
     hog = subprocess.Popen(  # noqa: S603 - a fixed command line
         [stress, "--cpu", str(cpus), "--timeout", f"{runs * RUN_CEILING_SECONDS}s", "--quiet"],
-        start_new_session=True, stdout=subprocess.DEVNULL)
+        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # "finished prematurely"
     time.sleep(1)  # stress-ng forks its workers; a hog that exits at once (bad flags) is reported here
     if hog.poll() is not None:
         sys.exit(f"stress-ng exited at once with status {hog.returncode}")
@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("pytest_args", nargs="*", help="after --: passed to pytest")
     args = parser.parse_args(argv)
 
-    print(f"test-busy: {args.runs} run(s) of the whole suite while `stress-ng --cpu {args.cpu}` keeps the CPUs busy",
-          flush=True)
+    what = f"pytest {' '.join(args.pytest_args)}" if args.pytest_args else "the whole suite"
+    print(f"test-busy: {args.runs} run(s) of {what} while `stress-ng --cpu {args.cpu}` keeps the CPUs busy", flush=True)
     hog = start_hog(args.cpu, args.runs)
     results = []
     try:
