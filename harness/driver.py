@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from urllib.parse import urlparse
 
 import requests
 
+from harness import lambda_shim
 from harness.local_stack import LocalStack
 
 # (method, path, json body, headers) -> (status, json body)
@@ -34,14 +36,28 @@ class Timeout(AssertionError):
     pass
 
 
-def wait_for(predicate: Callable[[], object], seconds: float = 30.0, every: float = 0.05) -> object:
+# How long a wait may take before it counts as "never": far above any normal wait, because a busy machine only
+# makes things slower. A wait returns as soon as its condition holds, so the bound costs nothing when all is well.
+WAIT_SECONDS = float(os.environ.get("HK_EXPENSE_WAIT_SECONDS", "180"))
+_MAX_PAUSE = 0.5  # the longest gap between two checks when no handler finished meanwhile
+
+
+def wait_for(predicate: Callable[[], object], seconds: float = WAIT_SECONDS, every: float = 0.05) -> object:
+    """`predicate()`'s first truthy value. Re-checked as soon as any Lambda handler finishes (what changes the
+    stack's state), otherwise after a pause growing from `every` to half a second (Step Functions status,
+    SQS visibility); `seconds` is only the deadline for a condition that never comes true."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    pause = every
+    while True:
+        seen = lambda_shim.activity()
         value = predicate()
         if value:
             return value
-        time.sleep(every)
-    raise Timeout(f"condition not met within {seconds}s")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise Timeout(f"condition not met within {seconds}s")
+        lambda_shim.wait_for_activity(seen, min(pause, left))
+        pause = min(pause * 2, _MAX_PAUSE)
 
 
 @dataclass
@@ -76,7 +92,7 @@ class Driver:
         assert status == 200, body
         return body
 
-    def wait_status(self, employee_id: str, claim_id: str, statuses: set[str], seconds: float = 60) -> dict:
+    def wait_status(self, employee_id: str, claim_id: str, statuses: set[str], seconds: float = WAIT_SECONDS) -> dict:
         return wait_for(
             lambda: (c := self.claim(employee_id, claim_id))["status"] in statuses and c, seconds  # type: ignore[arg-type]
         )
@@ -84,7 +100,7 @@ class Driver:
     def submit(self, employee_id: str, claim_id: str, edits: dict | None = None) -> tuple[int, dict]:
         return self.call("POST", f"/claims/{claim_id}/submit", edits or {}, self.auth(employee_id))
 
-    def approval_message(self, claim_id: str, level: int, seconds: float = 30) -> dict:
+    def approval_message(self, claim_id: str, level: int, seconds: float = WAIT_SECONDS) -> dict:
         """The next unread notification for this claim and level (from the local-only approver inbox)."""
 
         def find() -> dict | None:
@@ -98,7 +114,7 @@ class Driver:
 
         return wait_for(find, seconds)  # type: ignore[return-value]
 
-    def claimant_message(self, claim_id: str, event: str, seconds: float = 30) -> dict:
+    def claimant_message(self, claim_id: str, event: str, seconds: float = WAIT_SECONDS) -> dict:
         """The claimant's notification of `event` (returned, rejected, posted, failed) for this claim."""
 
         def find() -> dict | None:

@@ -38,6 +38,8 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 
+from harness import moto_pin
+
 LOCK = threading.RLock()
 _SERIALISED = ("put_item", "get_item", "update_item", "delete_item", "query", "scan", "batch_get_item",
                "transact_get_items", "describe_table", "update_table", "create_table", "delete_table")
@@ -166,6 +168,7 @@ def _partition_query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> A
 
 
 def install() -> None:
+    moto_pin.require("harness/dynamodb_shim.py")  # replaces DynamoDBBackend and Table methods, moto internals
     if _originals:
         return
     for name in (*_SERIALISED, "transact_write_items"):
@@ -178,6 +181,7 @@ def install() -> None:
 
 
 def uninstall() -> None:
+    """Put moto's methods back. The shim starts no threads (it only serialises the callers'), so nothing to join."""
     for name, method in _originals.items():
         if name == "Table.query":
             Table.query = method  # type: ignore[method-assign]

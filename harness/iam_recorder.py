@@ -26,7 +26,7 @@ _TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "
 
 
 @contextmanager
-def running(function: str):
+def running(function: str | None):  # None: calls made now are nobody's
     previous = getattr(_current, "function", None)
     _current.function = function
     try:

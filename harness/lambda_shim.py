@@ -13,6 +13,10 @@ the consumer's own writes interleave with the caller's transaction. So stream ba
 worker thread per function (in order, like one shard), retried with backoff, and after the last attempt given
 to `on_stream_failure` (the local stack sends them to the stream's dead-letter queue, as the ESM's OnFailure
 destination does in AWS).
+
+Tests wait on what happened, not on time: `drain()` returns when no stream batch is queued or running and no
+handler is running (a condition, notified as each finishes), and `wait_for_activity()` wakes a waiting test as
+soon as any handler finishes. `uninstall()` stops and joins the stream workers, so no thread outlives a test.
 """
 
 from __future__ import annotations
@@ -31,12 +35,14 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
-from harness import iam_recorder
+from harness import iam_recorder, moto_pin
 
 _original = LambdaFunction._invoke_lambda
 _lock = threading.Lock()
 INVOCATIONS: list[dict[str, Any]] = []  # what ran, for tests and the demo's summary
 STREAM_ATTEMPTS = 3
+DRAIN_SECONDS = 180.0  # a bound for a hung handler, far above any normal wait (a busy machine only takes longer)
+WORKER_PREFIX = "stream-"
 log = logging.getLogger(__name__)
 
 
@@ -45,7 +51,14 @@ def _log_failure(function_name: str, event: dict, error: str) -> None:
 
 
 on_stream_failure: Callable[[str, dict, str], None] = _log_failure
-_workers: dict[str, queue.Queue] = {}
+_workers: dict[str, tuple[queue.Queue, threading.Thread]] = {}
+_STOP = object()  # a worker's last item: return
+# One condition for the counters below; every change notifies, so waiters re-check at once, not by polling.
+_settled = threading.Condition()
+_queued_batches = 0  # stream batches enqueued and not yet handled (retries included)
+_running = 0  # handlers running right now, on any thread
+_finished = 0  # handlers finished so far: a waiter compares it to the value it saw before checking
+_accepting = False
 
 
 class LambdaContext:
@@ -83,40 +96,66 @@ def _is_stream_batch(event: Any) -> bool:
 
 
 def _stream_worker(work: queue.Queue) -> None:
+    global _queued_batches
     while True:
-        fn, event = work.get()
+        item = work.get()
+        if item is _STOP:
+            return
+        fn, event = item
         try:
             error = ""
             for attempt in range(STREAM_ATTEMPTS):
                 _, errored, error = _run(fn, event)
                 if not errored:
                     break
-                time.sleep(0.1 * 2**attempt)
+                time.sleep(0.1 * 2**attempt)  # the event source mapping's retry backoff, not a test wait
             else:
                 on_stream_failure(fn.function_name, event, error)
         finally:
-            work.task_done()
+            with _settled:
+                _queued_batches -= 1
+                _settled.notify_all()
 
 
 def _enqueue_stream_batch(fn: LambdaFunction, event: dict) -> None:
-    with _lock:
-        work = _workers.get(fn.function_name)
-        if work is None:
-            work = _workers[fn.function_name] = queue.Queue()
-            name = f"stream-{fn.function_name}"
-            worker = threading.Thread(target=_stream_worker, args=(work,), daemon=True, name=name)
-            worker.start()
-    work.put((fn, event))
+    global _queued_batches
+    with _settled:
+        if not _accepting:  # a straggler write racing the stack's teardown: that stack is gone
+            log.warning("stream batch for %s dropped: lambda_shim is not installed", fn.function_name)
+            return
+        worker = _workers.get(fn.function_name)
+        if worker is None:
+            work: queue.Queue = queue.Queue()
+            thread = threading.Thread(target=_stream_worker, args=(work,), daemon=True,
+                                      name=f"{WORKER_PREFIX}{fn.function_name}")
+            worker = _workers[fn.function_name] = (work, thread)
+            thread.start()
+        _queued_batches += 1  # counted before the handler that wrote the record finishes: drain() cannot miss it
+        worker[0].put((fn, event))
 
 
-def drain(timeout: float = 60.0) -> bool:
-    """Wait until every queued stream batch has been handled; True when all are done."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if all(w.unfinished_tasks == 0 for w in list(_workers.values())):
-            return True
-        time.sleep(0.02)
-    return False
+def drain(timeout: float = DRAIN_SECONDS) -> bool:
+    """Wait until no stream batch is queued or running and no handler is running; True when settled.
+    Returns as soon as that holds (each finishing batch or handler notifies); `timeout` only bounds a hang."""
+    with _settled:
+        return _settled.wait_for(lambda: _queued_batches == 0 and _running == 0, timeout)
+
+
+def activity() -> int:
+    """How many handlers have finished so far; pass it to `wait_for_activity` to sleep until the next one."""
+    with _settled:
+        return _finished
+
+
+def wait_for_activity(seen: int, timeout: float) -> bool:
+    """Block until a handler finishes after `activity()` returned `seen`, or `timeout` passes."""
+    with _settled:
+        return _settled.wait_for(lambda: _finished != seen, timeout)
+
+
+def worker_threads() -> list[threading.Thread]:
+    """The stream worker threads alive now (none once `uninstall()` has returned)."""
+    return [t for t in threading.enumerate() if t.name.startswith(WORKER_PREFIX) and t.is_alive()]
 
 
 def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
@@ -129,8 +168,11 @@ def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bo
 
 
 def _run(self: LambdaFunction, event: Any) -> tuple[str, bool, str]:
+    global _running, _finished
     started = time.monotonic()
     record = {"function": self.function_name, "handler": self.handler, "ok": True}
+    with _settled:
+        _running += 1
     try:
         _check_environment(self)
         with iam_recorder.running(self.function_name):  # which role's permissions these calls need
@@ -146,11 +188,34 @@ def _run(self: LambdaFunction, event: Any) -> tuple[str, bool, str]:
         record["seconds"] = round(time.monotonic() - started, 4)
         with _lock:
             INVOCATIONS.append(record)
+        with _settled:
+            _running -= 1
+            _finished += 1
+            _settled.notify_all()
 
 
 def install() -> None:
+    global _accepting
+    moto_pin.require("harness/lambda_shim.py")  # replaces LambdaFunction._invoke_lambda, a moto internal
+    with _settled:
+        _accepting = True
     LambdaFunction._invoke_lambda = _invoke_in_process  # type: ignore[method-assign]
 
 
-def uninstall() -> None:
+def uninstall(join_seconds: float = DRAIN_SECONDS) -> None:
+    """Restore moto's method, then stop every stream worker and join it: no shim thread outlives the stack.
+    Batches still queued are handled first (call `drain()` before to bound the wait)."""
+    global _accepting
     LambdaFunction._invoke_lambda = _original  # type: ignore[method-assign]
+    with _settled:
+        _accepting = False
+        workers = list(_workers.values())
+        _workers.clear()
+    for work, _ in workers:
+        work.put(_STOP)
+    deadline = time.monotonic() + join_seconds
+    for _, thread in workers:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    alive = [t.name for _, t in workers if t.is_alive()]
+    if alive:
+        raise RuntimeError(f"stream workers still running {join_seconds:.0f}s after uninstall: {alive}")

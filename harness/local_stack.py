@@ -16,6 +16,7 @@ import io
 import json
 import os
 import secrets
+import time
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
@@ -252,18 +253,31 @@ class LocalStack:
                 raise RuntimeError(f"state machine ARN {arn} differs from the configured one")
             self.arns[f"state_machine:{logical}"] = arn
 
-    def stop_running_executions(self) -> int:
-        """Tests end with this so a waiting execution cannot outlive its stack and act in the next one."""
-        sfn, stopped = self.client("stepfunctions"), 0
-        for logical in r.STATE_MACHINES:
-            arn = self.arns.get(f"state_machine:{logical}")
-            if not arn:
-                continue
-            for ex in sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]:
-                with contextlib.suppress(Exception):  # moto may refuse a stop in a race; nothing to keep here
-                    sfn.stop_execution(executionArn=ex["executionArn"], cause="test stack torn down")
-                    stopped += 1
-        return stopped
+    def stop_running_executions(self, seconds: float = 180.0) -> int:
+        """Tests end with this so a waiting execution cannot outlive its stack and act in the next one: stop every
+        running execution, and any that one starts meanwhile (a reminder ladder), and wait until each has ended.
+        moto's `.waitForTaskToken` wait ignores a stop: such an execution stays listed as RUNNING, parked in that
+        wait, where it runs nothing more (when the wait times out, its stopped program ends). Those are not waited
+        for. `seconds` only bounds a hang; this returns as soon as the stack is quiet."""
+        sfn, stopped = self.client("stepfunctions"), set()
+        parks = {logical for logical, path in r.STATE_MACHINES.items()
+                 if ".waitForTaskToken" in path.read_text(encoding="utf-8")}
+        deadline = time.monotonic() + seconds
+        while True:
+            running = {ex["executionArn"]: logical for logical in r.STATE_MACHINES
+                       if (arn := self.arns.get(f"state_machine:{logical}"))
+                       for ex in sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]}
+            fresh = [execution_arn for execution_arn in running if execution_arn not in stopped]
+            for execution_arn in fresh:
+                with contextlib.suppress(Exception):  # moto may refuse a stop in a race; the next pass asks again
+                    sfn.stop_execution(executionArn=execution_arn, cause="test stack torn down")
+                    stopped.add(execution_arn)
+            ending = [execution_arn for execution_arn, logical in running.items() if logical not in parks]
+            if not fresh and not ending:
+                return len(stopped)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"executions still running {seconds:.0f}s after being stopped: {ending or fresh}")
+            time.sleep(0.05)  # moto offers no completion event for executions: list again until they have ended
 
     # ---- helpers for the demo and tests (reading what the local-only inbox received) ----------------------
 

@@ -44,12 +44,20 @@ def stack():
         try:
             yield local
         finally:
-            local.stop_running_executions()
-            lambda_shim.drain()
-            lambda_shim.uninstall()
-            dynamodb_shim.uninstall()
-            s3_shim.uninstall()
-            bootstrap.reset()
+            # Settle before the next test: executions stopped and ended, stream batches and handlers finished,
+            # the shims' threads joined. Each step runs even if an earlier one reports a hang.
+            try:
+                local.stop_running_executions()
+                assert lambda_shim.drain(), "the local stack did not settle: a handler is still running"
+            finally:
+                try:
+                    lambda_shim.uninstall()
+                finally:
+                    try:
+                        dynamodb_shim.uninstall()
+                    finally:
+                        s3_shim.uninstall()
+                        bootstrap.reset()
 
 
 @pytest.fixture

@@ -1,9 +1,14 @@
 """Directory-driven routing on the real state machine: return and resubmit, escalation, delegation,
-reassignment, risk-driven finance review, and KMS e-signatures over each decision."""
+reassignment, risk-driven finance review, and KMS e-signatures over each decision.
+
+Escalation tests need a wait to time out (a short SLA) and the next one not to. Rather than racing the state
+machine to change the SLA in between, they change it inside the escalation itself (`before_escalating`), at the
+moment the escalation reads the policy, so the order is the same however slow the machine is."""
 
 from __future__ import annotations
 
-import time
+import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -12,7 +17,9 @@ import boto3
 from chalicelib import bootstrap
 from chalicelib.domain.claim import ClaimStatus
 from chalicelib.domain.identity import SYSTEM
-from harness.driver import wait_for
+from chalicelib.services import approvals
+from harness import iam_recorder
+from harness.driver import WAIT_SECONDS, wait_for
 from tests.receipts import receipt_png
 
 LUNCH = ("翠華餐廳 Tsui Wah Restaurant", date(2026, 11, 3), [("奶茶 Milk Tea", "38.00"), ("餐蛋麵 Noodles", "52.00")])
@@ -26,6 +33,32 @@ def submitted(driver, employee="E201", png=None, **edits):
     status, body = driver.submit(employee, claim_id, {**SUBMIT, **edits})
     assert status == 200, body
     return claim_id
+
+
+def set_sla(seconds: int) -> None:
+    c = bootstrap.container()
+    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": seconds}))
+
+
+def before_escalating(monkeypatch, actions: dict[str, Callable[[], None]]) -> None:
+    """Run `actions[approver]` inside the Escalate task of a step `approver` left unanswered, before it reads the
+    policy: what a test does "between two timeouts" then happens at a fixed point of the flow, not in a race with
+    it. Keyed by approver, not by call count, so a retried Escalate runs the same action again harmlessly."""
+    real = approvals.escalate
+
+    def escalate(ctx, claim_id, idx, route):
+        action = actions.get(route.steps[idx].approver_id)
+        if action is not None:
+            with iam_recorder.running(None):  # the test's step, not the function's: not charged to its role
+                action()
+        return real(ctx, claim_id, idx, route)
+
+    monkeypatch.setattr(approvals, "escalate", escalate)
+
+
+def gate(event: threading.Event) -> Callable[[], None]:
+    """An action that holds the escalation until the test has done its part (bounded, never a hang)."""
+    return lambda: event.wait(WAIT_SECONDS)
 
 
 def executions(stack) -> list[dict]:
@@ -59,15 +92,14 @@ def test_return_for_correction_continues_the_same_execution(driver, stack):
     assert len(executions(stack)) == 1  # continued, not restarted
 
 
-def test_unanswered_step_escalates_one_level_up(driver):
-    c = bootstrap.container()
-    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 2}))
+def test_unanswered_step_escalates_one_level_up(driver, monkeypatch):
+    set_sla(2)
+    # the escalated step waits under the SLA in force when it escalates: an hour, set as E200's step escalates
+    before_escalating(monkeypatch, {"E200": lambda: set_sla(3600)})
     claim_id = submitted(driver)
     first = driver.approval_message(claim_id, level=1)
     assert first["approver_id"] == "E200"
-    # the escalated step waits under the SLA in force when it escalates
-    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 3600}))
-    escalated = driver.approval_message(claim_id, level=1, seconds=20)
+    escalated = driver.approval_message(claim_id, level=1)
     assert escalated["approver_id"] == "E100"  # E200's manager
     status, body = driver.decide(first["link"], "approve")
     assert status == 410 and "replaced" in body["error"]
@@ -142,42 +174,50 @@ def test_decisions_are_kms_signed_and_tampering_is_detected(driver):
     assert c.claims.get(claim_id).status == ClaimStatus.POSTED
 
 
-def test_sla_clock_pauses_during_a_typhoon_signal(driver):
+def test_sla_clock_pauses_during_a_typhoon_signal(driver, monkeypatch):
     c = bootstrap.container()
-    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 1}))
+    set_sla(2)
+    before_escalating(monkeypatch, {"E200": lambda: set_sla(3600)})  # timed out once under the signal; then an hour
+    armed: list[str] = []  # the link each AwaitDecision task took, once its request_approval has finished
+    real_request = approvals.request_approval
+
+    def request_approval(*args, **kwargs):
+        link_id = real_request(*args, **kwargs)
+        armed.append(link_id)
+        return link_id
+
+    monkeypatch.setattr(approvals, "request_approval", request_approval)
     assert driver.call("PUT", "/admin/weather", {"signal": "T8"}, driver.auth("E900"))[0] == 200
     claim_id = submitted(driver)
     message = driver.approval_message(claim_id, level=1)
-    def paused() -> list:
-        return [r for r in c.audit.records(f"CLAIM#{claim_id}") if r.action == "approval.sla_paused"]
-
-    wait_for(paused, seconds=20)
+    paused = wait_for(lambda: [r for r in c.audit.records(f"CLAIM#{claim_id}") if r.action == "approval.sla_paused"])
+    assert [r.after["waits_again_seconds"] for r in paused] == [3600]
+    # Decide only once the re-armed wait has taken the link over with its own task token: moto accepts
+    # SendTaskSuccess on the task that has just timed out without error (AWS answers TaskTimedOut, which
+    # decide() handles), and the decision would be lost.
+    wait_for(lambda: len(armed) == 2)
+    assert armed[0] == armed[1]  # the same link: the SLA paused, nobody new was asked
     assert driver.stack.approver_messages() == []  # no escalation, no new link while the signal is up
-    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 3600}))
-    wait_for(lambda: any(r.after["waits_again_seconds"] == 3600 for r in paused()), seconds=20)
-    # moto accepts SendTaskSuccess on a task that has just timed out without error (AWS answers TaskTimedOut,
-    # which decide() handles); give the re-armed wait a moment to take its new token before deciding
-    time.sleep(2)
     assert driver.decide(message["link"], "approve")[0] == 200  # the link sent before the typhoon still works
     final = driver.wait_status("E201", claim_id, {"posted", "failed"})
     assert final["status"] == "posted" and final["escalations"] == 0
 
 
-def test_a_late_approver_with_nobody_above_goes_to_the_escalation_desk(driver):
+def test_a_late_approver_with_nobody_above_goes_to_the_escalation_desk(driver, monkeypatch):
     c = bootstrap.container()
-    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 2}))
+    set_sla(2)
+    before_escalating(monkeypatch, {"E100": lambda: set_sla(3600)})  # the desk's re-armed wait: an hour
     claim_id = submitted(driver)
     assert driver.approval_message(claim_id, level=1)["approver_id"] == "E200"
-    top = driver.approval_message(claim_id, level=1, seconds=20)
+    top = driver.approval_message(claim_id, level=1)
     assert top["approver_id"] == "E100"  # nobody is above E100
-    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 3600}))
 
     def desk_message():
         driver.inbox.extend(driver.stack.approver_messages())
         return next((m for m in driver.inbox if m.get("kind") == "escalation_desk"
                      and m["claim"]["claim_id"] == claim_id), None)
 
-    desk = wait_for(desk_message, seconds=20)
+    desk = wait_for(desk_message)
     assert desk["waiting_on"] == "E100" and desk["desk"] == ["E900"] and "逾時" in desk["zh-Hant"]
     claim = driver.claim("E201", claim_id)
     assert claim["status"] == "in_approval" and "nobody above E100" in claim["awaiting_admin"]
@@ -255,26 +295,25 @@ def test_an_approver_sees_what_waits_for_them_with_the_link_they_were_sent(drive
     assert claim_id not in [row["claim_id"] for row in after]
 
 
-def test_a_step_waiting_past_its_link_lifetime_gets_a_fresh_link(driver):
+def test_a_step_waiting_past_its_link_lifetime_gets_a_fresh_link(driver, monkeypatch):
     c = bootstrap.container()
-    c.approvals.link_ttl_seconds = 3  # shorter than two waits of 2 s: the desk's re-armed wait needs a new link
-    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 2}))
+    c.approvals.link_ttl_seconds = 3  # E100's link lives 3 s: the desk's re-armed wait (an hour) outlives it
+
+    def at_the_desk():  # E100 timed out: the desk's re-armed wait is an hour, and links issued now last
+        set_sla(3600)
+        c.approvals.link_ttl_seconds = 3600
+
+    set_sla(2)
+    before_escalating(monkeypatch, {"E100": at_the_desk})
     claim_id = submitted(driver)
     assert driver.approval_message(claim_id, level=1)["approver_id"] == "E200"
-    top = driver.approval_message(claim_id, level=1, seconds=20)
+    top = driver.approval_message(claim_id, level=1)
     assert top["approver_id"] == "E100"
-    fresh = driver.approval_message(claim_id, level=1, seconds=20)  # re-armed at the desk: same approver, new link
-    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 3600}))
-    c.approvals.link_ttl_seconds = 3600
+    fresh = driver.approval_message(claim_id, level=1)  # re-armed at the desk: same approver, new link
     assert fresh["approver_id"] == "E100" and fresh["link"] != top["link"]
     assert driver.claim("E201", claim_id)["awaiting_admin"]  # still on the desk's list: nobody new was asked
-    latest = fresh
-    while True:  # a further re-arm may have raced the policy change: the newest link is the one that counts
-        try:
-            latest = driver.approval_message(claim_id, level=1, seconds=3)
-        except AssertionError:
-            break
-    assert driver.decide(latest["link"], "approve")[0] == 200
+    assert driver.decide(top["link"], "approve")[0] == 410  # replaced
+    assert driver.decide(fresh["link"], "approve")[0] == 200
     assert driver.wait_status("E201", claim_id, {"posted", "failed"})["status"] == "posted"
 
 
@@ -292,7 +331,7 @@ def test_a_lost_optimistic_lock_race_in_a_step_is_retried_not_failed(driver, mon
 
     monkeypatch.setattr(approvals, "request_approval", once_racing)
     claim_id = submitted(driver)
-    message = driver.approval_message(claim_id, level=1, seconds=20)
+    message = driver.approval_message(claim_id, level=1)
     assert raised and driver.decide(message["link"], "approve")[0] == 200
     assert driver.wait_status("E201", claim_id, {"posted", "failed"})["status"] == "posted"
 
@@ -325,20 +364,28 @@ def test_an_approver_decides_several_claims_at_once_each_signed(driver):
 
 def test_the_top_of_the_company_claims_through_the_policys_top_approver(driver):
     claim_id = submitted(driver, employee="E100")  # nobody above E100; the policy names the audit committee chair
-    message = driver.approval_message(claim_id, level=1, seconds=20)
+    message = driver.approval_message(claim_id, level=1)
     assert message["approver_id"] == "E050"
     assert driver.decide(message["link"], "approve")[0] == 200
     assert driver.wait_status("E100", claim_id, {"posted", "failed"})["status"] == "posted"
 
 
-def test_a_claimant_slower_than_the_sla_is_reminded_and_nobody_above_is_chased(driver):
-    c = bootstrap.container()
-    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 4}))
+def test_a_claimant_slower_than_the_sla_is_reminded_and_nobody_above_is_chased(driver, monkeypatch):
+    returned = threading.Event()
+
+    def once_returned():  # a wait that timed out before the return was recorded is handled after it
+        returned.wait(WAIT_SECONDS)
+        set_sla(3600)  # one reminder is enough for this test
+
+    set_sla(2)
+    before_escalating(monkeypatch, {"E200": once_returned})
     claim_id = submitted(driver, purpose="")
     message = driver.approval_message(claim_id, level=1)
-    assert driver.decide(message["link"], "return", "please add the purpose")[0] == 200  # well within 4 s
-    reminder = driver.claimant_message(claim_id, "return_reminder", seconds=20)
-    c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 3600}))
+    try:
+        assert driver.decide(message["link"], "return", "please add the purpose")[0] == 200
+    finally:
+        returned.set()
+    reminder = driver.claimant_message(claim_id, "return_reminder")
     assert "still waiting for your correction: please add the purpose" in reminder["en"]
     assert "仍待您修改" in reminder["zh-Hant"]
     claim = driver.claim("E201", claim_id)

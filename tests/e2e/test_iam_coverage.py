@@ -5,9 +5,14 @@ show as AccessDenied in AWS. One run through every function's path (upload, e-ma
 return and resubmit, escalation to the desk, SMS reminders, rejection, posting, a failed claim, the read APIs)
 records each function's calls (harness/iam_recorder.py) and checks them against its policy: the action, and for
 DynamoDB the table or index.
+
+Every path is reached by waiting for its event, never by a timer winning a race: the SLA changes inside the
+escalations (see test_approval_flow.before_escalating) and the SMS and call are awaited before the decision.
 """
 
 from __future__ import annotations
+
+import threading
 
 from chalice import Chalice
 
@@ -16,7 +21,7 @@ from harness import iam_recorder
 from harness.driver import wait_for
 from infra import resources as r
 from infra import template as t
-from tests.e2e.test_approval_flow import submitted
+from tests.e2e.test_approval_flow import before_escalating, gate, set_sla, submitted
 from tests.e2e.test_reminders import fast_reminders
 from tests.integration.test_email_intake_moto import _raw_message
 
@@ -52,8 +57,11 @@ def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, mon
     iam_recorder.install()
     try:
         c = bootstrap.container()
-        fast_reminders(sms=1, voice=1)
-        c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 2}))
+        # A's first wait times out only once it is resubmitted; E100's timeout puts it on the escalation desk, whose
+        # re-armed wait (an hour) lasts until the admin's reassignment is decided
+        resubmitted = threading.Event()
+        set_sla(2)
+        before_escalating(monkeypatch, {"E200": gate(resubmitted), "E100": lambda: set_sla(3600)})
         # e-mail intake: the SES S3 action's write
         import boto3
 
@@ -62,11 +70,13 @@ def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, mon
         # A: returned and resubmitted, then nobody answers: escalated to E100, then to the escalation desk
         a = submitted(driver, purpose="")
         first = driver.approval_message(a, level=1)
-        assert driver.decide_signed_in(first["link"], "return", "purpose please")[0] == 200
-        assert driver.submit("E201", a, {"purpose": "client lunch"})[0] == 200
+        try:
+            assert driver.decide_signed_in(first["link"], "return", "purpose please")[0] == 200
+            assert driver.submit("E201", a, {"purpose": "client lunch"})[0] == 200
+        finally:
+            resubmitted.set()
         wait_for(lambda: any(m.get("kind") == "escalation_desk" for m in
-                             driver.inbox + (driver.inbox.extend(stack.approver_messages()) or [])), seconds=40)
-        c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 3600}))
+                             driver.inbox + (driver.inbox.extend(stack.approver_messages()) or [])))
         for path in ("/me/approvals", "/admin/escalations", "/dashboard/summary", "/dashboard/approvals",
                      f"/claims/{a}/signatures",
                      f"/claims/{a}/audit", "/claims"):
@@ -78,7 +88,7 @@ def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, mon
             pass  # the earlier steps' messages come first
         assert driver.decide_signed_in(covered["link"], "approve")[0] == 200
 
-        def settled_or_next_step():  # any later step (it may escalate meanwhile): approve its newest link
+        def settled_or_next_step():  # a later step (finance review of a risky claim): approve its link
             if driver.claim("E201", a)["status"] in ("posted", "failed"):
                 return True
             driver.inbox.extend(stack.approver_messages())
@@ -89,12 +99,16 @@ def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, mon
                 driver.decide_signed_in(steps[-1]["link"], "approve")
             return False
 
-        wait_for(settled_or_next_step, seconds=60, every=0.3)
+        wait_for(settled_or_next_step, every=0.3)
         assert driver.claim("E201", a)["status"] == "posted"
-        # B: rejected
-        b = submitted(driver, employee="E202")
-        b_link = driver.approval_message(b, level=1, seconds=20)["link"]
-        assert driver.decide_signed_in(b_link, "reject", "no")[0] == 200
+        # B: its approver is reminded by SMS and a call (urgent: working hours never hold them back), then rejects
+        fast_reminders(sms=1, voice=1)
+        b = submitted(driver, employee="E202", urgent=True)
+        link = driver.approval_message(b, level=1)["link"]
+        calls: list[dict] = []
+        wait_for(lambda: calls.extend(stack.telephony_messages()) or len(calls) >= 2)
+        assert [m["channel"] for m in calls] == ["sms", "voice"]
+        assert driver.decide_signed_in(link, "reject", "no")[0] == 200
         driver.wait_status("E202", b, {"rejected"})
         # C: a policy without a top approver: nobody may approve the top of the chain's claim. It fails, visibly,
         # and the claimant is told.
@@ -102,7 +116,7 @@ def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, mon
         top = submitted(driver, employee="E100")
         assert "no eligible approver" in driver.wait_status("E100", top, {"failed"})["failure_reason"]
         assert "no eligible approver" in driver.claimant_message(top, "failed")["en"]
-        wait_for(lambda: r.function_name("local", "intake_email") in iam_recorder.CALLS, seconds=30)
+        wait_for(lambda: r.function_name("local", "intake_email") in iam_recorder.CALLS)
     finally:
         iam_recorder.uninstall()
 

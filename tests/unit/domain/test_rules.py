@@ -126,27 +126,29 @@ def test_journal_is_balanced_in_hkd():
 
 
 KEY = b"k" * 32
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # the verifier's clock, injected: expiry never rides on the wall clock
 
 
 def link(**overrides) -> LinkClaims:
     data = dict(link_id="l1", claim_id="c-1", approver_id="H1", level=1, content_hash="h",
-                exp=int((datetime.now(UTC) + timedelta(hours=1)).timestamp()))
+                exp=int((NOW + timedelta(hours=1)).timestamp()))
     data.update(overrides)
     return LinkClaims(**data)
 
 
 def test_signed_link_round_trip_and_forgeries():
     token = sign_link(link(), KEY)
-    assert verify_link(token, KEY) == link()
+    assert verify_link(token, KEY, NOW) == link()
+    assert verify_link(token, KEY, NOW + timedelta(hours=1)) == link()  # valid through its last second
     payload, mac = token.split(".")
     forged_payload = sign_link(link(approver_id="E1"), KEY).split(".")[0]
     for bad in (f"{forged_payload}.{mac}", token[:-2] + "xx", "garbage", ""):
         with pytest.raises(LinkRefused, match="not genuine"):
-            verify_link(bad, KEY)
+            verify_link(bad, KEY, NOW)
     with pytest.raises(LinkRefused, match="not genuine"):
-        verify_link(token, b"other-key")
+        verify_link(token, b"other-key", NOW)
     with pytest.raises(LinkRefused, match="expired"):
-        verify_link(sign_link(link(exp=int(datetime.now(UTC).timestamp()) - 1), KEY), KEY)
+        verify_link(token, KEY, NOW + timedelta(hours=1, seconds=1))
 
 
 def test_audit_chain_detects_edits_and_deletions():
