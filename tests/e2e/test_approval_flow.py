@@ -17,7 +17,7 @@ import boto3
 from chalicelib import bootstrap
 from chalicelib.domain.claim import ClaimStatus
 from chalicelib.domain.identity import SYSTEM
-from chalicelib.services import approvals
+from chalicelib.services.approvals import requests as approvals
 from harness import iam_recorder
 from harness.driver import WAIT_SECONDS, wait_for
 from tests.receipts import receipt_png
