@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 from datetime import date
 from decimal import Decimal
@@ -15,7 +14,7 @@ import boto3
 from chalicelib import bootstrap
 from chalicelib.extraction.models import ExtractedReceipt
 from harness.driver import post_form, wait_for
-from tests.receipts import receipt_png
+from tests.receipts import blank_pdf, receipt_png
 
 LUNCH = ("翠華餐廳 Tsui Wah Restaurant", date(2026, 11, 3), [("奶茶 Milk Tea", "38.00"), ("餐蛋麵 Noodles", "52.00")])
 SUBMIT = {"total": "90.00", "currency": "HKD", "category": "meals", "vendor": "Tsui Wah",
@@ -174,19 +173,9 @@ def test_an_object_over_the_limit_fails_the_claim_and_is_deleted(driver):
     assert record.after["size_bytes"] == len(data) and record.after["version_id"] == claim["s3_version_id"]
 
 
-def _pdf_page(width_pt: float, height_pt: float) -> bytes:
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument.new()
-    pdf.new_page(width_pt, height_pt)
-    buf = io.BytesIO()
-    pdf.save(buf)
-    pdf.close()
-    return buf.getvalue()
-
 
 def test_a_pdf_page_far_larger_than_a_receipt_fails_the_claim_with_a_reason(driver):
-    claim_id = driver.upload("E201", _pdf_page(14400, 14400), "poster.pdf", "application/pdf")
+    claim_id = driver.upload("E201", blank_pdf(14400, 14400), "poster.pdf", "application/pdf")
     claim = driver.wait_status("E201", claim_id, {"failed", "extracted", "needs_review"})
     assert claim["status"] == "failed"
     assert "far larger than a receipt" in claim["failure_reason"]

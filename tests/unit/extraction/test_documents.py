@@ -10,6 +10,7 @@ from PIL import Image
 from chalicelib.extraction import extract_document
 from chalicelib.extraction.documents import load_document, sniff_type
 from chalicelib.extraction.models import DocumentTooLarge, UnsupportedDocument
+from tests.receipts import blank_pdf
 
 
 class _NoOcr:
@@ -155,17 +156,6 @@ def test_blank_image_goes_to_review_with_a_reason() -> None:
     assert receipt.review_reasons[0].startswith("no text could be read")
 
 
-def _blank_pdf(width_pt: float, height_pt: float) -> bytes:
-    """A tiny PDF (a few hundred bytes) with one empty page of the given size: no text layer, so it is rendered."""
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument.new()
-    pdf.new_page(width_pt, height_pt)
-    buf = io.BytesIO()
-    pdf.save(buf)
-    pdf.close()
-    return buf.getvalue()
-
 
 @pytest.fixture
 def renders(monkeypatch):
@@ -186,7 +176,7 @@ def renders(monkeypatch):
 def test_a_huge_pdf_page_is_rendered_within_the_pixel_budget(renders) -> None:
     from chalicelib.extraction.documents import MAX_RENDER_PIXELS, PDF_RENDER_DPI
 
-    data = _blank_pdf(4000, 4000)  # 89 MP at 170 dpi: before, 722 MB peak for a file of under 1 KB
+    data = blank_pdf(4000, 4000)  # 89 MP at 170 dpi: before, 722 MB peak for a file of under 1 KB
     assert len(data) < 1024
     [page] = load_document(data, "bomb.pdf")
     [scale] = renders
@@ -194,13 +184,13 @@ def test_a_huge_pdf_page_is_rendered_within_the_pixel_budget(renders) -> None:
     assert page.image is not None
 
     renders.clear()
-    load_document(_blank_pdf(595, 842), "a4.pdf")  # an ordinary page keeps the full resolution
+    load_document(blank_pdf(595, 842), "a4.pdf")  # an ordinary page keeps the full resolution
     assert renders == [PDF_RENDER_DPI / 72]
 
 
 def test_a_pdf_page_too_large_to_read_is_refused_before_rendering(renders) -> None:
     with pytest.raises(DocumentTooLarge) as exc:
-        load_document(_blank_pdf(14400, 14400), "poster.pdf")
+        load_document(blank_pdf(14400, 14400), "poster.pdf")
     assert "Page 1 of the PDF is 508 x 508 cm" in exc.value.reason
     assert renders == []
 
@@ -213,5 +203,5 @@ def test_running_out_of_memory_while_rendering_is_a_clear_failure(monkeypatch) -
 
     monkeypatch.setattr(pdfium.PdfPage, "render", exhausted)
     with pytest.raises(DocumentTooLarge) as exc:
-        load_document(_blank_pdf(595, 842), "a4.pdf")
+        load_document(blank_pdf(595, 842), "a4.pdf")
     assert "needs more memory to read than is available" in exc.value.reason
