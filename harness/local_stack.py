@@ -253,31 +253,38 @@ class LocalStack:
                 raise RuntimeError(f"state machine ARN {arn} differs from the configured one")
             self.arns[f"state_machine:{logical}"] = arn
 
+    # A stopped execution whose last event is one of these is parked: moto's Wait state and `.waitForTaskToken`
+    # wait ignore a stop that lands just before (or, for the token, while) they wait, so it stays listed as
+    # RUNNING until its timer runs out, and then its stopped program ends without running another state.
+    PARKED = frozenset({"WaitStateEntered", "TaskSubmitted"})
+
     def stop_running_executions(self, seconds: float = 180.0) -> int:
         """Tests end with this so a waiting execution cannot outlive its stack and act in the next one: stop every
-        running execution, and any that one starts meanwhile (a reminder ladder), and wait until each has ended.
-        moto's `.waitForTaskToken` wait ignores a stop: such an execution stays listed as RUNNING, parked in that
-        wait, where it runs nothing more (when the wait times out, its stopped program ends). Those are not waited
-        for. `seconds` only bounds a hang; this returns as soon as the stack is quiet."""
+        running execution, and any that one starts meanwhile (a reminder ladder), and return once each has ended
+        or is parked (see PARKED), i.e. runs nothing more. `seconds` only bounds a hang."""
         sfn, stopped = self.client("stepfunctions"), set()
-        parks = {logical for logical, path in r.STATE_MACHINES.items()
-                 if ".waitForTaskToken" in path.read_text(encoding="utf-8")}
         deadline = time.monotonic() + seconds
         while True:
-            running = {ex["executionArn"]: logical for logical in r.STATE_MACHINES
+            running = [ex["executionArn"] for logical in r.STATE_MACHINES
                        if (arn := self.arns.get(f"state_machine:{logical}"))
-                       for ex in sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]}
+                       for ex in sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]]
             fresh = [execution_arn for execution_arn in running if execution_arn not in stopped]
             for execution_arn in fresh:
                 with contextlib.suppress(Exception):  # moto may refuse a stop in a race; the next pass asks again
                     sfn.stop_execution(executionArn=execution_arn, cause="test stack torn down")
                     stopped.add(execution_arn)
-            ending = [execution_arn for execution_arn, logical in running.items() if logical not in parks]
-            if not fresh and not ending:
+            busy = [execution_arn for execution_arn in running if execution_arn in stopped
+                    and self._last_event(sfn, execution_arn) not in self.PARKED]
+            if not fresh and not busy:
                 return len(stopped)
             if time.monotonic() > deadline:
-                raise RuntimeError(f"executions still running {seconds:.0f}s after being stopped: {ending or fresh}")
-            time.sleep(0.05)  # moto offers no completion event for executions: list again until they have ended
+                raise RuntimeError(f"executions still running {seconds:.0f}s after being stopped: {busy or fresh}")
+            time.sleep(0.05)  # moto offers no completion event for executions: look again until all have settled
+
+    @staticmethod
+    def _last_event(sfn: Any, execution_arn: str) -> str | None:
+        events = sfn.get_execution_history(executionArn=execution_arn)["events"]
+        return events[-1]["type"] if events else None
 
     # ---- helpers for the demo and tests (reading what the local-only inbox received) ----------------------
 
