@@ -1,4 +1,5 @@
 // The approval page (chalicelib/web/pages.py approval): decide from the link, optionally disallowing lines.
+const DONE = {approved: "Approved 已批准", rejected: "Rejected 已拒絕", returned: "Returned for correction 已退回修改"};
 document.querySelectorAll("button").forEach(b => b.onclick = async () => {
   const disallow = b.dataset.d !== "approve" ? [] : [...document.querySelectorAll("input.disallow:checked")].map(
     x => ({line: Number(x.dataset.line), reason: document.getElementById("why-" + x.dataset.line).value
@@ -13,6 +14,8 @@ document.querySelectorAll("button").forEach(b => b.onclick = async () => {
   }
   const r = await fetch(location.pathname + "/decision", {method: "POST", headers,
     body: JSON.stringify({decision: b.dataset.d, comment: document.getElementById("comment").value, disallow})});
-  document.getElementById("out").textContent = JSON.stringify(await r.json());
+  const body = await r.json();
+  document.getElementById("out").textContent = r.ok ? `${DONE[body.decision] || body.decision} · ${body.claim_id}`
+    : (typeof body.error === "string" ? body.error : "The decision was not accepted 未能提交決定");
   if (r.status >= 400 && r.status < 410) document.querySelectorAll("button").forEach(x => x.disabled = false);
 });
