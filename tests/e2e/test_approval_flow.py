@@ -20,11 +20,7 @@ from chalicelib.domain.identity import SYSTEM
 from chalicelib.services.approvals import requests as approvals
 from harness import iam_recorder
 from harness.driver import WAIT_SECONDS, wait_for
-from tests.receipts import receipt_png
-
-LUNCH = ("翠華餐廳 Tsui Wah Restaurant", date(2026, 11, 3), [("奶茶 Milk Tea", "38.00"), ("餐蛋麵 Noodles", "52.00")])
-SUBMIT = {"total": "90.00", "currency": "HKD", "category": "meals", "vendor": "Tsui Wah",
-          "receipt_date": "2026-11-03"}
+from tests.receipts import LUNCH, SUBMIT, receipt_png
 
 
 def submitted(driver, employee="E201", png=None, **edits):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote_plus
 
@@ -17,12 +17,9 @@ from chalicelib.domain.claim import ClaimStatus
 from chalicelib.domain.identity import SYSTEM
 from harness.driver import post_form, wait_for
 from tests import audit_events
-from tests.receipts import receipt_png
+from tests.receipts import LUNCH, SUBMIT, receipt_png
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
-LUNCH = ("翠華餐廳 Tsui Wah Restaurant", date(2026, 11, 3), [("奶茶 Milk Tea", "38.00"), ("餐蛋麵 Noodles", "52.00")])
-SUBMIT = {"total": "90.00", "currency": "HKD", "category": "meals", "vendor": "Tsui Wah",
-          "receipt_date": "2026-11-03"}
 
 
 def _in_approval(driver, employee="E201"):

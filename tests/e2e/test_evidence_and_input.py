@@ -14,11 +14,7 @@ import boto3
 from chalicelib import bootstrap
 from chalicelib.extraction.models import ExtractedReceipt
 from harness.driver import post_form, wait_for
-from tests.receipts import blank_pdf, receipt_png
-
-LUNCH = ("翠華餐廳 Tsui Wah Restaurant", date(2026, 11, 3), [("奶茶 Milk Tea", "38.00"), ("餐蛋麵 Noodles", "52.00")])
-SUBMIT = {"total": "90.00", "currency": "HKD", "category": "meals", "vendor": "Tsui Wah",
-          "receipt_date": "2026-11-03"}
+from tests.receipts import LUNCH, SUBMIT, blank_pdf, receipt_png
 
 
 def _extracted(driver, employee="E201"):

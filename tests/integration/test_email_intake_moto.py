@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from email.message import EmailMessage
 
 import boto3
@@ -14,9 +13,8 @@ from chalicelib.intake.metadata import read_intake_metadata
 from chalicelib.services.email_intake import process_raw_email
 from harness import lambda_shim
 from harness.driver import wait_for
-from tests.receipts import receipt_png
+from tests.receipts import LUNCH, receipt_png
 
-LUNCH = ("翠華餐廳 Tsui Wah Restaurant", date(2026, 11, 3), [("奶茶 Milk Tea", "38.00"), ("餐蛋麵 Noodles", "52.00")])
 DONE = {ClaimStatus.EXTRACTED, ClaimStatus.NEEDS_REVIEW, ClaimStatus.FAILED}
 
 
