@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from chalicelib.domain.allowances import DEFAULT_ALLOWANCES, AllowancePolicy
 from chalicelib.domain.money import DEFAULT_FX, FxTable
 from chalicelib.domain.routing import RoutingRule, default_rules
 from chalicelib.domain.schedule import ReminderPolicy
@@ -32,3 +33,4 @@ class Policy(BaseModel):
     link_only_max_hkd: Decimal = Decimal("5000")
     rules: list[RoutingRule] = Field(default_factory=default_rules)
     reminders: ReminderPolicy = Field(default_factory=ReminderPolicy)
+    allowances: AllowancePolicy = Field(default_factory=lambda: DEFAULT_ALLOWANCES.model_copy(deep=True))
