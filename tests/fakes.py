@@ -105,6 +105,12 @@ class FakeClaims:
                                after.model_dump(mode="json"))
         return after
 
+    def note(self, claim_id: str, actor: Principal, action: str, details: dict) -> None:
+        self._audit.append(self.entity(claim_id), actor, action, None, details)
+
+    def history(self, claim_id: str) -> list[AuditRecord]:
+        return self._audit.records(self.entity(claim_id))
+
     def by_file_hash(self, sha256: str) -> list[Claim]:
         return [c for c in self.items.values() if c.file_sha256 == sha256]
 

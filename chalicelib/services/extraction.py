@@ -7,13 +7,14 @@ from collections.abc import Callable
 from typing import Protocol
 
 from chalicelib.adapters.aws import BlobStore, ObjectTooLarge
-from chalicelib.adapters.repositories import AlreadyExists, ClaimRepository, DirectoryRepository
 from chalicelib.domain.claim import Claim, ClaimStatus, LineItem
 from chalicelib.domain.currencies import MAX_AMOUNT, is_currency
+from chalicelib.domain.errors import AlreadyExists
 from chalicelib.domain.identity import SYSTEM
 from chalicelib.domain.money import Money
 from chalicelib.extraction.models import ExtractedReceipt, ExtractionError
 from chalicelib.intake.metadata import read_intake_metadata
+from chalicelib.services.ports import ClaimStore, Directory
 from chalicelib.services.uploads import UploadKey
 
 
@@ -28,8 +29,8 @@ class UnknownUploader(Exception):
 def process_upload(
     key: str,
     blobs: BlobStore,
-    claims: ClaimRepository,
-    directory: DirectoryRepository,
+    claims: ClaimStore,
+    directory: Directory,
     extract: Extractor | Callable[[bytes, str], ExtractedReceipt],
     max_bytes: int,
     version_id: str | None = None,
@@ -125,7 +126,7 @@ def plausible(receipt: ExtractedReceipt) -> ExtractedReceipt:
                                       "review_reasons": [*receipt.review_reasons, *reasons]})
 
 
-def _audit_replacement(key: str, version_id: str | None, claim: Claim, blobs: BlobStore, claims: ClaimRepository,
+def _audit_replacement(key: str, version_id: str | None, claim: Claim, blobs: BlobStore, claims: ClaimStore,
                        max_bytes: int) -> None:
     """Another version under the claim's key (the upload form reused, a receipt swapped after it was read): the
     claim keeps the version it was read from, and the swap is recorded on its audit chain, once."""
@@ -146,7 +147,7 @@ def _audit_replacement(key: str, version_id: str | None, claim: Claim, blobs: Bl
         "kept": "the claim stays on the version it was read from"})
 
 
-def _fail(claims: ClaimRepository, claim: Claim, stored: Claim | None, reason: str) -> Claim:
+def _fail(claims: ClaimStore, claim: Claim, stored: Claim | None, reason: str) -> Claim:
     if stored is None:
         claims.create(claim, SYSTEM, action="claim.uploaded")
     failed = claim.moved_to(ClaimStatus.FAILED, failure_reason=reason)
