@@ -13,7 +13,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from chalicelib.domain.errors import ExecutionAlreadyStarted
+from chalicelib.domain.errors import ExecutionAlreadyStarted, ObjectTooLarge
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, signature_version="s3v4")
 
@@ -22,10 +22,6 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, signature_vers
 def client(service: str, region: str) -> Any:
     """One client per service and region for the container's life (cold start pays once)."""
     return boto3.client(service, region_name=region, config=_CONFIG)
-
-
-class ObjectTooLarge(Exception):
-    pass
 
 
 class BlobStore:

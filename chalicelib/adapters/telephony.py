@@ -11,23 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-from typing import Any, Protocol
+from typing import Any
+
+from chalicelib.domain.masking import mask_phone
 
 log = logging.getLogger(__name__)
 
 VOICES = {"Asia/Shanghai": "ZHIYU", "Asia/Hong_Kong": "AMY"}
-
-
-def mask_phone(phone: str) -> str:
-    digits = re.sub(r"\D", "", phone)
-    return f"+{digits[:3]}****{digits[-2:]}" if len(digits) > 5 else "****"
-
-
-class Telephony(Protocol):
-    def send_sms(self, phone: str, text: str) -> str: ...
-
-    def call(self, phone: str, text: str, timezone: str) -> str: ...
 
 
 class PinpointTelephony:

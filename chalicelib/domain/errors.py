@@ -17,3 +17,7 @@ class LinkAlreadyUsed(Exception):
 
 class ExecutionAlreadyStarted(Exception):
     """A workflow execution of that name exists already (the same submission, delivered twice)."""
+
+
+class ObjectTooLarge(Exception):
+    """A stored file is over the size the use case may read (a receipt over the upload limit)."""

@@ -6,15 +6,14 @@ import hashlib
 from collections.abc import Callable
 from typing import Protocol
 
-from chalicelib.adapters.aws import BlobStore, ObjectTooLarge
 from chalicelib.domain.claim import Claim, ClaimStatus, LineItem
 from chalicelib.domain.currencies import MAX_AMOUNT, is_currency
-from chalicelib.domain.errors import AlreadyExists
+from chalicelib.domain.errors import AlreadyExists, ObjectTooLarge
 from chalicelib.domain.identity import SYSTEM
 from chalicelib.domain.money import Money
 from chalicelib.extraction.models import ExtractedReceipt, ExtractionError
 from chalicelib.intake.metadata import read_intake_metadata
-from chalicelib.services.ports import ClaimStore, Directory
+from chalicelib.services.ports import BlobStore, ClaimStore, Directory
 from chalicelib.services.uploads import UploadKey
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import PurePosixPath
 
-from chalicelib.adapters.aws import BlobStore
 from chalicelib.domain.claim import Claim
+from chalicelib.services.ports import BlobStore
 
 FIELDS = ("vendor", "date", "total", "currency", "tax")
 

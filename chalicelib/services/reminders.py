@@ -9,11 +9,11 @@ from functools import cache
 
 import holidays
 
-from chalicelib.adapters.telephony import mask_phone
 from chalicelib.domain.access import require_admin
 from chalicelib.domain.approval_link import StoredLink
 from chalicelib.domain.claim import Claim
 from chalicelib.domain.identity import SYSTEM, Principal
+from chalicelib.domain.masking import mask_phone
 from chalicelib.domain.schedule import ReminderPlan, WeatherAlert, plan_reminders
 from chalicelib.services.approvals.context import (
     ApprovalContext,

@@ -6,7 +6,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from chalicelib.adapters.telephony import PinpointTelephony, mask_phone
+from chalicelib.adapters.telephony import PinpointTelephony
+from chalicelib.domain.masking import mask_phone
 
 
 @pytest.fixture
