@@ -189,7 +189,7 @@ def dev_token():
     employee_id = str(_body().get("employee_id", ""))
     employee = c.directory.employee(employee_id)
     if employee is None:
-        raise claims.NotFound(employee_id)
+        raise claims.NotFound(f"no employee {employee_id} in the directory 員工編號不存在")
     token = c.dev_issuer.issue(employee.employee_id, employee.department_id, employee.roles)
     return _json({"token": token, "employee_id": employee.employee_id, "roles": employee.roles})
 

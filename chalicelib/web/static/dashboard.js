@@ -1,6 +1,9 @@
 // The dashboard page (chalicelib/web/pages.py dashboard): served as a file under script-src 'self'.
 const esc = s => String(s ?? "").replace(/[&<>"']/g, c => "&#" + c.charCodeAt(0) + ";");
 let token = null, current = null;
+// An API error as words: the message when there is one, the fields a validation error names otherwise.
+const words = e => typeof e === "string" ? e : Array.isArray(e) ?
+  e.map(x => `${(x.loc || []).join(".")}: ${x.msg}`).join("; ") : "Something went wrong 出現錯誤";
 const api = async (method, path, body) => {
   const r = await fetch(path, {method, headers: {"Content-Type": "application/json",
     Authorization: "Bearer " + token}, body: body ? JSON.stringify(body) : undefined});
@@ -47,7 +50,7 @@ document.getElementById("login").onclick = async () => {
   const r = await fetch("dev/token", {method: "POST", headers: {"Content-Type": "application/json"},
     body: JSON.stringify({employee_id: document.getElementById("emp").value})});
   const t = await r.json();
-  if (!t.token) { document.getElementById("who").textContent = JSON.stringify(t); return; }
+  if (!t.token) { document.getElementById("who").textContent = words(t.error); return; }
   token = t.token;
   document.getElementById("who").textContent = t.roles.join(", ");
   document.getElementById("upload").hidden = false;
@@ -55,7 +58,7 @@ document.getElementById("login").onclick = async () => {
   const linked = new URLSearchParams(location.hash.slice(1)).get("claim");  // a claimant notification links here
   if (linked) {
     const c = await api("GET", "claims/" + encodeURIComponent(linked));
-    document.getElementById("progress").textContent = c.status !== 200 ? JSON.stringify(c.body.error) :
+    document.getElementById("progress").textContent = c.status !== 200 ? words(c.body.error) :
       `${c.body.claim_id}: ${c.body.status} ${notes(c.body)}`;
   }
 };
@@ -63,7 +66,7 @@ document.getElementById("batch").onclick = async () => {
   const claims = [...document.querySelectorAll("input.pick:checked")].map(x => x.value);
   if (!claims.length) return;
   const r = await api("POST", "me/approvals/decisions", {claims, decision: "approve", comment: "batch 批量"});
-  document.getElementById("batched").textContent = r.status !== 200 ? JSON.stringify(r.body.error) :
+  document.getElementById("batched").textContent = r.status !== 200 ? words(r.body.error) :
     r.body.results.map(x => `${x.claim_id}: ${x.decision || x.error}`).join("; ");
   load();
 };
@@ -73,7 +76,7 @@ document.getElementById("file").onchange = async (e) => {
   if (!file) return;
   const type = file.type || (file.name.toLowerCase().endsWith(".heic") ? "image/heic" : "");
   const u = await api("POST", "uploads", {filename: file.name, content_type: type, size_bytes: file.size});
-  if (u.status !== 201) { progress.textContent = JSON.stringify(u.body.error); return; }
+  if (u.status !== 201) { progress.textContent = words(u.body.error); return; }
   progress.textContent = "Uploading 上傳中…";
   const form = new FormData();  // the presigned POST: its policy fields first, the file last
   Object.entries(u.body.upload.fields).forEach(([k, v]) => form.append(k, v));
@@ -98,7 +101,7 @@ document.getElementById("review").onsubmit = async (e) => {
     currency: f.currency.value.toUpperCase(), category: f.category.value, purpose: f.purpose.value,
     urgent: f.urgent.checked};
   const r = await api("POST", "claims/" + current.claim_id + "/submit", body);
-  const done = r.status === 200 ? "Submitted 已提交" : JSON.stringify(r.body.error);
+  const done = r.status === 200 ? "Submitted 已提交" : words(r.body.error);
   document.getElementById("progress").textContent = done;
   if (r.status === 200) { f.hidden = true; load(); }
 };
