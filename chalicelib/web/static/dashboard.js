@@ -1,6 +1,11 @@
 // The dashboard page (chalicelib/web/pages.py dashboard): served as a file under script-src 'self'.
 const esc = s => String(s ?? "").replace(/[&<>"']/g, c => "&#" + c.charCodeAt(0) + ";");
 let token = null, current = null;
+const STATUS = {uploaded: "Uploaded 已上傳", extracted: "Read 已識別", needs_review: "To check 待核對",
+  submitted: "Submitted 已提交", scored: "Checked 已評估", in_approval: "Awaiting approval 審批中",
+  approved: "Approved 已批准", rejected: "Rejected 已拒絕", returned: "Returned 已退回", posted: "Paid 已入賬",
+  failed: "Needs attention 需跟進"};
+const money = v => Number(v ?? 0).toLocaleString("en-HK", {minimumFractionDigits: 2, maximumFractionDigits: 2});
 // An API error as words: the message when there is one, the fields a validation error names otherwise.
 const words = e => typeof e === "string" ? e : Array.isArray(e) ?
   e.map(x => `${(x.loc || []).join(".")}: ${x.msg}`).join("; ") : "Something went wrong 出現錯誤";
@@ -12,7 +17,8 @@ const api = async (method, path, body) => {
 async function load() {
   const s = await api("GET", "dashboard/summary");
   document.getElementById("summary").textContent = s.status !== 200 ? "" :
-    `${JSON.stringify(s.body.by_status)} · HKD ${JSON.stringify(s.body.hkd_by_status)}` +
+    Object.entries(s.body.by_status).map(([status, n]) =>
+      `${STATUS[status] || status} ${n} (HKD ${money(s.body.hkd_by_status[status])})`).join(" · ") +
     ` · flagged 風險 ${s.body.flagged}` +
     ` · median hours to posting ${s.body.median_hours_to_posting ?? "-"}`;
   const b = await api("GET", "dashboard/approvals");
