@@ -21,10 +21,11 @@ from chalicelib.adapters.repositories import claim_from_body
 from chalicelib.adapters.tokens import Unauthorized
 from chalicelib.domain.access import require_dashboard
 from chalicelib.domain.approval_link import LinkRefused, NotLinkHolder, SignInRequired
-from chalicelib.domain.claim import ClaimStatus, InvalidClaim, InvalidTransition
+from chalicelib.domain.claim import Claim, ClaimStatus, InvalidClaim, InvalidTransition
 from chalicelib.domain.errors import ConcurrentChange
 from chalicelib.domain.identity import Forbidden, Principal
 from chalicelib.domain.reporting import summarise
+from chalicelib.intake.metadata import web_upload_metadata
 from chalicelib.observability import lambda_logger
 from chalicelib.services import (
     claims,
@@ -212,14 +213,22 @@ def static_file(name):
 @app.route("/uploads", methods=["POST"])
 @api
 def create_upload():
+    """Where to send a receipt: it arrives as an expense (`expense_id`), in the draft claim named if any."""
     principal = _principal()
     c = bootstrap.container()
     request = uploads.UploadRequest.model_validate(_body())
-    claim_id, key = uploads.plan_upload(principal, request, c.settings.max_upload_bytes)
+    if request.claim_id:  # only into the caller's own draft or returned claim
+        claims.own_editable(principal, c.claims, request.claim_id)
+    expense_id, key = uploads.plan_upload(principal, request, c.settings.max_upload_bytes)
     # the POST policy binds the size to what was declared (plan_upload refused anything above the limit)
     target = c.uploads.presigned_post(key, request.content_type, request.size_bytes,
-                                      c.settings.upload_url_ttl_seconds)
-    return _json({"claim_id": claim_id, "key": key, "upload": target}, 201)
+                                      c.settings.upload_url_ttl_seconds,
+                                      metadata=web_upload_metadata(request.claim_id))
+    return _json({"expense_id": expense_id, "claim_id": request.claim_id, "key": key, "upload": target}, 201)
+
+
+def _claim_json(claim) -> dict:
+    return {**claim.model_dump(mode="json"), "summary": views.summary(claim)}
 
 
 @app.route("/claims", methods=["GET"])
@@ -231,11 +240,21 @@ def list_claims():
     return _json({"claims": [claim.model_dump(mode="json") for claim in found]})
 
 
+@app.route("/claims", methods=["POST"])
+@api
+def create_claim():
+    """A draft claim (報銷單): title, purpose, period, cost centre, and any unattached expenses to hold."""
+    c = bootstrap.container()
+    request = claims.NewClaim.model_validate(_body())
+    claim = claims.create_claim(_principal(), c.claims, c.expenses, c.directory, request)
+    return _json(_claim_json(claim), 201)
+
+
 @app.route("/claims/{claim_id}", methods=["GET"])
 @api
 def get_claim(claim_id):
     claim = claims.get_claim(_principal(), bootstrap.container().claims, claim_id)
-    return _json(claim.model_dump(mode="json"))
+    return _json(_claim_json(claim))
 
 
 @app.route("/claims/{claim_id}", methods=["PATCH"])
@@ -243,7 +262,35 @@ def get_claim(claim_id):
 def edit_claim(claim_id):
     edits = claims.ClaimEdits.model_validate(_body())
     claim = claims.edit_claim(_principal(), bootstrap.container().claims, claim_id, edits)
-    return _json(claim.model_dump(mode="json"))
+    return _json(_claim_json(claim))
+
+
+class AddExpenses(BaseModel):
+    expense_ids: list[str] = Field(min_length=1, max_length=50)
+
+
+@app.route("/claims/{claim_id}/expenses", methods=["POST"])
+@api
+def add_to_claim(claim_id):
+    """Attach unattached expenses ({"expense_ids": [...]}) or add a line without a receipt ({"line": {...}}:
+    mileage, per diem, lost receipt)."""
+    c = bootstrap.container()
+    body = _body()
+    if "line" in body:
+        line = claims.LineRequest.model_validate(body).line
+        claim = claims.add_line(_principal(), c.claims, c.directory, claim_id, line)
+    else:
+        claim = claims.add_expenses(_principal(), c.claims, c.expenses, claim_id,
+                                    AddExpenses.model_validate(body).expense_ids)
+    return _json(_claim_json(claim), 201)
+
+
+@app.route("/claims/{claim_id}/expenses/{expense_id}", methods=["DELETE"])
+@api
+def remove_from_claim(claim_id, expense_id):
+    """The expense leaves the claim: a receipt becomes unattached again, a line without one is dropped."""
+    claim = claims.remove_expense(_principal(), bootstrap.container().claims, claim_id, expense_id)
+    return _json(_claim_json(claim))
 
 
 @app.route("/claims/{claim_id}/submit", methods=["POST"])
@@ -255,13 +302,67 @@ def submit_claim(claim_id):
     edits = claims.ClaimEdits.model_validate(_body())
     current = claims.get_claim(principal, c.claims, claim_id)
     if current.status == ClaimStatus.RETURNED and current.employee_id == principal.employee_id:
-        claim = requests.resubmit_after_return(c.approvals, principal, current, edits.apply(current))
+        claim = requests.resubmit_after_return(c.approvals, principal, current, edits.apply_to(current))
     else:
-        claim = claims.submit_claim(principal, c.claims, claim_id, edits)
-        corrected = labelling.record_corrections(c.uploads, current, claim)
-        if corrected:
-            logger.info("corrections kept as labelled data", extra={"claim_id": claim_id, "fields": corrected})
-    return _json(claim.model_dump(mode="json"))
+        claim = claims.submit_claim(principal, c.claims, c.directory, claim_id, edits)
+    _keep_corrections(current.expenses, claim)
+    return _json(_claim_json(claim))
+
+
+def _keep_corrections(read: list, after: Claim) -> None:
+    """What the employee corrected on receipts extraction read becomes labelled data."""
+    c = bootstrap.container()
+    before = {e.expense_id: e for e in read}
+    for expense in after.expenses:
+        if expense.expense_id in before and labelling.record_corrections(c.uploads, before[expense.expense_id],
+                                                                         expense):
+            logger.info("corrections kept as labelled data", extra={"expense_id": expense.expense_id})
+
+
+def _expense_json(expense, claim) -> dict:
+    return {**expense.model_dump(mode="json"), "claim_id": claim.claim_id if claim else None,
+            "claim_status": claim.status.value if claim else None, "summary": views.expense_summary(expense)}
+
+
+@app.route("/expenses", methods=["GET"])
+@api
+def list_expenses():
+    """The caller's unattached expenses (receipts uploaded or e-mailed, not yet in a claim), newest first."""
+    found = claims.unattached_expenses(_principal(), bootstrap.container().expenses)
+    return _json({"expenses": [_expense_json(e, None) for e in found]})
+
+
+@app.route("/expenses/{expense_id}", methods=["GET"])
+@api
+def get_expense(expense_id):
+    c = bootstrap.container()
+    expense, claim = claims.get_expense(_principal(), c.expenses, c.claims, expense_id)
+    return _json(_expense_json(expense, claim))
+
+
+@app.route("/expenses/{expense_id}", methods=["PATCH"])
+@api
+def edit_expense(expense_id):
+    c = bootstrap.container()
+    edits = claims.ExpenseEdits.model_validate(_body())
+    before, _ = claims.get_expense(_principal(), c.expenses, c.claims, expense_id)
+    expense, claim = claims.edit_expense(_principal(), c.claims, c.expenses, expense_id, edits)
+    if labelling.record_corrections(c.uploads, before, expense):
+        logger.info("corrections kept as labelled data", extra={"expense_id": expense_id})
+    return _json(_expense_json(expense, claim))
+
+
+@app.route("/expenses/{expense_id}/submit", methods=["POST"])
+@api
+def submit_expense(expense_id):
+    """A receipt submitted on its own: it becomes a one-expense claim, submitted for approval."""
+    principal = _principal()
+    c = bootstrap.container()
+    edits = claims.ClaimEdits.model_validate(_body())
+    before = c.expenses.get(expense_id)
+    claim = claims.submit_alone(principal, c.claims, c.expenses, c.directory, expense_id, edits)
+    _keep_corrections([before] if before else [], claim)
+    return _json(_claim_json(claim), 201)
 
 
 @app.route("/claims/{claim_id}/audit", methods=["GET"])
@@ -401,7 +502,8 @@ _claim_changes = BatchProcessor(event_type=EventType.DynamoDBStreams, model=Clai
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def extract_receipt(event, context):
-    """SQS (S3 ObjectCreated notifications) -> one claim per uploaded receipt; a failed message alone is retried."""
+    """SQS (S3 ObjectCreated notifications) -> one expense per uploaded receipt; a failed message alone is
+    retried."""
     return process_partial_response(event=event, record_handler=_extract_message, processor=_upload_messages,
                                     context=context)
 
@@ -411,15 +513,15 @@ def _extract_message(record: S3EventMessage, lambda_context) -> None:
     for upload in record.objects_created():
         result = c.once(_extract_upload, "upload", lambda_context)(upload=upload)
         logger.info("receipt processed", extra=result)
-        metrics.add_metric(name=f"Claims_{result['status']}", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=f"Expenses_{result['status']}", unit=MetricUnit.Count, value=1)
 
 
 def _extract_upload(upload: S3NotificationRecord) -> dict:
-    """One uploaded object -> its claim; run once per object version (the idempotency key is the record)."""
+    """One uploaded object -> its expense; run once per object version (the idempotency key is the record)."""
     c = bootstrap.container()
-    claim = extraction.process_upload(upload.key, c.uploads, c.claims, c.directory, c.extractor,
-                                      c.settings.max_upload_bytes, version_id=upload.version_id)
-    return {"claim_id": claim.claim_id, "status": claim.status.value}
+    expense = extraction.process_upload(upload.key, c.uploads, c.expenses, c.claims, c.directory, c.extractor,
+                                        c.settings.max_upload_bytes, version_id=upload.version_id)
+    return {"expense_id": expense.expense_id, "status": expense.status.value}
 
 
 @app.lambda_function(name="intake_email")
@@ -427,7 +529,7 @@ def _extract_upload(upload: S3NotificationRecord) -> dict:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def intake_email(event, context):
-    """SQS (raw-mail ObjectCreated under inbound/, written by SES receiving) -> one claim per e-mailed receipt."""
+    """SQS (raw-mail ObjectCreated under inbound/, written by SES receiving) -> one expense per e-mailed receipt."""
     return process_partial_response(event=event, record_handler=_intake_message, processor=_raw_mail_messages,
                                     context=context)
 
@@ -440,12 +542,12 @@ def _intake_message(record: S3EventMessage) -> None:
 
 
 def _intake_email(mail: S3NotificationRecord) -> dict:
-    """Idempotent by itself (deterministic claim ids, replay detection): no Powertools wrapper needed."""
+    """Idempotent by itself (deterministic expense ids, replay detection): no Powertools wrapper needed."""
     c = bootstrap.container()
     raw = c.raw_mail.read(mail.key, MAX_EMAIL_BYTES)
     result = email_intake.process_raw_email(mail.key, raw, c.directory, UploadsBucketStarter(c.uploads),
                                             c.audit, max_bytes=c.settings.max_upload_bytes)
-    return {"key": mail.key, "status": result.status, "claims": len(result.claim_ids), "sender": result.sender}
+    return {"key": mail.key, "status": result.status, "expenses": len(result.expense_ids), "sender": result.sender}
 
 
 @app.lambda_function(name="score_claim")
@@ -465,5 +567,6 @@ def _score_change(record: ClaimStreamRecord) -> None:
     old = claim_from_body(old_image.body) if old_image else None
     if scoring.needs_scoring(old, new):
         c = bootstrap.container()
-        scored = scoring.score_and_route(new.claim_id, c.claims, c.directory, c.workflow, c.claimant_updates.tell)
+        scored = scoring.score_and_route(new.claim_id, c.claims, c.expenses, c.directory, c.workflow,
+                                         c.claimant_updates.tell)
         logger.info("claim scored", extra={"claim_id": new.claim_id, "status": scored.status.value if scored else None})

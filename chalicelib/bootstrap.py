@@ -13,6 +13,7 @@ from chalicelib.adapters.repositories import (
     AuditLog,
     ClaimRepository,
     DirectoryRepository,
+    ExpenseRepository,
     LedgerStore,
 )
 from chalicelib.adapters.tokens import DevTokenIssuer, TokenVerifier
@@ -41,6 +42,10 @@ class Container:
     @cached_property
     def claims(self) -> ClaimRepository:
         return ClaimRepository(self.connection, self.audit)
+
+    @cached_property
+    def expenses(self) -> ExpenseRepository:
+        return ExpenseRepository(self.connection, self.audit)
 
     @cached_property
     def directory(self) -> DirectoryRepository:

@@ -12,6 +12,7 @@ class Settings(BaseModel):
     stage: str
     region: str
     claims_table: str
+    expenses_table: str
     directory_table: str
     audit_table: str
     approvals_table: str
@@ -48,6 +49,7 @@ class Settings(BaseModel):
             stage=e["STAGE"],
             region=e.get("APP_REGION", "ap-east-1"),
             claims_table=e["CLAIMS_TABLE"],
+            expenses_table=e["EXPENSES_TABLE"],
             directory_table=e["DIRECTORY_TABLE"],
             audit_table=e["AUDIT_TABLE"],
             approvals_table=e["APPROVALS_TABLE"],

@@ -95,16 +95,30 @@ TABLES = (
             "department_id": "S",
             "created_at": "S",
             "employee_id": "S",
-            "file_sha256": "S",
-            "dedupe_key": "S",
         },
         indexes=(
             Index("by-department", "department_id", "created_at"),
             Index("by-employee", "employee_id", "created_at"),
+        ),
+        stream="NEW_AND_OLD_IMAGES",
+    ),
+    # Every expense: the whole expense while it is unattached, an index row (which claim holds it, its file hash
+    # and content key for duplicate checks) once a claim holds it.
+    Table(
+        "expenses",
+        hash_key="expense_id",
+        attributes={
+            "expense_id": "S",
+            "employee_id": "S",
+            "created_at": "S",
+            "file_sha256": "S",
+            "dedupe_key": "S",
+        },
+        indexes=(
+            Index("by-employee", "employee_id", "created_at"),
             Index("by-file-hash", "file_sha256"),
             Index("by-dedupe-key", "dedupe_key"),
         ),
-        stream="NEW_AND_OLD_IMAGES",
     ),
     Table("directory", hash_key="pk", range_key="sk", attributes={"pk": "S", "sk": "S"}),
     Table("audit", hash_key="entity", range_key="seq", attributes={"entity": "S", "seq": "S"}),

@@ -20,6 +20,7 @@ from chalicelib.domain.audit import GENESIS, AuditRecord
 from chalicelib.domain.claim import Claim
 from chalicelib.domain.directory import Delegation, Department, Employee, Office
 from chalicelib.domain.errors import AlreadyExists, ConcurrentChange, ExecutionAlreadyStarted, LinkAlreadyUsed
+from chalicelib.domain.expense import Expense, ExpenseRef
 from chalicelib.domain.identity import Principal
 from chalicelib.domain.ledger import JournalEntry
 from chalicelib.domain.policy import Policy
@@ -74,15 +75,104 @@ class FakeAudit:
         return [chain[0] for entity, chain in sorted(self.chains.items()) if entity.startswith(f"{kind}#")]
 
 
-class FakeClaims:
+class FakeExpenses:
+    """Unattached expenses in full; for every expense a claim holds, the claim it is in (the index)."""
+
     def __init__(self, audit: FakeAudit):
+        self.items: dict[str, Expense] = {}  # unattached
+        self.refs: dict[str, tuple[ExpenseRef, str | None, str | None, int]] = {}  # id -> ref, sha, key, version
+        self._audit = audit
+        self.lock = threading.RLock()
+
+    @staticmethod
+    def entity(expense_id: str) -> str:
+        return f"EXPENSE#{expense_id}"
+
+    def get(self, expense_id: str) -> Expense | None:
+        expense = self.items.get(expense_id)
+        return expense.model_copy(deep=True) if expense else None
+
+    def locate(self, expense_id: str) -> ExpenseRef | None:
+        found = self.refs.get(expense_id)
+        return found[0].model_copy() if found else None
+
+    def _index(self, expense: Expense, claim_id: str | None) -> None:
+        ref = ExpenseRef(expense_id=expense.expense_id, employee_id=expense.employee_id, claim_id=claim_id)
+        self.refs[expense.expense_id] = (ref, expense.file_sha256, expense.dedupe_key, expense.version)
+
+    def create(self, expense: Expense, actor: Principal, action: str = "expense.created") -> None:
+        with self.lock:
+            if expense.expense_id in self.refs:
+                raise AlreadyExists(expense.expense_id)
+            self.items[expense.expense_id] = expense.model_copy(deep=True)
+            self._index(expense, None)
+            self._audit.append(self.entity(expense.expense_id), actor, action, None, expense.model_dump(mode="json"))
+
+    def save(self, before: Expense, after: Expense, actor: Principal, action: str) -> Expense:
+        with self.lock:
+            stored = self.items.get(after.expense_id)
+            if stored is None or stored.version != before.version:
+                raise ConcurrentChange(f"expense {after.expense_id} changed or joined a claim")
+            self.items[after.expense_id] = after.model_copy(deep=True)
+            self._index(after, None)
+            self._audit.append(self.entity(after.expense_id), actor, action, before.model_dump(mode="json"),
+                               after.model_dump(mode="json"))
+        return after
+
+    def check_moves(self, before: Claim | None, after: Claim) -> None:
+        """What the DynamoDB transaction's conditions refuse: joining an expense another claim holds, or one
+        changed since it was read."""
+        old = {e.expense_id for e in before.expenses} if before else set()
+        for expense in after.expenses:
+            if expense.expense_id in old:
+                continue
+            found = self.refs.get(expense.expense_id)
+            if found is not None and (found[0].claim_id is not None or found[3] != expense.version):
+                raise ConcurrentChange(f"expense {expense.expense_id} is in another claim or changed")
+
+    def apply_moves(self, before: Claim | None, after: Claim) -> None:
+        old = {e.expense_id: e for e in before.expenses} if before else {}
+        for expense in after.expenses:
+            self.items.pop(expense.expense_id, None)
+            self._index(expense, after.claim_id)
+        for expense_id in old.keys() - {e.expense_id for e in after.expenses}:
+            freed = old[expense_id].model_copy(update={"claim_hint": None})
+            self.items[expense_id] = freed
+            self._index(freed, None)
+
+    def note(self, expense_id: str, actor: Principal, action: str, details: dict) -> None:
+        self._audit.append(self.entity(expense_id), actor, action, None, details)
+
+    def history(self, expense_id: str) -> list[AuditRecord]:
+        return self._audit.records(self.entity(expense_id))
+
+    def unattached(self, employee_id: str, limit: int = 200) -> list[Expense]:
+        found = [e for e in self.items.values() if e.employee_id == employee_id]
+        return sorted(found, key=lambda e: e.created_at, reverse=True)[:limit]
+
+    def by_file_hash(self, sha256: str) -> list[ExpenseRef]:
+        return [ref.model_copy() for ref, sha, _, _ in self.refs.values() if sha == sha256]
+
+    def by_dedupe_key(self, key: str) -> list[ExpenseRef]:
+        return [ref.model_copy() for ref, _, dedupe, _ in self.refs.values() if dedupe == key]
+
+
+class FakeClaims:
+    def __init__(self, audit: FakeAudit, expenses: FakeExpenses | None = None):
         self.items: dict[str, Claim] = {}
         self._audit = audit
-        self._lock = threading.Lock()
+        self.expenses = expenses or FakeExpenses(audit)
+        self._lock = self.expenses.lock  # a claim and its expenses move in one write
 
     @staticmethod
     def entity(claim_id: str) -> str:
         return f"CLAIM#{claim_id}"
+
+    def clear(self) -> None:
+        """Forget every claim and expense (a test starting over)."""
+        self.items.clear()
+        self.expenses.items.clear()
+        self.expenses.refs.clear()
 
     def get(self, claim_id: str) -> Claim | None:
         claim = self.items.get(claim_id)
@@ -92,7 +182,9 @@ class FakeClaims:
         with self._lock:
             if claim.claim_id in self.items:
                 raise AlreadyExists(claim.claim_id)
+            self.expenses.check_moves(None, claim)
             self.items[claim.claim_id] = claim.model_copy(deep=True)  # stored, not shared with the caller
+            self.expenses.apply_moves(None, claim)
             self._audit.append(self.entity(claim.claim_id), actor, action, None, claim.model_dump(mode="json"))
 
     def save(self, before: Claim, after: Claim, actor: Principal, action: str) -> Claim:
@@ -100,7 +192,9 @@ class FakeClaims:
             stored = self.items.get(after.claim_id)
             if stored is None or stored.version != before.version:
                 raise ConcurrentChange(f"claim {after.claim_id} changed concurrently")
+            self.expenses.check_moves(before, after)
             self.items[after.claim_id] = after.model_copy(deep=True)
+            self.expenses.apply_moves(before, after)
             self._audit.append(self.entity(after.claim_id), actor, action, before.model_dump(mode="json"),
                                after.model_dump(mode="json"))
         return after
@@ -110,12 +204,6 @@ class FakeClaims:
 
     def history(self, claim_id: str) -> list[AuditRecord]:
         return self._audit.records(self.entity(claim_id))
-
-    def by_file_hash(self, sha256: str) -> list[Claim]:
-        return [c for c in self.items.values() if c.file_sha256 == sha256]
-
-    def by_dedupe_key(self, key: str) -> list[Claim]:
-        return [c for c in self.items.values() if c.dedupe_key == key]
 
     def by_department(self, department_id: str, limit: int = 200) -> list[Claim]:
         found = [c for c in self.items.values() if c.department_id == department_id]
@@ -330,6 +418,10 @@ class FakeApp:
     signer: FakeSigner
     approvals: ApprovalContext
     telephony: FakeTelephony = field(default_factory=FakeTelephony)
+
+    @property
+    def expenses(self) -> FakeExpenses:
+        return self.claims.expenses
 
 
 def bootstrap_fakes(load_org: bool = True) -> FakeApp:

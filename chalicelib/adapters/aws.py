@@ -29,15 +29,18 @@ class BlobStore:
         self._s3 = s3
         self.bucket = bucket
 
-    def presigned_post(self, key: str, content_type: str, max_bytes: int, expires: int) -> dict:
+    def presigned_post(self, key: str, content_type: str, max_bytes: int, expires: int,
+                       metadata: dict[str, str] | None = None) -> dict:
         """A browser form upload bound to this key, this Content-Type and 1..max_bytes bytes: S3 itself refuses a
         larger body (a presigned PUT binds no size). Reuse within `expires` would add a version of the same key,
         which the bucket keeps (versioned) and extraction audits (services/extraction.py)."""
+        meta = {f"x-amz-meta-{k}": v for k, v in (metadata or {}).items()}
         post = self._s3.generate_presigned_post(
             Bucket=self.bucket,
             Key=key,
-            Fields={"Content-Type": content_type},
-            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            Fields={"Content-Type": content_type, **meta},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes],
+                        *({k: v} for k, v in meta.items())],
             ExpiresIn=expires,
         )
         return {"url": post["url"], "method": "POST", "fields": post["fields"], "max_bytes": max_bytes}

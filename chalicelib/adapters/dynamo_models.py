@@ -3,7 +3,7 @@
 Table names and the region come from `Settings` (the one reader of the environment) when the composition root
 calls `bind`; an unbound model refuses to run. The full claim is kept as JSON in `body` (decimals as strings)
 beside the attributes that keys and indexes need, so a stream record carries everything the scorer needs without
-a second read.
+a second read; the claim's expenses travel inside it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,15 @@ class _ByDepartment(GlobalSecondaryIndex):
 
 
 class _ByEmployee(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-employee"
+        projection = AllProjection()
+
+    employee_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class _ExpensesByEmployee(GlobalSecondaryIndex):
     class Meta:
         index_name = "by-employee"
         projection = AllProjection()
@@ -57,14 +66,31 @@ class ClaimItem(Model):
     department_id = UnicodeAttribute()
     employee_id = UnicodeAttribute()
     created_at = UnicodeAttribute()
-    file_sha256 = UnicodeAttribute()
-    dedupe_key = UnicodeAttribute(null=True)
     status = UnicodeAttribute()
     version = NumberAttribute()
     body = UnicodeAttribute()
 
     by_department = _ByDepartment()
     by_employee = _ByEmployee()
+
+
+class ExpenseItem(Model):
+    """An unattached expense in full (`body`); once a claim holds it, only the index attributes (the claim keeps
+    the expense itself, so the two can never disagree)."""
+
+    class Meta:
+        table_name = None  # set by bind()
+
+    expense_id = UnicodeAttribute(hash_key=True)
+    employee_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    claim_id = UnicodeAttribute(null=True)
+    file_sha256 = UnicodeAttribute(null=True)
+    dedupe_key = UnicodeAttribute(null=True)
+    version = NumberAttribute()
+    body = UnicodeAttribute(null=True)
+
+    by_employee = _ExpensesByEmployee()
     by_file_hash = _ByFileHash()
     by_dedupe_key = _ByDedupeKey()
 
@@ -129,8 +155,8 @@ class LedgerItem(Model):
 
 
 # logical table (infra/resources.py) -> its model; the idempotency table is Powertools' own
-MODELS: dict[str, type[Model]] = {"claims": ClaimItem, "directory": DirectoryItem, "audit": AuditItem,
-                                  "approvals": ApprovalItem, "ledger": LedgerItem}
+MODELS: dict[str, type[Model]] = {"claims": ClaimItem, "expenses": ExpenseItem, "directory": DirectoryItem,
+                                  "audit": AuditItem, "approvals": ApprovalItem, "ledger": LedgerItem}
 
 
 def bind(settings: Settings) -> None:

@@ -3,32 +3,32 @@ claim, so an e-mailed receipt and a browser upload share every step after the bu
 
 from __future__ import annotations
 
-import uuid
-
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws import BlobStore
+from chalicelib.domain.expense import new_expense_id
 from chalicelib.intake.metadata import encode_metadata
 from chalicelib.services.uploads import safe_filename
 
 
 class UploadsBucketStarter:
-    """Writes each receipt as ``receipts/<employee>/<claim_id>/<name>``; a replay writes nothing."""
+    """Writes each receipt as ``receipts/<employee>/<expense_id>/<name>``; a replay writes nothing."""
 
     def __init__(self, blobs: BlobStore):
         self._blobs = blobs
 
     def __call__(self, employee_id: str, filename: str, content_type: str, data: bytes, purpose: str,
                  category: str | None, cost_centre: str | None, source_key: str, *,
-                 claim_id: str | None = None) -> str:
-        claim_id = claim_id or f"c-{uuid.uuid4().hex}"
-        key = f"receipts/{employee_id}/{claim_id}/{safe_filename(filename)}"
+                 expense_id: str | None = None, claim_hint: str | None = None) -> str:
+        expense_id = expense_id or new_expense_id()
+        key = f"receipts/{employee_id}/{expense_id}/{safe_filename(filename)}"
         if self._exists(key):  # a replay: the object (and its event) already exist; no second event
-            return claim_id
+            return expense_id
         # one PutObject, metadata included: S3 sends ObjectCreated once the whole object exists, so the extraction
         # always sees the purpose and cost centre
-        self._blobs.put(key, data, content_type, metadata=encode_metadata(purpose, category, cost_centre, source_key))
-        return claim_id
+        self._blobs.put(key, data, content_type,
+                        metadata=encode_metadata(purpose, category, cost_centre, source_key, claim_hint))
+        return expense_id
 
     def _exists(self, key: str) -> bool:
         try:

@@ -16,12 +16,20 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters.dynamo_models import ApprovalItem, AuditItem, ClaimItem, DirectoryItem, LedgerItem
+from chalicelib.adapters.dynamo_models import (
+    ApprovalItem,
+    AuditItem,
+    ClaimItem,
+    DirectoryItem,
+    ExpenseItem,
+    LedgerItem,
+)
 from chalicelib.domain.approval_link import StoredLink
 from chalicelib.domain.audit import GENESIS, AuditRecord
 from chalicelib.domain.claim import Claim
 from chalicelib.domain.directory import Delegation, Department, Employee, Office
 from chalicelib.domain.errors import AlreadyExists, ConcurrentChange, LinkAlreadyUsed
+from chalicelib.domain.expense import Expense, ExpenseRef
 from chalicelib.domain.identity import Principal
 from chalicelib.domain.ledger import JournalEntry
 from chalicelib.domain.policy import Policy
@@ -38,8 +46,6 @@ def _claim_item(claim: Claim) -> ClaimItem:
         department_id=claim.department_id,
         employee_id=claim.employee_id,
         created_at=claim.created_at.isoformat(),
-        file_sha256=claim.file_sha256,
-        dedupe_key=claim.dedupe_key,
         status=claim.status.value,
         version=claim.version,
         body=claim.model_dump_json(),
@@ -48,6 +54,39 @@ def _claim_item(claim: Claim) -> ClaimItem:
 
 def claim_from_body(body: str) -> Claim:
     return Claim.model_validate_json(body)
+
+
+def _index_item(expense: Expense, claim_id: str) -> ExpenseItem:
+    """The row of an expense a claim holds: where it is and what duplicate checks look it up by."""
+    return ExpenseItem(expense_id=expense.expense_id, employee_id=expense.employee_id,
+                       created_at=expense.created_at.isoformat(), claim_id=claim_id,
+                       file_sha256=expense.file_sha256, dedupe_key=expense.dedupe_key, version=expense.version)
+
+
+def _unattached_item(expense: Expense) -> ExpenseItem:
+    return ExpenseItem(expense_id=expense.expense_id, employee_id=expense.employee_id,
+                       created_at=expense.created_at.isoformat(), file_sha256=expense.file_sha256,
+                       dedupe_key=expense.dedupe_key, version=expense.version, body=expense.model_dump_json())
+
+
+def _move_expenses(tx: TransactWrite, before: Claim | None, after: Claim) -> None:
+    """The expense rows that change with the claim: one joining must be unattached and unchanged since read (or
+    new, like a mileage line), one leaving becomes unattached again, one whose duplicate keys changed is
+    re-indexed. A one-receipt claim stored before the expense table existed is indexed on its next write."""
+    old = {e.expense_id: e for e in before.expenses} if before else {}
+    new = {e.expense_id: e for e in after.expenses}
+    mine = ExpenseItem.claim_id == after.claim_id
+    for expense_id, expense in new.items():
+        was = old.get(expense_id)
+        if was is None:
+            free = ExpenseItem.claim_id.does_not_exist() & (ExpenseItem.version == expense.version)
+            tx.save(_index_item(expense, after.claim_id), condition=ExpenseItem.expense_id.does_not_exist() | free)
+        elif after.layout == "receipt":
+            tx.save(_index_item(expense, after.claim_id), condition=ExpenseItem.expense_id.does_not_exist() | mine)
+        elif (was.file_sha256, was.dedupe_key) != (expense.file_sha256, expense.dedupe_key):
+            tx.save(_index_item(expense, after.claim_id), condition=mine)
+    for expense_id in old.keys() - new.keys():
+        tx.save(_unattached_item(old[expense_id].model_copy(update={"claim_hint": None})), condition=mine)
 
 
 class AuditLog:
@@ -129,6 +168,7 @@ class ClaimRepository:
             with TransactWrite(connection=self._connection) as tx:
                 tx.save(_claim_item(claim), condition=ClaimItem.claim_id.does_not_exist())
                 tx.save(AuditLog.item(record), condition=AuditItem.entity.does_not_exist())
+                _move_expenses(tx, None, claim)
         except TransactWriteError as exc:
             raise AlreadyExists(claim.claim_id) from exc
 
@@ -139,6 +179,7 @@ class ClaimRepository:
             with TransactWrite(connection=self._connection) as tx:
                 tx.save(_claim_item(after), condition=ClaimItem.version == before.version)
                 tx.save(AuditLog.item(record), condition=AuditItem.entity.does_not_exist())
+                _move_expenses(tx, before, after)
         except TransactWriteError as exc:
             raise ConcurrentChange(f"claim {after.claim_id} changed concurrently") from exc
         return after
@@ -150,12 +191,6 @@ class ClaimRepository:
     def history(self, claim_id: str) -> list[AuditRecord]:
         return self._audit.records(self.entity(claim_id))
 
-    def by_file_hash(self, sha256: str) -> list[Claim]:
-        return [claim_from_body(i.body) for i in ClaimItem.by_file_hash.query(sha256)]
-
-    def by_dedupe_key(self, key: str) -> list[Claim]:
-        return [claim_from_body(i.body) for i in ClaimItem.by_dedupe_key.query(key)]
-
     def by_department(self, department_id: str, limit: int = 200) -> list[Claim]:
         items = ClaimItem.by_department.query(department_id, scan_index_forward=False, limit=limit)
         return [claim_from_body(i.body) for i in items]
@@ -163,6 +198,77 @@ class ClaimRepository:
     def by_employee(self, employee_id: str, limit: int = 200) -> list[Claim]:
         items = ClaimItem.by_employee.query(employee_id, scan_index_forward=False, limit=limit)
         return [claim_from_body(i.body) for i in items]
+
+
+class ExpenseRepository:
+    def __init__(self, connection: Connection, audit: AuditLog):
+        self._connection = connection
+        self._audit = audit
+
+    @staticmethod
+    def entity(expense_id: str) -> str:
+        return f"EXPENSE#{expense_id}"
+
+    @staticmethod
+    def _item(expense_id: str) -> ExpenseItem | None:
+        try:
+            return ExpenseItem.get(expense_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def get(self, expense_id: str) -> Expense | None:
+        item = self._item(expense_id)
+        if item is None or item.claim_id or not item.body:
+            return None
+        return Expense.model_validate_json(item.body)
+
+    def locate(self, expense_id: str) -> ExpenseRef | None:
+        item = self._item(expense_id)
+        return _ref(item) if item else None
+
+    def create(self, expense: Expense, actor: Principal, action: str = "expense.created") -> None:
+        record = self._audit.next_record(self.entity(expense.expense_id), actor, action, None,
+                                         expense.model_dump(mode="json"))
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.save(_unattached_item(expense), condition=ExpenseItem.expense_id.does_not_exist())
+                tx.save(AuditLog.item(record), condition=AuditItem.entity.does_not_exist())
+        except TransactWriteError as exc:
+            raise AlreadyExists(expense.expense_id) from exc
+
+    def save(self, before: Expense, after: Expense, actor: Principal, action: str) -> Expense:
+        record = self._audit.next_record(self.entity(after.expense_id), actor, action,
+                                         before.model_dump(mode="json"), after.model_dump(mode="json"))
+        unchanged = ExpenseItem.claim_id.does_not_exist() & (ExpenseItem.version == before.version)
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.save(_unattached_item(after), condition=unchanged)
+                tx.save(AuditLog.item(record), condition=AuditItem.entity.does_not_exist())
+        except TransactWriteError as exc:
+            raise ConcurrentChange(f"expense {after.expense_id} changed or joined a claim") from exc
+        return after
+
+    def note(self, expense_id: str, actor: Principal, action: str, details: dict) -> None:
+        self._audit.append(self.entity(expense_id), actor, action, None, details)
+
+    def history(self, expense_id: str) -> list[AuditRecord]:
+        return self._audit.records(self.entity(expense_id))
+
+    def unattached(self, employee_id: str, limit: int = 200) -> list[Expense]:
+        items = ExpenseItem.by_employee.query(employee_id, scan_index_forward=False,
+                                              filter_condition=ExpenseItem.claim_id.does_not_exist())
+        out = [Expense.model_validate_json(i.body) for i in items if i.body]
+        return out[:limit]
+
+    def by_file_hash(self, sha256: str) -> list[ExpenseRef]:
+        return [_ref(i) for i in ExpenseItem.by_file_hash.query(sha256)]
+
+    def by_dedupe_key(self, key: str) -> list[ExpenseRef]:
+        return [_ref(i) for i in ExpenseItem.by_dedupe_key.query(key)]
+
+
+def _ref(item: ExpenseItem) -> ExpenseRef:
+    return ExpenseRef(expense_id=item.expense_id, employee_id=item.employee_id, claim_id=item.claim_id)
 
 
 def _public(claim: Claim) -> dict:

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from chalicelib.domain.claim import InvalidClaim
+from chalicelib.domain.errors import InvalidClaim
 from chalicelib.domain.money import Money
 
 Meal = Literal["breakfast", "lunch", "dinner"]
@@ -37,6 +37,8 @@ class AllowancePolicy(BaseModel):
     mileage: list[MileageRate] = Field(default_factory=list)
     per_diem: list[PerDiemRate] = Field(default_factory=list)
     lost_receipt_max_hkd: Decimal = Decimal("300")  # above it a lost receipt cannot be claimed as a manual line
+    # categories whose receipt is required above an HKD amount: a lost-receipt line above it is refused
+    receipt_required_over_hkd: dict[str, Decimal] = Field(default_factory=dict)
 
 
 class AppliedRate(BaseModel):
@@ -88,11 +90,15 @@ def per_diem(policy: AllowancePolicy, destination: str, days: Decimal,
                        working=working)
 
 
-def lost_receipt_refusal(policy: AllowancePolicy, amount_hkd: Decimal) -> str | None:
+def lost_receipt_refusal(policy: AllowancePolicy, amount_hkd: Decimal, category: str | None = None) -> str | None:
     """Why a manual line for a lost receipt may not be claimed, or None (it is still flagged for review)."""
     if amount_hkd > policy.lost_receipt_max_hkd:
         return (f"without a receipt the policy allows up to HKD {policy.lost_receipt_max_hkd:,}; "
                 f"this is HKD {amount_hkd:,}")
+    needed_over = policy.receipt_required_over_hkd.get(category or "")
+    if needed_over is not None and amount_hkd > needed_over:
+        return (f"{category} needs a receipt above HKD {needed_over:,}; this is HKD {amount_hkd:,}: "
+                "ask the vendor for a copy")
     return None
 
 
@@ -109,4 +115,5 @@ DEFAULT_ALLOWANCES = AllowancePolicy(
         for dest, amount, currency in (("HK", "300", "HKD"), ("CN-SZ", "350", "CNY"), ("CN", "400", "CNY"),
                                        ("MO", "450", "MOP"), ("overseas", "120", "USD"))
     ],
+    receipt_required_over_hkd={"entertainment": Decimal("0"), "travel": Decimal("200")},
 )

@@ -1,29 +1,43 @@
-"""The expense claim and the only moves its status may make.
+"""The expense claim (a report of expenses) and the only moves its status may make.
 
-The lifecycle is DESIGN.md's: uploaded -> extracted | needs_review -> submitted -> scored -> in_approval ->
-approved | rejected | returned -> posted, and failed (with a reason) from any step. A transition that is not
-in the table is refused, which is what makes a replayed event or a double click harmless.
+The lifecycle is DESIGN.md's: draft -> submitted -> scored -> in_approval -> approved | rejected | returned ->
+posted, and failed (with a reason) from any step. How far each receipt has been read (uploaded, extracted,
+needs_review) is the expense's status, not the claim's. A transition that is not in the table is refused, which
+is what makes a replayed event or a double click harmless.
+
+Claims stored before a claim held many expenses (one receipt = one claim) are read as one-expense claims, and
+keep the approver view their decisions were signed over (`layout == "receipt"`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import unicodedata
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.domain.currencies import AmountTooLarge, check_amount
-from chalicelib.domain.money import Money
+from chalicelib.domain.errors import InvalidClaim
+from chalicelib.domain.expense import (
+    Expense,
+    LineItem,
+    utcnow,
+    view_hash,
+)
+from chalicelib.domain.money import FxTable, Money
+
+__all__ = ["Claim", "ClaimStatus", "Decision", "Expense", "InvalidClaim", "InvalidTransition", "LineItem",
+           "MAX_EXPENSES", "lone_claim_id", "parse_amount", "utcnow", "view_hash"]
+
+MAX_EXPENSES = 50  # one claim is one DynamoDB transaction with its expenses' index rows (at most 100 items)
 
 
 class ClaimStatus(StrEnum):
-    UPLOADED = "uploaded"
-    EXTRACTED = "extracted"
-    NEEDS_REVIEW = "needs_review"
+    DRAFT = "draft"
     SUBMITTED = "submitted"
     SCORED = "scored"
     IN_APPROVAL = "in_approval"
@@ -36,9 +50,7 @@ class ClaimStatus(StrEnum):
 
 S = ClaimStatus
 ALLOWED: dict[ClaimStatus, frozenset[ClaimStatus]] = {
-    S.UPLOADED: frozenset({S.EXTRACTED, S.NEEDS_REVIEW}),
-    S.EXTRACTED: frozenset({S.EXTRACTED, S.NEEDS_REVIEW, S.SUBMITTED}),
-    S.NEEDS_REVIEW: frozenset({S.EXTRACTED, S.NEEDS_REVIEW, S.SUBMITTED}),
+    S.DRAFT: frozenset({S.DRAFT, S.SUBMITTED}),
     S.SUBMITTED: frozenset({S.SCORED}),
     S.SCORED: frozenset({S.IN_APPROVAL}),
     S.IN_APPROVAL: frozenset({S.IN_APPROVAL, S.APPROVED, S.REJECTED, S.RETURNED}),
@@ -49,7 +61,12 @@ ALLOWED: dict[ClaimStatus, frozenset[ClaimStatus]] = {
     S.FAILED: frozenset(),
 }
 TERMINAL = frozenset({S.REJECTED, S.POSTED, S.FAILED})
-EDITABLE = frozenset({S.EXTRACTED, S.NEEDS_REVIEW, S.RETURNED})
+EDITABLE = frozenset({S.DRAFT, S.RETURNED})
+# how a claim stored under the one-receipt model is read: its old status -> (claim status, expense status)
+_LEGACY_STATUS = {"uploaded": ("draft", "uploaded"), "extracted": ("draft", "extracted"),
+                  "needs_review": ("draft", "needs_review")}
+_LEGACY_EXPENSE_FIELDS = ("s3_key", "s3_version_id", "file_sha256", "content_type", "file_size", "vendor",
+                          "receipt_date", "total", "tax", "line_items", "confidence", "review_reasons", "category")
 
 
 class InvalidTransition(Exception):
@@ -59,21 +76,10 @@ class InvalidTransition(Exception):
         self.wanted = wanted
 
 
-class InvalidClaim(ValueError):
-    """The claim's content is not acceptable (a negative amount, a missing total...)."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class LineItem(BaseModel):
-    """One line of the receipt. An approver may disallow it (partial approval): the rest is reimbursed."""
-
-    description: str = Field(max_length=200)
-    amount: Money
-    disallowed_reason: str | None = None
-    disallowed_by: str | None = None
+def lone_claim_id(expense_id: str) -> str:
+    """The claim a receipt becomes when it is submitted on its own: one id per expense, so submitting the same
+    receipt twice cannot open two claims."""
+    return "c-" + expense_id.removeprefix("e-")
 
 
 class Decision(BaseModel):
@@ -89,17 +95,28 @@ class Decision(BaseModel):
     source_ip: str = "unknown"
     signing_key_id: str | None = None
     signature: str | None = None  # base64, over signed_payload()
-    disallowed_lines: list[int] = Field(default_factory=list)  # partial approval: indexes into line_items
+    disallowed_lines: list[int] = Field(default_factory=list)  # one-receipt claims: indexes into its lines
+    disallowed_items: list[str] = Field(default_factory=list)  # "<expense id>" or "<expense id>#<line index>"
+    fix_expenses: list[str] = Field(default_factory=list)  # returned for correction: the expenses to fix
     content: dict | None = None  # the approver view signed (Claim.approver_view); its hash is content_hash
 
     def signed_payload(self, claim_id: str) -> bytes:
         body = self.model_dump(mode="json", exclude={"signature", "signing_key_id"})
-        if not body["disallowed_lines"]:  # absent from full approvals, so their signed bytes never change
-            del body["disallowed_lines"]
+        for optional in ("disallowed_lines", "disallowed_items", "fix_expenses"):
+            if not body[optional]:  # absent when empty, so the signed bytes of earlier decisions never change
+                del body[optional]
         if body["content"] is None:  # absent from decisions signed before the content was carried
             del body["content"]
         body["claim_id"] = claim_id
         return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class Valuation(BaseModel):
+    """The claim's HKD total as routed and signed: the rates used and where they came from."""
+
+    hkd_total: Money
+    rates: dict[str, Decimal]  # HKD per unit of each foreign currency used
+    source: str = "policy FX table"
 
 
 class Claim(BaseModel):
@@ -109,27 +126,20 @@ class Claim(BaseModel):
     employee_id: str
     department_id: str
     cost_centre: str | None = None
-    status: ClaimStatus = S.UPLOADED
+    status: ClaimStatus = S.DRAFT
     version: int = 0
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    layout: Literal["report", "receipt"] = "report"  # "receipt": stored under the one-receipt model
 
-    s3_key: str
-    s3_version_id: str | None = None  # the object version the claim was read from (the bucket is versioned)
-    file_sha256: str
-    content_type: str | None = None
-    file_size: int = 0
-
-    vendor: str | None = None
-    receipt_date: date | None = None
-    total: Money | None = None
-    tax: Money | None = None
-    line_items: list[LineItem] = Field(default_factory=list)
-    confidence: dict[str, float] = Field(default_factory=dict)
-    review_reasons: list[str] = Field(default_factory=list)
-
-    category: str = "general"
+    title: str = Field(default="", max_length=200)
     purpose: str = ""
+    period_start: date | None = None
+    period_end: date | None = None
+    expenses: list[Expense] = Field(default_factory=list)
+    advance_id: str | None = None  # the cash advance this claim settles
+    valuation: Valuation | None = None  # fixed at submission
+
     subjects: list[str] = Field(default_factory=list)  # employees the claim is about (e.g. attendees)
     urgent: bool = False  # reminders may then reach approvers outside working hours
 
@@ -148,6 +158,26 @@ class Claim(BaseModel):
     submission_count: int = 0
     execution_arn: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_receipt_claim(cls, data: object) -> object:
+        """A claim stored before claims held many expenses is read as a claim of that one receipt."""
+        if not isinstance(data, dict) or "expenses" in data or "s3_key" not in data:
+            return data
+        data = dict(data)
+        status, expense_status = _LEGACY_STATUS.get(data.get("status", "uploaded"), (data.get("status"), None))
+        if expense_status is None:
+            expense_status = "needs_review" if data.get("review_reasons") else "extracted"
+            if data.get("total") is None and status == "failed":
+                expense_status = "failed"
+        expense = {name: data.pop(name) for name in _LEGACY_EXPENSE_FIELDS if name in data}
+        expense.update(expense_id=data["claim_id"], employee_id=data["employee_id"], status=expense_status,
+                       created_at=data.get("created_at", utcnow()), updated_at=data.get("updated_at", utcnow()))
+        if expense_status == "failed":
+            expense["failure_reason"] = data.get("failure_reason")
+        data.update(status=status, expenses=[expense], layout="receipt", title=expense.get("vendor") or "")
+        return data
+
     @field_validator("created_at", "updated_at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
@@ -155,50 +185,129 @@ class Claim(BaseModel):
             raise ValueError("datetimes must be timezone-aware")
         return value.astimezone(UTC)
 
-    @property
-    def dedupe_key(self) -> str | None:
-        """Same vendor, date and total = the same receipt claimed twice, whatever the file."""
-        if not (self.vendor and self.receipt_date and self.total):
-            return None
-        vendor = "".join(ch for ch in unicodedata.normalize("NFKC", self.vendor).casefold() if ch.isalnum())
-        return f"{vendor}|{self.receipt_date.isoformat()}|{self.total.quantized().amount}|{self.total.currency}"
+    # --- what it holds ---------------------------------------------------------------------------------------
+    def expense(self, expense_id: str) -> Expense | None:
+        return next((e for e in self.expenses if e.expense_id == expense_id), None)
 
+    @property
+    def categories(self) -> list[str]:
+        return sorted({e.category for e in self.expenses}) or ["general"]
+
+    @property
+    def headline(self) -> str:
+        """How people name the claim: its title, else its one expense."""
+        if self.title:
+            return self.title
+        if len(self.expenses) == 1:
+            return self.expenses[0].label
+        return f"{len(self.expenses)} expenses"
+
+    def amounts_text(self, payable: bool = False) -> str:
+        """The claim's totals in words people read: "HKD 1,234.50 + CNY 880.00"."""
+        totals = self.payable_totals() if payable else self.claimed_totals()
+        return " + ".join(str(m) for _, m in sorted(totals.items())) or "no amount"
+
+    def claimed_totals(self) -> dict[str, Money]:
+        return _sum_by_currency(e.total for e in self.expenses)
+
+    def payable_totals(self) -> dict[str, Money]:
+        """What the company reimburses per currency: every total less what approvers disallowed."""
+        return _sum_by_currency(e.payable() for e in self.expenses)
+
+    def hkd_total(self, fx: FxTable) -> Money:
+        """Each expense converted on its own (rounded to cents), then added: the lines a journal books add up."""
+        return _hkd(fx, (e.total for e in self.expenses))
+
+    def payable_hkd(self, fx: FxTable) -> Money:
+        return _hkd(fx, (e.payable() for e in self.expenses))
+
+    def valued(self, fx: FxTable, source: str = "policy FX table") -> Valuation:
+        used = {e.total.currency for e in self.expenses if e.total and e.total.currency != "HKD"}
+        return Valuation(hkd_total=self.hkd_total(fx), rates={c: fx.hkd_per_unit[c] for c in sorted(used)},
+                         source=source)
+
+    def cut_items(self) -> set[str]:
+        """Every expense or receipt line an approver disallowed, as `disallowed_items` names them."""
+        cut = set()
+        for e in self.expenses:
+            if e.disallowed_reason:
+                cut.add(e.expense_id)
+            cut |= {f"{e.expense_id}#{i}" for i, li in enumerate(e.line_items) if li.disallowed_reason}
+        return cut
+
+    # --- what approvers sign ---------------------------------------------------------------------------------
     def approver_view(self) -> dict:
         """What an approver sees and signs: the one definition that the content hash, the approval page and
-        the labelled-data truth are all taken from."""
+        the labelled-data truth are all taken from. It binds every expense (each with its content hash) and
+        the totals."""
+        if self.layout == "receipt":
+            return self._one_receipt_view()
+        return {
+            "claim_id": self.claim_id,
+            "title": self.title,
+            "purpose": self.purpose,
+            "period": [d.isoformat() if d else None for d in (self.period_start, self.period_end)],
+            "cost_centre": self.cost_centre,
+            "advance_id": self.advance_id,
+            "submission": self.submission_count,
+            "totals": {c: str(m.quantized().amount) for c, m in sorted(self.claimed_totals().items())},
+            "hkd_total": str(self.valuation.hkd_total.amount) if self.valuation else None,
+            "fx": {c: str(r) for c, r in self.valuation.rates.items()} if self.valuation else {},
+            "expenses": [{**e.view(), "hash": e.content_hash()} for e in self.expenses],
+        }
+
+    def _one_receipt_view(self) -> dict:
+        """The view decisions on one-receipt claims were signed over, unchanged so their signatures verify."""
+        receipt = self.expenses[0]
         seen = {
             "claim_id": self.claim_id,
-            "vendor": self.vendor,
-            "date": self.receipt_date.isoformat() if self.receipt_date else None,
-            "total": str(self.total.quantized().amount) if self.total else None,
-            "currency": self.total.currency if self.total else None,
-            "category": self.category,
+            "vendor": receipt.vendor,
+            "date": receipt.receipt_date.isoformat() if receipt.receipt_date else None,
+            "total": str(receipt.total.quantized().amount) if receipt.total else None,
+            "currency": receipt.total.currency if receipt.total else None,
+            "category": receipt.category,
             "purpose": self.purpose,
-            "file_sha256": self.file_sha256,
+            "file_sha256": receipt.file_sha256,
             "submission": self.submission_count,
         }
-        if self.line_items:
-            seen["lines"] = [[li.description, str(li.amount.amount), li.disallowed_reason] for li in self.line_items]
+        if receipt.line_items:
+            seen["lines"] = [[li.description, str(li.amount.amount), li.disallowed_reason]
+                             for li in receipt.line_items]
         return seen
 
     def content_hash(self) -> str:
         """Hash of what an approver sees; a link signed over it is void once the claim changes."""
         return view_hash(self.approver_view())
 
+    def decision_items(self, decision: Decision) -> set[str]:
+        items = set(decision.disallowed_items)
+        if decision.disallowed_lines and self.expenses:
+            items |= {f"{self.expenses[0].expense_id}#{i}" for i in decision.disallowed_lines}
+        return items
+
     def as_seen_by(self, decision_index: int) -> dict:
-        """The approver view when decision `decision_index` was taken: lines that this or a later decision
-        disallowed were not disallowed yet when its approver looked."""
-        later = {line for d in self.decisions[decision_index:] for line in d.disallowed_lines}
-        view = self.approver_view()
-        if later and "lines" in view:
-            view["lines"] = [[desc, amount, None if i in later else why]
-                             for i, (desc, amount, why) in enumerate(view["lines"])]
-        return view
+        """The approver view when decision `decision_index` was taken: what this or a later decision disallowed
+        was not disallowed yet when its approver looked."""
+        later = set().union(*(self.decision_items(d) for d in self.decisions[decision_index:]))
+        return self.without_cuts(later).approver_view()
+
+    def without_cuts(self, items: set[str]) -> Claim:
+        if not items:
+            return self
+        expenses = []
+        for e in self.expenses:
+            lines = [li.model_copy(update={"disallowed_reason": None, "disallowed_by": None})
+                     if f"{e.expense_id}#{i}" in items else li for i, li in enumerate(e.line_items)]
+            update: dict = {"line_items": lines}
+            if e.expense_id in items:
+                update.update(disallowed_reason=None, disallowed_by=None)
+            expenses.append(e.model_copy(update=update))
+        return self.model_copy(update={"expenses": expenses})
 
     def signed_content_differences(self, decision_index: int) -> list[str]:
-        """The fields in which the claim as stored differs from what decision `decision_index` signed; empty
-        when the signature still binds the claim. A decision taken before a later correction and resubmission
-        is compared with nothing (its submission is over): its signed content is only checked against itself."""
+        """Where the claim as stored differs from what decision `decision_index` signed; empty when the
+        signature still binds the claim. A decision taken before a later correction and resubmission is compared
+        with nothing (its submission is over): its signed content is only checked against itself."""
         decision = self.decisions[decision_index]
         if decision.content is None:  # signed before decisions carried their content: the hash must match
             return [] if decision.content_hash == view_hash(self.as_seen_by(decision_index)) else ["content_hash"]
@@ -207,19 +316,17 @@ class Claim(BaseModel):
         if decision.content.get("submission") != self.submission_count:
             return []
         now = self.as_seen_by(decision_index)
-        differs = {k for k in set(now) | set(decision.content) if now.get(k) != decision.content.get(k)}
-        cut = {i for i, li in enumerate(self.line_items) if li.disallowed_reason}
-        if not set(decision.disallowed_lines) <= cut:  # a line this decision disallowed was restored since
-            differs.add("lines")
+        differs = set()
+        for key in set(now) | set(decision.content):
+            if key == "expenses":
+                differs |= _expense_differences(decision.content.get(key) or [], now.get(key) or [])
+            elif now.get(key) != decision.content.get(key):
+                differs.add(key)
+        if not self.decision_items(decision) <= self.cut_items():  # something this decision cut was restored
+            differs.add("lines" if self.layout == "receipt" else "disallowed")
         return sorted(differs)
 
-    def payable(self) -> Money | None:
-        """What the company reimburses: the total less every line an approver disallowed."""
-        if self.total is None:
-            return None
-        cut = sum((li.amount.amount for li in self.line_items if li.disallowed_reason), Decimal("0"))
-        return Money(amount=self.total.amount - cut, currency=self.total.currency)
-
+    # --- moves -----------------------------------------------------------------------------------------------
     def can_move_to(self, wanted: ClaimStatus) -> bool:
         return (wanted == S.FAILED and self.status not in TERMINAL) or wanted in ALLOWED[self.status]
 
@@ -232,30 +339,55 @@ class Claim(BaseModel):
         data.update(status=wanted, version=self.version + 1, updated_at=utcnow())
         return Claim.model_validate(data)
 
+    def with_expenses(self, expenses: list[Expense]) -> dict:
+        """The changes that give the claim these expenses (for `moved_to`), refused beyond MAX_EXPENSES."""
+        if len(expenses) > MAX_EXPENSES:
+            raise InvalidClaim(f"a claim holds at most {MAX_EXPENSES} expenses: start another claim")
+        if len({e.expense_id for e in expenses}) != len(expenses):
+            raise InvalidClaim("an expense can be in a claim only once")
+        return {"expenses": [e.model_dump() for e in expenses]}
+
     def validate_for_submission(self, now: datetime | None = None) -> None:
-        if self.total is None:
-            raise InvalidClaim("the claim has no total: enter the amount before submitting")
-        if self.total.amount <= 0:
-            raise InvalidClaim("the total must be a positive amount")
-        if self.receipt_date is None:
-            raise InvalidClaim("the claim has no receipt date")
-        if self.receipt_date > latest_date_anywhere(now or utcnow()):
-            raise InvalidClaim("the receipt date is in the future")
-        if not self.vendor:
-            raise InvalidClaim("the claim has no vendor")
-        self.validate_line_items()
+        if not self.expenses:
+            raise InvalidClaim("the claim has no expenses: add a receipt or a line before submitting")
+        latest = latest_date_anywhere(now or utcnow())
+        for e in self.expenses:
+            e.validate_for_submission(latest)
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise InvalidClaim("the claim's period ends before it starts")
 
     def validate_line_items(self) -> None:
-        """Lines need not cover the total (service charge, rounding) but can never exceed it."""
-        if not self.line_items or self.total is None:
-            return
-        if any(li.amount.currency != self.total.currency for li in self.line_items):
-            raise InvalidClaim(f"every line item must be in {self.total.currency}, the currency of the total")
-        if any(li.amount.amount <= 0 for li in self.line_items):
-            raise InvalidClaim("a line item must be a positive amount")
-        lines = sum((li.amount.amount for li in self.line_items), Decimal("0"))
-        if lines > self.total.amount:
-            raise InvalidClaim(f"the line items add up to {lines}, more than the total {self.total.amount}")
+        for e in self.expenses:
+            e.validate_line_items()
+
+
+def _sum_by_currency(amounts) -> dict[str, Money]:
+    out: dict[str, Money] = {}
+    for money in amounts:
+        if money is not None:
+            out[money.currency] = out[money.currency] + money if money.currency in out else money
+    return out
+
+
+def _hkd(fx: FxTable, amounts) -> Money:
+    total = Decimal("0")
+    for money in amounts:
+        if money is not None:
+            total += fx.to_hkd(money).amount
+    return Money(amount=total, currency="HKD").quantized()
+
+
+def _expense_differences(signed: list[dict], now: list[dict]) -> set[str]:
+    before = {e.get("expense_id"): e for e in signed}
+    after = {e.get("expense_id"): e for e in now}
+    out = set()
+    for expense_id in before.keys() | after.keys():
+        a, b = before.get(expense_id), after.get(expense_id)
+        if a is None or b is None:
+            out.add(f"expenses[{expense_id}]")
+        else:
+            out |= {f"expenses[{expense_id}].{k}" for k in set(a) | set(b) if a.get(k) != b.get(k)}
+    return out
 
 
 def latest_date_anywhere(now: datetime) -> date:
@@ -263,10 +395,6 @@ def latest_date_anywhere(now: datetime) -> date:
     calendar date in the earliest time zone (UTC+14). Comparing with the UTC date refused receipts dated
     today from midnight to 08:00 in Hong Kong."""
     return (now.astimezone(UTC) + timedelta(hours=14)).date()
-
-
-def view_hash(view: dict) -> str:
-    return hashlib.sha256(json.dumps(view, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def parse_amount(text: str) -> Decimal:

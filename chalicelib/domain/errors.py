@@ -21,3 +21,7 @@ class ExecutionAlreadyStarted(Exception):
 
 class ObjectTooLarge(Exception):
     """A stored file is over the size the use case may read (a receipt over the upload limit)."""
+
+
+class InvalidClaim(ValueError):
+    """The claim's (or an expense's) content is not acceptable (a negative amount, a missing total...)."""

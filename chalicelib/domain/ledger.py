@@ -50,26 +50,25 @@ class JournalEntry(BaseModel):
 
 
 def journal_for(claim: Claim, fx: FxTable, entry_date: date) -> JournalEntry:
-    """The approved amount is booked: the total less any line an approver disallowed."""
-    payable = claim.payable()
-    if payable is None:
-        raise UnbalancedEntry("an approved claim without a total cannot be posted")
-    hkd = fx.to_hkd(payable).amount
-    text = f"Expense claim {claim.claim_id}: {claim.vendor or ''}".strip()
-    if payable.amount != claim.total.amount:
-        text += f" (partly approved: {payable.amount} of {claim.total.amount} {payable.currency})"
-    common = {
-        "cost_centre": claim.cost_centre,
-        "description": text,
-        "original_amount": payable.amount,
-        "original_currency": payable.currency,
-    }
-    return JournalEntry(
-        journal_id=f"JE-{claim.claim_id}",
-        claim_id=claim.claim_id,
-        entry_date=entry_date,
-        lines=[
-            JournalLine(account=EXPENSE_ACCOUNTS.get(claim.category, "6190"), debit_hkd=hkd, **common),
-            JournalLine(account=EMPLOYEE_PAYABLE, credit_hkd=hkd, **common),
-        ],
-    )
+    """The approved amount is booked, expense by expense (less whatever an approver disallowed), each to its
+    category's account and cost centre, in HKD with the original amount beside it; the employee is owed the sum."""
+    debits: list[JournalLine] = []
+    for expense in claim.expenses:
+        payable = expense.payable()
+        if payable is None or payable.amount <= 0:
+            continue
+        text = f"Expense claim {claim.claim_id}: {expense.label}"
+        if payable.amount != expense.total.amount:
+            text += f" (partly approved: {payable.amount} of {expense.total.amount} {payable.currency})"
+        debits.append(JournalLine(account=EXPENSE_ACCOUNTS.get(expense.category, "6190"),
+                                  cost_centre=expense.cost_centre or claim.cost_centre,
+                                  debit_hkd=fx.to_hkd(payable).amount, description=text[:300],
+                                  original_amount=payable.amount, original_currency=payable.currency))
+    if not debits:
+        raise UnbalancedEntry("an approved claim with nothing payable cannot be posted")
+    owed = sum((line.debit_hkd for line in debits), Decimal("0"))
+    credit = JournalLine(account=EMPLOYEE_PAYABLE, cost_centre=claim.cost_centre, credit_hkd=owed,
+                         description=f"Expense claim {claim.claim_id}: {claim.headline}"[:300],
+                         original_amount=owed, original_currency="HKD")
+    return JournalEntry(journal_id=f"JE-{claim.claim_id}", claim_id=claim.claim_id, entry_date=entry_date,
+                        lines=[*debits, credit])

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from chalicelib.domain.claim import Claim, ClaimStatus
+from chalicelib.domain.expense import ExpenseStatus
 from chalicelib.domain.money import FxTable
 
 
@@ -18,7 +19,7 @@ class DepartmentSummary(BaseModel):
     hkd_by_status: dict[str, Decimal]
     hkd_posted_by_category: dict[str, Decimal]
     flagged: int  # claims with risk reasons
-    needs_review: int
+    needs_review: int  # claims with an expense extraction was unsure of
     median_hours_to_posting: float | None
 
 
@@ -27,16 +28,17 @@ def summarise(claims: list[Claim], fx: FxTable) -> DepartmentSummary:
     hkd_by_status: dict[str, Decimal] = {}
     posted_by_category: dict[str, Decimal] = {}
     for claim in claims:
-        amount = claim.payable()  # a partly approved claim counts at what is reimbursed
-        if amount is None:
-            continue
-        try:
-            hkd = fx.to_hkd(amount).amount
+        try:  # a partly approved claim counts at what is reimbursed
+            hkd = claim.payable_hkd(fx).amount
         except ValueError:  # a currency without a configured rate is counted, not valued
             continue
         hkd_by_status[claim.status.value] = hkd_by_status.get(claim.status.value, Decimal(0)) + hkd
         if claim.status == ClaimStatus.POSTED:
-            posted_by_category[claim.category] = posted_by_category.get(claim.category, Decimal(0)) + hkd
+            for expense in claim.expenses:
+                paid = expense.payable()
+                if paid is not None:
+                    posted_by_category[expense.category] = (posted_by_category.get(expense.category, Decimal(0))
+                                                            + fx.to_hkd(paid).amount)
     hours = [(c.updated_at - c.created_at).total_seconds() / 3600 for c in claims if c.status == ClaimStatus.POSTED]
     return DepartmentSummary(
         count=len(claims),
@@ -44,6 +46,6 @@ def summarise(claims: list[Claim], fx: FxTable) -> DepartmentSummary:
         hkd_by_status=hkd_by_status,
         hkd_posted_by_category=posted_by_category,
         flagged=sum(1 for c in claims if c.risk_reasons),
-        needs_review=by_status.get(ClaimStatus.NEEDS_REVIEW.value, 0),
+        needs_review=sum(1 for c in claims if any(e.status == ExpenseStatus.NEEDS_REVIEW for e in c.expenses)),
         median_hours_to_posting=round(statistics.median(hours), 2) if hours else None,
     )

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from chalicelib.domain.claim import Claim
 from chalicelib.domain.directory import Department, Employee
+from chalicelib.domain.money import DEFAULT_FX, FxTable
 
 Requirement = Literal["line_manager", "department_head", "second_signer", "finance_review"]
 
@@ -27,7 +28,8 @@ class RoutingRule(BaseModel):
     name: str
     require: Requirement
     categories: list[str] | None = None  # applies only to these categories
-    amount_hkd_over: Decimal | None = None  # applies only above this HKD-equivalent amount
+    amount_hkd_over: Decimal | None = None  # applies only above this HKD amount (the claim's total)
+    per_head_hkd_over: Decimal | None = None  # applies when one expense (of `categories`) is above this a head
     risk_at_least: float | None = None  # applies only at or above this anomaly score
 
     def applies(self, category: str, amount_hkd: Decimal, risk: float) -> bool:
@@ -37,6 +39,18 @@ class RoutingRule(BaseModel):
             return False
         return self.risk_at_least is None or risk >= self.risk_at_least
 
+    def applies_to(self, claim: Claim, amount_hkd: Decimal, fx: FxTable) -> bool:
+        """Against the claim's HKD total and its expenses' categories; a per-head rule looks at each expense."""
+        risk = claim.risk_score or 0.0
+        if self.per_head_hkd_over is None:
+            return any(self.applies(category, amount_hkd, risk) for category in claim.categories)
+        for expense in claim.expenses:
+            if expense.total is None or not self.applies(expense.category, amount_hkd, risk):
+                continue
+            if fx.to_hkd(expense.total).amount / (expense.attendees or 1) > self.per_head_hkd_over:
+                return True
+        return False
+
 
 def default_rules(second_signer_threshold_hkd: Decimal = Decimal("5000")) -> list[RoutingRule]:
     return [
@@ -44,6 +58,8 @@ def default_rules(second_signer_threshold_hkd: Decimal = Decimal("5000")) -> lis
         RoutingRule(name="entertainment always needs the department head", require="department_head",
                     categories=["entertainment"]),
         RoutingRule(name="department head above HK$2,000", require="department_head", amount_hkd_over=Decimal("2000")),
+        RoutingRule(name="department head for meals above HK$800 a head", require="department_head",
+                    categories=["meals"], per_head_hkd_over=Decimal("800")),
         RoutingRule(name="second signature above the threshold", require="second_signer",
                     amount_hkd_over=second_signer_threshold_hkd),
         RoutingRule(name="finance reviews high-risk claims", require="finance_review", risk_at_least=0.7),
@@ -97,13 +113,14 @@ def route_claim(
     approval_timeout_seconds: int,
     lookup: Callable[[str], Employee | None],
     top_approver_id: str | None = None,
+    fx: FxTable | None = None,
 ) -> Route:
     """`top_approver_id` (the policy's, e.g. the audit committee chair) signs where the chain above the claimant
     has nobody eligible: the top of the company claims too, and such a claim must not simply fail."""
     excluded = {claimant.employee_id, *claim.subjects}
     steps: list[ApprovalStep] = []
     for rule in rules:
-        if not rule.applies(claim.category, amount_hkd, claim.risk_score or 0.0):
+        if not rule.applies_to(claim, amount_hkd, fx or DEFAULT_FX):
             continue
         candidate = _candidate(rule.require, claimant, department)
         signers = {s.approver_id for s in steps}

@@ -42,7 +42,7 @@ class Receipt(BaseModel):
     content_type: str
     size: int
     sha256: str
-    claim_id: str | None = None
+    expense_id: str | None = None
 
 
 class Skipped(BaseModel):

@@ -17,10 +17,6 @@ log = logging.getLogger(__name__)
 EVENTS = ("returned", "return_reminder", "rejected", "posted", "failed")
 
 
-def _amount(claim: Claim) -> str:
-    return f"{claim.total.currency} {claim.total.quantized().amount}" if claim.total else "no amount"
-
-
 # event -> (the claim field with the reason, subject, English after "Your claim …", 繁中 after "您的報銷申請 …")
 _BECAUSE = {
     "returned": ("return_reason", "Claim returned 申請退回",
@@ -37,16 +33,22 @@ _BECAUSE = {
 
 
 def _posted(claim: Claim) -> tuple[str, str, str]:
-    payable = claim.payable()
-    pay = f"{payable.currency} {payable.quantized().amount}" if payable else _amount(claim)
+    pay = claim.amounts_text(payable=True)
     en, zh = f"was approved; {pay} will be reimbursed.", f"已批准，將報銷 {pay}。"
-    cut = [li for li in claim.line_items if li.disallowed_reason]
+    cut = [(e.label, e.total, e.disallowed_reason) for e in claim.expenses if e.disallowed_reason]
+    cut += [(li.description, li.amount, li.disallowed_reason) for e in claim.expenses if not e.disallowed_reason
+            for li in e.line_items if li.disallowed_reason]
     if cut:
-        en += " Not reimbursed: " + "; ".join(
-            f"{li.description} {li.amount.amount} ({li.disallowed_reason})" for li in cut) + "."
-        zh += "不予報銷：" + "；".join(
-            f"{li.description} {li.amount.amount}（{li.disallowed_reason}）" for li in cut) + "。"
+        en += " Not reimbursed: " + "; ".join(f"{what} {money.amount} ({why})" for what, money, why in cut) + "."
+        zh += "不予報銷：" + "；".join(f"{what} {money.amount}（{why}）" for what, money, why in cut) + "。"
     return "Claim approved 申請已批准", en, zh
+
+
+def _to_fix(claim: Claim) -> tuple[str, str]:
+    named = [e.label for e in claim.expenses if e.fix_requested]
+    if not named:
+        return "", ""
+    return f" Expenses to correct: {', '.join(named)}.", f"需更正的開支：{'、'.join(named)}。"
 
 
 def compose(claim: Claim, event: str, claim_url: str) -> tuple[str, dict]:
@@ -57,9 +59,12 @@ def compose(claim: Claim, event: str, claim_url: str) -> tuple[str, dict]:
         field, subject, en, zh = _BECAUSE[event]
         reason = getattr(claim, field) or ""
         en, zh = en.format(reason=reason), zh.format(reason=reason)
+        if event in ("returned", "return_reminder"):
+            fix_en, fix_zh = _to_fix(claim)
+            en, zh = en + fix_en, zh + fix_zh
     else:
         raise ValueError(f"unknown claim event {event!r}; expected one of {EVENTS}")
-    what = f"{claim.claim_id} ({claim.vendor or 'receipt'}, {_amount(claim)})"
+    what = f"{claim.claim_id} ({claim.headline}, {claim.amounts_text()})"
     en, zh = f"Your claim {what} {en}", f"您的報銷申請 {what} {zh}"
     return f"{subject}: {claim.claim_id}", {"default": en, "en": en, "zh-Hant": zh, "kind": "claim_update",
                                             "event": event, "claim_id": claim.claim_id,

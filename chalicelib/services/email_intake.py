@@ -29,7 +29,7 @@ Why this shape
 
     In Hong Kong: raw-mail ObjectCreated (prefix ``inbound/``) -> SQS ``raw-mail-events`` (+ DLQ) ->
     ``intake_email`` Lambda -> ``process_raw_email`` (this module) -> for each receipt, the port
-    ``claims_starter`` writes the file to the uploads bucket as ``receipts/<employee>/<claim_id>/<name>``, and
+    ``claims_starter`` writes the file to the uploads bucket as ``receipts/<employee>/<expense_id>/<name>``, and
     the existing uploads path (S3 -> SQS ``upload-events`` -> ``extract_receipt``) creates the claim exactly as
     for a browser upload. Nothing downstream has a second code path for e-mail.
 
@@ -101,8 +101,8 @@ from chalicelib.intake.mime import (
 
 log = logging.getLogger(__name__)
 
-# uuid5 namespace for claim ids of e-mailed receipts (fixed forever: changing it breaks replay idempotency)
-CLAIM_NAMESPACE = uuid.UUID("6f1c3a52-9a0e-5b7e-8d4c-2f1e0b7a9c11")
+# uuid5 namespace for expense ids of e-mailed receipts (fixed forever: changing it breaks replay idempotency)
+EXPENSE_NAMESPACE = uuid.UUID("6f1c3a52-9a0e-5b7e-8d4c-2f1e0b7a9c11")
 AUDIT_ACTOR = SYSTEM
 
 
@@ -110,11 +110,12 @@ AUDIT_ACTOR = SYSTEM
 
 
 class ClaimsStarter(Protocol):
-    """Starts a claim for one receipt file; returns the claim id (the same id again on a replay)."""
+    """Starts an expense for one receipt file; returns its id (the same id again on a replay). `claim_hint` (the
+    subject) may name the employee's draft claim it joins."""
 
     def __call__(self, employee_id: str, filename: str, content_type: str, data: bytes, purpose: str,
                  category: str | None, cost_centre: str | None, source_key: str, *,
-                 claim_id: str | None = None) -> str: ...
+                 expense_id: str | None = None, claim_hint: str | None = None) -> str: ...
 
 
 class Directory(Protocol):
@@ -135,7 +136,7 @@ class IntakeResult(BaseModel):
     purpose: str = ""
     category: str | None = None
     cost_centre: str | None = None
-    claim_ids: list[str] = Field(default_factory=list)
+    expense_ids: list[str] = Field(default_factory=list)
     receipts: list[Receipt] = Field(default_factory=list)
     skipped: list[Skipped] = Field(default_factory=list)
     replayed: bool = False  # this raw key was accepted before: nothing was written again
@@ -148,7 +149,7 @@ class IntakeResult(BaseModel):
             "reason": self.reason,
             "sender": self.sender,
             "employee_id": self.employee_id,
-            "claim_ids": self.claim_ids,
+            "expense_ids": self.expense_ids,
             "receipts": len(self.receipts),
             "skipped": [s.reason for s in self.skipped],
             "category": self.category,
@@ -159,12 +160,12 @@ class IntakeResult(BaseModel):
 # ---- the use case ----------------------------------------------------------------------------------------------
 
 
-def claim_id_for(employee_id: str, message_ref: str, receipt: Receipt) -> str:
-    """Deterministic: the same message (Message-ID) and part -> the same claim id, so a replay is a no-op.
+def expense_id_for(employee_id: str, message_ref: str, receipt: Receipt) -> str:
+    """Deterministic: the same message (Message-ID) and part -> the same expense id, so a replay is a no-op.
     The employee and the file's hash are in the name too: another sender reusing a Message-ID cannot hit
-    someone else's claim."""
+    someone else's expense."""
     name = f"{employee_id}|{message_ref}|{receipt.index}|{receipt.sha256}"
-    return f"c-{uuid.uuid5(CLAIM_NAMESPACE, name).hex}"
+    return f"e-{uuid.uuid5(EXPENSE_NAMESPACE, name).hex}"
 
 
 def _accepted_before(audit: Audit, entity: str, key: str) -> IntakeResult | None:
@@ -177,17 +178,18 @@ def _accepted_before(audit: Audit, entity: str, key: str) -> IntakeResult | None
     after = record.after
     return IntakeResult(key=key, status="accepted", sender=after.get("sender", "***"),
                         employee_id=after.get("employee_id"), category=after.get("category"),
-                        cost_centre=after.get("cost_centre"), claim_ids=list(after.get("claim_ids", [])),
+                        cost_centre=after.get("cost_centre"),
+                        expense_ids=list(after.get("expense_ids", after.get("claim_ids", []))),
                         replayed=True)
 
 
 def process_raw_email(key: str, raw: bytes, directory: Directory, claims_starter: ClaimsStarter, audit: Audit, *,
                       max_receipts: int = MAX_RECEIPTS, max_bytes: int = MAX_RECEIPT_BYTES) -> IntakeResult:
-    """One raw message from the raw-mail bucket -> a claim per receipt, or a recorded reason why not."""
+    """One raw message from the raw-mail bucket -> an expense per receipt, or a recorded reason why not."""
     entity = f"EMAIL#{key}"
     done = _accepted_before(audit, entity, key)
     if done is not None:  # a redelivered event: the uploads exist (the audit record is written after them)
-        log.info("email intake replay: key=%s sender=%s claims=%d", key, done.sender, len(done.claim_ids))
+        log.info("email intake replay: key=%s sender=%s expenses=%d", key, done.sender, len(done.expense_ids))
         return done
     msg = message_from_bytes(raw, policy=policy.default)
     address, problem = sender_address(msg)
@@ -223,9 +225,9 @@ def process_raw_email(key: str, raw: bytes, directory: Directory, claims_starter
     ref = message_ref(msg, raw)
     receipts = []
     for receipt, data in found:
-        wanted = claim_id_for(employee.employee_id, ref, receipt)
-        claim_id = claims_starter(employee.employee_id, receipt.filename, receipt.content_type, data, purpose,
-                                  category, cost_centre, key, claim_id=wanted)
-        receipts.append(receipt.model_copy(update={"claim_id": claim_id}))
-    return finish(IntakeResult(status="accepted", receipts=receipts, claim_ids=[r.claim_id for r in receipts],
+        wanted = expense_id_for(employee.employee_id, ref, receipt)
+        expense_id = claims_starter(employee.employee_id, receipt.filename, receipt.content_type, data, purpose,
+                                    category, cost_centre, key, expense_id=wanted, claim_hint=subject or None)
+        receipts.append(receipt.model_copy(update={"expense_id": expense_id}))
+    return finish(IntakeResult(status="accepted", receipts=receipts, expense_ids=[r.expense_id for r in receipts],
                                **base), "email.accepted")

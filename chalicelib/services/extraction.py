@@ -1,19 +1,25 @@
-"""Use case: a receipt object arrived in S3; read it and open (or fail) its claim, exactly once."""
+"""Use case: a receipt object arrived in S3; read it into an expense (or fail it with a reason), exactly once.
+
+The expense arrives unattached; when the upload form or the e-mail's subject named one of the employee's draft
+(or returned) claims, it joins that claim at once, and otherwise waits in the employee's unattached expenses.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Callable
 from typing import Protocol
 
-from chalicelib.domain.claim import Claim, ClaimStatus, LineItem
+from chalicelib.domain.claim import EDITABLE, Claim
 from chalicelib.domain.currencies import MAX_AMOUNT, is_currency
-from chalicelib.domain.errors import AlreadyExists, ObjectTooLarge
+from chalicelib.domain.errors import AlreadyExists, ConcurrentChange, InvalidClaim, ObjectTooLarge
+from chalicelib.domain.expense import Expense, ExpenseStatus, LineItem
 from chalicelib.domain.identity import SYSTEM
 from chalicelib.domain.money import Money
 from chalicelib.extraction.models import ExtractedReceipt, ExtractionError
 from chalicelib.intake.metadata import read_intake_metadata
-from chalicelib.services.ports import BlobStore, ClaimStore, Directory
+from chalicelib.services.ports import BlobStore, ClaimStore, Directory, ExpenseStore
 from chalicelib.services.uploads import UploadKey
 
 
@@ -28,78 +34,126 @@ class UnknownUploader(Exception):
 def process_upload(
     key: str,
     blobs: BlobStore,
+    expenses: ExpenseStore,
     claims: ClaimStore,
     directory: Directory,
     extract: Extractor | Callable[[bytes, str], ExtractedReceipt],
     max_bytes: int,
     version_id: str | None = None,
-) -> Claim:
+) -> Expense:
     """`version_id`: the object version the S3 event names (AWS sends it for a versioned bucket; moto does not,
-    and then the current version is read). The claim keeps the version it was read from."""
+    and then the current version is read). The expense keeps the version it was read from."""
     parsed = UploadKey.parse(key)
-    existing = claims.get(parsed.claim_id)
-    if existing is not None and existing.status != ClaimStatus.UPLOADED:
-        _audit_replacement(key, version_id, existing, blobs, claims, max_bytes)
+    existing = _current(parsed.expense_id, expenses, claims)
+    if existing is not None and existing.status != ExpenseStatus.UPLOADED:
+        _audit_replacement(key, version_id, existing, blobs, expenses, claims, max_bytes)
         return existing  # a redelivered S3 event (the work is done), or a replaced receipt (audited)
     employee = directory.employee(parsed.employee_id)
     if employee is None:
         raise UnknownUploader(parsed.employee_id)
-    department = directory.department(employee.department_id)
 
     head = blobs.head(key, version_id)
     version_id = head.get("VersionId") or version_id  # pinned: a later upload to the key cannot change it
     intake = read_intake_metadata(head.get("Metadata"))  # e-mailed receipts carry purpose, category, cost centre
-    claim = existing or Claim(
-        claim_id=parsed.claim_id,
+    expense = existing or Expense(
+        expense_id=parsed.expense_id,
         employee_id=employee.employee_id,
-        department_id=employee.department_id,
-        cost_centre=intake.get("cost_centre") or (department.cost_centre if department else None),
-        purpose=intake.get("purpose", ""),
+        cost_centre=intake.get("cost_centre"),
+        description=intake.get("purpose", "")[:500],
         category=intake.get("category") or "general",
+        claim_hint=intake.get("claim"),
         s3_key=key,
         s3_version_id=version_id,
-        file_sha256="pending",
         content_type=head.get("ContentType"),
         file_size=int(head["ContentLength"]),
     )
     try:
         data = blobs.read(key, max_bytes, version_id)
     except ObjectTooLarge as exc:
-        failed = _fail(claims, claim, existing, f"the file is too large ({exc}); the limit is {max_bytes} bytes")
+        failed = _fail(expenses, expense, existing, f"the file is too large ({exc}); the limit is {max_bytes} bytes")
         blobs.delete_version(key, version_id)  # nothing over the limit is kept
-        claims.note(claim.claim_id, SYSTEM, "evidence.deleted", {
+        expenses.note(expense.expense_id, SYSTEM, "evidence.deleted", {
             "key": key, "version_id": version_id, "size_bytes": int(head["ContentLength"]),
             "reason": f"over the {max_bytes}-byte limit"})
         return failed
-    claim = claim.model_copy(update={"file_sha256": hashlib.sha256(data).hexdigest()})
+    expense = expense.model_copy(update={"file_sha256": hashlib.sha256(data).hexdigest()})
     if existing is None:
         try:
-            claims.create(claim, SYSTEM, action="claim.uploaded")
+            expenses.create(expense, SYSTEM, action="expense.uploaded")
         except AlreadyExists:
-            return claims.get(parsed.claim_id) or claim
+            return _current(parsed.expense_id, expenses, claims) or expense
 
     try:
         receipt = extract(data, parsed.name)
     except ExtractionError as exc:
-        return _fail(claims, claim, claim, exc.reason)
+        return _fail(expenses, expense, expense, exc.reason)
     except MemoryError:
-        return _fail(claims, claim, claim, "the receipt needs more memory to read than is available; "
-                                           "please upload a smaller photo or PDF")
+        return _fail(expenses, expense, expense, "the receipt needs more memory to read than is available; "
+                                                 "please upload a smaller photo or PDF")
 
     receipt = plausible(receipt)
     currency = receipt.currency or "HKD"
-    fields = {
-        "vendor": receipt.vendor,
-        "receipt_date": receipt.date,
-        "total": Money(amount=receipt.total, currency=currency) if receipt.total is not None else None,
-        "tax": Money(amount=receipt.tax, currency=currency) if receipt.tax is not None else None,
-        "line_items": [LineItem(description=line.description, amount=Money(amount=line.amount, currency=currency))
-                       for line in receipt.line_items],
-        "confidence": receipt.confidence,
-        "review_reasons": list(receipt.review_reasons),
-    }
-    status = ClaimStatus.NEEDS_REVIEW if receipt.needs_review else ClaimStatus.EXTRACTED
-    return claims.save(claim, claim.moved_to(status, **fields), SYSTEM, action=f"claim.{status.value}")
+    status = ExpenseStatus.NEEDS_REVIEW if receipt.needs_review else ExpenseStatus.EXTRACTED
+    read = expense.changed(
+        status=status,
+        vendor=receipt.vendor,
+        receipt_date=receipt.date,
+        total=Money(amount=receipt.total, currency=currency) if receipt.total is not None else None,
+        tax=Money(amount=receipt.tax, currency=currency) if receipt.tax is not None else None,
+        line_items=[LineItem(description=line.description, amount=Money(amount=line.amount, currency=currency))
+                    for line in receipt.line_items],
+        confidence=receipt.confidence,
+        review_reasons=list(receipt.review_reasons),
+    )
+    read = expenses.save(expense, read, SYSTEM, action=f"expense.{status.value}")
+    return join_named_claim(read, expenses, claims)
+
+
+def _current(expense_id: str, expenses: ExpenseStore, claims: ClaimStore) -> Expense | None:
+    """The expense wherever it is: unattached, or inside the claim that holds it."""
+    found = expenses.get(expense_id)
+    if found is not None:
+        return found
+    ref = expenses.locate(expense_id)
+    if ref is None or ref.claim_id is None:
+        return None
+    claim = claims.get(ref.claim_id)
+    return claim.expense(expense_id) if claim else None
+
+
+def named_claim(hint: str, candidates: list[Claim]) -> Claim | None:
+    """The draft or returned claim a subject line or form names, by its id or its title (繁/简/English alike,
+    case and width folded); None when it names none, or more than one."""
+    def fold(text: str) -> str:
+        return unicodedata.normalize("NFKC", text).casefold().strip()
+
+    wanted = fold(hint)
+    open_claims = [c for c in candidates if c.status in EDITABLE]
+    by_id = [c for c in open_claims if c.claim_id in hint]
+    if by_id:
+        return by_id[0]
+    titled = [c for c in open_claims if c.title and fold(c.title) in wanted]
+    return titled[0] if len(titled) == 1 else None
+
+
+def join_named_claim(expense: Expense, expenses: ExpenseStore, claims: ClaimStore) -> Expense:
+    """Attach a freshly read receipt to the claim its upload named; when that cannot be done (no such open
+    claim, or the claim is full or moved on), it stays unattached and its audit trail says why."""
+    if not expense.claim_hint:
+        return expense
+    claim = named_claim(expense.claim_hint, claims.by_employee(expense.employee_id))
+    if claim is None:
+        expenses.note(expense.expense_id, SYSTEM, "expense.not_attached",
+                      {"reason": "no draft claim of yours matches the name given", "hint": expense.claim_hint})
+        return expense
+    try:
+        joined = claim.moved_to(claim.status, **claim.with_expenses([*claim.expenses, expense]))
+        claims.save(claim, joined, SYSTEM, action="claim.expense_added")
+    except (ConcurrentChange, InvalidClaim) as exc:
+        expenses.note(expense.expense_id, SYSTEM, "expense.not_attached",
+                      {"reason": str(exc) or "the claim changed meanwhile", "claim_id": claim.claim_id})
+        return expense
+    return expense
 
 
 def plausible(receipt: ExtractedReceipt) -> ExtractedReceipt:
@@ -125,29 +179,36 @@ def plausible(receipt: ExtractedReceipt) -> ExtractedReceipt:
                                       "review_reasons": [*receipt.review_reasons, *reasons]})
 
 
-def _audit_replacement(key: str, version_id: str | None, claim: Claim, blobs: BlobStore, claims: ClaimStore,
-                       max_bytes: int) -> None:
-    """Another version under the claim's key (the upload form reused, a receipt swapped after it was read): the
-    claim keeps the version it was read from, and the swap is recorded on its audit chain, once."""
-    if claim.s3_version_id is None:
+def _audit_replacement(key: str, version_id: str | None, expense: Expense, blobs: BlobStore,
+                       expenses: ExpenseStore, claims: ClaimStore, max_bytes: int) -> None:
+    """Another version under the expense's key (the upload form reused, a receipt swapped after it was read):
+    the expense keeps the version it was read from, and the swap is recorded once, on the chain of whatever
+    holds the expense now (its claim, or the expense itself while unattached)."""
+    if expense.s3_version_id is None:
         return  # read before the bucket was versioned: nothing to compare
     head = blobs.head(key, version_id)
     new_version = head.get("VersionId") or version_id
-    if new_version in (None, claim.s3_version_id):
-        return  # the event of the version the claim was read from, delivered again
+    if new_version in (None, expense.s3_version_id):
+        return  # the event of the version the expense was read from, delivered again
+    ref = expenses.locate(expense.expense_id)
+    claim_id = ref.claim_id if ref else None
+    history = claims.history(claim_id) if claim_id else expenses.history(expense.expense_id)
     if any(r.action == "evidence.replaced" and (r.after or {}).get("new_version_id") == new_version
-           for r in claims.history(claim.claim_id)):
+           for r in history):
         return
     size = int(head["ContentLength"])
     new_sha256 = hashlib.sha256(blobs.read(key, max_bytes, new_version)).hexdigest() if size <= max_bytes else None
-    claims.note(claim.claim_id, SYSTEM, "evidence.replaced", {
-        "key": key, "claim_version_id": claim.s3_version_id, "claim_sha256": claim.file_sha256,
-        "new_version_id": new_version, "new_sha256": new_sha256, "new_size_bytes": size,
-        "kept": "the claim stays on the version it was read from"})
+    details = {"key": key, "expense_id": expense.expense_id, "claim_version_id": expense.s3_version_id,
+               "claim_sha256": expense.file_sha256, "new_version_id": new_version, "new_sha256": new_sha256,
+               "new_size_bytes": size, "kept": "the expense stays on the version it was read from"}
+    if claim_id:
+        claims.note(claim_id, SYSTEM, "evidence.replaced", details)
+    else:
+        expenses.note(expense.expense_id, SYSTEM, "evidence.replaced", details)
 
 
-def _fail(claims: ClaimStore, claim: Claim, stored: Claim | None, reason: str) -> Claim:
+def _fail(expenses: ExpenseStore, expense: Expense, stored: Expense | None, reason: str) -> Expense:
     if stored is None:
-        claims.create(claim, SYSTEM, action="claim.uploaded")
-    failed = claim.moved_to(ClaimStatus.FAILED, failure_reason=reason)
-    return claims.save(claim, failed, SYSTEM, action="claim.failed")
+        expenses.create(expense, SYSTEM, action="expense.uploaded")
+    failed = expense.changed(status=ExpenseStatus.FAILED, failure_reason=reason)
+    return expenses.save(expense, failed, SYSTEM, action="expense.failed")

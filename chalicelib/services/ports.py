@@ -16,6 +16,7 @@ from chalicelib.domain.approval_link import StoredLink
 from chalicelib.domain.audit import AuditRecord
 from chalicelib.domain.claim import Claim
 from chalicelib.domain.directory import Delegation, Department, Employee, Office
+from chalicelib.domain.expense import Expense, ExpenseRef
 from chalicelib.domain.identity import Principal
 from chalicelib.domain.ledger import JournalEntry
 from chalicelib.domain.policy import Policy
@@ -35,7 +36,11 @@ class AuditTrail(Protocol):
 
 class ClaimStore(Protocol):
     """Every save is conditional on the version read and appends the claim's next audit record with it:
-    raises ConcurrentChange when someone else wrote first, AlreadyExists on a second create."""
+    raises ConcurrentChange when someone else wrote first, AlreadyExists on a second create.
+
+    The same write moves the claim's expenses: one that joins the claim must still be unattached (and
+    unchanged since it was read), one that leaves it becomes unattached again; so an expense is never in two
+    claims, and the expense index (duplicate checks) always names the claim that holds it."""
 
     def entity(self, claim_id: str) -> str: ...
 
@@ -50,13 +55,37 @@ class ClaimStore(Protocol):
 
     def history(self, claim_id: str) -> list[AuditRecord]: ...
 
-    def by_file_hash(self, sha256: str) -> list[Claim]: ...
-
-    def by_dedupe_key(self, key: str) -> list[Claim]: ...
-
     def by_department(self, department_id: str, limit: int = 200) -> list[Claim]: ...
 
     def by_employee(self, employee_id: str, limit: int = 200) -> list[Claim]: ...
+
+
+class ExpenseStore(Protocol):
+    """Expenses no claim holds yet (receipts just read, in full), and where every expense is.
+
+    Saves are conditional like the claim store's: ConcurrentChange when the expense changed or joined a claim
+    since it was read, AlreadyExists on a second create."""
+
+    def entity(self, expense_id: str) -> str: ...
+
+    def get(self, expense_id: str) -> Expense | None:
+        """The unattached expense; None when it does not exist or a claim holds it (see `locate`)."""
+
+    def locate(self, expense_id: str) -> ExpenseRef | None: ...
+
+    def create(self, expense: Expense, actor: Principal, action: str = "expense.created") -> None: ...
+
+    def save(self, before: Expense, after: Expense, actor: Principal, action: str) -> Expense: ...
+
+    def note(self, expense_id: str, actor: Principal, action: str, details: dict) -> None: ...
+
+    def history(self, expense_id: str) -> list[AuditRecord]: ...
+
+    def unattached(self, employee_id: str, limit: int = 200) -> list[Expense]: ...
+
+    def by_file_hash(self, sha256: str) -> list[ExpenseRef]: ...
+
+    def by_dedupe_key(self, key: str) -> list[ExpenseRef]: ...
 
 
 class Directory(Protocol):

@@ -22,7 +22,6 @@ from chalicelib.services.approvals.context import (
     start_reminders,
     stop_reminders,
 )
-from chalicelib.services.approvals.views import summary
 from chalicelib.services.ports import Telephony
 
 _COUNTRY = {"Asia/Hong_Kong": "HK", "Asia/Shanghai": "CN", "Asia/Macau": "MO"}
@@ -67,10 +66,9 @@ def send(ctx: ApprovalContext, telephony: Telephony, link_id: str, channel: str)
     person = ctx.directory.employee(item.approver_id)
     if claim is None or person is None or not person.phone:
         return False
-    info = summary(claim)
-    amount = f"{info['currency']} {info['total']}"
+    amount = claim.amounts_text()
     if channel == "sms":
-        text = (f"[HK Expense] 待審批 Approval needed: {amount} {claim.vendor or ''} "
+        text = (f"[HK Expense] 待審批 Approval needed: {amount} {claim.headline} "
                 f"{link_url(ctx, item)}")
         telephony.send_sms(person.phone, text)
     else:

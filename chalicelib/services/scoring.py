@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from chalicelib.domain.anomaly import assess
+from chalicelib.domain.anomaly import DEAD, Sighting, assess_expense, roll_up
 from chalicelib.domain.claim import TERMINAL, Claim, ClaimStatus
 from chalicelib.domain.errors import ConcurrentChange, ExecutionAlreadyStarted
+from chalicelib.domain.expense import ExpenseRef
 from chalicelib.domain.identity import SYSTEM
 from chalicelib.domain.money import CurrencyMismatch, NoFxRate
-from chalicelib.services.ports import ClaimStore, Directory, WorkflowEngine
+from chalicelib.services.ports import ClaimStore, Directory, ExpenseStore, WorkflowEngine
 
 log = logging.getLogger(__name__)
 Tell = Callable[[Claim, str], None]  # ClaimantUpdates.tell
@@ -31,20 +32,42 @@ def execution_name(claim: Claim) -> str:
     return f"{claim.claim_id}-s{claim.submission_count}"
 
 
+def sightings(refs: list[ExpenseRef], claim: Claim, claims: ClaimStore) -> list[Sighting]:
+    """The expenses among `refs` held by a live claim (this one included); unattached ones claim nothing yet."""
+    out, status = [], {claim.claim_id: claim.status}
+    for ref in refs:
+        if ref.claim_id is None:
+            continue
+        if ref.claim_id not in status:
+            other = claims.get(ref.claim_id)
+            status[ref.claim_id] = other.status if other else ClaimStatus.FAILED
+        if status[ref.claim_id] not in DEAD:
+            out.append(Sighting(expense_id=ref.expense_id, claim_id=ref.claim_id, employee_id=ref.employee_id))
+    return out
+
+
 def score_and_route(
-    claim_id: str, claims: ClaimStore, directory: Directory, workflow: WorkflowEngine, tell: Tell,
+    claim_id: str, claims: ClaimStore, expenses: ExpenseStore, directory: Directory, workflow: WorkflowEngine,
+    tell: Tell,
 ) -> Claim | None:
     claim = claims.get(claim_id)
     if claim is None or claim.status != ClaimStatus.SUBMITTED:
         return claim  # already scored by an earlier delivery of the same record
     try:
         policy = directory.policy()
-        same_file = claims.by_file_hash(claim.file_sha256)
-        same_content = claims.by_dedupe_key(claim.dedupe_key) if claim.dedupe_key else []
-        risk = assess(claim, policy, same_file, same_content)
+        findings = {}
+        for expense in claim.expenses:
+            same_file = expenses.by_file_hash(expense.file_sha256) if expense.file_sha256 else []
+            same_content = expenses.by_dedupe_key(expense.dedupe_key) if expense.dedupe_key else []
+            findings[expense.expense_id] = assess_expense(expense, claim, policy, sightings(same_file, claim, claims),
+                                                          sightings(same_content, claim, claims))
+        risk = roll_up(claim, findings)
+        per_expense = [e.model_copy(update={"risk_reasons": [f.reason for f in findings[e.expense_id]]})
+                       for e in claim.expenses]
         scored = claims.save(
             claim,
-            claim.moved_to(ClaimStatus.SCORED, risk_score=risk.score, risk_reasons=risk.reasons),
+            claim.moved_to(ClaimStatus.SCORED, risk_score=risk.score, risk_reasons=risk.reasons,
+                           expenses=[e.model_dump() for e in per_expense]),
             SYSTEM,
             action="claim.scored",
         )

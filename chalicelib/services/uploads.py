@@ -1,13 +1,13 @@
-"""Use case: an employee asks where to upload a receipt; the claim id is fixed now and lives in the key."""
+"""Use case: an employee asks where to upload a receipt; the expense id is fixed now and lives in the key."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-import uuid
 
 from pydantic import BaseModel, Field
 
+from chalicelib.domain.expense import new_expense_id
 from chalicelib.domain.identity import Principal
 
 ACCEPTED_TYPES = {
@@ -16,7 +16,9 @@ ACCEPTED_TYPES = {
     "image/heic": ".heic",
     "application/pdf": ".pdf",
 }
-KEY_PATTERN = re.compile(r"^receipts/(?P<employee_id>[A-Za-z0-9_-]+)/(?P<claim_id>c-[0-9a-f]{32})/(?P<name>[^/]+)$")
+# e-<hex>: an expense; c-<hex>: a receipt uploaded when one receipt was one claim (its expense keeps that id)
+KEY_PATTERN = re.compile(
+    r"^receipts/(?P<employee_id>[A-Za-z0-9_-]+)/(?P<expense_id>[ce]-[0-9a-f]{32})/(?P<name>[^/]+)$")
 
 
 class UploadRefused(ValueError):
@@ -27,11 +29,12 @@ class UploadRequest(BaseModel):
     filename: str = Field(min_length=1, max_length=200)
     content_type: str
     size_bytes: int = Field(gt=0)
+    claim_id: str | None = Field(default=None, pattern=r"^c-[0-9a-f]{32}$")  # a draft claim to add it to
 
 
 class UploadKey(BaseModel):
     employee_id: str
-    claim_id: str
+    expense_id: str
     name: str
 
     @classmethod
@@ -49,7 +52,7 @@ def safe_filename(name: str) -> str:
 
 
 def plan_upload(principal: Principal, request: UploadRequest, max_bytes: int) -> tuple[str, str]:
-    """(claim_id, object key) for an accepted request; refuses what extraction could never read."""
+    """(expense_id, object key) for an accepted request; refuses what extraction could never read."""
     if request.content_type not in ACCEPTED_TYPES:
         raise UploadRefused(
             f"{request.content_type} is not accepted; upload a JPEG, PNG, HEIC photo or a PDF"
@@ -58,5 +61,5 @@ def plan_upload(principal: Principal, request: UploadRequest, max_bytes: int) ->
         raise UploadRefused(
             f"the file is {request.size_bytes / 1_048_576:.1f} MB; the limit is {max_bytes / 1_048_576:.0f} MB"
         )
-    claim_id = f"c-{uuid.uuid4().hex}"
-    return claim_id, f"receipts/{principal.employee_id}/{claim_id}/{safe_filename(request.filename)}"
+    expense_id = new_expense_id()
+    return expense_id, f"receipts/{principal.employee_id}/{expense_id}/{safe_filename(request.filename)}"

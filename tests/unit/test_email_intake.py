@@ -47,11 +47,11 @@ class Starter:
         self.calls: list[dict] = []
 
     def __call__(self, employee_id, filename, content_type, data, purpose, category, cost_centre, source_key, *,
-                 claim_id=None):
+                 expense_id=None, claim_hint=None):
         self.calls.append(dict(employee_id=employee_id, filename=filename, content_type=content_type, data=data,
                                purpose=purpose, category=category, cost_centre=cost_centre, source_key=source_key,
-                               claim_id=claim_id))
-        return claim_id
+                               expense_id=expense_id, claim_hint=claim_hint))
+        return expense_id
 
 
 def run(raw: bytes, key: str = "inbound/msg-1", **kwargs):
@@ -93,10 +93,10 @@ def test_forwarded_receipt_is_claimed_by_the_employee_who_forwarded_it_not_reply
     [call] = starter.calls
     assert call["filename"] == "uber_receipt.jpg" and call["content_type"] == "image/jpeg"
     assert call["data"][:3] == b"\xff\xd8\xff" and call["source_key"] == "inbound/msg-1"
-    assert result.claim_ids == [call["claim_id"]] and KEY_PATTERN.match(f"receipts/E201/{call['claim_id']}/x.jpg")
+    assert result.expense_ids == [call["expense_id"]] and KEY_PATTERN.match(f"receipts/E201/{call['expense_id']}/x.jpg")
     [(entity, action, after)] = audit.records
     assert (entity, action) == ("EMAIL#inbound/msg-1", "email.accepted")
-    assert after["sender"] == "s***@example.com" and after["claim_ids"] == result.claim_ids
+    assert after["sender"] == "s***@example.com" and after["expense_ids"] == result.expense_ids
     assert "Kwun Tong" not in json.dumps(after, ensure_ascii=False)  # no purpose/subject/body in the audit
 
 
@@ -288,14 +288,14 @@ def test_nothing_personal_is_logged(caplog):
 # ---- idempotency and the uploads-bucket port ---------------------------------------------------------------
 
 
-def test_claim_ids_are_deterministic_per_message_part_and_employee():
+def test_expense_ids_are_deterministic_per_message_part_and_employee():
     first, _, _ = run(eml("logo_and_receipt.eml"), key="inbound/a")
     again, _, _ = run(eml("logo_and_receipt.eml"), key="inbound/a")
     forwarded_twice, _, _ = run(eml("logo_and_receipt.eml"), key="inbound/b")  # same Message-ID, new raw key
-    assert first.claim_ids == again.claim_ids == forwarded_twice.claim_ids
+    assert first.expense_ids == again.expense_ids == forwarded_twice.expense_ids
     other = eml("logo_and_receipt.eml").replace(b"From: Wong Siu Ming <sm.wong@example.com>",
                                                 b"From: Ho Wing <wing.ho@example.com>")
-    assert run(other)[0].claim_ids != first.claim_ids  # someone reusing a Message-ID gets other claims
+    assert run(other)[0].expense_ids != first.expense_ids  # someone reusing a Message-ID gets other claims
 
 
 class ChainedAudit(Audit):
@@ -312,7 +312,7 @@ def test_an_accepted_key_is_not_processed_again_but_a_rejected_one_is():
     audit, starter = ChainedAudit(), Starter()
     first = ei.process_raw_email("inbound/k", eml("forwarded_jpeg.eml"), Directory(), starter, audit)
     again = ei.process_raw_email("inbound/k", eml("forwarded_jpeg.eml"), Directory(), starter, audit)
-    assert again.replayed and again.claim_ids == first.claim_ids and again.employee_id == "E201"
+    assert again.replayed and again.expense_ids == first.expense_ids and again.employee_id == "E201"
     assert len(starter.calls) == 1 and len(audit.records) == 1
 
     class NoOne:
@@ -341,21 +341,22 @@ def test_uploads_bucket_starter_writes_the_receipt_key_with_metadata_once(upload
         s3.meta.events.register(f"before-call.s3.{operation}", lambda model, **kw: writes.append(model.name))
     result = ei.process_raw_email("inbound/x", eml("chinese_subject_pdf.eml"), Directory(), starter, audit)
     assert writes == ["PutObject"]  # one write, metadata included: S3's event follows the complete object
-    [claim_id] = result.claim_ids
+    [expense_id] = result.expense_ids
     [obj] = s3.list_objects_v2(Bucket="uploads")["Contents"]
-    assert obj["Key"].startswith(f"receipts/E201/{claim_id}/收據") and KEY_PATTERN.match(obj["Key"])
+    assert obj["Key"].startswith(f"receipts/E201/{expense_id}/收據") and KEY_PATTERN.match(obj["Key"])
     head = s3.head_object(Bucket="uploads", Key=obj["Key"])
     assert head["ContentType"] == "application/pdf"
     assert all(v.isascii() for v in head["Metadata"].values())
     assert metadata.read_intake_metadata(head["Metadata"]) == {
-        "purpose": "膳食報銷 客戶午餐", "category": "meals", "cost_centre": "CC-2100"}
+        "purpose": "膳食報銷 客戶午餐", "category": "meals", "cost_centre": "CC-2100",
+        "claim": "膳食報銷 客戶午餐 成本中心：CC-2100"}  # the subject may name the draft claim it joins
     assert head["Metadata"]["intake-source-key"] == "inbound/x"
 
     put_calls = []
     for operation in ("PutObject", "CreateMultipartUpload", "CopyObject"):
         s3.meta.events.register(f"before-call.s3.{operation}", lambda **kw: put_calls.append(kw))
     replay = ei.process_raw_email("inbound/x", eml("chinese_subject_pdf.eml"), Directory(), starter, audit)
-    assert replay.claim_ids == result.claim_ids and put_calls == []  # no second object, so no second event
+    assert replay.expense_ids == result.expense_ids and put_calls == []  # no second object, so no second event
     assert len(s3.list_objects_v2(Bucket="uploads")["Contents"]) == 1
 
 
@@ -366,3 +367,6 @@ def test_metadata_fits_s3s_2_kb_and_web_uploads_carry_none():
     assert metadata.read_intake_metadata(meta)["purpose"].startswith("差差差")
     assert metadata.read_intake_metadata({}) == {} and metadata.read_intake_metadata(None) == {}
     assert metadata.read_intake_metadata({"intake-purpose": "x"}) == {}  # only objects the intake wrote
+    web = metadata.web_upload_metadata("c-" + "0" * 32)
+    assert metadata.read_intake_metadata({**web, "intake-purpose": "forged"}) == {"claim": "c-" + "0" * 32}
+    assert metadata.web_upload_metadata(None) == {}

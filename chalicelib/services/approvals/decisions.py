@@ -24,7 +24,7 @@ from chalicelib.domain.approval_link import (
     StoredLink,
     verify_link,
 )
-from chalicelib.domain.claim import Claim, ClaimStatus, Decision, InvalidClaim, LineItem
+from chalicelib.domain.claim import Claim, ClaimStatus, Decision, InvalidClaim
 from chalicelib.domain.errors import ConcurrentChange, LinkAlreadyUsed
 from chalicelib.domain.identity import Forbidden, Principal, Role
 from chalicelib.services.approvals.context import ApprovalContext, link_token, stop_reminders
@@ -35,21 +35,34 @@ VERDICTS = {"approve": "approved", "reject": "rejected", "return": "returned"}
 
 
 class Disallowance(BaseModel):
-    line: int = Field(ge=0)
+    """One expense (`expense_id` alone), one of its receipt lines (`expense_id` and `line`), or a line of a
+    one-expense claim (`line` alone)."""
+
+    expense_id: str | None = Field(default=None, max_length=40)
+    line: int | None = Field(default=None, ge=0)
     reason: str = Field(min_length=1, max_length=300)
+
+    @model_validator(mode="after")
+    def _names_something(self) -> Disallowance:
+        if self.expense_id is None and self.line is None:
+            raise ValueError("say which expense or line item is disallowed")
+        return self
 
 
 class DecisionRequest(BaseModel):
     decision: str = Field(pattern="^(approve|reject|return)$")
     comment: str = Field(default="", max_length=1000)
     disallow: list[Disallowance] = Field(default_factory=list, max_length=100)  # partial approval
+    fix_expenses: list[str] = Field(default_factory=list, max_length=50)  # a return: the expenses to correct
 
     @model_validator(mode="after")
     def _partial_only_when_approving(self) -> DecisionRequest:
         if self.disallow and self.decision != "approve":
-            raise ValueError("line items can be disallowed only in an approval")
-        if len({d.line for d in self.disallow}) != len(self.disallow):
-            raise ValueError("each line item can be disallowed once")
+            raise ValueError("expenses or line items can be disallowed only in an approval")
+        if len({(d.expense_id, d.line) for d in self.disallow}) != len(self.disallow):
+            raise ValueError("each expense or line item can be disallowed once")
+        if self.fix_expenses and self.decision != "return":
+            raise ValueError("expenses to fix are named only when returning the claim")
         return self
 
 
@@ -83,10 +96,11 @@ def needs_sign_in(ctx: ApprovalContext, claim: Claim) -> bool:
     policy = ctx.directory.policy()
     if (claim.risk_score or 0.0) >= policy.high_risk_score:
         return True
-    if claim.total is None:
+    if not claim.expenses or any(e.total is None for e in claim.expenses):
         return True
     try:
-        return policy.fx.to_hkd(claim.total).amount > policy.link_only_max_hkd
+        total = claim.valuation.hkd_total if claim.valuation else claim.hkd_total(policy.fx)
+        return total.amount > policy.link_only_max_hkd
     except ValueError:  # no rate to tell how large it is: the safe side
         return True
 
@@ -115,21 +129,50 @@ def open_link(ctx: ApprovalContext, token: str, caller: Principal | None = None)
             "expires_at": stored.expires_epoch, "sign_in_required": needs_sign_in(ctx, claim)}
 
 
-def _disallowed(claim: Claim, disallow: list[Disallowance], approver_id: str) -> list[LineItem] | None:
-    """The claim's lines after a partial approval, or None for a full one; refused before the link is spent."""
-    if not disallow:
-        return None
-    lines = list(claim.line_items)
+def _disallowed(claim: Claim, disallow: list[Disallowance], approver_id: str) -> tuple[list, list[str]]:
+    """The claim's expenses after a partial approval and the items cut (`Decision.disallowed_items`); the
+    expenses unchanged for a full approval. Refused before the link is spent."""
+    expenses = {e.expense_id: e for e in claim.expenses}
+    items = []
     for d in disallow:
+        if d.expense_id is None:
+            if len(claim.expenses) != 1:
+                raise InvalidClaim("this claim has several expenses: name the expense of the line disallowed")
+            expense_id = claim.expenses[0].expense_id
+        else:
+            expense_id = d.expense_id
+        expense = expenses.get(expense_id)
+        if expense is None:
+            raise InvalidClaim(f"expense {expense_id} is not in this claim")
+        if d.line is None:
+            if expense.disallowed_reason:
+                raise InvalidClaim(f"{expense.label} is already disallowed")
+            expenses[expense_id] = expense.model_copy(update={"disallowed_reason": d.reason,
+                                                              "disallowed_by": approver_id})
+            items.append(expense_id)
+            continue
+        lines = list(expense.line_items)
         if d.line >= len(lines):
-            raise InvalidClaim(f"line {d.line} does not exist: the claim has {len(lines)} line items")
+            raise InvalidClaim(f"line {d.line} does not exist: {expense.label} has {len(lines)} line items")
         if lines[d.line].disallowed_reason:
             raise InvalidClaim(f"line {d.line} is already disallowed")
         lines[d.line] = lines[d.line].model_copy(update={"disallowed_reason": d.reason, "disallowed_by": approver_id})
-    remaining = claim.model_copy(update={"line_items": lines}).payable()
-    if remaining is None or remaining.amount <= 0:
-        raise InvalidClaim("disallowing these lines leaves nothing to reimburse: reject the claim instead")
-    return lines
+        expenses[expense_id] = expense.model_copy(update={"line_items": lines})
+        items.append(f"{expense_id}#{d.line}")
+    after = [expenses[e.expense_id] for e in claim.expenses]
+    if items and all((e.payable() is None or e.payable().amount <= 0) for e in after):
+        raise InvalidClaim("disallowing these leaves nothing to reimburse: reject the claim instead")
+    return after, items
+
+
+def _fix_requested(claim: Claim, expense_ids: list[str], note: str) -> list:
+    """A return names the expenses to correct; the claimant sees the request on each of them."""
+    known = {e.expense_id for e in claim.expenses}
+    unknown = [e for e in expense_ids if e not in known]
+    if unknown:
+        raise InvalidClaim(f"expense {unknown[0]} is not in this claim")
+    return [e.model_copy(update={"fix_requested": note or "please correct this expense"})
+            if e.expense_id in expense_ids else e for e in claim.expenses]
 
 
 def _refused(ctx: ApprovalContext, exc: Exception, genuine: LinkClaims | None, caller: Principal | None,
@@ -154,7 +197,9 @@ def decide(
         genuine = verify_link(token, ctx.link_key, ctx.now())
         stored, claim = _check_link(ctx, genuine)
         _may_use(ctx, stored, claim, caller, deciding=True)
-        partial = _disallowed(claim, request.disallow, stored.approver_id)
+        expenses, cut = _disallowed(claim, request.disallow, stored.approver_id)
+        if request.fix_expenses:
+            expenses = _fix_requested(claim, request.fix_expenses, request.comment)
         ctx.links.mark_used(stored, state="returned" if verdict == "returned" else "used")
         stop_reminders(ctx, stored, f"decided: {verdict}")
     except LinkAlreadyUsed as exc:
@@ -174,13 +219,14 @@ def decide(
     decision = Decision(
         level=stored.level, approver_id=stored.approver_id, decision=verdict, comment=request.comment,
         decided_at=ctx.now(), on_behalf_of=stored.on_behalf_of, content_hash=stored.content_hash,
-        source_ip=source_ip, disallowed_lines=[d.line for d in request.disallow], content=claim.approver_view(),
+        source_ip=source_ip, disallowed_items=cut, fix_expenses=list(request.fix_expenses),
+        content=claim.approver_view(),
     )
     key_id, signature = ctx.signer.sign(decision.signed_payload(claim.claim_id))
     decision = decision.model_copy(update={"signing_key_id": key_id, "signature": signature})
     changes: dict = {"awaiting_admin": None}
-    if partial is not None:
-        changes["line_items"] = partial
+    if cut or request.fix_expenses:
+        changes["expenses"] = [e.model_dump() for e in expenses]
     if verdict == "rejected":
         changes["rejection_reason"] = request.comment or "rejected without a comment"
     target = ClaimStatus.IN_APPROVAL

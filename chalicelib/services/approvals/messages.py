@@ -11,16 +11,21 @@ def ask_approver(ctx: ApprovalContext, claim: Claim, level: int, role: str, hold
                  link: str) -> None:
     person = ctx.directory.employee(holder)
     info = summary(claim)
-    amount = f"{info['currency']} {info['total']}"
+    amount = claim.amounts_text()
+    what = claim.headline
+    count = len(claim.expenses)
+    items_en = f", {count} expenses" if count > 1 else ""
+    items_zh = f"，共 {count} 項開支" if count > 1 else ""
     behalf_en = f" on behalf of {on_behalf_of}" if on_behalf_of else ""
     behalf_zh = f"（代 {on_behalf_of} 審批）" if on_behalf_of else ""
     ctx.notifier.publish(
         subject=f"Approval needed 待審批: {claim.claim_id}",
         message={
-            "default": f"Expense claim {claim.claim_id} ({amount}, {claim.vendor}) awaits your approval{behalf_en}.",
-            "en": f"Please approve expense claim {claim.claim_id}{behalf_en}: {amount} at {claim.vendor} "
-                  f"({claim.category}).",
-            "zh-Hant": f"請審批報銷申請 {claim.claim_id}{behalf_zh}：{claim.vendor} {amount}（{claim.category}）。",
+            "default": f"Expense claim {claim.claim_id} ({amount}, {what}{items_en}) awaits your approval{behalf_en}.",
+            "en": f"Please approve expense claim {claim.claim_id}{behalf_en}: {what}, {amount}{items_en} "
+                  f"({', '.join(claim.categories)}).",
+            "zh-Hant": f"請審批報銷申請 {claim.claim_id}{behalf_zh}：{what} {amount}{items_zh}"
+                       f"（{'、'.join(claim.categories)}）。",
             "risk_reasons": claim.risk_reasons,
             "link": link,
             "claim": info,

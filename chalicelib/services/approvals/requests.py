@@ -10,11 +10,13 @@ from chalicelib.domain.access import require_admin
 from chalicelib.domain.approval_link import LinkRefused, StoredLink
 from chalicelib.domain.claim import Claim, ClaimStatus, Decision
 from chalicelib.domain.errors import LinkAlreadyUsed
+from chalicelib.domain.expense import Expense
 from chalicelib.domain.identity import SYSTEM, Forbidden, Principal
 from chalicelib.domain.routing import ApprovalStep, Route, RoutingError, escalation_target
 from chalicelib.services.approvals import messages
 from chalicelib.services.approvals.context import ApprovalContext, link_url, start_reminders, stop_reminders
 from chalicelib.services.approvals.decisions import REJECTED_ERROR
+from chalicelib.services.claims import submission_changes
 
 
 def _holder(ctx: ApprovalContext, claim: Claim, level: int, role: str, approver_id: str,
@@ -112,12 +114,11 @@ def resubmit_after_return(ctx: ApprovalContext, principal: Principal, claim: Cla
     returned = ctx.links.get(claim.pending_link_id) if claim.pending_link_id else None
     if returned is None or returned.state != "returned":
         raise RuntimeError(f"claim {claim.claim_id} has no returned approval step to resume")
-    candidate = claim.model_copy(update=changes)
-    candidate.validate_for_submission()
-    corrected = ctx.claims.save(
-        claim, claim.moved_to(ClaimStatus.RETURNED, **changes, submission_count=claim.submission_count + 1),
-        principal, action="claim.corrected_after_return",
-    )
+    changes = submission_changes(claim, ctx.directory.policy(), ctx.now(), changes)
+    expenses = [Expense.model_validate(e) for e in changes.get("expenses") or claim.expenses]
+    changes["expenses"] = [e.model_copy(update={"fix_requested": None}) for e in expenses]  # the return is answered
+    corrected = ctx.claims.save(claim, claim.moved_to(ClaimStatus.RETURNED, **changes), principal,
+                                action="claim.corrected_after_return")
     updated, _ = _issue_link(ctx, corrected, returned.level, returned.role, returned.designated, returned.task_token,
                              action=f"approval.level_{returned.level}.resubmitted",
                              route_approvers=returned.route_approvers)

@@ -7,32 +7,71 @@ from decimal import Decimal
 
 from chalicelib.domain.access import reads_every_department, require_admin, require_dashboard
 from chalicelib.domain.claim import Claim
+from chalicelib.domain.expense import Expense
 from chalicelib.domain.identity import Principal
 from chalicelib.services.approvals.context import ApprovalContext, link_url, open_steps
 
 
-def summary(claim: Claim) -> dict:
-    """What an approver sees: the claim's approver view (what they sign) with its risk, level and payable;
-    amounts with currency, no personal identifiers beyond the employee id."""
-    seen = claim.approver_view()
+def expense_summary(expense: Expense) -> dict:
     return {
+        "expense_id": expense.expense_id,
+        "kind": expense.kind.value,
+        "label": expense.label,
+        "status": expense.status.value,
+        "vendor": expense.vendor,
+        "date": expense.receipt_date.isoformat() if expense.receipt_date else None,
+        "total": str(expense.total.quantized().amount) if expense.total else None,
+        "currency": expense.total.currency if expense.total else None,
+        "category": expense.category,
+        "description": expense.description,
+        "cost_centre": expense.cost_centre,
+        "attendees": expense.attendees,
+        "rate": ({"working": expense.applied_rate.working, "source": expense.applied_rate.source}
+                 if expense.applied_rate else None),
+        "lost_receipt_reason": expense.lost_receipt_reason,
+        "has_receipt": bool(expense.s3_key),
+        "disallowed_reason": expense.disallowed_reason,
+        "fix_requested": expense.fix_requested,
+        "risk_reasons": expense.risk_reasons,
+        "review_reasons": expense.review_reasons,
+        "line_items": [{"line": i, "description": li.description, "amount": str(li.amount.quantized().amount),
+                        "disallowed_reason": li.disallowed_reason} for i, li in enumerate(expense.line_items)],
+        "payable": str(payable.quantized().amount) if (payable := expense.payable()) else None,
+    }
+
+
+def summary(claim: Claim) -> dict:
+    """What an approver sees: every expense of the claim (what they sign), the totals, its risk, level and what
+    is payable; amounts with currency, no personal identifiers beyond the employee id. For a one-expense claim
+    the expense's fields are also given at the top, as the approval page shows a lone receipt."""
+    payable = claim.payable_totals()
+    out = {
         "claim_id": claim.claim_id,
         "employee_id": claim.employee_id,
         "department_id": claim.department_id,
-        "vendor": seen["vendor"],
-        "date": seen["date"],
-        "total": seen["total"],
-        "currency": seen["currency"],
-        "category": seen["category"],
-        "purpose": seen["purpose"],
+        "title": claim.headline,
+        "purpose": claim.purpose,
+        "period": [d.isoformat() if d else None for d in (claim.period_start, claim.period_end)],
+        "cost_centre": claim.cost_centre,
+        "totals": {c: str(m.quantized().amount) for c, m in sorted(claim.claimed_totals().items())},
+        "amounts": claim.amounts_text(),
+        "payable_amounts": claim.amounts_text(payable=True),
+        "hkd_total": str(claim.valuation.hkd_total.amount) if claim.valuation else None,
         "risk_score": claim.risk_score,
         "risk_reasons": claim.risk_reasons,
         "level": claim.approval_level,
         "status": claim.status.value,
-        "line_items": [{"line": i, "description": li.description, "amount": str(li.amount.quantized().amount),
-                        "disallowed_reason": li.disallowed_reason} for i, li in enumerate(claim.line_items)],
-        "payable": str(payable.quantized().amount) if (payable := claim.payable()) else None,
+        "advance_id": claim.advance_id,
+        "expenses": [expense_summary(e) for e in claim.expenses],
     }
+    if len(claim.expenses) == 1:
+        only = out["expenses"][0]
+        out.update({k: only[k] for k in ("vendor", "date", "total", "currency", "category", "line_items")})
+        out["payable"] = only["payable"]
+    elif len(payable) == 1:
+        (currency, money), = payable.items()
+        out.update(currency=currency, total=out["totals"].get(currency), payable=str(money.quantized().amount))
+    return out
 
 
 def waiting_for(ctx: ApprovalContext, approver: Principal) -> list[dict]:
@@ -73,9 +112,8 @@ def bottlenecks(ctx: ApprovalContext, viewer: Principal) -> list[dict]:
                                                  "hkd_waiting": Decimal("0"), "at_escalation_desk": 0})
         row["waiting"] += 1
         row["oldest_hours"] = max(row["oldest_hours"], round((now - claim.updated_at).total_seconds() / 3600, 1))
-        payable = claim.payable()
         with contextlib.suppress(ValueError):  # a currency without a configured rate is counted, not valued
-            row["hkd_waiting"] += fx.to_hkd(payable).amount if payable else Decimal("0")
+            row["hkd_waiting"] += claim.payable_hkd(fx).amount
         row["at_escalation_desk"] += bool(claim.awaiting_admin)
     ordered = sorted(rows.values(), key=lambda row: (-row["oldest_hours"], row["approver_id"]))
     return [{**row, "hkd_waiting": str(row["hkd_waiting"].quantize(Decimal("0.01")))} for row in ordered]

@@ -11,7 +11,7 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.policy import Policy
 from chalicelib.extraction.models import ExpenseField, ParsedExpense
 from chalicelib.extraction.resolve import receipt_from_parsed
-from chalicelib.services.claims import ClaimEdits
+from chalicelib.services.claims import ExpenseEdits
 from tests.unit.domain.test_claim import make_claim
 
 LINES = [LineItem(description="Room 房間", amount=Money.of("900.00", "HKD")),
@@ -19,10 +19,11 @@ LINES = [LineItem(description="Room 房間", amount=Money.of("900.00", "HKD")),
 
 
 def test_payable_is_the_total_less_disallowed_lines():
-    claim = make_claim(total=Money.of("1100.00", "HKD"), line_items=LINES)
-    assert claim.payable() == Money.of("1100.00", "HKD")
+    expense = make_claim(total=Money.of("1100.00", "HKD"), line_items=LINES).expenses[0]
+    assert expense.payable() == Money.of("1100.00", "HKD")
     cut = [LINES[0], LINES[1].model_copy(update={"disallowed_reason": "personal", "disallowed_by": "E200"})]
-    assert claim.model_copy(update={"line_items": cut}).payable() == Money.of("980.00", "HKD")
+    assert expense.model_copy(update={"line_items": cut}).payable() == Money.of("980.00", "HKD")
+    assert expense.model_copy(update={"disallowed_reason": "not business"}).payable() == Money.of("0", "HKD")
 
 
 def test_the_ledger_books_only_the_approved_part():
@@ -42,8 +43,8 @@ def test_lines_may_not_exceed_the_total_or_use_another_currency():
 
 def test_the_content_hash_covers_lines_and_what_was_disallowed():
     claim = make_claim(total=Money.of("1100.00", "HKD"), line_items=LINES)
-    cut = claim.model_copy(update={"line_items": [LINES[0], LINES[1].model_copy(
-        update={"disallowed_reason": "personal"})]})
+    cut = make_claim(total=Money.of("1100.00", "HKD"), line_items=[LINES[0], LINES[1].model_copy(
+        update={"disallowed_reason": "personal"})])
     assert len({make_claim().content_hash(), claim.content_hash(), cut.content_hash()}) == 3
 
 
@@ -56,11 +57,11 @@ def test_a_full_approval_signs_the_same_bytes_as_before_partial_approval_existed
 
 
 def test_an_employee_enters_lines_in_the_claim_currency():
-    claim = make_claim(total=Money.of("1100.00", "MOP"))
-    changes = ClaimEdits(line_items=[{"description": "Room", "amount": "1,000.00"}]).apply(claim)
+    expense = make_claim(total=Money.of("1100.00", "MOP")).expenses[0]
+    changes = ExpenseEdits(line_items=[{"description": "Room", "amount": "1,000.00"}]).apply(expense)
     assert changes["line_items"] == [LineItem(description="Room", amount=Money.of("1000.00", "MOP"))]
     with pytest.raises(InvalidClaim, match="positive"):
-        ClaimEdits(line_items=[{"description": "Refund", "amount": "-5"}]).apply(claim)
+        ExpenseEdits(line_items=[{"description": "Refund", "amount": "-5"}]).apply(expense)
 
 
 def _parsed(rows: list[tuple[str, str]], total: str) -> ParsedExpense:

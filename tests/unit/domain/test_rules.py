@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.domain.anomaly import assess
+from chalicelib.domain.anomaly import Sighting, assess_expense, roll_up
 from chalicelib.domain.approval_link import LinkClaims, LinkRefused, sign_link, verify_link
 from chalicelib.domain.audit import AuditRecord, verify_chain
 from chalicelib.domain.claim import ClaimStatus
@@ -27,7 +27,7 @@ DEPT = Department(department_id="D1", name="Sales", office_id="HK", head_id="H1"
 def route(claimant: str, amount: str, currency: str = "HKD", **claim_fields):
     claim = make_claim(employee_id=claimant, total=Money.of(amount, currency), **claim_fields)
     policy = Policy()
-    return route_claim(claim, PEOPLE[claimant], DEPT, policy.rules, policy.fx.to_hkd(claim.total).amount,
+    return route_claim(claim, PEOPLE[claimant], DEPT, policy.rules, claim.hkd_total(policy.fx).amount,
                        policy.approval_timeout_seconds, PEOPLE.get)
 
 
@@ -108,13 +108,18 @@ def test_escalation_goes_one_level_up_skipping_the_ineligible():
 
 def test_duplicates_and_limits_give_reasons():
     claim = make_claim(claim_id="c-new", category="meals", total=Money.of("1600", "HKD"))
-    earlier = make_claim(claim_id="c-old", status=ClaimStatus.POSTED)
-    risk = assess(claim, Policy(), same_file=[earlier], same_content=[earlier])
+    expense = claim.expenses[0]
+    earlier = Sighting(expense_id="e-old", claim_id="c-old", employee_id="E1")
+    colleague = Sighting(expense_id="e-col", claim_id="c-col", employee_id="E9")
+    found = assess_expense(expense, claim, Policy(), same_file=[earlier], same_content=[earlier, colleague])
+    risk = roll_up(claim, {expense.expense_id: found})
     assert risk.score >= 0.95 and risk.high
-    assert any("same receipt file as claim c-old" in r for r in risk.reasons)
+    assert any("same receipt file as in claim c-old" in r for r in risk.reasons)
+    assert any("claim c-col of colleague E9" in r for r in risk.reasons)
     assert any("over limit" in r and "meals" in r for r in risk.reasons)
-    rejected = make_claim(claim_id="c-old", status=ClaimStatus.REJECTED)
-    assert assess(make_claim(claim_id="c-new"), Policy(), [rejected], [rejected]).score == 0.0
+    itself = Sighting(expense_id=expense.expense_id, claim_id="c-new", employee_id="E1")
+    assert roll_up(claim, {expense.expense_id: assess_expense(expense, claim, Policy(), [itself], [itself])}
+                   ).score == 0.6  # only the limit: an expense is not a duplicate of itself
 
 
 def test_journal_is_balanced_in_hkd():

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.claim import Claim, ClaimStatus
 from chalicelib.domain.identity import SYSTEM, Principal, Role
-from chalicelib.domain.money import Money
 from chalicelib.services import routing
 from chalicelib.services.approvals.requests import request_approval
+from tests.builders import receipt_claim
 from tests.fakes import FakeApp
 
 HKT = ZoneInfo("Asia/Hong_Kong")
@@ -23,20 +23,19 @@ def hkt(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
 
 
 def put_claim(app: FakeApp, claim_id: str = "c-1", employee_id: str = "E201",
-              status: ClaimStatus = ClaimStatus.EXTRACTED, **fields: object) -> Claim:
-    """A claim of a sample-org employee stored as-is (HK$90 at Tsui Wah, meals, unless told otherwise)."""
+              status: ClaimStatus | str = "extracted", **fields: object) -> Claim:
+    """A one-expense claim of a sample-org employee stored as-is (HK$90 at Tsui Wah, meals, unless told
+    otherwise); see tests.builders for how the fields are split between the claim and its expense."""
     person = app.directory.employee(employee_id)
     department = app.directory.department(person.department_id) if person else None
     data: dict = dict(
-        claim_id=claim_id, employee_id=employee_id,
         department_id=person.department_id if person else "UNKNOWN",
         cost_centre=department.cost_centre if department else None,
-        s3_key=f"uploads/{claim_id}.jpg", file_sha256=hashlib.sha256(claim_id.encode()).hexdigest(),
-        vendor="Tsui Wah 翠華", receipt_date=date(2026, 11, 3), total=Money.of("90.00", "HKD"),
-        category="meals", status=status, created_at=app.clock(), updated_at=app.clock(),
+        file_sha256=hashlib.sha256(claim_id.encode()).hexdigest(), category="meals",
+        created_at=app.clock(), updated_at=app.clock(),
     )
     data.update(fields)
-    claim = Claim(**data)
+    claim = receipt_claim(claim_id, employee_id, status=status, **data)
     app.claims.create(claim, SYSTEM)
     return app.claims.get(claim_id)
 

@@ -5,7 +5,6 @@ stay bound to what was approved."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
 
 import pytest
 
@@ -16,6 +15,7 @@ from chalicelib.domain.identity import SYSTEM, Forbidden, Principal, Role
 from chalicelib.domain.money import Money
 from chalicelib.services import routing
 from chalicelib.services.approvals import decisions, delegation, requests
+from tests.builders import receipt_changes, receipt_claim
 from tests.fakes import FakeApp, bootstrap_fakes
 
 ROLES = {"E100": {Role.APPROVER, Role.FINANCE}, "E110": {Role.APPROVER, Role.FINANCE}, "E200": {Role.APPROVER},
@@ -35,11 +35,11 @@ def app() -> FakeApp:
 
 def in_approval(app: FakeApp, total: str = "90.00", claim_id: str = "c-" + "a" * 32, risk: float = 0.1,
                 lines: list[tuple[str, str]] | None = None, employee: str = "E201") -> Claim:
-    claim = Claim(claim_id=claim_id, employee_id=employee, department_id="HK-SALES", s3_key="k",
-                  file_sha256="f" * 64, vendor="翠華 Tsui Wah", receipt_date=date(2026, 11, 3),
-                  total=Money.of(total, "HKD"), category="meals", purpose="client lunch", submission_count=1,
-                  status=ClaimStatus.SCORED, risk_score=risk,
-                  line_items=[LineItem(description=d, amount=Money.of(a, "HKD")) for d, a in lines or []])
+    claim = receipt_claim(claim_id=claim_id, employee_id=employee, department_id="HK-SALES", s3_key="k",
+                          file_sha256="f" * 64, vendor="翠華 Tsui Wah", receipt_date=date(2026, 11, 3),
+                          total=Money.of(total, "HKD"), category="meals", purpose="client lunch",
+                          submission_count=1, status=ClaimStatus.SCORED, risk_score=risk,
+                          line_items=[LineItem(description=d, amount=Money.of(a, "HKD")) for d, a in lines or []])
     app.claims.create(claim, SYSTEM)
     stored = app.claims.get(claim_id)
     return app.claims.save(stored, stored.moved_to(ClaimStatus.IN_APPROVAL), SYSTEM, action="test.started")
@@ -206,7 +206,8 @@ def test_above_the_dual_sign_threshold_or_at_high_risk_the_link_alone_is_not_eno
 def test_a_foreign_currency_claim_is_sized_in_hkd_for_step_up(app):
     claim = in_approval(app)
     stored = app.claims.get(claim.claim_id)
-    app.claims.save(stored, stored.moved_to(ClaimStatus.IN_APPROVAL, total=Money.of("700", "USD")), SYSTEM, "t")
+    app.claims.save(stored, stored.moved_to(ClaimStatus.IN_APPROVAL,
+                                            **receipt_changes(stored, total=Money.of("700", "USD"))), SYSTEM, "t")
     with pytest.raises(SignInRequired):  # US$700 = HK$5,460
         approve(app, ask(app, claim.claim_id, 1))
 
@@ -232,8 +233,10 @@ def test_batch_decisions_keep_step_up_and_separation(app):
 # ---- signatures bound to what was approved -----------------------------------------------------------------
 
 
-def _tamper(app: FakeApp, claim_id: str, **changes) -> None:
-    app.claims.items[claim_id] = app.claims.items[claim_id].model_copy(update=changes)
+def _tamper(app: FakeApp, claim_id: str, expense: dict | None = None, **changes) -> None:
+    """Rewrite the stored claim behind the application's back (as someone with table access could)."""
+    stored = app.claims.items[claim_id]
+    app.claims.items[claim_id] = stored.model_copy(update={**receipt_changes(stored, **(expense or {})), **changes})
 
 
 def test_a_signature_over_other_content_is_reported_invalid_naming_the_field(app):
@@ -241,17 +244,20 @@ def test_a_signature_over_other_content_is_reported_invalid_naming_the_field(app
     approve(app, ask(app, claim.claim_id, 1))
     checked = decisions.verify_signatures(app.approvals, app.claims.get(claim.claim_id))
     assert [(s["valid"], s["differs"]) for s in checked] == [(True, [])]
-    _tamper(app, claim.claim_id, total=Money.of("9000", "HKD"))
+    _tamper(app, claim.claim_id, expense={"total": Money.of("9000", "HKD")})
     checked = decisions.verify_signatures(app.approvals, app.claims.get(claim.claim_id))
     assert checked[0]["signature_valid"] is True
-    assert (checked[0]["valid"], checked[0]["differs"]) == (False, ["total"])
+    expense_id = claim.expenses[0].expense_id
+    assert (checked[0]["valid"], checked[0]["differs"]) == (
+        False, [f"expenses[{expense_id}].hash", f"expenses[{expense_id}].total", "totals"])
 
 
 def test_rewriting_the_signed_content_too_breaks_the_signature(app):
     claim = in_approval(app)
     decided = approve(app, ask(app, claim.claim_id, 1))
-    forged = decided.decisions[0].model_copy(update={"content": {**decided.decisions[0].content, "total": "9000.00"}})
-    _tamper(app, claim.claim_id, total=Money.of("9000", "HKD"), decisions=[forged])
+    forged = decided.decisions[0].model_copy(update={"content": {**decided.decisions[0].content,
+                                                                 "totals": {"HKD": "9000.00"}}})
+    _tamper(app, claim.claim_id, expense={"total": Money.of("9000", "HKD")}, decisions=[forged])
     checked = decisions.verify_signatures(app.approvals, app.claims.get(claim.claim_id))[0]
     assert checked["valid"] is False and checked["differs"] == ["content_hash"]
 
@@ -262,19 +268,24 @@ def test_partial_approvals_and_later_signers_all_still_verify(app):
             disallow=[decisions.Disallowance(line=1, reason="minibar is personal")])
     approve(app, ask(app, claim.claim_id, 2), person("E110"))
     final = app.claims.get(claim.claim_id)
-    assert final.payable().amount == Decimal("6000.00")
+    assert final.payable_totals() == {"HKD": Money.of("6000.00", "HKD")}
     assert [s["valid"] for s in decisions.verify_signatures(app.approvals, final)] == [True, True]
-    _tamper(app, claim.claim_id, line_items=[li.model_copy(update={"disallowed_reason": None})
-                                             for li in final.line_items])
+    _tamper(app, claim.claim_id, expense={"line_items": [li.model_copy(update={"disallowed_reason": None})
+                                                         for li in final.expenses[0].line_items]})
     checked = decisions.verify_signatures(app.approvals, app.claims.get(claim.claim_id))
-    assert [(s["valid"], s["differs"]) for s in checked] == [(False, ["lines"]), (False, ["lines"])]
+    expense_id = final.expenses[0].expense_id
+    # the first signer saw the minibar line (it disallowed it): only the restoring shows; the second saw it cut
+    assert [(s["valid"], s["differs"]) for s in checked] == [
+        (False, ["disallowed"]),
+        (False, [f"expenses[{expense_id}].hash", f"expenses[{expense_id}].lines"])]
 
 
 def test_a_decision_before_a_correction_is_kept_but_not_compared_with_the_corrected_claim(app):
     claim = in_approval(app)
     approve(app, ask(app, claim.claim_id, 1), decision="return", comment="wrong total")
     returned = app.claims.get(claim.claim_id)
-    requests.resubmit_after_return(app.approvals, person("E201"), returned, {"total": Money.of("80", "HKD")})
+    requests.resubmit_after_return(app.approvals, person("E201"), returned,
+                                   receipt_changes(returned, total=Money.of("80", "HKD")))
     approve(app, app.notifier.approval_links(claim.claim_id)[-1])
     checked = decisions.verify_signatures(app.approvals, app.claims.get(claim.claim_id))
     assert [(s["decision"], s["valid"], s["superseded_by_resubmission"]) for s in checked] == [

@@ -134,7 +134,7 @@ def test_the_call_states_the_amount_in_the_approvers_time_zone_and_is_audited(ap
 
     (call,) = app.telephony.calls
     assert (call["to"], call["timezone"]) == ("+8613900139000", "Asia/Shanghai")
-    assert "CNY 1234.50" in call["text"]
+    assert "CNY 1,234.50" in call["text"]
     record = app.audit.records("CLAIM#c-sz")[-1]
     assert record.action == "reminder.voice_sent" and record.after["to"] == "+861****00"
     assert app.telephony.sms == []

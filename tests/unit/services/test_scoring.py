@@ -18,7 +18,8 @@ def app() -> FakeApp:
 
 
 def _score(app: FakeApp, claim_id: str = "c-1"):
-    return scoring.score_and_route(claim_id, app.claims, app.directory, app.workflow, app.approvals.claimants.tell)
+    return scoring.score_and_route(claim_id, app.claims, app.expenses, app.directory, app.workflow,
+                                   app.approvals.claimants.tell)
 
 
 def test_only_the_move_into_submitted_starts_scoring(app):
@@ -43,7 +44,7 @@ def test_a_clean_claim_is_scored_low_and_its_approval_started_once(app):
 
 def test_the_same_receipt_file_twice_is_flagged_with_the_earlier_claim(app):
     first = put_claim(app, claim_id="c-1", status=ClaimStatus.POSTED)
-    put_claim(app, claim_id="c-2", status=ClaimStatus.SUBMITTED, file_sha256=first.file_sha256)
+    put_claim(app, claim_id="c-2", status=ClaimStatus.SUBMITTED, file_sha256=first.expenses[0].file_sha256)
     claim = _score(app, "c-2")
     assert claim.risk_score >= 0.7 and any("c-1" in r and "duplicate" in r for r in claim.risk_reasons)
 
