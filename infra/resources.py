@@ -111,6 +111,12 @@ TABLES = (
     Table("approvals", hash_key="link_id", attributes={"link_id": "S", "approver_id": "S", "state": "S"},
           indexes=(Index("by-approver", "approver_id", "state"),), ttl_attribute="expires_epoch"),
     Table("ledger", hash_key="journal_id", attributes={"journal_id": "S"}),
+    Table(
+        "advances",  # cash advances (備用金), settled against a later claim
+        hash_key="advance_id",
+        attributes={"advance_id": "S", "employee_id": "S", "status": "S", "created_at": "S"},
+        indexes=(Index("by-employee", "employee_id", "created_at"), Index("by-status", "status", "created_at")),
+    ),
     Table("idempotency", hash_key="id", attributes={"id": "S"}, ttl_attribute="expiration"),
 )
 
