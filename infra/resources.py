@@ -141,7 +141,10 @@ FUNCTIONS = (
     Function("mark_failed", "functions.approval_tasks.mark_failed", owner="functions"),
     Function("plan_reminders", "functions.reminder_tasks.plan_reminders", owner="functions"),
     Function("send_reminder", "functions.reminder_tasks.send_reminder", owner="functions"),
+    Function("remind_overdue_advances", "functions.advance_reminders.handler", owner="functions"),
 )
+# Functions run on a schedule (EventBridge rules in the template): logical function -> schedule expression (UTC)
+SCHEDULES = {"remind_overdue_advances": "cron(0 1 * * ? *)"}  # 09:00 Hong Kong, daily
 EVENT_SOURCES = (
     EventSource("extract_receipt", "sqs", "upload-events"),
     EventSource("score_claim", "dynamodb", "claims", batch_size=10),
