@@ -144,7 +144,7 @@ def test_moves_outside_the_table_are_refused(start, wanted):
 
 
 def test_overdue_counts_from_payment_by_the_injected_time():
-    paid = advance(status=S.PAID, paid_at=T0)
+    paid = advance(status=S.PAID, paid_at=T0, created_at=T0 - timedelta(days=20))  # requested 20 days earlier
     assert not is_overdue(paid, T0 + timedelta(days=30), 30)
     assert is_overdue(paid, T0 + timedelta(days=30, seconds=1), 30)
     assert is_overdue(paid, T0 + timedelta(days=8), 7)  # the policy's days, not a constant
