@@ -120,10 +120,6 @@ def settlement_journal_lines(settlement: Settlement, cost_centre: str | None, de
     return lines
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class Advance(BaseModel):
     advance_id: str = Field(pattern=r"^a-[0-9a-f]+$")
     employee_id: str
