@@ -37,7 +37,7 @@ from chalicelib.services import (
     uploads,
 )
 from chalicelib.services.approvals import decisions, delegation, requests, views
-from chalicelib.web import pages
+from chalicelib.web import advance_routes, pages
 from chalicelib.web.security import NO_STORE
 
 app = Chalice(app_name="hk-expense", configure_logs=False)  # its log is the Powertools Logger below (same name)
@@ -47,6 +47,7 @@ metrics = Metrics(namespace="HkExpense", service="hk-expense")
 # X-Ray in AWS (active tracing on every function); off outside Lambda. Responses are never captured: they hold
 # claim data. boto3 calls become subsegments, so a slow DynamoDB or KMS call shows in the trace.
 tracer = Tracer(service="hk-expense")
+app.register_blueprint(advance_routes.blueprint)  # cash advances (備用金): POST/GET /advances...
 
 _ERRORS = (
     (Unauthorized, 401),

@@ -8,6 +8,7 @@ from functools import cached_property, lru_cache
 from pynamodb.connection import Connection
 
 from chalicelib.adapters import aws, dynamo_models
+from chalicelib.adapters.advances_repository import AdvanceRepository
 from chalicelib.adapters.repositories import (
     ApprovalLinkStore,
     AuditLog,
@@ -46,6 +47,15 @@ class Container:
     @cached_property
     def expenses(self) -> ExpenseRepository:
         return ExpenseRepository(self.connection, self.audit)
+
+    @cached_property
+    def advances(self) -> AdvanceRepository:
+        return AdvanceRepository(self.connection, self.audit)
+
+    @cached_property
+    def employee_notifier(self) -> aws.Notifier:
+        """The employees' topic (a cash advance overdue reminder goes to its holder)."""
+        return aws.Notifier(aws.client("sns", self.settings.region), self.settings.employee_topic_arn)
 
     @cached_property
     def directory(self) -> DirectoryRepository:

@@ -17,6 +17,7 @@ class Settings(BaseModel):
     audit_table: str
     approvals_table: str
     ledger_table: str
+    advances_table: str
     idempotency_table: str
     uploads_bucket: str
     raw_mail_bucket: str
@@ -54,6 +55,7 @@ class Settings(BaseModel):
             audit_table=e["AUDIT_TABLE"],
             approvals_table=e["APPROVALS_TABLE"],
             ledger_table=e["LEDGER_TABLE"],
+            advances_table=e["ADVANCES_TABLE"],
             idempotency_table=e["IDEMPOTENCY_TABLE"],
             uploads_bucket=e["UPLOADS_BUCKET"],
             raw_mail_bucket=e["RAW_MAIL_BUCKET"],

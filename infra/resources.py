@@ -125,6 +125,12 @@ TABLES = (
     Table("approvals", hash_key="link_id", attributes={"link_id": "S", "approver_id": "S", "state": "S"},
           indexes=(Index("by-approver", "approver_id", "state"),), ttl_attribute="expires_epoch"),
     Table("ledger", hash_key="journal_id", attributes={"journal_id": "S"}),
+    Table(
+        "advances",  # cash advances (備用金), settled against a later claim
+        hash_key="advance_id",
+        attributes={"advance_id": "S", "employee_id": "S", "status": "S", "created_at": "S"},
+        indexes=(Index("by-employee", "employee_id", "created_at"), Index("by-status", "status", "created_at")),
+    ),
     Table("idempotency", hash_key="id", attributes={"id": "S"}, ttl_attribute="expiration"),
 )
 
@@ -149,7 +155,10 @@ FUNCTIONS = (
     Function("mark_failed", "functions.approval_tasks.mark_failed", owner="functions"),
     Function("plan_reminders", "functions.reminder_tasks.plan_reminders", owner="functions"),
     Function("send_reminder", "functions.reminder_tasks.send_reminder", owner="functions"),
+    Function("remind_overdue_advances", "functions.advance_reminders.handler", owner="functions"),
 )
+# Functions run on a schedule (EventBridge rules in the template): logical function -> schedule expression (UTC)
+SCHEDULES = {"remind_overdue_advances": "cron(0 1 * * ? *)"}  # 09:00 Hong Kong, daily
 EVENT_SOURCES = (
     EventSource("extract_receipt", "sqs", "upload-events"),
     EventSource("score_claim", "dynamodb", "claims", batch_size=10),

@@ -190,9 +190,11 @@ def access(stage: str) -> dict[str, Access]:
         API_HANDLER: Access(
             tables={"claims": (*CLAIM_WRITE, "dynamodb:Query"), "audit": AUDIT_APPEND,
                     "directory": ("dynamodb:GetItem",),
+                    "advances": (*CLAIM_WRITE, "dynamodb:Query"),  # /advances: the same writes as a claim's
                     # the scan: resuming reminders after a typhoon, the escalation desk; the query: my approvals
                     "approvals": (*LINKS_RW, "dynamodb:Scan", "dynamodb:Query")},
-            indexes={"claims": ("by-department", "by-employee"), "approvals": ("by-approver",)},
+            indexes={"claims": ("by-department", "by-employee"), "approvals": ("by-approver",),
+                     "advances": ("by-employee", "by-status")},
             # PUT /me/delegation and PUT /admin/weather only
             keyed_writes={"directory": (("dynamodb:PutItem",), ("DELEGATION#*", "WEATHER#*"))},
             # the presigned upload form is signed by this role, so the role itself must be allowed the PUT,
@@ -262,6 +264,12 @@ def access(stage: str) -> dict[str, Access]:
         "post_to_ledger": Access(
             tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",),
                     "ledger": ("dynamodb:GetItem", "dynamodb:PutItem")},
+            publish=("employee-notifications",),
+        ),
+        # the daily overdue-advance reminder: paid advances by status, the policy, one audit note each, the holder told
+        "remind_overdue_advances": Access(
+            tables={"advances": ("dynamodb:Query",), "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",)},
+            indexes={"advances": ("by-status",)},
             publish=("employee-notifications",),
         ),
         "mark_failed": Access(tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",)},
@@ -571,6 +579,19 @@ def _mapping(stage: str, source: r.EventSource) -> dict:
     return {"Type": "AWS::Lambda::EventSourceMapping", "Properties": props}
 
 
+def _schedule(logical: str, expression: str) -> dict[str, dict]:
+    """An EventBridge rule that runs `logical` on `expression`, and the permission for it to invoke it."""
+    rule = camel(f"{logical}_schedule")
+    return {
+        rule: {"Type": "AWS::Events::Rule", "Properties": {
+            "ScheduleExpression": expression, "State": "ENABLED",
+            "Targets": [{"Arn": _getatt(function_id(logical)), "Id": camel(logical)}]}},
+        rule + "Permission": {"Type": "AWS::Lambda::Permission", "Properties": {
+            "Action": "lambda:InvokeFunction", "FunctionName": _ref(function_id(logical)),
+            "Principal": "events.amazonaws.com", "SourceArn": _getatt(rule)}},
+    }
+
+
 def _rest_api() -> dict:
     """Stage-wide throttling, and the security headers on the errors API Gateway answers by itself."""
     headers = {name: f"'{value}'" for name, value in GATEWAY_RESPONSE_HEADERS.items()}  # static values are quoted
@@ -663,6 +684,8 @@ def build(stage: str) -> dict:
                                                   "Properties": _function_props(stage, fn)}
     for source in r.EVENT_SOURCES:
         resources[mapping_id(source)] = _mapping(stage, source)
+    for logical, expression in r.SCHEDULES.items():
+        resources.update(_schedule(logical, expression))
     resources[REST_API_ID] = _rest_api()  # merged into Chalice's AWS::Serverless::Api
     for machine in r.STATE_MACHINES:
         resources[state_machine_id(machine) + "Role"] = _state_machine_role(machine)

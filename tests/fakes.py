@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from chalicelib.domain.advance import Advance, AdvanceStatus
 from chalicelib.domain.approval_link import StoredLink
 from chalicelib.domain.audit import GENESIS, AuditRecord
 from chalicelib.domain.claim import Claim
@@ -418,6 +419,7 @@ class FakeApp:
     signer: FakeSigner
     approvals: ApprovalContext
     telephony: FakeTelephony = field(default_factory=FakeTelephony)
+    advances: FakeAdvanceStore | None = None  # set by bootstrap_fakes (it shares the audit chain)
 
     @property
     def expenses(self) -> FakeExpenses:
@@ -441,4 +443,52 @@ def bootstrap_fakes(load_org: bool = True) -> FakeApp:
         claimants=ClaimantUpdates(employee_notifier, directory, "https://expense.example"),
     )
     return FakeApp(clock, audit, claims, directory, links, FakeLedger(), workflow, reminders, notifier,
-                   employee_notifier, signer, ctx)
+                   employee_notifier, signer, ctx, advances=FakeAdvanceStore(audit))
+
+
+class FakeAdvanceStore:
+    """AdvanceStore in memory: version-conditional saves, the audit chain `ADVANCE#id` written with each change."""
+
+    def __init__(self, audit: FakeAudit):
+        self.items: dict[str, Advance] = {}
+        self._audit = audit
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def entity(advance_id: str) -> str:
+        return f"ADVANCE#{advance_id}"
+
+    def get(self, advance_id: str) -> Advance | None:
+        found = self.items.get(advance_id)
+        return found.model_copy(deep=True) if found else None
+
+    def create(self, advance: Advance, actor: Principal, action: str = "advance.requested") -> None:
+        with self._lock:
+            if advance.advance_id in self.items:
+                raise AlreadyExists(advance.advance_id)
+            self.items[advance.advance_id] = advance.model_copy(deep=True)
+            self._audit.append(self.entity(advance.advance_id), actor, action, None, advance.model_dump(mode="json"))
+
+    def save(self, before: Advance, after: Advance, actor: Principal, action: str) -> Advance:
+        with self._lock:
+            stored = self.items.get(after.advance_id)
+            if stored is None or stored.version != before.version:
+                raise ConcurrentChange(f"advance {after.advance_id} changed concurrently")
+            self.items[after.advance_id] = after.model_copy(deep=True)
+            self._audit.append(self.entity(after.advance_id), actor, action, before.model_dump(mode="json"),
+                               after.model_dump(mode="json"))
+        return after
+
+    def note(self, advance_id: str, actor: Principal, action: str, details: dict) -> None:
+        self._audit.append(self.entity(advance_id), actor, action, None, details)
+
+    def history(self, advance_id: str) -> list[AuditRecord]:
+        return self._audit.records(self.entity(advance_id))
+
+    def by_employee(self, employee_id: str, limit: int = 200) -> list[Advance]:
+        found = [a for a in self.items.values() if a.employee_id == employee_id]
+        return sorted(found, key=lambda a: a.created_at, reverse=True)[:limit]
+
+    def by_status(self, status: AdvanceStatus, limit: int = 500) -> list[Advance]:
+        found = [a for a in self.items.values() if a.status == status]
+        return sorted(found, key=lambda a: a.created_at, reverse=True)[:limit]

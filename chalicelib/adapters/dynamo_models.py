@@ -154,9 +154,46 @@ class LedgerItem(Model):
     body = UnicodeAttribute()
 
 
+class _AdvancesByEmployee(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-employee"
+        projection = AllProjection()
+
+    employee_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class _AdvancesByStatus(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class AdvanceItem(Model):
+    """A cash advance (備用金): the full advance as JSON in `body`, keys and index attributes beside it."""
+
+    class Meta:
+        table_name = None  # set by bind()
+
+    advance_id = UnicodeAttribute(hash_key=True)
+    employee_id = UnicodeAttribute()
+    department_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    status = UnicodeAttribute()
+    version = NumberAttribute()
+    body = UnicodeAttribute()
+
+    by_employee = _AdvancesByEmployee()
+    by_status = _AdvancesByStatus()
+
+
 # logical table (infra/resources.py) -> its model; the idempotency table is Powertools' own
 MODELS: dict[str, type[Model]] = {"claims": ClaimItem, "expenses": ExpenseItem, "directory": DirectoryItem,
-                                  "audit": AuditItem, "approvals": ApprovalItem, "ledger": LedgerItem}
+                                  "audit": AuditItem, "approvals": ApprovalItem, "ledger": LedgerItem,
+                                  "advances": AdvanceItem}
 
 
 def bind(settings: Settings) -> None:

@@ -34,3 +34,5 @@ class Policy(BaseModel):
     rules: list[RoutingRule] = Field(default_factory=default_rules)
     reminders: ReminderPolicy = Field(default_factory=ReminderPolicy)
     allowances: AllowancePolicy = Field(default_factory=lambda: DEFAULT_ALLOWANCES.model_copy(deep=True))
+    advance_max_hkd: Decimal = Decimal("20000")  # the largest cash advance (備用金) one request may ask for
+    advance_overdue_days: int = 30  # a paid advance not settled by a claim within this many days is chased

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from chalicelib.domain.advance import Advance, AdvanceStatus
 from chalicelib.domain.approval_link import StoredLink
 from chalicelib.domain.audit import AuditRecord
 from chalicelib.domain.claim import Claim
@@ -187,3 +188,26 @@ class Telephony(Protocol):
     def send_sms(self, phone: str, text: str) -> str: ...
 
     def call(self, phone: str, text: str, timezone: str) -> str: ...
+
+
+class AdvanceStore(Protocol):
+    """Cash advances with their audit chain (entity `ADVANCE#id`), as the claim store keeps claims: every save is
+    conditional on the version read (ConcurrentChange otherwise) and writes the audit record with it;
+    a second create raises AlreadyExists."""
+
+    def entity(self, advance_id: str) -> str: ...
+
+    def get(self, advance_id: str) -> Advance | None: ...
+
+    def create(self, advance: Advance, actor: Principal, action: str = "advance.requested") -> None: ...
+
+    def save(self, before: Advance, after: Advance, actor: Principal, action: str) -> Advance: ...
+
+    def note(self, advance_id: str, actor: Principal, action: str, details: dict) -> None:
+        """An audit record on the advance's chain (a reminder sent), the advance itself unchanged."""
+
+    def history(self, advance_id: str) -> list[AuditRecord]: ...
+
+    def by_employee(self, employee_id: str, limit: int = 200) -> list[Advance]: ...
+
+    def by_status(self, status: AdvanceStatus, limit: int = 500) -> list[Advance]: ...

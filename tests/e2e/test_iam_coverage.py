@@ -116,6 +116,16 @@ def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, mon
         top = submitted(driver, employee="E100")
         assert "no eligible approver" in driver.wait_status("E100", top, {"failed"})["failure_reason"]
         assert "no eligible approver" in driver.claimant_message(top, "failed")["en"]
+        # D: a cash advance requested, approved, paid and listed over the API; the daily reminder finds it overdue
+        status, advance = driver.call("POST", "/advances", {"amount": "800", "purpose": "float"}, driver.auth("E202"))
+        assert status == 201, advance
+        one = f"/advances/{advance['advance_id']}"
+        assert driver.call("POST", f"{one}/decision", {"decision": "approve"}, driver.auth("E200"))[0] == 200
+        assert driver.call("POST", f"{one}/payment", {"payment_reference": "FPS-1"}, driver.auth("E300"))[0] == 200
+        for path in ("/advances", "/advances?status=paid", one, "/finance/advances/overdue"):
+            assert driver.call("GET", path, None, driver.auth("E300"))[0] == 200, path
+        c.directory.put_policy(c.directory.policy().model_copy(update={"advance_overdue_days": 0}))
+        stack.client("lambda").invoke(FunctionName=r.function_name("local", "remind_overdue_advances"), Payload=b"{}")
         wait_for(lambda: r.function_name("local", "intake_email") in iam_recorder.CALLS)
     finally:
         iam_recorder.uninstall()
