@@ -1,4 +1,5 @@
-"""Drives claims through the running pipeline the way people do: upload, submit, open the link, decide.
+"""Drives claims through the running pipeline the way people do: upload a receipt (an expense), submit it alone or
+build a claim of expenses and submit that, open the link, decide.
 
 Used by the end-to-end tests (through chalice's test client), the demo and the benchmark (over HTTP), so all
 three exercise the same path.
@@ -78,13 +79,82 @@ class Driver:
     def auth(self, employee_id: str) -> dict:
         return {"Authorization": f"Bearer {self.token(employee_id)}"}
 
-    def upload(self, employee_id: str, data: bytes, filename: str, content_type: str) -> str:
-        status, body = self.call(
-            "POST", "/uploads", {"filename": filename, "content_type": content_type, "size_bytes": len(data)},
-            self.auth(employee_id),
-        )
+    def upload(self, employee_id: str, data: bytes, filename: str, content_type: str,
+               claim_id: str | None = None) -> str:
+        """Send a receipt; returns its expense id (it arrives unattached, or in the draft claim named)."""
+        request = {"filename": filename, "content_type": content_type, "size_bytes": len(data)}
+        if claim_id:
+            request["claim_id"] = claim_id
+        status, body = self.call("POST", "/uploads", request, self.auth(employee_id))
         assert status == 201, body
         post_form(body["upload"], data, filename, content_type)
+        return body["expense_id"]
+
+    # ---- expenses ------------------------------------------------------------------------------------------
+
+    def expense(self, employee_id: str, expense_id: str) -> dict:
+        """GET /expenses/{id}: the expense wherever it is, with the `claim_id` holding it (or None)."""
+        status, body = self.call("GET", f"/expenses/{expense_id}", None, self.auth(employee_id))
+        assert status == 200, body
+        return body
+
+    def try_expense(self, employee_id: str, expense_id: str) -> dict | None:
+        """The expense, or None while extraction has not created it yet (404)."""
+        status, body = self.call("GET", f"/expenses/{expense_id}", None, self.auth(employee_id))
+        if status == 404:
+            return None
+        assert status == 200, body
+        return body
+
+    def wait_expense(self, employee_id: str, expense_id: str, statuses: set[str] | None = None,
+                     seconds: float = WAIT_SECONDS) -> dict:
+        """The expense once its status is one of `statuses` (by default: read, or failed)."""
+        wanted = statuses or {"extracted", "needs_review", "failed"}
+        return wait_for(  # type: ignore[return-value]
+            lambda: (e := self.try_expense(employee_id, expense_id)) is not None and e["status"] in wanted and e,
+            seconds)
+
+    def unattached(self, employee_id: str) -> list[dict]:
+        """GET /expenses: the caller's expenses not in any claim."""
+        status, body = self.call("GET", "/expenses", None, self.auth(employee_id))
+        assert status == 200, body
+        return body["expenses"]
+
+    def edit_expense(self, employee_id: str, expense_id: str, edits: dict) -> tuple[int, dict]:
+        return self.call("PATCH", f"/expenses/{expense_id}", edits, self.auth(employee_id))
+
+    def submit_alone(self, employee_id: str, expense_id: str, edits: dict | None = None) -> tuple[int, dict]:
+        """POST /expenses/{id}/submit: the receipt becomes a one-expense claim (201, the claim's JSON)."""
+        return self.call("POST", f"/expenses/{expense_id}/submit", edits or {}, self.auth(employee_id))
+
+    # ---- claims (reports) ----------------------------------------------------------------------------------
+
+    def create_claim(self, employee_id: str, title: str, expense_ids: list[str] | None = None,
+                     **fields: object) -> tuple[int, dict]:
+        """POST /claims: a draft claim (purpose, period_start, period_end, cost_centre, advance_id in `fields`)."""
+        body = {"title": title, "expense_ids": list(expense_ids or []),
+                **{k: v for k, v in fields.items() if v is not None}}
+        return self.call("POST", "/claims", body, self.auth(employee_id))
+
+    def add_expenses(self, employee_id: str, claim_id: str, expense_ids: list[str]) -> tuple[int, dict]:
+        return self.call("POST", f"/claims/{claim_id}/expenses", {"expense_ids": expense_ids},
+                         self.auth(employee_id))
+
+    def add_line(self, employee_id: str, claim_id: str, line: dict) -> tuple[int, dict]:
+        """A line without a receipt: {"kind": "mileage" | "per_diem" | "lost_receipt", ...}."""
+        return self.call("POST", f"/claims/{claim_id}/expenses", {"line": line}, self.auth(employee_id))
+
+    def remove_expense(self, employee_id: str, claim_id: str, expense_id: str) -> tuple[int, dict]:
+        return self.call("DELETE", f"/claims/{claim_id}/expenses/{expense_id}", None, self.auth(employee_id))
+
+    def submit_claim(self, employee_id: str, claim_id: str, edits: dict | None = None) -> tuple[int, dict]:
+        return self.submit(employee_id, claim_id, edits)
+
+    def submit_receipt(self, employee_id: str, expense_id: str, edits: dict | None = None) -> str:
+        """Wait for the receipt to be read, submit it alone, and return the claim id it became."""
+        self.wait_expense(employee_id, expense_id)
+        status, body = self.submit_alone(employee_id, expense_id, edits)
+        assert status == 201, body
         return body["claim_id"]
 
     def claim(self, employee_id: str, claim_id: str) -> dict:
@@ -98,6 +168,7 @@ class Driver:
         )
 
     def submit(self, employee_id: str, claim_id: str, edits: dict | None = None) -> tuple[int, dict]:
+        """POST /claims/{id}/submit: a draft claim's first submission, or a returned claim's resubmission."""
         return self.call("POST", f"/claims/{claim_id}/submit", edits or {}, self.auth(employee_id))
 
     def approval_message(self, claim_id: str, level: int, seconds: float = WAIT_SECONDS) -> dict:

@@ -53,7 +53,9 @@ SCENARIOS = [
 
 
 def play(driver: Driver, scenarios: list[Scenario]) -> dict[str, str]:
-    """Each scenario as people would do it; returns claim_id -> final status, in scenario order."""
+    """Each scenario as people would do it: upload the receipt, wait for it to be read, submit it on its own
+    (a one-expense claim), let the approvers decide; returns claim_id -> final status, in scenario order (a
+    receipt that could not be read is keyed by its expense id)."""
     files: list[bytes] = []
     results: dict[str, str] = {}
     for scenario in scenarios:
@@ -62,22 +64,23 @@ def play(driver: Driver, scenarios: list[Scenario]) -> dict[str, str]:
         else:
             data = receipt_png(scenario.vendor, scenario.when, scenario.items, scenario.currency)
         files.append(data)
-        claim_id = driver.upload(scenario.employee, data, "receipt.png", "image/png")
-        claim = driver.wait_status(scenario.employee, claim_id, {"extracted", "needs_review", "failed"})
-        if claim["status"] == "failed":
-            results[claim_id] = "failed"
+        expense_id = driver.upload(scenario.employee, data, "receipt.png", "image/png")
+        expense = driver.wait_expense(scenario.employee, expense_id, {"extracted", "needs_review", "failed"})
+        if expense["status"] == "failed":
+            results[expense_id] = "failed"
             continue
-        status, body = driver.submit(scenario.employee, claim_id,
-                                     {"category": scenario.category, "purpose": scenario.purpose})
-        if status != 200:  # e.g. a total the OCR could not read: the employee types it, as on the phone
+        status, body = driver.submit_alone(scenario.employee, expense_id,
+                                           {"category": scenario.category, "purpose": scenario.purpose})
+        if status != 201:  # e.g. a total the OCR could not read: the employee types it, as on the phone
             total = str(sum((Decimal(p) for _, p in (scenarios[scenario.duplicate_of].items
                                                     if scenario.duplicate_of is not None else scenario.items)),
                             Decimal("0")))
-            status, body = driver.submit(scenario.employee, claim_id, {
+            status, body = driver.submit_alone(scenario.employee, expense_id, {
                 "category": scenario.category, "purpose": scenario.purpose, "total": total,
                 "vendor": scenario.vendor, "receipt_date": scenario.when.isoformat(),
             })
-            assert status == 200, body
+            assert status == 201, body
+        claim_id = body["claim_id"]
         for level, decision in enumerate(scenario.decisions, start=1):
             message = driver.approval_message(claim_id, level)
             cut = [{"line": n, "reason": why} for n, why in (scenario.disallow or {}).items()] if level == 1 else []

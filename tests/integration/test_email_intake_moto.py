@@ -1,4 +1,4 @@
-"""E-mail intake on the local stack: raw-mail bucket -> uploads bucket -> the normal extraction path -> claims."""
+"""E-mail intake on the local stack: raw-mail bucket -> uploads bucket -> the normal extraction path -> expenses."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import boto3
 
 from chalicelib import bootstrap
 from chalicelib.adapters.intake_uploads import UploadsBucketStarter
-from chalicelib.domain.claim import ClaimStatus
+from chalicelib.domain.expense import ExpenseStatus
 from chalicelib.intake.metadata import read_intake_metadata
 from chalicelib.services.email_intake import process_raw_email
 from harness import lambda_shim
 from harness.driver import wait_for
 from tests.receipts import LUNCH, receipt_png
 
-DONE = {ClaimStatus.EXTRACTED, ClaimStatus.NEEDS_REVIEW, ClaimStatus.FAILED}
+DONE = {ExpenseStatus.EXTRACTED, ExpenseStatus.NEEDS_REVIEW, ExpenseStatus.FAILED}
 
 
 def _raw_message() -> bytes:
@@ -32,7 +32,7 @@ def _raw_message() -> bytes:
     return bytes(msg)
 
 
-def test_emailed_receipt_becomes_a_claim_once(stack):
+def test_emailed_receipt_becomes_an_expense_once(stack):
     c = bootstrap.container()
     s3 = boto3.client("s3", region_name="ap-east-1")
     key = "inbound/0d1e2f3a4b5c6d7e8f90a1b2c3d4e5f6g7h8i9j0"
@@ -43,31 +43,36 @@ def test_emailed_receipt_becomes_a_claim_once(stack):
     result = process_raw_email(key, raw, c.directory, starter, c.audit)
 
     assert result.status == "accepted" and result.employee_id == "E201"
-    [claim_id] = result.claim_ids
-    [obj] = s3.list_objects_v2(Bucket=c.settings.uploads_bucket, Prefix=f"receipts/E201/{claim_id}/")["Contents"]
+    [expense_id] = result.expense_ids
+    [obj] = s3.list_objects_v2(Bucket=c.settings.uploads_bucket, Prefix=f"receipts/E201/{expense_id}/")["Contents"]
     meta = read_intake_metadata(s3.head_object(Bucket=c.settings.uploads_bucket, Key=obj["Key"])["Metadata"])
-    assert meta == {"purpose": "午餐 lunch with ABC Trading", "category": "meals", "cost_centre": "CC-2100"}
-    claim = wait_for(lambda: (x := c.claims.get(claim_id)) is not None and x.status in DONE and x)
+    assert meta == {"purpose": "午餐 lunch with ABC Trading", "category": "meals", "cost_centre": "CC-2100",
+                    "claim": "Fwd: 午餐 lunch with ABC Trading 成本中心：CC-2100"}  # the subject may name a claim
+    expense = wait_for(lambda: (x := c.expenses.get(expense_id)) is not None and x.status in DONE and x)
     assert lambda_shim.drain()
-    claim = c.claims.get(claim_id)
-    assert claim.employee_id == "E201" and claim.s3_key == obj["Key"]
-    # the e-mail's purpose, category and cost centre reach the claim (the metadata exists before the event)
-    assert (claim.purpose, claim.category, claim.cost_centre) == ("午餐 lunch with ABC Trading", "meals", "CC-2100")
-    assert [x.claim_id for x in c.claims.by_employee("E201")] == [claim_id]
+    expense = c.expenses.get(expense_id)
+    assert expense.employee_id == "E201" and expense.s3_key == obj["Key"]
+    # the e-mail's purpose, category and cost centre reach the expense (the metadata exists before the event)
+    assert (expense.description, expense.category, expense.cost_centre) == ("午餐 lunch with ABC Trading", "meals",
+                                                                            "CC-2100")
+    # no draft claim of E201's is named by the subject: the receipt waits unattached
+    assert [x.expense_id for x in c.expenses.unattached("E201")] == [expense_id]
+    assert c.claims.by_employee("E201") == []
     records = c.audit.records(f"EMAIL#{key}")  # the intake Lambda (fed by the bucket) and this direct call
     assert records and all(r.action == "email.accepted" for r in records)
     assert any(i["function"].endswith("intake_email") and i["ok"] for i in lambda_shim.INVOCATIONS)
     assert {r.after["sender"] for r in records} == {"s***@example.com"}
-    assert all(r.after["claim_ids"] == [claim_id] for r in records)
+    assert all(r.after["expense_ids"] == [expense_id] for r in records)
 
     assert lambda_shim.drain()
-    history = len(c.audit.records(c.claims.entity(claim_id)))
+    history = len(c.expenses.history(expense_id))
     again = process_raw_email(key, raw, c.directory, starter, c.audit)  # a redelivered raw-mail event
-    assert again.claim_ids == [claim_id] and again.replayed
+    assert again.expense_ids == [expense_id] and again.replayed
     assert lambda_shim.drain()
-    assert [x.claim_id for x in c.claims.by_employee("E201")] == [claim_id]
-    assert c.claims.get(claim_id) == claim
-    assert len(c.audit.records(c.claims.entity(claim_id))) == history
+    assert [x.expense_id for x in c.expenses.unattached("E201")] == [expense_id]
+    assert c.claims.by_employee("E201") == []
+    assert c.expenses.get(expense_id) == expense
+    assert len(c.expenses.history(expense_id)) == history
 
 
 def test_unknown_sender_leaves_nothing_in_the_uploads_bucket(stack):
