@@ -153,6 +153,9 @@ def state_machine_arn(stage: str, logical: str) -> dict:
 
 CLAIM_WRITE = ("dynamodb:GetItem", "dynamodb:PutItem")  # ClaimRepository.get/create/save (TransactWrite of Puts)
 AUDIT_APPEND = ("dynamodb:Query", "dynamodb:PutItem")  # AuditLog.last/records + the next chained record
+# ExpenseRepository.get/locate, and the expense rows a claim's save writes in the same TransactWrite (an expense
+# joining or leaving, re-indexed; a one-receipt claim stored before the expenses table is indexed on every save)
+EXPENSE_ROWS = ("dynamodb:GetItem", "dynamodb:PutItem")
 
 
 @dataclass(frozen=True)
@@ -190,11 +193,12 @@ def access(stage: str) -> dict[str, Access]:
         API_HANDLER: Access(
             tables={"claims": (*CLAIM_WRITE, "dynamodb:Query"), "audit": AUDIT_APPEND,
                     "directory": ("dynamodb:GetItem",),
+                    "expenses": (*EXPENSE_ROWS, "dynamodb:Query"),  # GET /expenses: the caller's unattached
                     "advances": (*CLAIM_WRITE, "dynamodb:Query"),  # /advances: the same writes as a claim's
                     # the scan: resuming reminders after a typhoon, the escalation desk; the query: my approvals
                     "approvals": (*LINKS_RW, "dynamodb:Scan", "dynamodb:Query")},
             indexes={"claims": ("by-department", "by-employee"), "approvals": ("by-approver",),
-                     "advances": ("by-employee", "by-status")},
+                     "expenses": ("by-employee",), "advances": ("by-employee", "by-status")},
             # PUT /me/delegation and PUT /admin/weather only
             keyed_writes={"directory": (("dynamodb:PutItem",), ("DELEGATION#*", "WEATHER#*"))},
             # the presigned upload form is signed by this role, so the role itself must be allowed the PUT,
@@ -211,8 +215,10 @@ def access(stage: str) -> dict[str, Access]:
             keys={"decision-signing": ("kms:Sign", "kms:Verify")},
         ),
         "extract_receipt": Access(
-            tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",),
-                    "idempotency": IDEMPOTENCY},
+            # the expense it reads; the claim an upload or e-mail subject names, among the employee's, joined
+            tables={"claims": (*CLAIM_WRITE, "dynamodb:Query"), "expenses": EXPENSE_ROWS, "audit": AUDIT_APPEND,
+                    "directory": ("dynamodb:GetItem",), "idempotency": IDEMPOTENCY},
+            indexes={"claims": ("by-employee",)},
             # HeadObject is authorised by s3:GetObject(Version); the claim's version is read, a replacement is
             # hashed, an object over the size limit is deleted for good (services/extraction.py)
             objects={"uploads": ("s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject", "s3:DeleteObjectVersion")},
@@ -225,25 +231,25 @@ def access(stage: str) -> dict[str, Access]:
             consumes=("raw-mail-events",),
         ),
         "score_claim": Access(
-            tables={"claims": (*CLAIM_WRITE, "dynamodb:Query"), "audit": AUDIT_APPEND,
-                    "directory": ("dynamodb:GetItem",)},
-            indexes={"claims": ("by-file-hash", "by-dedupe-key")},
+            tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",),
+                    "expenses": (*EXPENSE_ROWS, "dynamodb:Query")},
+            indexes={"expenses": ("by-file-hash", "by-dedupe-key")},  # duplicates: the same file, the same receipt
             start_executions=("approval",),
             streams=("claims",),
             publish=("employee-notifications",),  # a claim that cannot be scored fails and its claimant is told
         ),
         "route_claim": Access(tables={"claims": ("dynamodb:GetItem",), "directory": ("dynamodb:GetItem",)}),
         "request_approval": Access(
-            tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",),
-                    "approvals": LINKS_RW},
+            tables={"claims": CLAIM_WRITE, "expenses": EXPENSE_ROWS, "audit": AUDIT_APPEND,
+                    "directory": ("dynamodb:GetItem",), "approvals": LINKS_RW},
             secrets=("approval-link-key",),
             publish=("approver-notifications",),
             start_executions=("reminders",),
             stop_executions=("reminders",),
         ),
         "escalate": Access(  # voids the step's link and moves the claim up; request_approval sends the new link
-            tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",),
-                    "approvals": ("dynamodb:GetItem", "dynamodb:UpdateItem")},
+            tables={"claims": CLAIM_WRITE, "expenses": EXPENSE_ROWS, "audit": AUDIT_APPEND,
+                    "directory": ("dynamodb:GetItem",), "approvals": ("dynamodb:GetItem", "dynamodb:UpdateItem")},
             secrets=("approval-link-key",),
             # nobody above: the escalation desk is told; a returned claim's timeout reminds the claimant
             publish=("approver-notifications", "employee-notifications"),
@@ -258,12 +264,12 @@ def access(stage: str) -> dict[str, Access]:
             telephony=True,
         ),
         # the last three tell the claimant how their claim ended (services/claimant_updates.py)
-        "record_rejection": Access(tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND,
+        "record_rejection": Access(tables={"claims": CLAIM_WRITE, "expenses": EXPENSE_ROWS, "audit": AUDIT_APPEND,
                                            "directory": ("dynamodb:GetItem",)},
                                    publish=("employee-notifications",)),
         "post_to_ledger": Access(
-            tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",),
-                    "ledger": ("dynamodb:GetItem", "dynamodb:PutItem")},
+            tables={"claims": CLAIM_WRITE, "expenses": EXPENSE_ROWS, "audit": AUDIT_APPEND,
+                    "directory": ("dynamodb:GetItem",), "ledger": ("dynamodb:GetItem", "dynamodb:PutItem")},
             publish=("employee-notifications",),
         ),
         # the daily overdue-advance reminder: paid advances by status, the policy, one audit note each, the holder told
@@ -272,7 +278,8 @@ def access(stage: str) -> dict[str, Access]:
             indexes={"advances": ("by-status",)},
             publish=("employee-notifications",),
         ),
-        "mark_failed": Access(tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",)},
+        "mark_failed": Access(tables={"claims": CLAIM_WRITE, "expenses": EXPENSE_ROWS, "audit": AUDIT_APPEND,
+                                     "directory": ("dynamodb:GetItem",)},
                               publish=("employee-notifications",)),
     }
 

@@ -23,7 +23,7 @@ from chalicelib.domain.currencies import check_currency
 from chalicelib.domain.errors import AlreadyExists
 from chalicelib.domain.expense import CATEGORIES, Expense, ExpenseKind, ExpenseStatus, LineItem, new_expense_id
 from chalicelib.domain.identity import Forbidden, Principal
-from chalicelib.domain.money import Money
+from chalicelib.domain.money import Money, NoFxRate
 from chalicelib.domain.policy import Policy
 from chalicelib.services.ports import ClaimStore, Directory, ExpenseStore
 
@@ -321,7 +321,11 @@ def price_line(policy: Policy, employee_id: str, line: NewLine, at: datetime) ->
         raise InvalidClaim("the amount must be a positive amount")
     money = Money(amount=amount, currency=check_currency(line.currency))
     category = _category(line.category)
-    why = allowances.lost_receipt_refusal(policy.allowances, policy.fx.to_hkd(money).amount, category)
+    try:
+        hkd = policy.fx.to_hkd(money).amount
+    except NoFxRate as exc:
+        raise InvalidClaim(f"{exc}: ask finance to add it, or enter the amount in another currency") from exc
+    why = allowances.lost_receipt_refusal(policy.allowances, hkd, category)
     if why:
         raise InvalidClaim(why)
     return Expense(kind=ExpenseKind.LOST_RECEIPT, total=money, vendor=line.vendor.strip(), category=category,
@@ -380,8 +384,11 @@ def submission_changes(claim: Claim, policy: Policy, now: datetime, changes: dic
     """The changes that make `claim` (with `changes`) a valid submission: validated, valued in HKD."""
     candidate = Claim.model_validate({**claim.model_dump(), **changes})
     candidate.validate_for_submission(now=now)
-    return {**changes, "valuation": candidate.valued(policy.fx).model_dump(),
-            "submission_count": claim.submission_count + 1}
+    try:
+        valuation = candidate.valued(policy.fx)
+    except NoFxRate as exc:  # a real currency finance has no rate for: refused here, not a 500
+        raise InvalidClaim(f"{exc}: ask finance to add it, or enter the amount in another currency") from exc
+    return {**changes, "valuation": valuation.model_dump(), "submission_count": claim.submission_count + 1}
 
 
 def submit_claim(principal: Principal, claims: ClaimStore, directory: Directory, claim_id: str, edits: ClaimEdits,
@@ -408,6 +415,8 @@ def submit_alone(principal: Principal, claims: ClaimStore, expenses: ExpenseStor
                       department_id=principal.department_id, purpose=expense.description,
                       cost_centre=expense.cost_centre or (department.cost_centre if department else None),
                       expenses=[expense])
+        # refused before the draft is stored: a submission answered 400 leaves the receipt unattached, unchanged
+        submission_changes(draft, directory.policy(), now(), edits.apply_to(draft))
         with contextlib.suppress(AlreadyExists):
             claims.create(draft, principal)
     return submit_claim(principal, claims, directory, lone_claim_id(expense_id), edits, now=now)

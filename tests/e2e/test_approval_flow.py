@@ -24,11 +24,13 @@ from tests.receipts import LUNCH, SUBMIT, receipt_png
 
 
 def submitted(driver, employee="E201", png=None, **edits):
-    claim_id = driver.upload(employee, png or receipt_png(*LUNCH), "lunch.png", "image/png")
-    driver.wait_status(employee, claim_id, {"extracted", "needs_review"})
-    status, body = driver.submit(employee, claim_id, {**SUBMIT, **edits})
-    assert status == 200, body
-    return claim_id
+    """A receipt uploaded, read and submitted on its own: the one-expense claim's id."""
+    expense_id = driver.upload(employee, png or receipt_png(*LUNCH), "lunch.png", "image/png")
+    driver.wait_expense(employee, expense_id, {"extracted", "needs_review"})
+    status, body = driver.submit_alone(employee, expense_id, {**SUBMIT, **edits})
+    assert status == 201, body
+    assert body["status"] == "submitted" and [e["expense_id"] for e in body["expenses"]] == [expense_id]
+    return body["claim_id"]
 
 
 def set_sla(seconds: int) -> None:
@@ -239,7 +241,7 @@ def test_a_late_approver_with_nobody_above_goes_to_the_escalation_desk(driver, m
 def test_an_approver_disallows_one_line_and_the_rest_is_posted(driver):
     claim_id = submitted(driver)  # the lunch receipt: milk tea 38.00 + noodles 52.00, read as two lines
     claim = driver.claim("E201", claim_id)
-    assert [(li["description"], li["amount"]["amount"]) for li in claim["line_items"]] == [
+    assert [(li["description"], li["amount"]["amount"]) for li in claim["expenses"][0]["line_items"]] == [
         ("奶茶 Milk Tea", "38.00"), ("餐蛋麵 Noodles", "52.00")]
     message = driver.approval_message(claim_id, level=1)
     assert [li["amount"] for li in message["claim"]["line_items"]] == ["38.00", "52.00"]
@@ -263,8 +265,9 @@ def test_an_approver_disallows_one_line_and_the_rest_is_posted(driver):
 
     final = driver.wait_status("E201", claim_id, {"posted", "failed"})
     assert final["status"] == "posted", final["failure_reason"]
-    assert final["line_items"][0]["disallowed_reason"].startswith("drinks")
-    assert final["line_items"][0]["disallowed_by"] == "E200" and final["line_items"][1]["disallowed_reason"] is None
+    [lunch] = final["expenses"]
+    assert lunch["line_items"][0]["disallowed_reason"].startswith("drinks")
+    assert lunch["line_items"][0]["disallowed_by"] == "E200" and lunch["line_items"][1]["disallowed_reason"] is None
     assert final["decisions"][0]["disallowed_lines"] == [0]
     entry = bootstrap.container().ledger.get(final["journal_id"])
     assert [line.debit_hkd + line.credit_hkd for line in entry.lines] == [Decimal("52.00"), Decimal("52.00")]

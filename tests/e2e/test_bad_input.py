@@ -23,10 +23,11 @@ EVENTS = Path(__file__).resolve().parents[1] / "events"
 
 
 def _in_approval(driver, employee="E201"):
-    claim_id = driver.upload(employee, receipt_png(*LUNCH), "lunch.png", "image/png")
-    driver.wait_status(employee, claim_id, {"extracted", "needs_review"})
-    status, body = driver.submit(employee, claim_id, SUBMIT)
-    assert status == 200, body
+    expense_id = driver.upload(employee, receipt_png(*LUNCH), "lunch.png", "image/png")
+    driver.wait_expense(employee, expense_id, {"extracted", "needs_review"})
+    status, body = driver.submit_alone(employee, expense_id, SUBMIT)
+    assert status == 201, body
+    claim_id = body["claim_id"]
     return claim_id, driver.approval_message(claim_id, level=1)
 
 
@@ -43,10 +44,11 @@ def test_upload_requests_that_could_never_be_read_are_refused(driver, request_bo
 
 
 def test_corrupt_image_ends_failed_with_a_reason(driver):
-    claim_id = driver.upload("E201", b"\x89PNG\r\n\x1a\n this is not really a PNG", "broken.png", "image/png")
-    claim = driver.wait_status("E201", claim_id, {"failed", "extracted", "needs_review"})
-    assert claim["status"] == "failed"
-    assert claim["failure_reason"]
+    expense_id = driver.upload("E201", b"\x89PNG\r\n\x1a\n this is not really a PNG", "broken.png", "image/png")
+    expense = driver.wait_expense("E201", expense_id, {"failed", "extracted", "needs_review"})
+    assert expense["status"] == "failed"
+    assert expense["failure_reason"]
+    assert driver.submit_alone("E201", expense_id, SUBMIT)[0] == 400  # a receipt not read cannot be submitted
 
 
 def test_object_larger_than_the_limit_ends_failed(driver, monkeypatch):
@@ -57,8 +59,8 @@ def test_object_larger_than_the_limit_ends_failed(driver, monkeypatch):
     assert status == 201
     # moto does not enforce the form's content-length-range (S3 does), so the size is checked on arrival too
     post_form(body["upload"], data, "r.png", "image/png")
-    claim = driver.wait_status("E201", body["claim_id"], {"failed", "extracted", "needs_review"})
-    assert claim["status"] == "failed" and "too large" in claim["failure_reason"]
+    expense = driver.wait_expense("E201", body["expense_id"], {"failed", "extracted", "needs_review"})
+    assert expense["status"] == "failed" and "too large" in expense["failure_reason"]
 
 
 def test_missing_invalid_and_foreign_tokens_get_401(driver):
@@ -73,34 +75,44 @@ def test_missing_invalid_and_foreign_tokens_get_401(driver):
 
 
 def test_negative_and_non_numeric_totals_are_refused(driver):
-    claim_id = driver.upload("E201", receipt_png(*LUNCH), "lunch.png", "image/png")
-    driver.wait_status("E201", claim_id, {"extracted", "needs_review"})
+    expense_id = driver.upload("E201", receipt_png(*LUNCH), "lunch.png", "image/png")
+    read = driver.wait_expense("E201", expense_id, {"extracted", "needs_review"})
     for total in ("-90.00", "ninety"):
-        status, body = driver.submit("E201", claim_id, {**SUBMIT, "total": total})
+        status, body = driver.submit_alone("E201", expense_id, {**SUBMIT, "total": total})
         assert status == 400, body
-    assert driver.claim("E201", claim_id)["status"] in {"extracted", "needs_review"}
+        status, body = driver.edit_expense("E201", expense_id, {"total": total})
+        assert status == 400, body
+    after = driver.expense("E201", expense_id)
+    assert after["status"] in {"extracted", "needs_review"} and after["claim_id"] is None
+    assert after == read  # nothing changed: still unattached, no claim made
+    assert driver.call("GET", "/claims", None, driver.auth("E201"))[1]["claims"] == []
 
 
 def test_only_the_owner_can_submit(driver):
-    claim_id = driver.upload("E201", receipt_png(*LUNCH), "lunch.png", "image/png")
-    driver.wait_status("E201", claim_id, {"extracted", "needs_review"})
-    assert driver.submit("E202", claim_id, SUBMIT)[0] == 404
+    expense_id = driver.upload("E201", receipt_png(*LUNCH), "lunch.png", "image/png")
+    driver.wait_expense("E201", expense_id, {"extracted", "needs_review"})
+    assert driver.submit_alone("E202", expense_id, SUBMIT)[0] == 404
+    assert driver.call("GET", f"/expenses/{expense_id}", None, driver.auth("E202"))[0] == 404
+    status, body = driver.create_claim("E201", "lunch", [expense_id])
+    assert status == 201, body
+    assert driver.submit("E202", body["claim_id"], SUBMIT)[0] == 404
 
 
-def test_same_s3_event_delivered_twice_makes_one_claim(driver, stack):
-    claim_id = driver.upload("E201", receipt_png(*LUNCH), "lunch.png", "image/png")
-    driver.wait_status("E201", claim_id, {"extracted", "needs_review"})
+def test_same_s3_event_delivered_twice_makes_one_expense(driver, stack):
+    expense_id = driver.upload("E201", receipt_png(*LUNCH), "lunch.png", "image/png")
+    driver.wait_expense("E201", expense_id, {"extracted", "needs_review"})
     c = bootstrap.container()
-    claim = c.claims.get(claim_id)
-    before = len(c.audit.records(c.claims.entity(claim_id)))
+    expense = c.expenses.get(expense_id)
+    before = len(c.expenses.history(expense_id))
     event = (EVENTS / "s3_object_created_via_sqs.json").read_text()
-    event = event.replace("BUCKET", c.settings.uploads_bucket).replace("KEY", quote_plus(claim.s3_key))
+    event = event.replace("BUCKET", c.settings.uploads_bucket).replace("KEY", quote_plus(expense.s3_key))
     sqs = boto3.client("sqs", region_name="ap-east-1")
     for _ in range(2):
         sqs.send_message(QueueUrl=stack.arns["queue_url:upload-events"], MessageBody=event)
-    assert c.claims.get(claim_id) == claim
-    assert len(c.audit.records(c.claims.entity(claim_id))) == before
-    assert len(c.claims.by_employee("E201")) == 1
+    assert c.expenses.get(expense_id) == expense
+    assert len(c.expenses.history(expense_id)) == before
+    assert [e.expense_id for e in c.expenses.unattached("E201")] == [expense_id]
+    assert c.claims.by_employee("E201") == []
     done = boto3.client("dynamodb", region_name="ap-east-1").scan(TableName=c.settings.idempotency_table)["Items"]
     # moto's original event and the replayed one (sent twice, done once)
     assert [item["status"]["S"] for item in done] == ["COMPLETED", "COMPLETED"]
@@ -108,9 +120,9 @@ def test_same_s3_event_delivered_twice_makes_one_claim(driver, stack):
 
 def test_upload_from_unknown_employee_is_kept_in_the_queue_not_lost(stack):
     c = bootstrap.container()
-    key = "receipts/E999/c-" + "0" * 32 + "/r.png"
+    key = "receipts/E999/e-" + "0" * 32 + "/r.png"
     boto3.client("s3", region_name="ap-east-1").put_object(Bucket=c.settings.uploads_bucket, Key=key, Body=b"x")
-    assert c.claims.get("c-" + "0" * 32) is None
+    assert c.expenses.get("e-" + "0" * 32) is None and c.expenses.locate("e-" + "0" * 32) is None
     sqs = boto3.client("sqs", region_name="ap-east-1")
     messages = sqs.receive_message(QueueUrl=stack.arns["queue_url:upload-events"], MaxNumberOfMessages=10)
     bodies = [m["Body"] for m in messages.get("Messages", [])]
@@ -165,8 +177,15 @@ def test_double_click_decides_once(driver):
 
 
 def test_finance_reads_only_their_own_department(driver):
-    claim_id = driver.upload("E201", receipt_png(*LUNCH), "lunch.png", "image/png")
-    driver.wait_status("E201", claim_id, {"extracted", "needs_review"})
+    expense_id = driver.upload("E201", receipt_png(*LUNCH), "lunch.png", "image/png")
+    driver.wait_expense("E201", expense_id, {"extracted", "needs_review"})
+    # an unattached receipt is its owner's alone; once in a (draft) claim, finance of the department reads it
+    assert driver.call("GET", f"/expenses/{expense_id}", None, driver.auth("E300"))[0] == 404
+    status, body = driver.create_claim("E201", "client lunch", [expense_id])
+    assert status == 201, body
+    claim_id = body["claim_id"]
+    assert driver.call("GET", f"/expenses/{expense_id}", None, driver.auth("E300"))[1]["claim_id"] == claim_id
+    assert driver.call("GET", f"/expenses/{expense_id}", None, driver.auth("E121"))[0] == 404
     # E300 is finance in HK Sales; E121 is finance in SZ Operations
     status, body = driver.call("GET", "/claims", None, driver.auth("E300"))
     assert status == 200 and [c["claim_id"] for c in body["claims"]] == [claim_id]
@@ -185,9 +204,11 @@ def test_approval_timeouts_never_fail_a_claim_silently(driver):
     told again at each further timeout; it never ends as failed for want of an answer."""
     c = bootstrap.container()
     c.directory.put_policy(c.directory.policy().model_copy(update={"approval_timeout_seconds": 1}))
-    claim_id = driver.upload("E201", receipt_png(*LUNCH), "lunch.png", "image/png")
-    driver.wait_status("E201", claim_id, {"extracted", "needs_review"})
-    assert driver.submit("E201", claim_id, SUBMIT)[0] == 200
+    expense_id = driver.upload("E201", receipt_png(*LUNCH), "lunch.png", "image/png")
+    driver.wait_expense("E201", expense_id, {"extracted", "needs_review"})
+    status, body = driver.submit_alone("E201", expense_id, SUBMIT)
+    assert status == 201, body
+    claim_id = body["claim_id"]
 
     def told_twice():
         driver.inbox.extend(driver.stack.approver_messages())

@@ -18,46 +18,71 @@ from tests.receipts import LUNCH, SUBMIT, blank_pdf, receipt_png
 
 
 def _extracted(driver, employee="E201"):
-    claim_id = driver.upload(employee, receipt_png(*LUNCH), "lunch.png", "image/png")
-    driver.wait_status(employee, claim_id, {"extracted", "needs_review"})
-    return claim_id
+    expense_id = driver.upload(employee, receipt_png(*LUNCH), "lunch.png", "image/png")
+    driver.wait_expense(employee, expense_id, {"extracted", "needs_review"})
+    return expense_id
+
+
+def _draft(driver, expense_id, employee="E201") -> str:
+    status, body = driver.create_claim(employee, "lunch", [expense_id])
+    assert status == 201, body
+    return body["claim_id"]
 
 
 def test_a_made_up_currency_is_refused_where_it_is_typed(driver):
-    claim_id = _extracted(driver)
-    before = driver.claim("E201", claim_id)
-    for method, path in (("PATCH", f"/claims/{claim_id}"), ("POST", f"/claims/{claim_id}/submit")):
+    expense_id = _extracted(driver)
+    before = driver.expense("E201", expense_id)
+    for method, path in (("PATCH", f"/expenses/{expense_id}"), ("POST", f"/expenses/{expense_id}/submit")):
         status, body = driver.call(method, path, {**SUBMIT, "currency": "ZZZ"}, driver.auth("E201"))
         assert status == 400, body
         assert "'ZZZ' is not an ISO 4217 currency code" in json.dumps(body, ensure_ascii=False)
-    assert driver.claim("E201", claim_id) == before
+    assert driver.expense("E201", expense_id) == before
+    claim_id = _draft(driver, expense_id)  # and on a draft claim holding it
+    draft = driver.claim("E201", claim_id)
+    for method, path in (("PATCH", f"/claims/{claim_id}"), ("POST", f"/claims/{claim_id}/submit"),
+                         ("PATCH", f"/expenses/{expense_id}")):
+        status, body = driver.call(method, path, {**SUBMIT, "currency": "ZZZ"}, driver.auth("E201"))
+        assert status == 400, body
+        assert "'ZZZ' is not an ISO 4217 currency code" in json.dumps(body, ensure_ascii=False)
+    assert driver.claim("E201", claim_id) == draft
 
 
 def test_absurd_amounts_get_a_clear_400_not_a_500(driver):
-    claim_id = _extracted(driver)
+    expense_id = _extracted(driver)
     edits = ({"total": "1e26"}, {"total": "10,000,000,000.01"},
              {**SUBMIT, "line_items": [{"description": "tea", "amount": "1e26"}]})
+    for edit in edits:
+        for method, path in (("PATCH", f"/expenses/{expense_id}"), ("POST", f"/expenses/{expense_id}/submit")):
+            status, body = driver.call(method, path, edit, driver.auth("E201"))
+            assert status == 400, (edit, body)
+            assert "too large" in body["error"] and "10,000,000,000" in body["error"]
+    claim_id = _draft(driver, expense_id)
     for edit in edits:
         for method, path in (("PATCH", f"/claims/{claim_id}"), ("POST", f"/claims/{claim_id}/submit")):
             status, body = driver.call(method, path, edit, driver.auth("E201"))
             assert status == 400, (edit, body)
             assert "too large" in body["error"] and "10,000,000,000" in body["error"]
-    status, body = driver.call("PATCH", f"/claims/{claim_id}", {"total": "10000000000"}, driver.auth("E201"))
+    status, body = driver.call("PATCH", f"/expenses/{expense_id}", {"total": "10000000000"}, driver.auth("E201"))
     assert status == 200 and body["total"]["amount"] == "10000000000"  # the bound itself is accepted
+    assert body["claim_id"] == claim_id
 
 
 def test_a_currency_without_an_hkd_rate_fails_visibly_and_the_claimant_is_told(driver):
     """THB is real ISO 4217 but finance configured no rate: before, scoring raised, the stream record went to the
-    dead-letter queue and the claim stayed `submitted` for ever."""
+    dead-letter queue and the claim stayed `submitted` for ever. A claim is valued in HKD when it is submitted,
+    so the claimant is told there, in the answer to the submission, and nothing is left half-done."""
     assert "THB" not in bootstrap.container().directory.policy().fx.hkd_per_unit
-    claim_id = _extracted(driver)
-    status, body = driver.submit("E201", claim_id, {**SUBMIT, "currency": "THB"})
-    assert status == 200, body
-    claim = driver.wait_status("E201", claim_id, {"failed", "in_approval", "scored"})
-    assert claim["status"] == "failed"
-    assert claim["failure_reason"] == "it could not be scored: no HKD exchange rate is configured for THB"
-    told = driver.claimant_message(claim_id, "failed")
-    assert "no HKD exchange rate is configured for THB" in told["en"] and told["status"] == "failed"
+    expense_id = _extracted(driver)
+    before = driver.expense("E201", expense_id)
+    status, body = driver.submit_alone("E201", expense_id, {**SUBMIT, "currency": "THB"})
+    assert status == 400, body
+    assert "no HKD exchange rate is configured for THB" in body["error"]
+    assert driver.expense("E201", expense_id) == before  # still unattached, unchanged: no claim stuck anywhere
+    claim_id = _draft(driver, expense_id)
+    assert driver.edit_expense("E201", expense_id, {"currency": "THB"})[0] == 200  # a draft may hold it
+    status, body = driver.submit("E201", claim_id)
+    assert status == 400 and "no HKD exchange rate is configured for THB" in body["error"], body
+    assert driver.claim("E201", claim_id)["status"] == "draft"
 
 
 def test_the_local_servers_request_log_never_holds_an_approval_token(stack, caplog, capfd):
@@ -113,50 +138,53 @@ def test_the_upload_form_binds_the_declared_size_the_key_and_the_type(driver):
     # checked again on arrival (next tests)
 
 
-def test_a_replaced_receipt_is_audited_and_the_claim_keeps_the_version_it_was_read_from(driver):
+def test_a_replaced_receipt_is_audited_and_the_expense_keeps_the_version_it_was_read_from(driver):
     first, second = receipt_png(*LUNCH), receipt_png("Maxim's 美心", date(2026, 11, 4), [("Cake", "900.00")])
     body = _upload_form(driver, len(first))
     post_form(body["upload"], first, "lunch.png", "image/png")
-    claim_id = body["claim_id"]
-    read = driver.wait_status("E201", claim_id, {"extracted", "needs_review"})
+    expense_id = body["expense_id"]
+    read = driver.wait_expense("E201", expense_id, {"extracted", "needs_review"})
     assert read["s3_version_id"] and read["file_sha256"] == hashlib.sha256(first).hexdigest()
 
     post_form(body["upload"], second, "lunch.png", "image/png")  # the same form, reused within its 15 minutes
     c = bootstrap.container()
 
     def replaced():
-        return [r for r in c.claims.history(claim_id) if r.action == "evidence.replaced"]
+        return [r for r in c.expenses.history(expense_id) if r.action == "evidence.replaced"]
 
     [record] = wait_for(replaced)
-    assert record.actor_id == c.claims.history(claim_id)[0].actor_id  # the system, on the claim's own chain
+    assert record.actor_id == c.expenses.history(expense_id)[0].actor_id  # the system, on the expense's chain
+    assert record.after["expense_id"] == expense_id
     assert record.after["claim_version_id"] == read["s3_version_id"]
     assert record.after["claim_sha256"] == hashlib.sha256(first).hexdigest()
     assert record.after["new_sha256"] == hashlib.sha256(second).hexdigest()
     assert record.after["new_version_id"] not in (None, read["s3_version_id"])
-    assert driver.claim("E201", claim_id) == read  # the claim did not change
+    assert driver.expense("E201", expense_id) == read  # the expense did not change
     kept = boto3.client("s3", region_name="ap-east-1").get_object(
         Bucket=c.settings.uploads_bucket, Key=read["s3_key"], VersionId=read["s3_version_id"])["Body"].read()
-    assert kept == first  # the evidence the claim was read from stays
-
-    status, trail = driver.call("GET", f"/claims/{claim_id}/audit", None, driver.auth("E201"))
-    assert status == 200 and "evidence.replaced" in [r["action"] for r in trail["records"]]
+    assert kept == first  # the evidence the expense was read from stays
 
     from chalicelib.services import extraction  # the replacement's event delivered again: recorded once
 
-    extraction.process_upload(read["s3_key"], c.uploads, c.claims, c.directory, c.extractor,
+    extraction.process_upload(read["s3_key"], c.uploads, c.expenses, c.claims, c.directory, c.extractor,
                               c.settings.max_upload_bytes)
     assert len(replaced()) == 1
+    # submitted, the claim is of the version read, with the first file's hash
+    status, claim = driver.submit_alone("E201", expense_id, SUBMIT)
+    assert status == 201, claim
+    assert claim["expenses"][0]["s3_version_id"] == read["s3_version_id"]
+    assert claim["expenses"][0]["file_sha256"] == hashlib.sha256(first).hexdigest()
 
 
-def test_an_object_over_the_limit_fails_the_claim_and_is_deleted(driver):
+def test_an_object_over_the_limit_fails_the_expense_and_is_deleted(driver):
     """Before: the claim failed but the oversized object stayed in the bucket."""
     c = bootstrap.container()
     c.settings.max_upload_bytes = 200_000
     data = receipt_png(*LUNCH) + b"\0" * 250_000
     body = _upload_form(driver, 1000)  # lied about its size; S3 would refuse the body, moto does not
     post_form(body["upload"], data, "r.png", "image/png")
-    claim = driver.wait_status("E201", body["claim_id"], {"failed", "extracted", "needs_review"})
-    assert claim["status"] == "failed" and "too large" in claim["failure_reason"]
+    expense = driver.wait_expense("E201", body["expense_id"], {"failed", "extracted", "needs_review"})
+    assert expense["status"] == "failed" and "too large" in expense["failure_reason"]
 
     s3 = boto3.client("s3", region_name="ap-east-1")
 
@@ -165,16 +193,17 @@ def test_an_object_over_the_limit_fails_the_claim_and_is_deleted(driver):
         return not found.get("Versions") and not found.get("DeleteMarkers")
 
     wait_for(gone, seconds=15)
-    [record] = wait_for(lambda: [r for r in c.claims.history(body["claim_id"]) if r.action == "evidence.deleted"])
-    assert record.after["size_bytes"] == len(data) and record.after["version_id"] == claim["s3_version_id"]
+    [record] = wait_for(lambda: [r for r in c.expenses.history(body["expense_id"])
+                                 if r.action == "evidence.deleted"])
+    assert record.after["size_bytes"] == len(data) and record.after["version_id"] == expense["s3_version_id"]
 
 
 
-def test_a_pdf_page_far_larger_than_a_receipt_fails_the_claim_with_a_reason(driver):
-    claim_id = driver.upload("E201", blank_pdf(14400, 14400), "poster.pdf", "application/pdf")
-    claim = driver.wait_status("E201", claim_id, {"failed", "extracted", "needs_review"})
-    assert claim["status"] == "failed"
-    assert "far larger than a receipt" in claim["failure_reason"]
+def test_a_pdf_page_far_larger_than_a_receipt_fails_the_expense_with_a_reason(driver):
+    expense_id = driver.upload("E201", blank_pdf(14400, 14400), "poster.pdf", "application/pdf")
+    expense = driver.wait_expense("E201", expense_id, {"failed", "extracted", "needs_review"})
+    assert expense["status"] == "failed"
+    assert "far larger than a receipt" in expense["failure_reason"]
 
 
 def test_an_absurd_ocr_total_goes_to_review_instead_of_breaking_the_claim(driver):
@@ -184,8 +213,8 @@ def test_an_absurd_ocr_total_goes_to_review_instead_of_breaking_the_claim(driver
                                 review_reasons=[])
 
     bootstrap.container().__dict__["extractor"] = misread  # the container's OCR, as the Lambda uses it
-    claim_id = driver.upload("E201", receipt_png(*LUNCH), "lunch.png", "image/png")
-    claim = driver.wait_status("E201", claim_id, {"failed", "extracted", "needs_review"})
-    assert claim["status"] == "needs_review" and claim["total"] is None
-    reasons = " ".join(claim["review_reasons"])
+    expense_id = driver.upload("E201", receipt_png(*LUNCH), "lunch.png", "image/png")
+    expense = driver.wait_expense("E201", expense_id, {"failed", "extracted", "needs_review"})
+    assert expense["status"] == "needs_review" and expense["total"] is None
+    reasons = " ".join(expense["review_reasons"])
     assert "above 10,000,000,000" in reasons and "ZZZ" in reasons

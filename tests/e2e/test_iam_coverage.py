@@ -1,9 +1,9 @@
 """Every AWS call a function makes on the local stack is allowed by the role the template gives it.
 
 moto does not enforce IAM, so without this a permission missing from `infra/template.py access()` would only
-show as AccessDenied in AWS. One run through every function's path (upload, e-mail intake, scoring, routing,
-return and resubmit, escalation to the desk, SMS reminders, rejection, posting, a failed claim, the read APIs)
-records each function's calls (harness/iam_recorder.py) and checks them against its policy: the action, and for
+show as AccessDenied in AWS. One run through every function's path (upload, e-mail intake, a report of expenses,
+scoring, routing, return and resubmit, escalation to the desk, SMS reminders, rejection, posting, a failed claim,
+the read APIs) records each function's calls (harness/iam_recorder.py) and checks them against its policy: the action, and for
 DynamoDB the table or index.
 
 Every path is reached by waiting for its event, never by a timer winning a race: the SLA changes inside the
@@ -24,6 +24,7 @@ from infra import template as t
 from tests.e2e.test_approval_flow import before_escalating, gate, set_sla, submitted
 from tests.e2e.test_reminders import fast_reminders
 from tests.integration.test_email_intake_moto import _raw_message
+from tests.receipts import LUNCH, receipt_png
 
 STAGE = "dev"  # the deploy stage closest to local (dev tokens on)
 # The local stack's stand-in for AWS End User Messaging (an SQS outbox) replaces sms-voice calls.
@@ -116,6 +117,17 @@ def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, mon
         top = submitted(driver, employee="E100")
         assert "no eligible approver" in driver.wait_status("E100", top, {"failed"})["failure_reason"]
         assert "no eligible approver" in driver.claimant_message(top, "failed")["en"]
+        # E: a report (報銷單): a receipt joins the draft its upload names, a mileage line is priced, the receipt is
+        # taken out again and listed among the unattached
+        status, report = driver.create_claim("E202", "Kowloon client visits", purpose="visits")
+        assert status == 201, report
+        receipt = driver.upload("E202", receipt_png(*LUNCH), "lunch.png", "image/png", claim_id=report["claim_id"])
+        wait_for(lambda: (e := driver.try_expense("E202", receipt)) and e["claim_id"] == report["claim_id"])
+        mileage = {"kind": "mileage", "vehicle": "private_car", "distance_km": "12", "date": "2026-11-20",
+                   "description": "office -> client, Kwun Tong"}
+        assert driver.add_line("E202", report["claim_id"], mileage)[0] == 201
+        assert driver.remove_expense("E202", report["claim_id"], receipt)[0] == 200
+        assert [e["expense_id"] for e in driver.unattached("E202")] == [receipt]
         # D: a cash advance requested, approved, paid and listed over the API; the daily reminder finds it overdue
         status, advance = driver.call("POST", "/advances", {"amount": "800", "purpose": "float"}, driver.auth("E202"))
         assert status == 201, advance
