@@ -193,7 +193,8 @@ def access(stage: str) -> dict[str, Access]:
         API_HANDLER: Access(
             tables={"claims": (*CLAIM_WRITE, "dynamodb:Query"), "audit": AUDIT_APPEND,
                     "directory": ("dynamodb:GetItem",),
-                    "expenses": (*EXPENSE_ROWS, "dynamodb:Query"),  # GET /expenses: the caller's unattached
+                    # GET /expenses (the caller's unattached); a line without a receipt removed from a draft
+                    "expenses": (*EXPENSE_ROWS, "dynamodb:Query", "dynamodb:DeleteItem"),
                     "advances": (*CLAIM_WRITE, "dynamodb:Query"),  # /advances: the same writes as a claim's
                     # the scan: resuming reminders after a typhoon, the escalation desk; the query: my approvals
                     "approvals": (*LINKS_RW, "dynamodb:Scan", "dynamodb:Query")},

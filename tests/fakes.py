@@ -21,7 +21,7 @@ from chalicelib.domain.audit import GENESIS, AuditRecord
 from chalicelib.domain.claim import Claim
 from chalicelib.domain.directory import Delegation, Department, Employee, Office
 from chalicelib.domain.errors import AlreadyExists, ConcurrentChange, ExecutionAlreadyStarted, LinkAlreadyUsed
-from chalicelib.domain.expense import Expense, ExpenseRef
+from chalicelib.domain.expense import Expense, ExpenseKind, ExpenseRef
 from chalicelib.domain.identity import Principal
 from chalicelib.domain.ledger import JournalEntry
 from chalicelib.domain.policy import Policy
@@ -137,6 +137,9 @@ class FakeExpenses:
             self.items.pop(expense.expense_id, None)
             self._index(expense, after.claim_id)
         for expense_id in old.keys() - {e.expense_id for e in after.expenses}:
+            if old[expense_id].kind != ExpenseKind.RECEIPT:  # a line without a receipt is dropped
+                self.refs.pop(expense_id, None)
+                continue
             freed = old[expense_id].model_copy(update={"claim_hint": None})
             self.items[expense_id] = freed
             self._index(freed, None)

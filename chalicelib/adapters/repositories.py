@@ -29,7 +29,7 @@ from chalicelib.domain.audit import GENESIS, AuditRecord
 from chalicelib.domain.claim import Claim
 from chalicelib.domain.directory import Delegation, Department, Employee, Office
 from chalicelib.domain.errors import AlreadyExists, ConcurrentChange, LinkAlreadyUsed
-from chalicelib.domain.expense import Expense, ExpenseRef
+from chalicelib.domain.expense import Expense, ExpenseKind, ExpenseRef
 from chalicelib.domain.identity import Principal
 from chalicelib.domain.ledger import JournalEntry
 from chalicelib.domain.policy import Policy
@@ -71,8 +71,8 @@ def _unattached_item(expense: Expense) -> ExpenseItem:
 
 def _move_expenses(tx: TransactWrite, before: Claim | None, after: Claim) -> None:
     """The expense rows that change with the claim: one joining must be unattached and unchanged since read (or
-    new, like a mileage line), one leaving becomes unattached again, one whose duplicate keys changed is
-    re-indexed. A one-receipt claim stored before the expense table existed is indexed on its next write."""
+    new, like a mileage line), a receipt leaving becomes unattached again (a line without one is dropped), one
+    whose duplicate keys changed is re-indexed. A one-receipt claim stored before the expense table existed is indexed on its next write."""
     old = {e.expense_id: e for e in before.expenses} if before else {}
     new = {e.expense_id: e for e in after.expenses}
     mine = ExpenseItem.claim_id == after.claim_id
@@ -86,7 +86,10 @@ def _move_expenses(tx: TransactWrite, before: Claim | None, after: Claim) -> Non
         elif (was.file_sha256, was.dedupe_key) != (expense.file_sha256, expense.dedupe_key):
             tx.save(_index_item(expense, after.claim_id), condition=mine)
     for expense_id in old.keys() - new.keys():
-        tx.save(_unattached_item(old[expense_id].model_copy(update={"claim_hint": None})), condition=mine)
+        if old[expense_id].kind == ExpenseKind.RECEIPT:  # a receipt leaving the claim is unattached again
+            tx.save(_unattached_item(old[expense_id].model_copy(update={"claim_hint": None})), condition=mine)
+        else:  # a line without a receipt (mileage, per diem, lost receipt) exists only in its claim
+            tx.delete(ExpenseItem(expense_id=expense_id), condition=mine)
 
 
 class AuditLog:

@@ -110,13 +110,16 @@ def process_upload(
 
 
 def _current(expense_id: str, expenses: ExpenseStore, claims: ClaimStore) -> Expense | None:
-    """The expense wherever it is: unattached, or inside the claim that holds it."""
+    """The expense wherever it is: unattached, or inside the claim that holds it, or the receipt of a one-receipt
+    claim stored before the expenses table (its key names the claim; it is indexed on the claim's next write), so
+    an old event delivered again cannot make a second expense of it."""
     found = expenses.get(expense_id)
     if found is not None:
         return found
     ref = expenses.locate(expense_id)
     if ref is None or ref.claim_id is None:
-        return None
+        legacy = claims.get(expense_id) if expense_id.startswith("c-") else None
+        return legacy.expense(expense_id) if legacy is not None and legacy.layout == "receipt" else None
     claim = claims.get(ref.claim_id)
     return claim.expense(expense_id) if claim else None
 

@@ -268,7 +268,8 @@ def test_an_approver_disallows_one_line_and_the_rest_is_posted(driver):
     [lunch] = final["expenses"]
     assert lunch["line_items"][0]["disallowed_reason"].startswith("drinks")
     assert lunch["line_items"][0]["disallowed_by"] == "E200" and lunch["line_items"][1]["disallowed_reason"] is None
-    assert final["decisions"][0]["disallowed_lines"] == [0]
+    # signed as the item cut: the expense's first line
+    assert final["decisions"][0]["disallowed_items"] == [f"{lunch['expense_id']}#0"]
     entry = bootstrap.container().ledger.get(final["journal_id"])
     assert [line.debit_hkd + line.credit_hkd for line in entry.lines] == [Decimal("52.00"), Decimal("52.00")]
     assert "partly approved: 52.00 of 90.00 HKD" in entry.lines[0].description

@@ -3,8 +3,8 @@
 moto does not enforce IAM, so without this a permission missing from `infra/template.py access()` would only
 show as AccessDenied in AWS. One run through every function's path (upload, e-mail intake, a report of expenses,
 scoring, routing, return and resubmit, escalation to the desk, SMS reminders, rejection, posting, a failed claim,
-the read APIs) records each function's calls (harness/iam_recorder.py) and checks them against its policy: the action, and for
-DynamoDB the table or index.
+the read APIs) records each function's calls (harness/iam_recorder.py) and checks them against its policy: the
+action, and for DynamoDB the table or index.
 
 Every path is reached by waiting for its event, never by a timer winning a race: the SLA changes inside the
 escalations (see test_approval_flow.before_escalating) and the SMS and call are awaited before the decision.

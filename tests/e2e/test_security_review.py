@@ -79,8 +79,12 @@ def test_a_changed_total_makes_the_signature_invalid_naming_the_field(driver):
     driver.wait_status("E201", claim_id, {"posted"})
     c = bootstrap.container()
     claim = c.claims.get(claim_id)
-    c.claims.save(claim, claim.model_copy(update={"total": Money.of("9000", "HKD"), "version": claim.version + 1}),
+    [lunch] = claim.expenses
+    tampered = lunch.model_copy(update={"total": Money.of("9000", "HKD")})  # the expense's total, on the claim
+    c.claims.save(claim, claim.model_copy(update={"expenses": [tampered], "version": claim.version + 1}),
                   SYSTEM, action="test.tamper")
     status, body = driver.call("GET", f"/claims/{claim_id}/signatures", None, driver.auth("E400"))
     assert status == 200
-    assert [(s["valid"], s.get("differs")) for s in body["signatures"]] == [(False, ["total"])]
+    e = lunch.expense_id
+    assert [(s["valid"], s.get("differs")) for s in body["signatures"]] == [
+        (False, [f"expenses[{e}].hash", f"expenses[{e}].total", "totals"])]
