@@ -72,7 +72,8 @@ def _unattached_item(expense: Expense) -> ExpenseItem:
 def _move_expenses(tx: TransactWrite, before: Claim | None, after: Claim) -> None:
     """The expense rows that change with the claim: one joining must be unattached and unchanged since read (or
     new, like a mileage line), a receipt leaving becomes unattached again (a line without one is dropped), one
-    whose duplicate keys changed is re-indexed. A one-receipt claim stored before the expense table existed is indexed on its next write."""
+    whose duplicate keys changed is re-indexed. A one-receipt claim stored before the expense table existed is
+    indexed on its next write."""
     old = {e.expense_id: e for e in before.expenses} if before else {}
     new = {e.expense_id: e for e in after.expenses}
     mine = ExpenseItem.claim_id == after.claim_id
