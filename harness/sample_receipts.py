@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from harness.driver import Driver
+from harness.driver import Driver, wait_for
 from tools.receipt_generator import ReceiptSpec, render_receipt
 
 
@@ -89,3 +89,80 @@ def play(driver: Driver, scenarios: list[Scenario]) -> dict[str, str]:
         final = driver.wait_status(scenario.employee, claim_id, {"posted", "rejected", "failed"})
         results[claim_id] = final["status"]
     return results
+
+
+# One trip claim (報銷單): two receipts in two currencies, a mileage line and a per-diem line, settling a cash
+# advance the employee drew before the trip.
+TRIP_TITLE = "Shenzhen client visit 深圳客戶拜訪"
+TRIP_EMPLOYEE, TRIP_MANAGER, TRIP_FINANCE = "E201", "E200", "E300"  # E300: finance for HK Sales
+TRIP_RECEIPTS = [
+    ("香港麗思卡爾頓酒店 Ritz-Carlton Hong Kong", date(2026, 11, 19), [("客房 Room", "980.00")], "HKD", "travel"),
+    ("深圳灣萬豪酒店 Shenzhen Bay Marriott", date(2026, 11, 20),
+     [("客房 Room", "880.00"), ("早餐 Breakfast", "120.00")], "CNY", "travel"),
+]
+TRIP_LINES = [
+    {"kind": "mileage", "vehicle": "private_car", "distance_km": "42", "date": "2026-11-20",
+     "description": "Causeway Bay -> Lok Ma Chau control point 銅鑼灣至落馬洲"},
+    {"kind": "per_diem", "destination": "CN-SZ", "days": "2", "date": "2026-11-20",
+     "meals_provided": {"breakfast": 2}, "description": "two days in Shenzhen 深圳兩天"},
+]
+TERMINAL = {"posted", "rejected", "failed"}
+
+
+def _ok(status_body: tuple[int, dict], expected: int = 200) -> dict:
+    status, body = status_body
+    assert status == expected, body
+    return body
+
+
+def play_trip(driver: Driver) -> dict:
+    """The trip as people do it: a cash advance requested, approved by the manager and paid by finance; two
+    receipts uploaded and read; a claim made of them with a mileage and a per-diem line, naming the advance;
+    submitted and approved at every level. Returns the claim's id and status and the advance's id and status."""
+    who = driver.auth(TRIP_EMPLOYEE)
+    advance = _ok(driver.call("POST", "/advances", {"amount": "2000", "currency": "HKD",
+                                                    "purpose": f"{TRIP_TITLE}: hotel and transport"}, who), 201)
+    one = f"/advances/{advance['advance_id']}"
+    _ok(driver.call("POST", f"{one}/decision", {"decision": "approve", "comment": "ok"}, driver.auth(TRIP_MANAGER)))
+    _ok(driver.call("POST", f"{one}/payment", {"payment_reference": "FPS-TRIP-1"}, driver.auth(TRIP_FINANCE)))
+
+    expense_ids = []
+    for vendor, when, items, currency, category in TRIP_RECEIPTS:
+        expense_id = driver.upload(TRIP_EMPLOYEE, receipt_png(vendor, when, items, currency), "receipt.png",
+                                   "image/png")
+        driver.wait_expense(TRIP_EMPLOYEE, expense_id, {"extracted", "needs_review"})
+        total = str(sum((Decimal(price) for _, price in items), Decimal("0")))
+        # the employee checks what was read on the phone and confirms it (OCR may have misread a field)
+        _ok(driver.edit_expense(TRIP_EMPLOYEE, expense_id, {"vendor": vendor, "receipt_date": when.isoformat(),
+                                                            "total": total, "currency": currency,
+                                                            "category": category}))
+        expense_ids.append(expense_id)
+    claim = _ok(driver.create_claim(TRIP_EMPLOYEE, TRIP_TITLE, expense_ids, purpose="meet ABC Trading in Nanshan",
+                                    period_start="2026-11-19", period_end="2026-11-21",
+                                    advance_id=advance["advance_id"]), 201)
+    claim_id = claim["claim_id"]
+    for line in TRIP_LINES:
+        _ok(driver.add_line(TRIP_EMPLOYEE, claim_id, line), 201)
+    _ok(driver.submit_claim(TRIP_EMPLOYEE, claim_id))
+
+    level = 1
+    while True:  # every approver the route asks (line manager, and whoever the total or the risk adds)
+        message = driver.approval_message(claim_id, level)
+        _ok(driver.decide_signed_in(message["link"], "approve", f"demo: approve level {level}"))
+        decided = level
+
+        def moved_on(done: int = decided) -> dict | None:
+            current = driver.claim(TRIP_EMPLOYEE, claim_id)
+            if current["status"] in TERMINAL or current["approval_level"] > done:
+                return current
+            return None
+
+        current = wait_for(moved_on)
+        if current["status"] in TERMINAL:
+            break
+        level = current["approval_level"]
+    final = driver.wait_status(TRIP_EMPLOYEE, claim_id, TERMINAL)
+    settled = _ok(driver.call("GET", one, None, who))
+    return {"claim_id": claim_id, "status": final["status"], "amounts": final["summary"]["amounts"],
+            "hkd_total": final["summary"]["hkd_total"], "expenses": len(final["expenses"]),
+            "advance_id": advance["advance_id"], "advance_status": settled["status"]}

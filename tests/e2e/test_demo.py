@@ -22,4 +22,10 @@ def test_demo_runs_every_sample_receipt_to_its_expected_end():
     summary = json.loads(line.removeprefix("Summary: "))
     assert summary["by_status"] == {"posted": 4, "rejected": 2}
     assert "MOP 1920.00 (pays 1680.00: 1 line disallowed)" in proc.stdout  # the approver cut the minibar
+    # the trip claim: two receipts (HKD, CNY), mileage and per diem, settling a paid cash advance
+    trip = summary["trip"]
+    assert trip["status"] == "posted" and trip["claim_id"].startswith("c-")
+    assert trip["advance_status"] in {"paid", "settled"}  # "settled" once posting settles advances
+    line = next(x for x in proc.stdout.splitlines() if trip["claim_id"] in x and "深圳客戶拜訪" in x)
+    assert "4 expenses" in line and "CNY" in line and "HKD" in line
     assert "Dashboard: http://127.0.0.1:" in proc.stdout
