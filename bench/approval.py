@@ -117,14 +117,15 @@ def main(argv: list[str] | None = None) -> int:
             when = date(2026, 11, 2) + timedelta(days=i % 20)
             png = receipt_png(f"Vendor {i} 商戶", when, [("Item 項目", amount)])
             started = time.monotonic()
-            claim_id = driver.upload(employee, png, f"r{i}.png", "image/png")
-            uploaded.append((employee, claim_id))
+            expense_id = claim_id = driver.upload(employee, png, f"r{i}.png", "image/png")
+            uploaded.append((employee, expense_id))
             try:
-                driver.wait_status(employee, claim_id, {"extracted", "needs_review", "failed"}, seconds=120)
-                status, body = driver.submit(employee, claim_id, {
+                driver.wait_expense(employee, expense_id, {"extracted", "needs_review", "failed"}, seconds=120)
+                status, body = driver.submit_alone(employee, expense_id, {
                     "total": amount, "currency": "HKD", "vendor": f"Vendor {i}", "receipt_date": when.isoformat(),
                     "category": CATEGORIES[i % len(CATEGORIES)], "purpose": "bench"})
-                assert status == 200, body
+                assert status == 201, body
+                claim_id = body["claim_id"]
                 submitted_claims.append(claim_id)
                 message = driver.approval_message(claim_id, level=1, seconds=120)
             except Timeout as exc:  # counted, and its final state checked below: the run goes on
@@ -166,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         while time.monotonic() < deadline and not settled():
             time.sleep(0.5)
         finals = Counter(driver.claim("E900", cid)["status"] for cid in submitted_claims)
-        never_submitted = Counter(driver.claim(emp, cid)["status"] for emp, cid in uploaded
-                                  if cid not in submitted_claims)
+        submitted_receipts = {"e-" + cid.removeprefix("c-") for cid in submitted_claims}
+        never_submitted = Counter(driver.expense(emp, eid)["status"] for emp, eid in uploaded
+                                  if eid not in submitted_receipts)
     finally:
         running.stop()
 

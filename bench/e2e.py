@@ -43,14 +43,14 @@ def main(argv: list[str] | None = None) -> int:
             png = receipt_png(f"Bench Café {i} 咖啡店", date(2026, 11, 1) + timedelta(days=i % 20),
                               [("Coffee 咖啡", amount)])
             started = time.monotonic()
-            claim_id = driver.upload("E201", png, f"bench-{i}.png", "image/png")
-            driver.wait_status("E201", claim_id, {"extracted", "needs_review", "failed"}, seconds=120)
+            expense_id = driver.upload("E201", png, f"bench-{i}.png", "image/png")
+            driver.wait_expense("E201", expense_id, {"extracted", "needs_review", "failed"}, seconds=120)
             to_extracted.append(time.monotonic() - started)
-            status, body = driver.submit("E201", claim_id, {"category": "meals", "total": amount,
-                                                            "vendor": f"Bench Café {i}", "currency": "HKD",
-                                                            "receipt_date": (date(2026, 11, 1)
-                                                                             + timedelta(days=i % 20)).isoformat()})
-            assert status == 200, body
+            status, body = driver.submit_alone("E201", expense_id, {
+                "category": "meals", "total": amount, "vendor": f"Bench Café {i}", "currency": "HKD",
+                "receipt_date": (date(2026, 11, 1) + timedelta(days=i % 20)).isoformat()})
+            assert status == 201, body
+            claim_id = body["claim_id"]
             driver.approval_message(claim_id, level=1, seconds=120)
             totals.append(time.monotonic() - started)
     finally:

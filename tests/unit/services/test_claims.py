@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.domain.claim import ClaimStatus, InvalidClaim, LineItem
-from chalicelib.domain.identity import Forbidden
+from chalicelib.domain.identity import SYSTEM, Forbidden
 from chalicelib.domain.money import Money
 from chalicelib.services.claims import ClaimEdits, NotFound, edit_claim, get_claim, list_claims, submit_claim
 from tests.fakes import bootstrap_fakes
@@ -263,3 +263,40 @@ def test_a_submitted_claim_cannot_be_submitted_twice(app):
     with pytest.raises(InvalidClaim, match="is submitted and can no longer be changed"):
         _submit(app)
     assert app.audit.actions("CLAIM#c-1").count("claim.submitted") == 1
+
+
+# --- removing expenses from a draft ---------------------------------------------------------------------------
+
+
+def test_a_receipt_taken_out_of_a_draft_is_unattached_again_and_a_line_without_one_is_dropped(app):
+    from chalicelib.services.claims import MileageLine, add_line, remove_expense
+
+    put_claim(app, "c-1", "E201", expense_id="e-lunch")
+    who = principal(app, "E201")
+    line = MileageLine(kind="mileage", vehicle="private_car", distance_km=Decimal("10"), date=date(2026, 11, 3),
+                       description="office -> client")
+    mileage = add_line(who, app.claims, app.directory, "c-1", line, now=app.clock).expenses[-1]
+    assert app.expenses.locate(mileage.expense_id).claim_id == "c-1"
+
+    remove_expense(who, app.claims, "c-1", mileage.expense_id)
+    assert app.expenses.get(mileage.expense_id) is None and app.expenses.locate(mileage.expense_id) is None
+    assert app.expenses.unattached("E201") == []
+    remove_expense(who, app.claims, "c-1", "e-lunch")
+    assert [e.expense_id for e in app.expenses.unattached("E201")] == ["e-lunch"]
+    assert app.claims.get("c-1").expenses == []
+
+
+def test_a_receipt_submitted_alone_and_refused_stays_unattached_with_no_claim_made(app):
+    from chalicelib.domain.claim import lone_claim_id
+    from chalicelib.services.claims import submit_alone
+    from tests.builders import receipt
+
+    app.expenses.create(receipt("e-" + "a" * 32, "E201", created_at=app.clock(), updated_at=app.clock()), SYSTEM)
+    who = principal(app, "E201")
+    for edits, message in (({"total": "-1"}, "positive"),
+                           ({"currency": "THB"}, "no HKD exchange rate is configured for THB")):
+        with pytest.raises(InvalidClaim, match=message):
+            submit_alone(who, app.claims, app.expenses, app.directory, "e-" + "a" * 32, ClaimEdits(**edits),
+                         now=app.clock)
+        assert app.claims.get(lone_claim_id("e-" + "a" * 32)) is None
+        assert [e.expense_id for e in app.expenses.unattached("E201")] == ["e-" + "a" * 32]
