@@ -174,6 +174,7 @@ def test_a_replaced_receipt_is_audited_and_the_expense_keeps_the_version_it_was_
     assert status == 201, claim
     assert claim["expenses"][0]["s3_version_id"] == read["s3_version_id"]
     assert claim["expenses"][0]["file_sha256"] == hashlib.sha256(first).hexdigest()
+    assert driver.approval_message(claim["claim_id"], level=1)["approver_id"] == "E200"
 
 
 def test_an_object_over_the_limit_fails_the_expense_and_is_deleted(driver):

@@ -174,7 +174,8 @@ def test_a_receipt_removed_from_a_draft_is_unattached_again(driver):
     status, body = driver.submit_alone("E201", lunch, SUBMIT)
     assert status == 201 and body["status"] == "submitted", body
     assert driver.expense("E201", lunch)["claim_id"] == body["claim_id"] != claim_id
-    # a submitted claim is no longer a draft: nothing can be taken out of it
+    assert driver.approval_message(body["claim_id"], level=1)["approver_id"] == "E200"
+    # a claim in approval is no longer a draft: nothing can be taken out of it
     assert driver.remove_expense("E201", body["claim_id"], lunch)[0] == 400
 
 
