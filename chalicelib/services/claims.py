@@ -433,6 +433,7 @@ def submit_alone(principal: Principal, claims: ClaimStore, expenses: ExpenseStor
                       department_id=principal.department_id, purpose=expense.description,
                       cost_centre=expense.cost_centre or (department.cost_centre if department else None),
                       expenses=[expense])
+        submission_changes(draft, directory.policy(), now(), edits.apply_to(draft))  # refused before any write
         with contextlib.suppress(AlreadyExists):
             claims.create(draft, principal)
     return submit_claim(principal, claims, directory, lone_claim_id(expense_id), edits, now=now)

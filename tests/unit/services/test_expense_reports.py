@@ -156,6 +156,14 @@ def test_a_receipt_submitted_on_its_own_twice_is_one_claim(app):
     assert len(app.claims.items) == 1 and first.title == "" and first.headline == "Tsui Wah 翠華"
 
 
+def test_a_receipt_still_being_read_is_not_submitted_and_stays_unattached(app):
+    unattached(app, "e-" + "2" * 32, status="uploaded", vendor=None, total=None)
+    with pytest.raises(InvalidClaim, match="still being read"):
+        claims.submit_alone(principal(app, "E201"), app.claims, app.expenses, app.directory, "e-" + "2" * 32,
+                            claims.ClaimEdits(), now=app.clock)
+    assert app.claims.items == {} and app.expenses.locate("e-" + "2" * 32).claim_id is None
+
+
 def test_an_email_subject_names_the_draft_by_its_title(app):
     trip = report(app, title="Shenzhen trip 深圳")
     other = report(app, title="Team dinner")
