@@ -407,3 +407,17 @@ def test_an_old_draft_is_read_as_a_draft_holding_its_receipt_in_its_reading_stat
         vendor="Tsui Wah", total="90", receipt_date=date(2026, 11, 3)))
     assert edited.expenses[0].total == Money.of("90", "HKD") and edited.expenses[0].status == "extracted"
     assert app.expenses.locate("c-x").claim_id == "c-x"  # indexed for duplicate checks on its next write
+
+
+def test_a_claim_is_bounded_in_expenses_and_receipt_lines(app):
+    from chalicelib.domain.claim import MAX_EXPENSES, MAX_LINES
+    from chalicelib.domain.expense import LineItem
+
+    claim = report(app)
+    many = [receipt(f"e-{i}", "E201") for i in range(MAX_EXPENSES + 1)]
+    with pytest.raises(InvalidClaim, match=f"at most {MAX_EXPENSES} expenses"):
+        claim.with_expenses(many)
+    lines = [LineItem(description="x", amount=Money.of("1", "HKD"))] * (MAX_LINES // 2 + 1)
+    with pytest.raises(InvalidClaim, match=f"at most {MAX_LINES} receipt lines"):
+        claim.with_expenses([receipt("e-a", "E201", line_items=lines), receipt("e-b", "E201", line_items=lines)])
+    assert len(claim.with_expenses(many[:MAX_EXPENSES])["expenses"]) == MAX_EXPENSES
