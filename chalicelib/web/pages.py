@@ -21,15 +21,16 @@ _HEAD = """<!doctype html><html lang="zh-Hant"><head><meta charset="utf-8">
 
 
 def dashboard() -> str:
-    """Phone-first page: sign in (dev token on local/dev), snap a receipt, check what was read, submit;
-    finance sees counts per status and the department's claims."""
+    """Phone-first page: sign in (dev token on local/dev), snap a receipt, check what was read, then submit it on
+    its own or put it in a claim (報銷單: a report of many expenses, with mileage and per-diem lines); finance sees
+    counts per status and the department's claims."""
     return _HEAD.format(root="", title="HK Expense 報銷") + """
 <h1>HK Expense 報銷</h1>
 <p><label>Employee id 員工編號 <input id="emp" value="E201" size="6"></label>
 <button id="login">Sign in 登入</button> <span id="who"></span></p>
 <section id="upload" hidden><h2>New receipt 新收據</h2>
 <input id="file" type="file" accept="image/*,application/pdf" capture="environment">
-<p id="progress"></p>
+<p id="progress" role="status"></p>
 <form id="review" hidden>
 <p id="reasons" class="risk"></p>
 <label>Vendor 商戶 <input name="vendor"></label><br>
@@ -38,13 +39,22 @@ def dashboard() -> str:
 <label>Currency 貨幣 <input name="currency" size="4" maxlength="3"></label><br>
 <label>Category 類別 <select name="category"><option>meals</option><option>taxi</option><option>travel</option>
 <option>entertainment</option><option selected>general</option></select></label><br>
-<label>Purpose 用途 <input name="purpose" size="30"></label><br>
+<label>What for 用途 <input name="purpose" size="30"></label><br>
 <label><input name="urgent" type="checkbox"> Urgent 緊急</label><br>
-<button type="submit">Submit 提交</button></form></section>
+<button type="submit" id="alone">Submit on its own 單獨提交</button><br>
+<label>or add to 或加入 <select name="into"></select></label>
+<button type="button" id="add-to">Add to claim 加入報銷單</button>
+<button type="button" id="keep">Keep for later 稍後處理</button></form></section>
+<section id="loose" hidden><h2>My unattached receipts 未歸入報銷單的收據</h2><ul id="unattached"></ul></section>
+<section id="reports" hidden><h2>My claims 我的報銷單</h2>
+<form id="new-claim"><label>Title 標題 <input name="title" required maxlength="200" size="24"></label>
+<label>Purpose 目的 <input name="purpose" maxlength="500" size="24"></label>
+<button type="submit">New claim 新報銷單</button></form><p id="claim-msg" role="status"></p>
+<div id="drafts"></div></section>
 <section id="mine" hidden><h2>Waiting for me 待我審批</h2><ul id="waiting"></ul>
 <button id="batch">Approve selected 批量批准</button> <span id="batched"></span></section>
 <h2>Claims 申請</h2><div id="summary"></div><div id="bottlenecks"></div>
-<table id="claims"><thead><tr><th>Claim</th><th>Vendor 商戶</th><th>Date</th><th>Total 總額</th>
+<table id="claims"><thead><tr><th>Claim 報銷單</th><th>Date 日期</th><th>Amount 金額</th>
 <th>Status 狀態</th><th>Risk 風險</th><th>Notes 備註</th></tr></thead><tbody></tbody></table>
 <script src="static/dashboard.js"></script></body></html>"""
 
