@@ -60,28 +60,36 @@ def dashboard() -> str:
 
 
 def approval(summary: dict) -> str:
+    """Every expense of the claim (what the approver signs), each one disallowable as a whole and a receipt's
+    lines one by one; the payable amount follows what is ticked (approval.js)."""
+    period = " – ".join(d for d in summary.get("period") or [] if d)
     rows = "".join(
-        f"<tr><th>{html.escape(label)}</th><td>{html.escape(str(summary.get(key) or ''))}</td></tr>"
-        for key, label in (
-            ("vendor", "Vendor 商戶"),
-            ("date", "Date 日期"),
-            ("currency", "Currency 貨幣"),
-            ("total", "Total 總額"),
-            ("category", "Category 類別"),
-            ("purpose", "Purpose 用途"),
-            ("employee_id", "Claimant 申請人"),
-        )
+        f"<tr><th>{html.escape(label)}</th><td>{html.escape(str(value))}</td></tr>"
+        for label, value in (
+            ("Claim 報銷單", summary.get("title") or summary.get("vendor") or summary["claim_id"]),
+            ("Claimant 申請人", summary.get("employee_id")),
+            ("Purpose 用途", summary.get("purpose")),
+            ("Period 期間", period),
+            ("Total 總額", summary.get("amounts") or _amount(summary.get("currency"), summary.get("total"))),
+        ) if value
     )
     risks = "".join(f"<li class='risk'>{html.escape(r)}</li>" for r in summary.get("risk_reasons") or [])
+    # valid JSON that cannot close the script element (read as text: entities would not be decoded)
+    data = json.dumps(summary, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
+    data = data.replace("&", "\\u0026")
     return _HEAD.format(root="../", title="Approve 審批") + f"""
-<h1>Approve claim 審批申請 {html.escape(summary['claim_id'])}</h1><table>{rows}</table><ul>{risks}</ul>
-{_line_items(summary)}
+<h1>Approve claim 審批申請</h1><table>{rows}</table><ul>{risks}</ul>
+{_expenses(summary)}
 {_step_up(summary)}<textarea id="comment" rows="3" cols="40" placeholder="Comment 備註"></textarea><br>
 <button data-d="approve">Approve 批准</button><button data-d="reject">Reject 拒絕</button>
-<button data-d="return">Return for correction 退回修改</button><p id="out"></p>
+<button data-d="return">Return for correction 退回修改</button><p id="out" role="status"></p>
 <script src="../static/approval.js"></script>
-<script type="application/json" id="claim">{html.escape(json.dumps(summary, ensure_ascii=False))}</script>
+<script type="application/json" id="claim">{data}</script>
 </body></html>"""
+
+
+def _amount(currency: object, amount: object) -> str:
+    return f"{currency or ''} {amount or ''}".strip()
 
 
 def _step_up(summary: dict) -> str:
@@ -95,25 +103,72 @@ def _step_up(summary: dict) -> str:
             f"金額較大或屬高風險：須以 {who} 身份登入審批。</p>")
 
 
-def _line_items(summary: dict) -> str:
+KINDS = {"receipt": "Receipt 收據", "mileage": "Mileage 里程", "per_diem": "Per diem 每日津貼",
+         "lost_receipt": "No receipt 遺失收據"}
+
+
+def _expenses(summary: dict) -> str:
+    """One block per expense: what it is, its amount, how a mileage or per-diem amount was worked out, why a
+    receipt is missing, its risks; then a box to disallow it whole and, for a receipt, one per line."""
+    expenses = summary.get("expenses")
+    if expenses is None:  # a summary of the one-receipt model: its receipt, the lines cut by `line` alone
+        expenses = [{"expense_id": None, "label": summary.get("vendor") or "receipt", "kind": "receipt",
+                     **{k: summary.get(k) for k in ("date", "total", "currency", "category", "line_items")}}]
+    if not expenses:
+        return ""
+    blocks = "".join(_expense(e) for e in expenses)
+    payable = summary.get("payable_amounts") or _amount(summary.get("currency"), summary.get("payable"))
+    return (f"<h2>Expenses 開支 ({len(expenses)})</h2>{blocks}"
+            f"<p class='payable'>Payable now 應付金額: <strong id='payable'>{html.escape(payable)}</strong></p>")
+
+
+def _expense(e: dict) -> str:
+    eid = html.escape(str(e.get("expense_id") or ""))
+    cut = e.get("disallowed_reason")
+    facts = " · ".join(html.escape(str(x)) for x in (
+        e.get("date"), e.get("category"), KINDS.get(e.get("kind") or "", e.get("kind"))) if x)
+    out = [f"<article class='expense{' disallowed' if cut else ''}' data-expense='{eid}' "
+           f"data-currency='{html.escape(str(e.get('currency') or ''))}' "
+           f"data-total='{html.escape(str(e.get('total') or '0'))}' data-cut='{'1' if cut else ''}'>",
+           f"<h3>{html.escape(str(e.get('label') or ''))} <span class='amount'>"
+           f"{html.escape(_amount(e.get('currency'), e.get('total')))}</span></h3><p>{facts}</p>"]
+    if e.get("description") and e.get("description") != e.get("label"):
+        out.append(f"<p>{html.escape(e['description'])}</p>")
+    if e.get("rate"):
+        out.append(f"<p class='working'>{html.escape(e['rate'].get('working') or '')} "
+                   f"<small>({html.escape(e['rate'].get('source') or '')})</small></p>")
+    if e.get("lost_receipt_reason"):
+        out.append(f"<p class='risk'>No receipt 無收據: {html.escape(e['lost_receipt_reason'])}</p>")
+    out += [f"<p class='risk'>{html.escape(r)}</p>" for r in e.get("risk_reasons") or []]
+    out.append(_line_items(e))
+    if cut:
+        out.append(f"<p class='risk'>Disallowed 不批准: {html.escape(cut)}</p>")
+    elif eid:
+        out.append(f"<p class='cut'><label><input type='checkbox' class='disallow-expense' data-expense='{eid}'> "
+                   f"Disallow this expense 整項不批准</label> <input class='why' maxlength='300' "
+                   f"placeholder='Reason 原因' aria-label='Reason 原因'></p>")
+    return "".join(out) + "</article>"
+
+
+def _line_items(expense: dict) -> str:
     """Each line can be disallowed on its own (partial approval); lines already disallowed say by whom and why."""
-    lines = summary.get("line_items") or []
+    lines = expense.get("line_items") or []
     if not lines:
         return ""
+    eid = html.escape(str(expense.get("expense_id") or ""))
     rows = []
     for line in lines:
         n = int(line["line"])
         cells = f"<td>{html.escape(line['description'])}</td><td>{html.escape(line['amount'])}</td>"
         if line.get("disallowed_reason"):
-            rows.append(f"<tr class='disallowed'>{cells}<td colspan='2'>Disallowed 不批准: "
-                        f"{html.escape(line['disallowed_reason'])}</td></tr>")
+            rows.append(f"<tr class='disallowed' data-amount='{html.escape(line['amount'])}'>{cells}<td colspan='2'>"
+                        f"Disallowed 不批准: {html.escape(line['disallowed_reason'])}</td></tr>")
         else:
-            rows.append(f"<tr>{cells}<td><label><input type='checkbox' class='disallow' data-line='{n}'> "
-                        f"Disallow 不批准</label></td><td><input id='why-{n}' maxlength='300' "
-                        f"placeholder='Reason 原因'></td></tr>")
-    payable = html.escape(str(summary.get("payable") or ""))
-    return (f"<h2>Line items 明細</h2><table>{''.join(rows)}</table>"
-            f"<p>Payable now 應付金額: {html.escape(str(summary.get('currency') or ''))} {payable}</p>")
+            rows.append(f"<tr data-amount='{html.escape(line['amount'])}'>{cells}<td><label><input type='checkbox' "
+                        f"class='disallow' data-line='{n}' data-expense='{eid}'> Disallow 不批准</label></td>"
+                        f"<td><input class='why' maxlength='300' placeholder='Reason 原因' "
+                        f"aria-label='Reason 原因'></td></tr>")
+    return f"<table class='lines'><caption>Line items 明細</caption>{''.join(rows)}</table>"
 
 
 def refused(reason: str) -> str:
