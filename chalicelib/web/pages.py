@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 
@@ -44,6 +45,7 @@ def dashboard() -> str:
 <button type="submit" id="alone">Submit on its own 單獨提交</button><br>
 <label>or add to 或加入 <select name="into"></select></label>
 <button type="button" id="add-to">Add to claim 加入報銷單</button>
+<small id="no-draft">No draft claim yet: start one under My claims 尚無報銷單草稿，請於下方建立</small><br>
 <button type="button" id="keep">Keep for later 稍後處理</button></form></section>
 <section id="loose" hidden><h2>My unattached receipts 未歸入報銷單的收據</h2><ul id="unattached"></ul></section>
 <section id="reports" hidden><h2>My claims 我的報銷單</h2>
@@ -89,6 +91,11 @@ def approval(summary: dict) -> str:
 
 
 def _amount(currency: object, amount: object) -> str:
+    """"HKD 1,234.50", as Money prints amounts elsewhere on the page."""
+    try:
+        amount = f"{Decimal(str(amount)):,.2f}" if amount not in (None, "") else ""
+    except InvalidOperation:
+        pass
     return f"{currency or ''} {amount or ''}".strip()
 
 
@@ -159,14 +166,15 @@ def _line_items(expense: dict) -> str:
     rows = []
     for line in lines:
         n = int(line["line"])
-        cells = f"<td>{html.escape(line['description'])}</td><td>{html.escape(line['amount'])}</td>"
+        cells = (f"<td>{html.escape(line['description'])}</td>"
+                 f"<td class='num'>{html.escape(_amount('', line['amount']))}</td>")
         if line.get("disallowed_reason"):
-            rows.append(f"<tr class='disallowed' data-amount='{html.escape(line['amount'])}'>{cells}<td colspan='2'>"
+            rows.append(f"<tr class='disallowed' data-amount='{html.escape(line['amount'])}'>{cells}<td>"
                         f"Disallowed 不批准: {html.escape(line['disallowed_reason'])}</td></tr>")
         else:
             rows.append(f"<tr data-amount='{html.escape(line['amount'])}'>{cells}<td><label><input type='checkbox' "
-                        f"class='disallow' data-line='{n}' data-expense='{eid}'> Disallow 不批准</label></td>"
-                        f"<td><input class='why' maxlength='300' placeholder='Reason 原因' "
+                        f"class='disallow' data-line='{n}' data-expense='{eid}'> Disallow 不批准</label> "
+                        f"<input class='why' maxlength='300' placeholder='Reason 原因' "
                         f"aria-label='Reason 原因'></td></tr>")
     return f"<table class='lines'><caption>Line items 明細</caption>{''.join(rows)}</table>"
 

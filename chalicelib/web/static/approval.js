@@ -3,7 +3,7 @@
 const DONE = {approved: "Approved 已批准", rejected: "Rejected 已拒絕", returned: "Returned for correction 已退回修改"};
 const cents = v => Math.round(Number(v || 0) * 100);
 const money = c => (c / 100).toLocaleString("en-HK", {minimumFractionDigits: 2, maximumFractionDigits: 2});
-const reasonOf = box => (box.closest("tr, p").querySelector("input.why") || {}).value || "not reimbursable 不予報銷";
+const reasonOf = box => (box.closest("td, p").querySelector("input.why") || {}).value || "not reimbursable 不予報銷";
 // Per currency: each expense's total, nothing for one disallowed, less its disallowed lines (views.summary's rule).
 function payable() {
   const by = {};

@@ -1,7 +1,7 @@
 // The dashboard page (chalicelib/web/pages.py dashboard): served as a file under script-src 'self'.
 // A receipt arrives as an expense: read, corrected, then submitted on its own or put in a claim (報銷單).
 const esc = s => String(s ?? "").replace(/[&<>"']/g, c => "&#" + c.charCodeAt(0) + ";");
-let token = null, me = null, current = null, drafts = [];
+let token = null, me = null, desk = false, current = null, drafts = [], loads = 0;
 const STATUS = {uploaded: "Uploaded 已上傳", extracted: "Read 已識別", needs_review: "To check 待核對",
   entered: "Entered 已輸入", draft: "Draft 草稿", submitted: "Submitted 已提交", scored: "Checked 已評估",
   in_approval: "Awaiting approval 審批中", approved: "Approved 已批准", rejected: "Rejected 已拒絕",
@@ -22,53 +22,59 @@ const label = e => e.kind === "mileage" ? `mileage ${e.applied_rate ? Number(e.a
   : e.kind === "per_diem" ? `per diem ${(e.rate_details || {}).destination || ""}` : e.vendor || e.description || "receipt";
 const headline = c => c.summary ? c.summary.title : c.title ||
   (c.expenses.length === 1 ? label(c.expenses[0]) : `${c.expenses.length} expenses 項開支`);
-function amounts(c) {
-  if (c.summary) return c.summary.amounts;
+function amounts(c, payable = false) {
+  if (c.summary) return payable ? c.summary.payable_amounts : c.summary.amounts;
   const by = {};
-  for (const e of c.expenses) if (e.total) by[e.total.currency] = (by[e.total.currency] || 0) + Number(e.total.amount);
+  for (const e of c.expenses) if (e.total) by[e.total.currency] = (by[e.total.currency] || 0) +
+    (!payable ? Number(e.total.amount) : e.disallowed_reason ? 0 : Number(e.total.amount) -
+      (e.line_items || []).filter(l => l.disallowed_reason).reduce((n, l) => n + Number(l.amount.amount), 0));
   return Object.keys(by).sort().map(k => `${k} ${money(by[k])}`).join(" + ") || "no amount 未有金額";
 }
 const when = c => (c.period_start ? [c.period_start, c.period_end].filter(Boolean).join(" – ") :
   c.expenses.map(e => e.receipt_date).filter(Boolean).sort()[0]) || c.created_at.slice(0, 10);
 
+// Everything the page lists, fetched afresh and shown only if no later load started meanwhile (one at a time).
 async function load() {
-  const s = await api("GET", "dashboard/summary");
+  const mine = ++loads, none = {status: 0, body: {}};
+  const [s, b, w, list, loose] = await Promise.all([desk ? api("GET", "dashboard/summary") : none,
+    desk ? api("GET", "dashboard/approvals") : none, api("GET", "me/approvals"), api("GET", "claims"),
+    api("GET", "expenses")]);
+  const claims = list.body.claims || [];
+  const editable = claims.filter(c => c.employee_id === me && EDITABLE.includes(c.status));
+  const opened = (await Promise.all(editable.map(c => api("GET", "claims/" + encodeURIComponent(c.claim_id)))))
+    .filter(r => r.status === 200).map(r => r.body);
+  if (mine !== loads) return;
   $("summary").textContent = s.status !== 200 ? "" :
     Object.entries(s.body.by_status).map(([status, n]) =>
       `${STATUS[status] || status} ${n} (HKD ${money(s.body.hkd_by_status[status])})`).join(" · ") +
     ` · flagged 風險 ${s.body.flagged}` +
     ` · median hours to posting ${s.body.median_hours_to_posting ?? "-"}`;
-  const b = await api("GET", "dashboard/approvals");
   $("bottlenecks").textContent = b.status !== 200 || !b.body.approvers.length ? "" :
     "Waiting on 待審批: " + b.body.approvers.map(r =>
       `${r.approver_id} ${r.waiting} (oldest 最久 ${r.oldest_hours} h, HKD ${r.hkd_waiting})`).join(" · ");
-  const mine = await api("GET", "me/approvals");
-  const waiting = mine.status === 200 ? mine.body.approvals : [];
+  const waiting = w.status === 200 ? w.body.approvals : [];
   $("mine").hidden = waiting.length === 0;
   $("waiting").innerHTML = waiting.map(a =>
     `<li><label><input type="checkbox" class="pick" value="${esc(a.claim_id)}">
      <a href="${esc(a.link)}">${esc(a.title)}</a></label> ${esc(a.amounts)} · ${esc(a.employee_id)}
      ${a.on_behalf_of ? "(for 代 " + esc(a.on_behalf_of) + ")" : ""}</li>`).join("");
-  const list = await api("GET", "claims");
-  const claims = list.body.claims || [];
   $("claims").querySelector("tbody").innerHTML = claims.map(c =>
-    `<tr><td>${esc(headline(c))}</td><td>${esc(when(c))}</td><td>${esc(amounts(c))}</td>
+    `<tr><td>${esc(headline(c))}</td><td>${esc(when(c))}</td><td>${esc(amounts(c))}${amounts(c, true) !== amounts(c) ?
+     `<br><small>pays 應付 ${esc(amounts(c, true))}</small>` : ""}</td>
      <td>${esc(STATUS[c.status] || c.status)}</td>
      <td class="risk">${esc((c.risk_reasons || []).join("; "))}</td><td>${esc(notes(c))}</td></tr>`).join("");
-  await loadMine(claims.filter(c => c.employee_id === me && EDITABLE.includes(c.status)));
+  showMine(opened, loose.status === 200 ? loose.body.expenses : []);
 }
 // My draft and returned claims, each with what it holds and what can be added; my unattached receipts.
-async function loadMine(editable) {
-  drafts = (await Promise.all(editable.map(c => api("GET", "claims/" + encodeURIComponent(c.claim_id)))))
-    .filter(r => r.status === 200).map(r => r.body);
+function showMine(opened, found) {
+  drafts = opened;
   $("drafts").innerHTML = drafts.map(draftCard).join("");
   const into = $("review").elements.into;
   into.innerHTML = drafts.map(c => `<option value="${esc(c.claim_id)}">${esc(c.summary.title)}</option>`).join("");
   $("add-to").disabled = into.disabled = drafts.length === 0;
-  const loose = await api("GET", "expenses");
-  const found = loose.status === 200 ? loose.body.expenses : [];
-  $("loose").hidden = found.length === 0;
-  $("unattached").innerHTML = found.map(e => `<li>${esc(e.summary.label)} · ${esc(e.summary.date || "")}
+  $("no-draft").hidden = drafts.length > 0;
+  $("loose").hidden = !found.some(e => !current || e.expense_id !== current.expense_id);
+  $("unattached").innerHTML = found.filter(e => !current || e.expense_id !== current.expense_id).map(e => `<li>${esc(e.summary.label)} · ${esc(e.summary.date || "")}
     ${e.summary.total ? esc(e.summary.currency + " " + money(e.summary.total)) : ""}
     · ${esc(STATUS[e.status] || e.status)}
     <button type="button" class="check" data-e="${esc(e.expense_id)}">Check 核對</button></li>`).join("");
@@ -161,6 +167,7 @@ document.getElementById("login").onclick = async () => {
   const t = await r.json();
   if (!t.token) { $("who").textContent = words(t.error); return; }
   token = t.token; me = t.employee_id;
+  desk = t.roles.some(r => ["finance", "auditor", "admin"].includes(r));  // the dashboard/* figures are theirs
   $("who").textContent = t.roles.join(", ");
   $("upload").hidden = $("reports").hidden = false;
   load();
