@@ -7,6 +7,7 @@ is the stage root, the approval pages are one level down (`approvals/{token}`).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 from decimal import Decimal, InvalidOperation
@@ -92,10 +93,8 @@ def approval(summary: dict) -> str:
 
 def _amount(currency: object, amount: object) -> str:
     """"HKD 1,234.50", as Money prints amounts elsewhere on the page."""
-    try:
+    with contextlib.suppress(InvalidOperation):
         amount = f"{Decimal(str(amount)):,.2f}" if amount not in (None, "") else ""
-    except InvalidOperation:
-        pass
     return f"{currency or ''} {amount or ''}".strip()
 
 

@@ -68,7 +68,14 @@ async function load() {
 // My draft and returned claims, each with what it holds and what can be added; my unattached receipts.
 function showMine(opened, found) {
   drafts = opened;
-  $("drafts").innerHTML = drafts.map(draftCard).join("");
+  const cards = drafts.map(draftCard).join("");  // redrawn only when changed: a half-filled form is kept
+  if (cards !== $("drafts").dataset.shown) {
+    const open = [...$("drafts").querySelectorAll("details[open] form")].map(f => f.dataset.c + f.dataset.kind);
+    $("drafts").innerHTML = $("drafts").dataset.shown = cards;
+    $("drafts").querySelectorAll("details form").forEach(f => {
+      if (open.includes(f.dataset.c + f.dataset.kind)) f.parentElement.open = true;
+    });
+  }
   const into = $("review").elements.into;
   into.innerHTML = drafts.map(c => `<option value="${esc(c.claim_id)}">${esc(c.summary.title)}</option>`).join("");
   $("add-to").disabled = into.disabled = drafts.length === 0;
