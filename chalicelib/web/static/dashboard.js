@@ -98,7 +98,7 @@ function draftCard(c) {
     ${c.purpose ? `<p>${esc(c.purpose)}</p>` : ""}
     ${c.return_reason ? `<p class="risk">Returned 已退回: ${esc(c.return_reason)}</p>` : ""}
     <ul>${rows.join("") || "<li>Nothing yet: add a receipt or a line 尚無開支</li>"}</ul>
-    <p>Total 總額: ${esc(s.amounts)}</p>
+    <p>Total 總額: ${s.expenses.length ? esc(s.amounts) : "—"}</p>
     <details><summary>Add mileage 里程</summary><form class="line" data-c="${id}" data-kind="mileage">
     <label>Vehicle 車輛 <select name="vehicle"><option value="private_car">Private car 私家車</option>
     <option value="motorcycle">Motorcycle 電單車</option></select></label>
