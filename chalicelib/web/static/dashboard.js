@@ -68,12 +68,17 @@ async function load() {
 // My draft and returned claims, each with what it holds and what can be added; my unattached receipts.
 function showMine(opened, found) {
   drafts = opened;
-  const cards = drafts.map(draftCard).join("");  // redrawn only when changed: a half-filled form is kept
+  const cards = drafts.map(draftCard).join("");  // redrawn only when changed, keeping half-filled line forms
   if (cards !== $("drafts").dataset.shown) {
-    const open = [...$("drafts").querySelectorAll("details[open] form")].map(f => f.dataset.c + f.dataset.kind);
+    const kept = {};
+    $("drafts").querySelectorAll("form.line").forEach(f => { kept[f.dataset.c + f.dataset.kind] =
+      {open: f.parentElement.open, values: [...f.elements].filter(x => x.name).map(x => [x.name, x.value])}; });
     $("drafts").innerHTML = $("drafts").dataset.shown = cards;
-    $("drafts").querySelectorAll("details form").forEach(f => {
-      if (open.includes(f.dataset.c + f.dataset.kind)) f.parentElement.open = true;
+    $("drafts").querySelectorAll("form.line").forEach(f => {
+      const k = kept[f.dataset.c + f.dataset.kind];
+      if (!k) return;
+      f.parentElement.open = k.open;
+      k.values.forEach(([name, value]) => { if (f.elements[name]) f.elements[name].value = value; });
     });
   }
   const into = $("review").elements.into;
@@ -268,5 +273,7 @@ document.getElementById("drafts").onsubmit = async (e) => {
       meals_provided: Object.fromEntries(["breakfast", "lunch", "dinner"].map(m => [m, Number(f[m].value || 0)])
         .filter(([, n]) => n > 0))};
   const r = await api("POST", `claims/${encodeURIComponent(id)}/expenses`, {line});
-  if (r.status === 201) load(); else claimMsg(id, words(r.body.error));
+  if (r.status !== 201) { claimMsg(id, words(r.body.error)); return; }
+  f.reset(); f.parentElement.open = false;
+  load();
 };
