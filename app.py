@@ -238,7 +238,7 @@ def list_claims():
     principal = _principal()
     params = app.current_request.query_params or {}
     found = claims.list_claims(principal, bootstrap.container().claims, params.get("department"))
-    return _json({"claims": [claim.model_dump(mode="json") for claim in found]})
+    return _json({"claims": [_claim_json(claim) for claim in found]})
 
 
 @app.route("/claims", methods=["POST"])
