@@ -238,7 +238,7 @@ def list_claims():
     principal = _principal()
     params = app.current_request.query_params or {}
     found = claims.list_claims(principal, bootstrap.container().claims, params.get("department"))
-    return _json({"claims": [claim.model_dump(mode="json") for claim in found]})
+    return _json({"claims": [_claim_json(claim) for claim in found]})
 
 
 @app.route("/claims", methods=["POST"])
@@ -247,7 +247,7 @@ def create_claim():
     """A draft claim (報銷單): title, purpose, period, cost centre, and any unattached expenses to hold."""
     c = bootstrap.container()
     request = claims.NewClaim.model_validate(_body())
-    claim = claims.create_claim(_principal(), c.claims, c.expenses, c.directory, request)
+    claim = claims.create_claim(_principal(), c.claims, c.expenses, c.directory, request, c.advances)
     return _json(_claim_json(claim), 201)
 
 
@@ -262,7 +262,8 @@ def get_claim(claim_id):
 @api
 def edit_claim(claim_id):
     edits = claims.ClaimEdits.model_validate(_body())
-    claim = claims.edit_claim(_principal(), bootstrap.container().claims, claim_id, edits)
+    c = bootstrap.container()
+    claim = claims.edit_claim(_principal(), c.claims, claim_id, edits, c.advances)
     return _json(_claim_json(claim))
 
 
@@ -305,7 +306,7 @@ def submit_claim(claim_id):
     if current.status == ClaimStatus.RETURNED and current.employee_id == principal.employee_id:
         claim = requests.resubmit_after_return(c.approvals, principal, current, edits.apply_to(current))
     else:
-        claim = claims.submit_claim(principal, c.claims, c.directory, claim_id, edits)
+        claim = claims.submit_claim(principal, c.claims, c.directory, claim_id, edits, advances=c.advances)
     _keep_corrections(current.expenses, claim)
     return _json(_claim_json(claim))
 

@@ -1,7 +1,8 @@
 """Approval workflow benchmark through the local stack (moto's server, the real handlers and state machines).
 
-Measured for real, over HTTP:
-- upload -> first approver notified, p50/p95 seconds;
+Measured for real, over HTTP, on claims (reports) of 1-12 expenses: up to three uploaded receipts read by the
+OCR, the rest mileage, per-diem and lost-receipt lines:
+- first upload -> first approver notified, and submit -> first approver notified, p50/p95 seconds;
 - decisions/s through the API (each link clicked twice at once, then replayed: zero duplicate decisions allowed);
 - lost executions: claims of the run that did not reach posted/rejected (zero allowed).
 
@@ -30,7 +31,7 @@ from bench.e2e import percentile
 from chalicelib.domain.schedule import ReminderPolicy, next_working_moment
 from chalicelib.services.reminders import is_public_holiday
 from harness.demo import _free_port, start
-from harness.driver import Timeout
+from harness.driver import Timeout, wait_for
 from harness.sample_receipts import receipt_png
 
 EMPLOYEES = ("E201", "E202", "E300", "E121")
@@ -87,6 +88,61 @@ def next_step(driver, employee: str, claim_id: str, level: int) -> dict | None:
     return None if found == "done" else found
 
 
+def _upload_receipt(driver, employee: str, rng: random.Random, name: str) -> tuple[str, dict]:
+    """One photographed receipt: uploaded now, read by the OCR while the rest of the claim is filed."""
+    amount = f"{rng.choice([45, 88, 120, 380, 960, 2400, 5600])}.{rng.randint(0, 99):02d}"
+    when = date(2026, 11, 2) + timedelta(days=rng.randint(0, 19))
+    png = receipt_png(f"Vendor {name} 商戶", when, [("Item 項目", amount)])
+    expense_id = driver.upload(employee, png, f"r{name}.png", "image/png")
+    return expense_id, {"total": amount, "currency": "HKD", "vendor": f"Vendor {name}",
+                        "receipt_date": when.isoformat(), "category": rng.choice(CATEGORIES)}
+
+
+def _lines(rng: random.Random, count: int) -> list[dict]:
+    """The expenses without a receipt a trip has: mileage, per diem, a lost taxi receipt."""
+    day = date(2026, 11, 2) + timedelta(days=rng.randint(0, 19))
+    kinds = [
+        {"kind": "mileage", "vehicle": "private_car", "distance_km": str(rng.randint(5, 120)),
+         "date": day.isoformat(), "description": "client visit 客戶拜訪"},
+        {"kind": "per_diem", "destination": rng.choice(["CN-SZ", "MO", "HK"]), "days": str(rng.randint(1, 3)),
+         "date": day.isoformat(), "meals_provided": {"breakfast": 1}},
+        {"kind": "lost_receipt", "vendor": "Taxi 的士", "date": day.isoformat(), "amount": str(rng.randint(40, 180)),
+         "category": "taxi", "reason": "the driver had no printer"},
+    ]
+    return [rng.choice(kinds) for _ in range(count)]
+
+
+def _file_claim(driver, employee: str, rng: random.Random, i: int, receipts: list[tuple[str, dict]],
+                size: int) -> str:
+    """Wait for the receipts to be read, correct them as the employee would, build the claim, submit it."""
+    auth = driver.auth(employee)
+    for expense_id, truth in receipts:
+        wait_for(lambda e=expense_id: _expense_status(driver, employee, e) in {"extracted", "needs_review",
+                                                                              "failed"}, 120)
+        status, body = driver.call("PATCH", f"/expenses/{expense_id}", truth, auth)
+        assert status == 200, body
+    status, body = driver.call("POST", "/claims", {"title": f"Bench claim {i} 報銷單",
+                                                   "expense_ids": [e for e, _ in receipts]}, auth)
+    assert status == 201, body
+    claim_id = body["claim_id"]
+    for line in _lines(rng, size - len(receipts)):
+        status, body = driver.call("POST", f"/claims/{claim_id}/expenses", {"line": line}, auth)
+        assert status == 201, body
+    status, body = driver.call("POST", f"/claims/{claim_id}/submit", {"purpose": "bench"}, auth)
+    assert status == 200, body
+    return claim_id
+
+
+def _expense_status(driver, employee: str, expense_id: str) -> str:
+    status, body = driver.call("GET", f"/expenses/{expense_id}", None, driver.auth(employee))
+    return body.get("status", f"http {status}") if status == 200 else f"http {status}"
+
+
+def _needs_sign_in(message: dict) -> bool:
+    claim = message["claim"]
+    return float(claim.get("hkd_total") or 0) > 5000 or (claim.get("risk_score") or 0) >= 0.7
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--claims", type=int, default=500)
@@ -102,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     running = start(_free_port())
     driver = running.driver
     first_notified: list[float] = []
+    submit_to_notified: list[float] = []
+    expenses_per_claim: list[int] = []
     steps_by_claim: dict[str, int] = {}
     submitted_claims: list[str] = []
     uploaded: list[tuple[str, str]] = []
@@ -113,24 +171,20 @@ def main(argv: list[str] | None = None) -> int:
         began = time.monotonic()
         for i in range(args.claims):
             employee = EMPLOYEES[i % len(EMPLOYEES)]
-            amount = f"{rng.choice([45, 88, 120, 380, 960, 2400, 5600, 7200])}.{rng.randint(0, 99):02d}"
-            when = date(2026, 11, 2) + timedelta(days=i % 20)
-            png = receipt_png(f"Vendor {i} 商戶", when, [("Item 項目", amount)])
+            size = rng.randint(1, 12)
             started = time.monotonic()
-            expense_id = claim_id = driver.upload(employee, png, f"r{i}.png", "image/png")
-            uploaded.append((employee, expense_id))
+            receipts = [_upload_receipt(driver, employee, rng, f"{i}-{k}") for k in range(min(size, rng.randint(1, 3)))]
+            uploaded.extend((employee, expense_id) for expense_id, _ in receipts)
             try:
-                driver.wait_expense(employee, expense_id, {"extracted", "needs_review", "failed"}, seconds=120)
-                status, body = driver.submit_alone(employee, expense_id, {
-                    "total": amount, "currency": "HKD", "vendor": f"Vendor {i}", "receipt_date": when.isoformat(),
-                    "category": CATEGORIES[i % len(CATEGORIES)], "purpose": "bench"})
-                assert status == 201, body
-                claim_id = body["claim_id"]
+                claim_id = _file_claim(driver, employee, rng, i, receipts, size)
+                submitted_at = time.monotonic()
                 submitted_claims.append(claim_id)
+                expenses_per_claim.append(size)
                 message = driver.approval_message(claim_id, level=1, seconds=120)
             except Timeout as exc:  # counted, and its final state checked below: the run goes on
-                stalled.append(f"{claim_id}: {exc}")
+                stalled.append(f"claim {i}: {exc}")
                 continue
+            submit_to_notified.append(time.monotonic() - submitted_at)
             first_notified.append(time.monotonic() - started)
             level, steps = 1, 0
             while message is not None:
@@ -138,13 +192,15 @@ def main(argv: list[str] | None = None) -> int:
                 verdict = "reject" if rng.random() < 0.05 else "approve"
                 results: list[int] = []
                 t0 = time.monotonic()
-                clicks = [threading.Thread(target=lambda m=message, v=verdict, out=results: out.append(
-                    driver.decide(m["link"], v, "bench")[0])) for _ in range(2)]
+                # above the link-only amount or at high risk the approver decides signed in (step-up)
+                holder = driver.link_holder(message["link"]) if _needs_sign_in(message) else None
+                clicks = [threading.Thread(target=lambda m=message, v=verdict, h=holder, out=results: out.append(
+                    driver.decide(m["link"], v, "bench", signed_in_as=h)[0])) for _ in range(2)]
                 for c in clicks:
                     c.start()
                 for c in clicks:
                     c.join()
-                results.append(driver.decide(message["link"], verdict, "replay")[0])
+                results.append(driver.decide(message["link"], verdict, "replay", signed_in_as=holder)[0])
                 decide_seconds += time.monotonic() - t0
                 decisions += 1
                 duplicate_decisions += max(0, results.count(200) - 1)
@@ -167,9 +223,8 @@ def main(argv: list[str] | None = None) -> int:
         while time.monotonic() < deadline and not settled():
             time.sleep(0.5)
         finals = Counter(driver.claim("E900", cid)["status"] for cid in submitted_claims)
-        submitted_receipts = {"e-" + cid.removeprefix("c-") for cid in submitted_claims}
-        never_submitted = Counter(driver.expense(emp, eid)["status"] for emp, eid in uploaded
-                                  if eid not in submitted_receipts)
+        attached = {e["expense_id"] for cid in submitted_claims for e in driver.claim("E900", cid)["expenses"]}
+        never_submitted = Counter(_expense_status(driver, emp, eid) for emp, eid in uploaded if eid not in attached)
     finally:
         running.stop()
 
@@ -183,9 +238,14 @@ def main(argv: list[str] | None = None) -> int:
                  for n, at, seed in starts]
     lost = sum(n for status, n in finals.items() if status not in ("posted", "rejected"))
     print(f"approval_claims: {len(submitted_claims)} count")
+    print(f"approval_mean_expenses_per_claim: {statistics.mean(expenses_per_claim or [0]):.2f} expenses")
+    print(f"approval_max_expenses_per_claim: {max(expenses_per_claim or [0])} expenses")
     notified = first_notified or [math.nan]  # nothing notified at all still prints every line
     print(f"approval_upload_to_first_notification_p50_s: {statistics.median(notified):.3f} s")
     print(f"approval_upload_to_first_notification_p95_s: {percentile(notified, 95):.3f} s")
+    after_submit = submit_to_notified or [math.nan]
+    print(f"approval_submit_to_first_notification_p50_s: {statistics.median(after_submit):.3f} s")
+    print(f"approval_submit_to_first_notification_p95_s: {percentile(after_submit, 95):.3f} s")
     print(f"approval_decisions_per_s: {decisions / decide_seconds if decide_seconds else 0.0:.1f} decisions/s")
     print(f"approval_duplicate_decisions: {duplicate_decisions} count")
     print(f"approval_lost_executions: {lost} count")

@@ -79,7 +79,8 @@ def record_rejection(event: dict, context: object) -> dict:
 def post_to_ledger(event: dict, context: object) -> dict:
     task = ClaimTask.model_validate(event)
     c = bootstrap.container()
-    journal_id = posting.post_claim(task.claim_id, c.claims, c.directory, c.ledger, c.claimant_updates.tell)
+    journal_id = posting.post_claim(task.claim_id, c.claims, c.directory, c.ledger, c.claimant_updates.tell,
+                                    advances=c.advances)
     return {"claim_id": task.claim_id, "journal_id": journal_id}
 
 

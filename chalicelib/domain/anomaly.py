@@ -41,16 +41,20 @@ class Finding:
     reason: str
 
 
-def _where(sightings: list[Sighting], claim: Claim) -> str:
-    parts = []
+def _where(sightings: list[Sighting], claim: Claim) -> tuple[str, str]:
+    """Where else the receipt was seen, in English and 繁中."""
+    en, zh = [], []
     for s in sorted(sightings, key=lambda s: (s.claim_id, s.expense_id)):
         if s.claim_id == claim.claim_id:
-            parts.append("this claim")
+            en.append("this claim")
+            zh.append("本申請")
         elif s.employee_id == claim.employee_id:
-            parts.append(f"claim {s.claim_id}")
+            en.append(f"claim {s.claim_id}")
+            zh.append(f"申報 {s.claim_id}")
         else:
-            parts.append(f"claim {s.claim_id} of colleague {s.employee_id}")
-    return ", ".join(dict.fromkeys(parts))
+            en.append(f"claim {s.claim_id} of colleague {s.employee_id}")
+            zh.append(f"同事 {s.employee_id} 的申報 {s.claim_id}")
+    return ", ".join(dict.fromkeys(en)), "、".join(dict.fromkeys(zh))
 
 
 def assess_expense(expense: Expense, claim: Claim, policy: Policy, same_file: list[Sighting],
@@ -60,14 +64,14 @@ def assess_expense(expense: Expense, claim: Claim, policy: Policy, same_file: li
     found: list[Finding] = []
     earlier_file = [s for s in same_file if s.expense_id != expense.expense_id]
     if earlier_file:
-        where = _where(earlier_file, claim)
-        found.append(Finding(0.95, f"duplicate: same receipt file as in {where} / 重複：與{where}中的收據為同一檔案"))
+        en, zh = _where(earlier_file, claim)
+        found.append(Finding(0.95, f"duplicate: same receipt file as in {en} / 重複：與{zh}中的收據為同一檔案"))
     file_ids = {s.expense_id for s in earlier_file}
     earlier_content = [s for s in same_content if s.expense_id != expense.expense_id and s.expense_id not in file_ids]
     if earlier_content:
-        where = _where(earlier_content, claim)
-        found.append(Finding(0.9, f"duplicate: same vendor, date and total as in {where} / "
-                                  f"重複：商戶、日期及金額與{where}相同"))
+        en, zh = _where(earlier_content, claim)
+        found.append(Finding(0.9, f"duplicate: same vendor, date and total as in {en} / "
+                                  f"重複：商戶、日期及金額與{zh}相同"))
 
     if expense.total is not None:
         hkd = policy.fx.to_hkd(expense.total).amount

@@ -34,6 +34,7 @@ __all__ = ["Claim", "ClaimStatus", "Decision", "Expense", "InvalidClaim", "Inval
            "MAX_EXPENSES", "lone_claim_id", "parse_amount", "utcnow", "view_hash"]
 
 MAX_EXPENSES = 50  # one claim is one DynamoDB transaction with its expenses' index rows (at most 100 items)
+MAX_LINES = 300  # receipt lines over all expenses: the claim and its audit records stay well inside 400 KB items
 
 
 class ClaimStatus(StrEnum):
@@ -345,6 +346,8 @@ class Claim(BaseModel):
             raise InvalidClaim(f"a claim holds at most {MAX_EXPENSES} expenses: start another claim")
         if len({e.expense_id for e in expenses}) != len(expenses):
             raise InvalidClaim("an expense can be in a claim only once")
+        if sum(len(e.line_items) for e in expenses) > MAX_LINES:
+            raise InvalidClaim(f"a claim holds at most {MAX_LINES} receipt lines in all: start another claim")
         return {"expenses": [e.model_dump() for e in expenses]}
 
     def validate_for_submission(self, now: datetime | None = None) -> None:

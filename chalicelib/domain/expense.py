@@ -138,10 +138,10 @@ class Expense(BaseModel):
     def label(self) -> str:
         """A few words a person recognises the expense by."""
         if self.kind == ExpenseKind.MILEAGE:
-            return f"mileage {self.applied_rate.quantity} km" if self.applied_rate else "mileage"
+            return f"Mileage 里程 {self.applied_rate.quantity} km" if self.applied_rate else "Mileage 里程"
         if self.kind == ExpenseKind.PER_DIEM:
             where = self.rate_details.get("destination", "")
-            return f"per diem {where}".strip()
+            return f"Per diem 每日津貼 {where}".strip()
         return self.vendor or self.description or "receipt"
 
     def view(self) -> dict:

@@ -49,9 +49,12 @@ class JournalEntry(BaseModel):
         return self
 
 
-def journal_for(claim: Claim, fx: FxTable, entry_date: date) -> JournalEntry:
+def journal_for(claim: Claim, fx: FxTable, entry_date: date,
+                advance_lines: list[JournalLine] | None = None) -> JournalEntry:
     """The approved amount is booked, expense by expense (less whatever an approver disallowed), each to its
-    category's account and cost centre, in HKD with the original amount beside it; the employee is owed the sum."""
+    category's account and cost centre, in HKD with the original amount beside it; the employee is owed the sum.
+    A claim settling a cash advance books `advance_lines` (domain.advance.settlement_journal_lines: the advance
+    cleared, the difference paid or recovered) instead of the employee credit."""
     debits: list[JournalLine] = []
     for expense in claim.expenses:
         payable = expense.payable()
@@ -67,8 +70,8 @@ def journal_for(claim: Claim, fx: FxTable, entry_date: date) -> JournalEntry:
     if not debits:
         raise UnbalancedEntry("an approved claim with nothing payable cannot be posted")
     owed = sum((line.debit_hkd for line in debits), Decimal("0"))
-    credit = JournalLine(account=EMPLOYEE_PAYABLE, cost_centre=claim.cost_centre, credit_hkd=owed,
-                         description=f"Expense claim {claim.claim_id}: {claim.headline}"[:300],
-                         original_amount=owed, original_currency="HKD")
+    credits = advance_lines or [JournalLine(account=EMPLOYEE_PAYABLE, cost_centre=claim.cost_centre, credit_hkd=owed,
+                                            description=f"Expense claim {claim.claim_id}: {claim.headline}"[:300],
+                                            original_amount=owed, original_currency="HKD")]
     return JournalEntry(journal_id=f"JE-{claim.claim_id}", claim_id=claim.claim_id, entry_date=entry_date,
-                        lines=[*debits, credit])
+                        lines=[*debits, *credits])

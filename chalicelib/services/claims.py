@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from chalicelib.domain import allowances
 from chalicelib.domain.access import can_read_claim, reads_every_department, reads_own_department
+from chalicelib.domain.advance import AdvanceStatus
 from chalicelib.domain.claim import EDITABLE, Claim, ClaimStatus, InvalidClaim, lone_claim_id, parse_amount, utcnow
 from chalicelib.domain.currencies import check_currency
 from chalicelib.domain.errors import AlreadyExists
@@ -25,7 +26,7 @@ from chalicelib.domain.expense import CATEGORIES, Expense, ExpenseKind, ExpenseS
 from chalicelib.domain.identity import Forbidden, Principal
 from chalicelib.domain.money import Money, NoFxRate
 from chalicelib.domain.policy import Policy
-from chalicelib.services.ports import ClaimStore, Directory, ExpenseStore
+from chalicelib.services.ports import AdvanceStore, ClaimStore, Directory, ExpenseStore
 
 Now = Callable[[], datetime]
 
@@ -267,8 +268,26 @@ def _own_unattached(principal: Principal, expenses: ExpenseStore, expense_id: st
     return expense
 
 
+def check_advance(claim: Claim, claims: ClaimStore, advances: AdvanceStore | None) -> None:
+    """A claim may settle only the claimant's own paid, unsettled advance, and no other live claim of theirs may
+    be settling it already (an advance settles one claim)."""
+    if not claim.advance_id:
+        return
+    advance = advances.get(claim.advance_id) if advances is not None else None
+    if advance is None or advance.employee_id != claim.employee_id:
+        raise InvalidClaim(f"advance {claim.advance_id} is not one of your cash advances")
+    if advance.status != AdvanceStatus.PAID or advance.settled_claim_id:
+        raise InvalidClaim(f"advance {claim.advance_id} is {advance.status.value}: only a paid advance that is not "
+                           "yet settled can be settled by a claim")
+    others = [c.claim_id for c in claims.by_employee(claim.employee_id)
+              if c.advance_id == claim.advance_id and c.claim_id != claim.claim_id
+              and c.status not in (ClaimStatus.REJECTED, ClaimStatus.FAILED)]
+    if others:
+        raise InvalidClaim(f"advance {claim.advance_id} is already being settled by claim {others[0]}")
+
+
 def create_claim(principal: Principal, claims: ClaimStore, expenses: ExpenseStore, directory: Directory,
-                 request: NewClaim) -> Claim:
+                 request: NewClaim, advances: AdvanceStore | None = None) -> Claim:
     """A draft claim, with the unattached expenses named; its cost centre defaults to the department's."""
     department = directory.department(principal.department_id)
     held = [_own_unattached(principal, expenses, expense_id) for expense_id in request.expense_ids]
@@ -279,6 +298,7 @@ def create_claim(principal: Principal, claims: ClaimStore, expenses: ExpenseStor
         period_end=request.period_end, advance_id=request.advance_id, expenses=held,
     )
     claim.with_expenses(held)  # the same limits as adding them one by one
+    check_advance(claim, claims, advances)
     claims.create(claim, principal)
     return claim
 
@@ -369,11 +389,14 @@ def edit_expense(principal: Principal, claims: ClaimStore, expenses: ExpenseStor
     return updated, saved
 
 
-def edit_claim(principal: Principal, claims: ClaimStore, claim_id: str, edits: ClaimEdits) -> Claim:
+def edit_claim(principal: Principal, claims: ClaimStore, claim_id: str, edits: ClaimEdits,
+               advances: AdvanceStore | None = None) -> Claim:
     claim = own_editable(principal, claims, claim_id)
     changes = edits.apply_to(claim)
     if not changes:
         return claim
+    if "advance_id" in changes:
+        check_advance(claim.model_copy(update={"advance_id": changes["advance_id"]}), claims, advances)
     return claims.save(claim, claim.moved_to(claim.status, **changes), principal, action="claim.corrected")
 
 
@@ -392,12 +415,14 @@ def submission_changes(claim: Claim, policy: Policy, now: datetime, changes: dic
 
 
 def submit_claim(principal: Principal, claims: ClaimStore, directory: Directory, claim_id: str, edits: ClaimEdits,
-                 *, now: Now = utcnow) -> Claim:
+                 *, now: Now = utcnow, advances: AdvanceStore | None = None) -> Claim:
     """First submission of a claim; a returned claim is resubmitted through the approval service instead."""
     claim = own_editable(principal, claims, claim_id)
     if claim.status == ClaimStatus.RETURNED:
         raise InvalidClaim("a returned claim is resubmitted to its approver, not submitted anew")
     changes = submission_changes(claim, directory.policy(), now(), edits.apply_to(claim))
+    check_advance(claim.model_copy(update={"advance_id": changes.get("advance_id", claim.advance_id)}), claims,
+                  advances)
     return claims.save(claim, claim.moved_to(ClaimStatus.SUBMITTED, **changes), principal, action="claim.submitted")
 
 
@@ -415,8 +440,7 @@ def submit_alone(principal: Principal, claims: ClaimStore, expenses: ExpenseStor
                       department_id=principal.department_id, purpose=expense.description,
                       cost_centre=expense.cost_centre or (department.cost_centre if department else None),
                       expenses=[expense])
-        # refused before the draft is stored: a submission answered 400 leaves the receipt unattached, unchanged
-        submission_changes(draft, directory.policy(), now(), edits.apply_to(draft))
+        submission_changes(draft, directory.policy(), now(), edits.apply_to(draft))  # refused before any write
         with contextlib.suppress(AlreadyExists):
             claims.create(draft, principal)
     return submit_claim(principal, claims, directory, lone_claim_id(expense_id), edits, now=now)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from chalicelib.domain.advance import settlement_journal_lines
 from chalicelib.domain.claim import TERMINAL, Claim, ClaimStatus
 from chalicelib.domain.identity import SYSTEM
 from chalicelib.domain.ledger import journal_for
-from chalicelib.services.ports import ClaimStore, Directory, Ledger
+from chalicelib.services.advances import settle_advance
+from chalicelib.services.ports import AdvanceStore, ClaimStore, Directory, Ledger
 
 Tell = Callable[[Claim, str], None]  # ClaimantUpdates.tell: the employee hears how their claim ended
 
@@ -33,8 +35,11 @@ def _get(claims: ClaimStore, claim_id: str) -> Claim:
 
 
 def post_claim(claim_id: str, claims: ClaimStore, directory: Directory, ledger: Ledger,
-               tell: Tell = _silent, *, now: Callable[[], datetime] = _utcnow) -> str:
-    """Idempotent: a retried task finds the claim posted and returns the same journal id."""
+               tell: Tell = _silent, *, now: Callable[[], datetime] = _utcnow,
+               advances: AdvanceStore | None = None) -> str:
+    """Idempotent: a retried task finds the claim posted and returns the same journal id. A claim that settles a
+    cash advance clears it in the same journal (settling is idempotent too: a retry finds it settled by this
+    claim and books the same lines)."""
     claim = _get(claims, claim_id)
     if claim.status == ClaimStatus.POSTED and claim.journal_id:
         return claim.journal_id
@@ -42,7 +47,15 @@ def post_claim(claim_id: str, claims: ClaimStore, directory: Directory, ledger: 
         claim = claims.save(claim, claim.moved_to(ClaimStatus.APPROVED), SYSTEM, action="claim.approved")
     if claim.status != ClaimStatus.APPROVED:
         raise RuntimeError(f"claim {claim_id} is {claim.status.value}, not approved")
-    entry = ledger.post(journal_for(claim, directory.policy().fx, now().date()))
+    fx = directory.policy().fx
+    advance_lines = None
+    if claim.advance_id:
+        if advances is None:
+            raise RuntimeError(f"claim {claim_id} settles advance {claim.advance_id}: the advance store is needed")
+        advance = settle_advance(advances, claim.advance_id, claim.claim_id, claim.payable_hkd(fx), SYSTEM, now())
+        advance_lines = settlement_journal_lines(advance.settlement, claim.cost_centre,
+                                                 f"Advance {advance.advance_id} settled by claim {claim.claim_id}")
+    entry = ledger.post(journal_for(claim, fx, now().date(), advance_lines))
     posted = claims.save(claim, claim.moved_to(ClaimStatus.POSTED, journal_id=entry.journal_id), SYSTEM,
                          action="claim.posted")
     tell(posted, "posted")

@@ -1,6 +1,7 @@
 """The pages' scripts are valid JavaScript files (none inline: the CSP allows only 'self') and the approval page
 escapes what it shows."""
 
+import json
 import re
 import shutil
 import subprocess
@@ -97,3 +98,51 @@ def test_a_step_up_claim_says_who_must_sign_in_and_its_script_signs_them_in():
     assert "step-up" not in pages.approval({**PARTIAL, "approver_id": "E200", "sign_in_required": False})
     script = pages.static_asset("approval.js")[0]
     assert 'getElementById("step-up")' in script and "headers.Authorization" in script
+
+
+def test_the_phone_page_reads_an_upload_as_an_expense_and_submits_it_alone_or_in_a_claim():
+    script = pages.static_asset("dashboard.js")[0]
+    assert '"expenses/" + encodeURIComponent(id)' in script and "waitForReading(u.body.expense_id)" in script
+    assert '"expenses/" + encodeURIComponent(current.expense_id) + "/submit"' in script  # submitted on its own
+    assert '"PATCH", "expenses/"' in script and "{expense_ids: [current.expense_id]}" in script
+    assert 'api("GET", "expenses")' in script and 'api("POST", "claims", {title' in script
+    assert 'kind: "mileage"' in script and 'kind: "per_diem"' in script and "meals_provided" in script
+    html = pages.dashboard()
+    for words in ("單獨提交", "未歸入報銷單的收據", "我的報銷單", "新報銷單"):
+        assert words in html
+    assert "里程" in script and "每日津貼" in script and "summary.title" in script and "summary.amounts" in script
+
+
+REPORT = {"claim_id": "c-9", "title": "Macau trip 澳門", "employee_id": "E201", "amounts": "HKD 147.00 + MOP 1,920.00",
+          "payable_amounts": "HKD 147.00 + MOP 1,680.00", "risk_reasons": [], "expenses": [
+              {"expense_id": "e-1", "label": "MGM <Macau>", "kind": "receipt", "date": "2026-11-17", "total": "1920.00",
+               "currency": "MOP", "category": "travel", "risk_reasons": ["duplicate?"], "rate": None,
+               "line_items": [{"line": 0, "description": "Room", "amount": "1680.00", "disallowed_reason": None},
+                              {"line": 1, "description": "Minibar", "amount": "240.00",
+                               "disallowed_reason": "personal"}]},
+              {"expense_id": "e-2", "label": "mileage 42 km", "kind": "mileage", "date": "2026-11-18",
+               "total": "147.00", "currency": "HKD", "category": "travel", "risk_reasons": [], "line_items": [],
+               "rate": {"working": "42 km × HKD 3.50/km", "source": "policy 2026"}},
+              {"expense_id": "e-3", "label": "Taxi", "kind": "lost_receipt", "date": "2026-11-18", "total": "80.00",
+               "currency": "HKD", "category": "taxi", "lost_receipt_reason": "driver had no printer",
+               "disallowed_reason": "no evidence", "risk_reasons": [], "line_items": []}]}
+
+
+def test_approval_page_shows_every_expense_and_lets_each_be_disallowed_whole():
+    html = pages.approval(REPORT)
+    assert html.count("<article class='expense") == 3 and "Macau trip 澳門" in html
+    assert "MGM &lt;Macau&gt;" in html and "MOP 1,920.00" in html and "duplicate?" in html
+    assert "42 km × HKD 3.50/km" in html and "policy 2026" in html  # the rate working of a mileage line
+    assert "driver had no printer" in html and "no evidence" in html  # no receipt, and already disallowed
+    assert re.findall(r"class='disallow-expense' data-expense='([\w-]+)'", html) == ["e-1", "e-2"]
+    assert re.findall(r"class='disallow' data-line='(\d+)' data-expense='([\w-]+)'", html) == [("0", "e-1")]
+    assert "id='payable'>HKD 147.00 + MOP 1,680.00<" in html
+    script = pages.static_asset("approval.js")[0]
+    assert "expense_id: x.dataset.expense" in script and "input.disallow-expense:checked" in script
+    assert 'getElementById("payable")' in script  # payable follows the ticks
+
+
+def test_approval_page_data_block_is_json_that_cannot_close_the_script():
+    html = pages.approval({**REPORT, "title": "</script><script>alert(1)</script> & co"})
+    block = re.search(r'<script type="application/json" id="claim">(.*?)</script>', html, flags=re.S).group(1)
+    assert json.loads(block)["title"] == "</script><script>alert(1)</script> & co"
