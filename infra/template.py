@@ -268,9 +268,10 @@ def access(stage: str) -> dict[str, Access]:
         "record_rejection": Access(tables={"claims": CLAIM_WRITE, "expenses": EXPENSE_ROWS, "audit": AUDIT_APPEND,
                                            "directory": ("dynamodb:GetItem",)},
                                    publish=("employee-notifications",)),
-        "post_to_ledger": Access(
+        "post_to_ledger": Access(  # a claim naming a cash advance settles it in the same posting
             tables={"claims": CLAIM_WRITE, "expenses": EXPENSE_ROWS, "audit": AUDIT_APPEND,
-                    "directory": ("dynamodb:GetItem",), "ledger": ("dynamodb:GetItem", "dynamodb:PutItem")},
+                    "directory": ("dynamodb:GetItem",), "ledger": ("dynamodb:GetItem", "dynamodb:PutItem"),
+                    "advances": CLAIM_WRITE},
             publish=("employee-notifications",),
         ),
         # the daily overdue-advance reminder: paid advances by status, the policy, one audit note each, the holder told

@@ -118,7 +118,7 @@ def test_a_trip_report_in_two_currencies_is_routed_on_its_hkd_total_partly_appro
     assert employee.credit_hkd == sum((line.debit_hkd for line in debits), Decimal("0"))
     assert employee.credit_hkd == expected_hkd - Decimal("147.00")
     told = driver.claimant_message(claim_id, "posted")
-    assert "Not reimbursed: mileage 42" in told["en"] and "the company car was free" in told["en"]
+    assert "Not reimbursed: Mileage 里程 42 km 147.00 (the company car was free" in told["en"]
     status, signatures = driver.call("GET", f"/claims/{claim_id}/signatures", None, driver.auth("E400"))
     assert status == 200 and [s["valid"] for s in signatures["signatures"]] == [True, True], signatures
 

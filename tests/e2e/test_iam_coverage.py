@@ -117,17 +117,6 @@ def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, mon
         top = submitted(driver, employee="E100")
         assert "no eligible approver" in driver.wait_status("E100", top, {"failed"})["failure_reason"]
         assert "no eligible approver" in driver.claimant_message(top, "failed")["en"]
-        # E: a report (報銷單): a receipt joins the draft its upload names, a mileage line is priced, the receipt is
-        # taken out again and listed among the unattached
-        status, report = driver.create_claim("E202", "Kowloon client visits", purpose="visits")
-        assert status == 201, report
-        receipt = driver.upload("E202", receipt_png(*LUNCH), "lunch.png", "image/png", claim_id=report["claim_id"])
-        wait_for(lambda: (e := driver.try_expense("E202", receipt)) and e["claim_id"] == report["claim_id"])
-        mileage = {"kind": "mileage", "vehicle": "private_car", "distance_km": "12", "date": "2026-11-20",
-                   "description": "office -> client, Kwun Tong"}
-        assert driver.add_line("E202", report["claim_id"], mileage)[0] == 201
-        assert driver.remove_expense("E202", report["claim_id"], receipt)[0] == 200
-        assert [e["expense_id"] for e in driver.unattached("E202")] == [receipt]
         # D: a cash advance requested, approved, paid and listed over the API; the daily reminder finds it overdue
         status, advance = driver.call("POST", "/advances", {"amount": "800", "purpose": "float"}, driver.auth("E202"))
         assert status == 201, advance
@@ -139,6 +128,23 @@ def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, mon
         c.directory.put_policy(c.directory.policy().model_copy(update={"advance_overdue_days": 0}))
         stack.client("lambda").invoke(FunctionName=r.function_name("local", "remind_overdue_advances"), Payload=b"{}")
         wait_for(lambda: r.function_name("local", "intake_email") in iam_recorder.CALLS)
+        # E: a report (報銷單) settling D's advance: a receipt joins the draft its upload names, a mileage line is
+        # priced, the receipt is taken out again and listed among the unattached; submitted, approved, posted
+        status, report = driver.create_claim("E202", "Kowloon client visits", purpose="visits",
+                                             advance_id=advance["advance_id"])
+        assert status == 201, report
+        receipt = driver.upload("E202", receipt_png(*LUNCH), "lunch.png", "image/png", claim_id=report["claim_id"])
+        wait_for(lambda: (e := driver.try_expense("E202", receipt)) and e["claim_id"] == report["claim_id"])
+        mileage = {"kind": "mileage", "vehicle": "private_car", "distance_km": "12", "date": "2026-11-20",
+                   "description": "office -> client, Kwun Tong"}
+        assert driver.add_line("E202", report["claim_id"], mileage)[0] == 201
+        assert driver.remove_expense("E202", report["claim_id"], receipt)[0] == 200
+        assert [e["expense_id"] for e in driver.unattached("E202")] == [receipt]
+        assert driver.submit_claim("E202", report["claim_id"])[0] == 200
+        while (step := driver.approval_message(report["claim_id"], level=1))["approver_id"] != "E200":
+            pass
+        assert driver.decide_signed_in(step["link"], "approve")[0] == 200
+        assert driver.wait_status("E202", report["claim_id"], {"posted", "failed"})["status"] == "posted"
     finally:
         iam_recorder.uninstall()
 
