@@ -354,6 +354,16 @@ def edit_expense(expense_id):
     return _json(_expense_json(expense, claim))
 
 
+@app.route("/expenses/{expense_id}/audit", methods=["GET"])
+@api
+def expense_audit(expense_id):
+    """The expense's own hash-chained trail while it was unattached, and the claim holding it now."""
+    c = bootstrap.container()
+    _, claim = claims.get_expense(_principal(), c.expenses, c.claims, expense_id)  # the expense's read rules
+    return _json({"expense_id": expense_id, "claim_id": claim.claim_id if claim else None,
+                  "records": [r.model_dump(mode="json") for r in c.expenses.history(expense_id)]})
+
+
 @app.route("/expenses/{expense_id}/submit", methods=["POST"])
 @api
 def submit_expense(expense_id):
@@ -372,9 +382,13 @@ def submit_expense(expense_id):
 def claim_audit(claim_id):
     principal = _principal()
     c = bootstrap.container()
-    claims.get_claim(principal, c.claims, claim_id)  # the same read rules as the claim itself
+    claim = claims.get_claim(principal, c.claims, claim_id)  # the same read rules as the claim itself
     records = c.audit.records(c.claims.entity(claim_id))
-    return _json({"records": [r.model_dump(mode="json") for r in records]})
+    # each expense's own trail from before it joined the claim (uploaded, read, corrected, evidence replaced)
+    before = {e.expense_id: [r.model_dump(mode="json") for r in c.expenses.history(e.expense_id)]
+              for e in claim.expenses}
+    return _json({"records": [r.model_dump(mode="json") for r in records],
+                  "expenses": {k: v for k, v in before.items() if v}})
 
 
 @app.route("/claims/{claim_id}/signatures", methods=["GET"])

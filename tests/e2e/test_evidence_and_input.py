@@ -175,6 +175,13 @@ def test_a_replaced_receipt_is_audited_and_the_expense_keeps_the_version_it_was_
     assert claim["expenses"][0]["s3_version_id"] == read["s3_version_id"]
     assert claim["expenses"][0]["file_sha256"] == hashlib.sha256(first).hexdigest()
     assert driver.approval_message(claim["claim_id"], level=1)["approver_id"] == "E200"
+    # an auditor reads the replacement through the API: on the expense, and with the claim that holds it now
+    status, trail = driver.call("GET", f"/expenses/{expense_id}/audit", None, driver.auth("E400"))
+    assert status == 200 and trail["claim_id"] == claim["claim_id"]
+    assert [r["action"] for r in trail["records"]].count("evidence.replaced") == 1
+    status, claim_trail = driver.call("GET", f"/claims/{claim['claim_id']}/audit", None, driver.auth("E400"))
+    assert status == 200 and "evidence.replaced" in [r["action"] for r in claim_trail["expenses"][expense_id]]
+    assert driver.call("GET", f"/expenses/{expense_id}/audit", None, driver.auth("E202"))[0] == 404
 
 
 def test_an_object_over_the_limit_fails_the_expense_and_is_deleted(driver):
