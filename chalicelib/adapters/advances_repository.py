@@ -5,10 +5,9 @@ sequence slot being free), so an advance never changes without its record and tw
 from __future__ import annotations
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.adapters.dynamo_models import AdvanceItem, AuditItem
+from chalicelib.adapters.dynamo_models import AdvanceItem
 from chalicelib.adapters.repositories import AuditLog
 from chalicelib.domain.advance import Advance, AdvanceStatus
 from chalicelib.domain.audit import AuditRecord
@@ -50,23 +49,15 @@ class AdvanceRepository:
     def create(self, advance: Advance, actor: Principal, action: str = "advance.requested") -> None:
         record = self._audit.next_record(self.entity(advance.advance_id), actor, action, None,
                                          advance.model_dump(mode="json"))
-        try:
-            with TransactWrite(connection=self._connection) as tx:
-                tx.save(_item(advance), condition=AdvanceItem.advance_id.does_not_exist())
-                tx.save(AuditLog.item(record), condition=AuditItem.entity.does_not_exist())
-        except TransactWriteError as exc:
-            raise AlreadyExists(advance.advance_id) from exc
+        self._audit.write_with(_item(advance), AdvanceItem.advance_id.does_not_exist(), record,
+                               AlreadyExists(advance.advance_id))
 
     def save(self, before: Advance, after: Advance, actor: Principal, action: str) -> Advance:
         """Persist `after` only if the stored advance is still `before`; appends the audit record with it."""
         record = self._audit.next_record(self.entity(after.advance_id), actor, action,
                                          before.model_dump(mode="json"), after.model_dump(mode="json"))
-        try:
-            with TransactWrite(connection=self._connection) as tx:
-                tx.save(_item(after), condition=AdvanceItem.version == before.version)
-                tx.save(AuditLog.item(record), condition=AuditItem.entity.does_not_exist())
-        except TransactWriteError as exc:
-            raise ConcurrentChange(f"advance {after.advance_id} changed concurrently") from exc
+        self._audit.write_with(_item(after), AdvanceItem.version == before.version, record,
+                               ConcurrentChange(f"advance {after.advance_id} changed concurrently"))
         return after
 
     def note(self, advance_id: str, actor: Principal, action: str, details: dict) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pynamodb.connection import Connection
@@ -131,6 +132,19 @@ class AuditLog:
             entity=record.entity, seq=_seq(record.seq), body=record.model_dump_json(), hash=record.hash
         )
 
+    def write_with(self, item, condition, record: AuditRecord, refused: Exception,
+                   more: Callable[[TransactWrite], None] | None = None) -> None:
+        """One transaction: `item` (on `condition`) and its audit record (in a free sequence slot), plus whatever
+        `more` adds; `refused` is raised when any condition fails (someone else wrote first)."""
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.save(item, condition=condition)
+                tx.save(self.item(record), condition=AuditItem.entity.does_not_exist())
+                if more is not None:
+                    more(tx)
+        except TransactWriteError as exc:
+            raise refused from exc
+
     def event(self, kind: str, at: datetime, actor: Principal, action: str, after: dict) -> str:
         """A standalone record (an API call, a refused link), one entity each: never a hot chain that a flood of
         requests would contend on."""
@@ -168,24 +182,15 @@ class ClaimRepository:
 
     def create(self, claim: Claim, actor: Principal, action: str = "claim.created") -> None:
         record = self._audit.next_record(self.entity(claim.claim_id), actor, action, None, _public(claim))
-        try:
-            with TransactWrite(connection=self._connection) as tx:
-                tx.save(_claim_item(claim), condition=ClaimItem.claim_id.does_not_exist())
-                tx.save(AuditLog.item(record), condition=AuditItem.entity.does_not_exist())
-                _move_expenses(tx, None, claim)
-        except TransactWriteError as exc:
-            raise AlreadyExists(claim.claim_id) from exc
+        self._audit.write_with(_claim_item(claim), ClaimItem.claim_id.does_not_exist(), record,
+                               AlreadyExists(claim.claim_id), lambda tx: _move_expenses(tx, None, claim))
 
     def save(self, before: Claim, after: Claim, actor: Principal, action: str) -> Claim:
         """Persist `after` only if the stored claim is still `before`; appends the audit record with it."""
         record = self._audit.next_record(self.entity(after.claim_id), actor, action, _public(before), _public(after))
-        try:
-            with TransactWrite(connection=self._connection) as tx:
-                tx.save(_claim_item(after), condition=ClaimItem.version == before.version)
-                tx.save(AuditLog.item(record), condition=AuditItem.entity.does_not_exist())
-                _move_expenses(tx, before, after)
-        except TransactWriteError as exc:
-            raise ConcurrentChange(f"claim {after.claim_id} changed concurrently") from exc
+        self._audit.write_with(_claim_item(after), ClaimItem.version == before.version, record,
+                               ConcurrentChange(f"claim {after.claim_id} changed concurrently"),
+                               lambda tx: _move_expenses(tx, before, after))
         return after
 
     def note(self, claim_id: str, actor: Principal, action: str, details: dict) -> None:
@@ -233,23 +238,15 @@ class ExpenseRepository:
     def create(self, expense: Expense, actor: Principal, action: str = "expense.created") -> None:
         record = self._audit.next_record(self.entity(expense.expense_id), actor, action, None,
                                          expense.model_dump(mode="json"))
-        try:
-            with TransactWrite(connection=self._connection) as tx:
-                tx.save(_unattached_item(expense), condition=ExpenseItem.expense_id.does_not_exist())
-                tx.save(AuditLog.item(record), condition=AuditItem.entity.does_not_exist())
-        except TransactWriteError as exc:
-            raise AlreadyExists(expense.expense_id) from exc
+        self._audit.write_with(_unattached_item(expense), ExpenseItem.expense_id.does_not_exist(), record,
+                               AlreadyExists(expense.expense_id))
 
     def save(self, before: Expense, after: Expense, actor: Principal, action: str) -> Expense:
         record = self._audit.next_record(self.entity(after.expense_id), actor, action,
                                          before.model_dump(mode="json"), after.model_dump(mode="json"))
         unchanged = ExpenseItem.claim_id.does_not_exist() & (ExpenseItem.version == before.version)
-        try:
-            with TransactWrite(connection=self._connection) as tx:
-                tx.save(_unattached_item(after), condition=unchanged)
-                tx.save(AuditLog.item(record), condition=AuditItem.entity.does_not_exist())
-        except TransactWriteError as exc:
-            raise ConcurrentChange(f"expense {after.expense_id} changed or joined a claim") from exc
+        self._audit.write_with(_unattached_item(after), unchanged, record,
+                               ConcurrentChange(f"expense {after.expense_id} changed or joined a claim"))
         return after
 
     def note(self, expense_id: str, actor: Principal, action: str, details: dict) -> None:

@@ -259,22 +259,12 @@ class Claim(BaseModel):
 
     def _one_receipt_view(self) -> dict:
         """The view decisions on one-receipt claims were signed over, unchanged so their signatures verify."""
-        receipt = self.expenses[0]
-        seen = {
-            "claim_id": self.claim_id,
-            "vendor": receipt.vendor,
-            "date": receipt.receipt_date.isoformat() if receipt.receipt_date else None,
-            "total": str(receipt.total.quantized().amount) if receipt.total else None,
-            "currency": receipt.total.currency if receipt.total else None,
-            "category": receipt.category,
-            "purpose": self.purpose,
-            "file_sha256": receipt.file_sha256,
-            "submission": self.submission_count,
-        }
-        if receipt.line_items:
-            seen["lines"] = [[li.description, str(li.amount.amount), li.disallowed_reason]
-                             for li in receipt.line_items]
-        return seen
+        seen = self.expenses[0].view()
+        legacy = {name: seen[name] for name in ("vendor", "date", "total", "currency", "category", "file_sha256")}
+        legacy.update(claim_id=self.claim_id, purpose=self.purpose, submission=self.submission_count)
+        if "lines" in seen:
+            legacy["lines"] = seen["lines"]
+        return legacy
 
     def content_hash(self) -> str:
         """Hash of what an approver sees; a link signed over it is void once the claim changes."""

@@ -13,18 +13,13 @@ from chalicelib.services.approvals.context import ApprovalContext, link_url, ope
 
 
 def expense_summary(expense: Expense) -> dict:
+    """One expense as pages show it: its approver view (what is signed) in display form."""
+    seen = expense.view()
     return {
-        "expense_id": expense.expense_id,
-        "kind": expense.kind.value,
+        **{name: seen[name] for name in ("expense_id", "kind", "vendor", "date", "total", "currency", "category",
+                                         "description", "cost_centre")},
         "label": expense.label,
         "status": expense.status.value,
-        "vendor": expense.vendor,
-        "date": expense.receipt_date.isoformat() if expense.receipt_date else None,
-        "total": str(expense.total.quantized().amount) if expense.total else None,
-        "currency": expense.total.currency if expense.total else None,
-        "category": expense.category,
-        "description": expense.description,
-        "cost_centre": expense.cost_centre,
         "attendees": expense.attendees,
         "rate": ({"working": expense.applied_rate.working, "source": expense.applied_rate.source}
                  if expense.applied_rate else None),
