@@ -25,6 +25,7 @@ from chalicelib.domain.errors import InvalidClaim
 from chalicelib.domain.expense import (
     Expense,
     LineItem,
+    aware_utc,
     utcnow,
     view_hash,
 )
@@ -182,9 +183,7 @@ class Claim(BaseModel):
     @field_validator("created_at", "updated_at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("datetimes must be timezone-aware")
-        return value.astimezone(UTC)
+        return aware_utc(value)
 
     # --- what it holds ---------------------------------------------------------------------------------------
     def expense(self, expense_id: str) -> Expense | None:

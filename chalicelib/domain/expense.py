@@ -49,6 +49,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def aware_utc(value: datetime) -> datetime:
+    """Stored times are UTC and never naive: a naive time is refused, not guessed."""
+    if value.tzinfo is None:
+        raise ValueError("datetimes must be timezone-aware")
+    return value.astimezone(UTC)
+
+
 def new_expense_id() -> str:
     return f"e-{uuid.uuid4().hex}"
 
@@ -118,9 +125,7 @@ class Expense(BaseModel):
     @field_validator("created_at", "updated_at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("datetimes must be timezone-aware")
-        return value.astimezone(UTC)
+        return aware_utc(value)
 
     @property
     def is_read(self) -> bool:
