@@ -6,10 +6,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAGE ?= prod
 DEPS_STAMP := $(VENV)/.deps-$(shell cat requirements.txt requirements-dev.txt requirements-system.txt 2>/dev/null | sha1sum | cut -c1-12)
+# The pages' browser libraries: `npm ci` from package-lock.json when node_modules is missing or the lock changed,
+# then the files they serve copied into chalicelib/web/static/vendor/ (package.json's browserFiles).
+NODE_STAMP := node_modules/.ci-$(shell cat package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
+VENDOR_FILES := $(addprefix chalicelib/web/static/vendor/,chart.umd.js axe.min.js)
 
 .PHONY: deps test test-busy demo bench package lint clean
 
-deps: $(DEPS_STAMP)
+deps: $(DEPS_STAMP) $(VENDOR_FILES)
 
 $(DEPS_STAMP):
 	@missing=$$(for p in $$(grep -v '^\s*#' requirements-system.txt 2>/dev/null); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -21,6 +25,13 @@ $(DEPS_STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@rm -f $(VENV)/.deps-* && touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@rm -f node_modules/.ci-* && touch $@
+
+$(VENDOR_FILES) &: $(NODE_STAMP) $(DEPS_STAMP)
+	$(PY) -m infra.web_vendor
 
 test: deps
 	$(PY) -m pytest
@@ -47,4 +58,4 @@ lint: deps
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) build .pytest_cache node_modules chalicelib/web/static/vendor artifacts

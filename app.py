@@ -209,6 +209,18 @@ def static_file(name):
                     headers={"Content-Type": content_type, "Cache-Control": "public, max-age=300"})
 
 
+@app.route("/static/vendor/{name}", methods=["GET"])
+@api
+def vendor_file(name):
+    """The pages' browser libraries (package-lock.json, copied by `make deps`): served by the app, never a CDN."""
+    asset = pages.vendor_asset(name)
+    if asset is None:
+        return _json({"error": "not found"}, 404)
+    content, content_type = asset
+    return Response(body=content, status_code=200,
+                    headers={"Content-Type": content_type, "Cache-Control": "public, max-age=3600"})
+
+
 # ---- claims ----------------------------------------------------------------------------------------------
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from infra import resources as r
 from infra import ses_receiving
 from infra import template as t
+from infra import web_vendor
 
 ROOT = r.ROOT
 BUILD = ROOT / "build"
@@ -82,6 +83,7 @@ def stage_project(stages: list[str]) -> Path:
             target.unlink()
     for name in APP_FILES:
         shutil.copy2(ROOT / name, SRC / name)
+    web_vendor.ensure()  # the pages' browser libraries (package-lock.json) travel in chalicelib/web/static/vendor/
     for name in APP_DIRS:
         shutil.copytree(ROOT / name, SRC / name, ignore=_ignore)
     for name in VENDOR_PACKAGES:

@@ -146,3 +146,15 @@ def test_approval_page_data_block_is_json_that_cannot_close_the_script():
     html = pages.approval({**REPORT, "title": "</script><script>alert(1)</script> & co"})
     block = re.search(r'<script type="application/json" id="claim">(.*?)</script>', html, flags=re.S).group(1)
     assert json.loads(block)["title"] == "</script><script>alert(1)</script> & co"
+
+
+def test_pages_are_template_files_and_autoescaped():
+    names = {p.name for p in pages.TEMPLATES_DIR.glob("*.html")}
+    assert {"base.html", "dashboard.html", "approval.html", "refused.html"} <= names
+    assert pages._env().autoescape is True
+    assert "&lt;b&gt;" in pages.refused("<b>gone</b>")
+
+
+def test_vendor_assets_are_the_vendor_files_only():
+    for name in ("../app.css", "app.css", "dashboard.js", "../../pages.py", "nope.js", ""):
+        assert pages.vendor_asset(name) is None
