@@ -24,9 +24,8 @@ import zipfile
 from pathlib import Path
 
 from infra import resources as r
-from infra import ses_receiving
+from infra import ses_receiving, web_vendor
 from infra import template as t
-from infra import web_vendor
 
 ROOT = r.ROOT
 BUILD = ROOT / "build"

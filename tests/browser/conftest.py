@@ -123,5 +123,6 @@ def axe_violations(page, base: str, impacts: tuple[str, ...] = ("serious", "crit
     """axe-core (the vendored axe.min.js, loaded from the app as the CSP allows) run on the page as it is now."""
     page.add_script_tag(url=f"{base}/{AXE}")
     found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
-        .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map(n => n.target.join(" "))}))""")
+        .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.slice(0, 5).map(n => n.target.join(" "))}))""")
     return [v for v in found if v["impact"] in impacts]

@@ -22,6 +22,7 @@ from harness.local_stack import LOCAL_ONLY_QUEUES
 from infra import package as p
 from infra import resources as r
 from infra import template as t
+from infra import web_vendor
 
 STAGE = "prod"
 ROOT = r.ROOT
@@ -398,6 +399,38 @@ def test_each_function_has_its_own_role_with_only_its_resources(merge):
 
 def test_every_function_declares_its_access_and_nothing_else():
     assert set(t.access(STAGE)) == {fn.logical for fn in t.all_functions()}
+
+
+def test_the_staged_project_carries_the_page_templates_and_browser_libraries():
+    """Pages are template files and the browser libraries are files in chalicelib/web: both are in the bundle."""
+    src = p.stage_project([STAGE])
+    web = src / "chalicelib" / "web"
+    assert {"base.html", "dashboard.html", "approval.html", "refused.html"} <= {
+        x.name for x in (web / "templates").glob("*.html")}
+    for name in web_vendor.browser_files():
+        assert (web / "static" / "vendor" / name).stat().st_size > 10_000, name
+    assert not (src / "node_modules").exists()
+
+
+def test_the_browser_libraries_come_from_node_modules_or_packaging_says_to_run_make_deps(tmp_path):
+    (tmp_path / "package.json").write_text(json.dumps({"browserFiles": {"lib.js": "lib/dist/lib.js"}}), "utf-8")
+    vendor = tmp_path / "vendor"
+    with pytest.raises(web_vendor.VendorFilesMissing, match="make deps"):
+        web_vendor.ensure(tmp_path, vendor)
+    (tmp_path / "node_modules" / "lib" / "dist").mkdir(parents=True)
+    (tmp_path / "node_modules" / "lib" / "dist" / "lib.js").write_text("var lib = 1;", "utf-8")
+    web_vendor.ensure(tmp_path, vendor)
+    assert (vendor / "lib.js").read_text("utf-8") == "var lib = 1;"
+    assert web_vendor.missing(tmp_path, vendor) == []
+
+
+def test_the_browser_libraries_are_pinned_in_the_lock_file():
+    manifest = json.loads((ROOT / "package.json").read_text("utf-8"))
+    lock = json.loads((ROOT / "package-lock.json").read_text("utf-8"))
+    for name, version in manifest["dependencies"].items():
+        assert version[0].isdigit(), f"{name}: an exact version, not a range"
+        assert lock["packages"][f"node_modules/{name}"]["version"] == version
+    assert {rel.split("/")[0] for rel in manifest["browserFiles"].values()} <= set(manifest["dependencies"])
 
 
 def test_zip_requirements_drop_only_the_image_packages():

@@ -158,3 +158,12 @@ def test_pages_are_template_files_and_autoescaped():
 def test_vendor_assets_are_the_vendor_files_only():
     for name in ("../app.css", "app.css", "dashboard.js", "../../pages.py", "nope.js", ""):
         assert pages.vendor_asset(name) is None
+
+
+def test_the_browser_libraries_are_served_once_make_deps_copied_them():
+    from infra import web_vendor
+
+    assert not web_vendor.missing(), "chalicelib/web/static/vendor/ is incomplete: run `make deps`"
+    for name in web_vendor.browser_files():
+        content, content_type = pages.vendor_asset(name)
+        assert content_type.startswith("application/javascript") and len(content) > 10_000
