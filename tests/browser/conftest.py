@@ -88,6 +88,9 @@ def browser():
         from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.fail("Playwright for Python is missing: `make deps` installs requirements-dev.txt", pytrace=False)
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)  # what a page shows may take a while when every core is busy (test-busy)
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
