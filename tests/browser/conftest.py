@@ -110,6 +110,7 @@ def page(request, browser, local_app):
     tab.width = width
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))  # an uncaught exception in the pages' scripts
+    tab.on("console", lambda msg: "Content Security Policy" in msg.text and errors.append(msg.text))  # CSP refusals
     try:
         yield tab
     finally:

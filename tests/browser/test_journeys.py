@@ -3,7 +3,7 @@
 (a) an employee signs in, photographs a receipt, sees what was read, submits it on its own and finds the claim
     in the claims list with a status in words;
 (b) the approver opens the link from their message, sees every expense, disallows a line with a reason, watches
-    "Payable now" drop, approves and reads a sentence saying so;
+    "Payable now" drop, approves and reads a sentence saying so; the claimant then sees the line's reason;
 (c) axe-core finds no serious or critical accessibility violation on either page, in the states they were seen.
 
 Screenshots: artifacts/screenshots/<journey>-<width>.png.
@@ -73,8 +73,9 @@ def test_employee_submits_a_receipt_on_its_own(page, local_app):
 
 def test_approver_disallows_a_line_and_approves(page, local_app):
     title = f"Client visit {page.width}"
+    room = Decimal(680 + page.width % 7)  # each width its own receipt: a duplicate would add a review step
     sent = local_app.command(op="report", employee="E201", title=title, vendor="港島酒店 Island Hotel",
-                             items=[["客房 Room", "680.00"], ["迷你吧 Minibar", "240.00"]], km=12, seconds=180)
+                             items=[["客房 Room", f"{room}.00"], ["迷你吧 Minibar", "240.00"]], km=12, seconds=180)
 
     page.goto(sent["link"])  # the link from the approver's message (the local stack's approver inbox)
     expect(page.get_by_role("heading", name="Approve claim 審批申請")).to_be_visible()
@@ -82,11 +83,11 @@ def test_approver_disallows_a_line_and_approves(page, local_app):
     expect(page.get_by_role("heading", name="Expenses 開支 (2)")).to_be_visible()
     expenses = page.locator("article.expense")
     expect(expenses).to_have_count(2)
-    expect(expenses.filter(has_text=re.compile(r"港島酒店|Island Hotel"))).to_contain_text("HKD 920.00")
+    expect(expenses.filter(has_text=re.compile(r"港島酒店|Island Hotel"))).to_contain_text(f"HKD {room + 240:,.2f}")
     expect(expenses.filter(has_text="Mileage 里程")).to_contain_text("12 km")
     payable = page.locator("#payable")
     before = _hkd(payable.inner_text())
-    assert before > Decimal("920.00")  # the receipt and the mileage
+    assert before > room + 240  # the receipt and the mileage
     _accessible(page, local_app.base, "the approval page")
 
     minibar = page.locator("table.lines tr", has_text="Minibar")
@@ -100,6 +101,16 @@ def test_approver_disallows_a_line_and_approves(page, local_app):
     expect(out).to_have_text(f"Approved 已批准 · {title}", timeout=60_000)
     for button in ("Approve 批准", "Reject 拒絕", "Return for correction 退回修改"):
         expect(page.get_by_role("button", name=button, exact=True)).to_be_disabled()  # decided once
+
+    # the claimant finds the claim decided at this step (approved, paid, or at a further step the policy adds),
+    # the disallowed line with its reason and what will be paid
+    page.goto(local_app.base + "/")
+    page.get_by_label("Employee id 員工編號").fill("E201")
+    page.get_by_role("button", name="Sign in 登入").click()
+    row = page.locator("#claims tbody tr", has_text=title)
+    expect(row.locator("td").nth(3)).to_have_text(re.compile(r"Approved 已批准|Paid 已入賬|Awaiting approval 審批中"))
+    expect(row).to_contain_text("disallowed 不批准: minibar is personal 迷你吧屬私人消費")
+    expect(row).to_contain_text(f"pays 應付 HKD {before - Decimal('240.00'):,.2f}")
 
 
 def test_the_accessibility_check_finds_what_it_is_for(browser, local_app):
