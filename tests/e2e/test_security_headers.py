@@ -35,6 +35,7 @@ ROUTES = {
     "json error": ("GET", "/claims", None, {}, 401, "application/json"),
     "html refusal": ("GET", "/approvals/not.valid", None, {"Accept": "text/html"}, 410, "text/html"),
     "missing static file": ("GET", "/static/nope.js", None, {}, 404, "application/json"),
+    "missing vendor file": ("GET", "/static/vendor/nope.js", None, {}, 404, "application/json"),
     "chalice's own 405": ("DELETE", "/", None, {}, 405, "application/json"),
 }
 
@@ -54,6 +55,15 @@ def test_static_script_is_javascript_with_the_headers_and_may_be_cached_briefly(
     assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("application/javascript")
     assert b"me/approvals" in resp.body
     _check(resp, cache="public, max-age=300")
+
+
+def test_vendored_browser_libraries_are_served_from_the_app_with_the_headers(api):
+    """chart.js and axe-core from package-lock.json (copied by `make deps`), served by the API: no CDN."""
+    for name, marker in (("chart.umd.js", b"Chart.js v"), ("axe.min.js", b"axe")):
+        resp = api.http.get(f"/static/vendor/{name}")
+        assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("application/javascript")
+        assert marker in resp.body[:400]
+        _check(resp, cache="public, max-age=3600")
 
 
 def test_an_unexpected_failure_outside_the_routes_still_has_the_headers(api, monkeypatch):
