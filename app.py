@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import json
-import uuid
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
@@ -13,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from chalice import Chalice, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from chalicelib import bootstrap
 from chalicelib.adapters.events import RAW_MAIL_PREFIX, ClaimStreamRecord, S3EventMessage, S3NotificationRecord
@@ -21,10 +18,9 @@ from chalicelib.adapters.intake_uploads import UploadsBucketStarter
 from chalicelib.adapters.repositories import claim_from_body
 from chalicelib.adapters.tokens import Unauthorized
 from chalicelib.domain.access import require_dashboard
-from chalicelib.domain.approval_link import LinkRefused, NotLinkHolder, SignInRequired
-from chalicelib.domain.claim import Claim, ClaimStatus, InvalidClaim, InvalidTransition
-from chalicelib.domain.errors import ConcurrentChange
-from chalicelib.domain.identity import Forbidden, Principal
+from chalicelib.domain.approval_link import LinkRefused
+from chalicelib.domain.claim import Claim, ClaimStatus, InvalidClaim
+from chalicelib.domain.identity import Principal
 from chalicelib.domain.reporting import summarise
 from chalicelib.intake.metadata import web_upload_metadata
 from chalicelib.observability import lambda_logger
@@ -38,7 +34,7 @@ from chalicelib.services import (
     uploads,
 )
 from chalicelib.services.approvals import decisions, delegation, requests, views
-from chalicelib.web import advance_routes, pages
+from chalicelib.web import advance_routes, http, pages
 from chalicelib.web.security import NO_STORE
 
 app = Chalice(app_name="hk-expense", configure_logs=False)  # its log is the Powertools Logger below (same name)
@@ -50,38 +46,12 @@ metrics = Metrics(namespace="HkExpense", service="hk-expense")
 tracer = Tracer(service="hk-expense")
 app.register_blueprint(advance_routes.blueprint)  # cash advances (備用金): POST/GET /advances...
 
-_ERRORS = (
-    (Unauthorized, 401),
-    (SignInRequired, 401),
-    (Forbidden, 403),
-    (NotLinkHolder, 403),
-    (claims.NotFound, 404),
-    (LinkRefused, 410),
-    (InvalidTransition, 409),
-    (ConcurrentChange, 409),
-    (InvalidClaim, 400),
-    (uploads.UploadRefused, 400),
-    (ValidationError, 400),
-)
-
-
 def _source_ip() -> str:
-    request = app.current_request
-    identity = (request.context or {}).get("identity") or {} if request else {}
-    return identity.get("sourceIp") or "unknown"
+    return http.source_ip(app.current_request)
 
 
 def _principal() -> Principal:
-    """The caller, verified once per request (the audit middleware asks again after the route)."""
-    request = app.current_request
-    known = getattr(request, "verified_principal", None)
-    if known is not None:
-        return known
-    header = request.headers.get("authorization", "")
-    token = header[7:] if header.lower().startswith("bearer ") else None
-    principal = bootstrap.container().verifier.verify(token, _source_ip())
-    request.verified_principal = principal
-    return principal
+    return http.principal(app.current_request)
 
 
 def _caller() -> Principal | None:
@@ -97,35 +67,9 @@ def _body() -> dict:
     return body or {}
 
 
-def _json(data: object, status: int = 200) -> Response:
-    return Response(body=json.dumps(data, ensure_ascii=False, default=str), status_code=status,
-                    headers={"Content-Type": "application/json; charset=utf-8"})
-
-
-def _error_response(exc: Exception) -> Response:
-    status = next((code for kind, code in _ERRORS if isinstance(exc, kind)), None)
-    if status is None:
-        request_id = str(uuid.uuid4())
-        logger.exception("unhandled API error", extra={"request_id": request_id})
-        return _json({"error": "internal error", "request_id": request_id}, 500)
-    if isinstance(exc, ValidationError):
-        message = exc.errors(include_url=False, include_input=False, include_context=False)
-    else:
-        message = getattr(exc, "reason", None) or str(exc)
-    return _json({"error": message}, status)
-
-
-def api(fn):
-    """Route wrapper: domain errors become clear JSON with the right status (Chalice would answer 500)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            return _error_response(exc)
-
-    return wrapper
+_json = http.json_response
+_error_response = http.error_response
+api = http.api
 
 
 @app.middleware("http")
@@ -201,24 +145,22 @@ def dev_token():
 @api
 def static_file(name):
     """The pages' script and style files (inline ones would need a weaker CSP)."""
-    asset = pages.static_asset(name)
-    if asset is None:
-        return _json({"error": "not found"}, 404)
-    content, content_type = asset
-    return Response(body=content, status_code=200,
-                    headers={"Content-Type": content_type, "Cache-Control": "public, max-age=300"})
+    return _asset(pages.static_asset(name), max_age=300)
 
 
 @app.route("/static/vendor/{name}", methods=["GET"])
 @api
 def vendor_file(name):
     """The pages' browser libraries (package-lock.json, copied by `make deps`): served by the app, never a CDN."""
-    asset = pages.vendor_asset(name)
+    return _asset(pages.vendor_asset(name), max_age=3600)
+
+
+def _asset(asset: tuple[str, str] | None, max_age: int) -> Response:
     if asset is None:
         return _json({"error": "not found"}, 404)
     content, content_type = asset
     return Response(body=content, status_code=200,
-                    headers={"Content-Type": content_type, "Cache-Control": "public, max-age=3600"})
+                    headers={"Content-Type": content_type, "Cache-Control": f"public, max-age={max_age}"})
 
 
 # ---- claims ----------------------------------------------------------------------------------------------
