@@ -253,7 +253,7 @@ class Claim(BaseModel):
             "totals": {c: str(m.quantized().amount) for c, m in sorted(self.claimed_totals().items())},
             "hkd_total": str(self.valuation.hkd_total.amount) if self.valuation else None,
             "fx": {c: str(r) for c, r in self.valuation.rates.items()} if self.valuation else {},
-            "expenses": [{**e.view(), "hash": e.content_hash()} for e in self.expenses],
+            "expenses": [{**seen, "hash": view_hash(seen)} for seen in (e.view() for e in self.expenses)],
         }
 
     def _one_receipt_view(self) -> dict:
