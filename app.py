@@ -16,7 +16,7 @@ from chalicelib import bootstrap
 from chalicelib.adapters.events import RAW_MAIL_PREFIX, ClaimStreamRecord, S3EventMessage, S3NotificationRecord
 from chalicelib.adapters.intake_uploads import UploadsBucketStarter
 from chalicelib.adapters.repositories import claim_from_body
-from chalicelib.adapters.tokens import Unauthorized
+from chalicelib.adapters.tokens import KeysUnavailable, Unauthorized
 from chalicelib.domain.access import require_dashboard
 from chalicelib.domain.approval_link import LinkRefused
 from chalicelib.domain.claim import Claim, ClaimStatus, InvalidClaim
@@ -99,7 +99,7 @@ def _audit_call(event, status: int, started: datetime) -> None:
     c = bootstrap.container()
     try:
         actor = _principal()
-    except Unauthorized:
+    except (Unauthorized, KeysUnavailable):
         actor = Principal(user_id="anonymous", employee_id="", department_id="", roles=frozenset(),
                           source_ip=_source_ip())
     c.audit.event("API", started, actor, "api.call",
@@ -137,7 +137,7 @@ def dev_token():
     employee = c.directory.employee(employee_id)
     if employee is None:
         raise claims.NotFound(f"no employee {employee_id} in the directory 員工編號不存在")
-    token = c.dev_issuer.issue(employee.employee_id, employee.department_id, employee.roles)
+    token = c.dev_issuer.issue(employee.employee_id)  # who only: roles and department come from the directory
     return _json({"token": token, "employee_id": employee.employee_id, "roles": employee.roles})
 
 

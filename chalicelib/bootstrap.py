@@ -9,6 +9,7 @@ from pynamodb.connection import Connection
 
 from chalicelib.adapters import aws, dynamo_models
 from chalicelib.adapters.advances_repository import AdvanceRepository
+from chalicelib.adapters.jwks import JwksCache, StaticKeys
 from chalicelib.adapters.repositories import (
     ApprovalLinkStore,
     AuditLog,
@@ -17,7 +18,7 @@ from chalicelib.adapters.repositories import (
     ExpenseRepository,
     LedgerStore,
 )
-from chalicelib.adapters.tokens import DevTokenIssuer, TokenVerifier
+from chalicelib.adapters.tokens import DevTokenIssuer, TokenVerifier, TrustedIssuer
 from chalicelib.config import Settings, settings
 from chalicelib.services.approvals.context import ApprovalContext
 from chalicelib.services.claimant_updates import ClaimantUpdates
@@ -131,14 +132,25 @@ class Container:
         return self.secrets.get(self.settings.approval_link_secret).encode()
 
     @cached_property
+    def jwks(self) -> JwksCache:
+        """The user pool's public keys, fetched and cached for the container's life (rotation: see jwks.py)."""
+        return JwksCache(self.settings.auth_jwks_url)
+
+    @cached_property
     def verifier(self) -> TokenVerifier:
-        return TokenVerifier(self.secrets.get(self.settings.auth_jwks_secret), self.settings.auth_issuer)
+        s = self.settings
+        trusted = [TrustedIssuer(issuer=s.auth_issuer, audience=s.auth_client_id, keys=self.jwks)]
+        if self.dev_issuer is not None:
+            trusted.append(TrustedIssuer(issuer=self.dev_issuer.issuer, audience=self.dev_issuer.audience,
+                                         keys=StaticKeys(self.dev_issuer.public_jwks)))
+        return TokenVerifier(trusted)
 
     @cached_property
     def dev_issuer(self) -> DevTokenIssuer | None:
-        if not self.settings.allow_dev_tokens:
+        """Local and dev only: the flag and the dev issuer's name must both be set (staging and prod have neither)."""
+        if not (self.settings.allow_dev_tokens and self.settings.dev_token_issuer):
             return None
-        return DevTokenIssuer(self.secrets.get(self.settings.dev_signing_key_secret), self.settings.auth_issuer)
+        return DevTokenIssuer(self.secrets.get(self.settings.dev_signing_key_secret), self.settings.dev_token_issuer)
 
     @cached_property
     def idempotency(self):

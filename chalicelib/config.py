@@ -26,12 +26,16 @@ class Settings(BaseModel):
     employee_topic_arn: str
     approval_state_machine_arn: str
     approval_link_secret: str
-    auth_jwks_secret: str
     dev_signing_key_secret: str
     decision_signing_key_id: str
     allow_dev_tokens: bool
     public_base_url: str
-    auth_issuer: str
+    auth_issuer: str  # the user pool's `iss`
+    auth_jwks_url: str  # where its public keys are published (moto's server on the local stack)
+    auth_client_id: str  # the web client: the ID tokens' audience
+    auth_hosted_ui_domain: str = ""  # "<prefix>.auth.<region>.amazoncognito.com"; "" = the page signs in itself
+    cognito_endpoint: str = "https://cognito-idp.ap-east-1.amazonaws.com/"
+    dev_token_issuer: str | None = None  # local and dev only: `POST /dev/token`'s tokens
     reminders_state_machine_arn: str
     telephony: str
     telephony_region: str
@@ -64,7 +68,6 @@ class Settings(BaseModel):
             employee_topic_arn=e["EMPLOYEE_NOTIFICATIONS_TOPIC_ARN"],
             approval_state_machine_arn=e["APPROVAL_STATE_MACHINE_ARN"],
             approval_link_secret=e["APPROVAL_LINK_KEY_SECRET"],
-            auth_jwks_secret=e["AUTH_JWKS_SECRET"],
             dev_signing_key_secret=e["DEV_SIGNING_KEY_SECRET"],
             decision_signing_key_id=e["DECISION_SIGNING_KEY_ID"],
             reminders_state_machine_arn=e["REMINDERS_STATE_MACHINE_ARN"],
@@ -77,6 +80,11 @@ class Settings(BaseModel):
             allow_dev_tokens=e.get("ALLOW_DEV_TOKENS", "false").lower() == "true",
             public_base_url=e.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             auth_issuer=e["AUTH_ISSUER"],
+            auth_jwks_url=e["AUTH_JWKS_URL"],
+            auth_client_id=e["AUTH_CLIENT_ID"],
+            auth_hosted_ui_domain=e.get("AUTH_HOSTED_UI_DOMAIN", ""),
+            cognito_endpoint=e.get("COGNITO_ENDPOINT", "https://cognito-idp.ap-east-1.amazonaws.com/"),
+            dev_token_issuer=e.get("DEV_TOKEN_ISSUER") or None,
             max_upload_bytes=int(e.get("MAX_UPLOAD_BYTES", 15 * 1024 * 1024)),
         )
 

@@ -6,7 +6,11 @@ Lambda functions whose Handler strings are the project's real handlers; the even
 state machine from the ASL file with the same substitutions CloudFormation applies.
 Local-only additions are plumbing and say so: `approver-inbox` and `employee-inbox` SQS queues subscribed to
 the two notification topics (standing in for people's e-mail and push), a `telephony-outbox` queue standing in
-for the SMS/voice provider, and dev signing keys for tokens.
+for the SMS/voice provider, and dev signing keys for `POST /dev/token`.
+Sign-in is the deployment's: a Cognito user pool on moto (cognito-idp) with the sample organisation's users (each
+with `sample_org.LOCAL_PASSWORD`) in groups named after their roles, and a web client. The API checks tokens
+against the pool's JWKS as deployed; moto's server publishes it at its own address, so AUTH_JWKS_URL points there
+(`AWS_ENDPOINT_URL`) and the page's InitiateAuth goes there too (COGNITO_ENDPOINT); moto has no Hosted UI.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ class LocalStack:
     def create(self) -> LocalStack:
         """Create everything; also exports the Lambda environment into this process (see lambda_shim)."""
         self.env = self.environment()
+        self._user_pool()  # first: its ids are part of the environment every function receives
         os.environ.update(self.env)
         self._tables()
         self._buckets_and_queues()
@@ -73,6 +78,54 @@ class LocalStack:
 
     def name(self, logical: str) -> str:
         return r.physical_name(self.stage, logical)
+
+    def _user_pool(self) -> None:
+        from harness import sample_org
+
+        idp = self.client("cognito-idp")
+        pool = idp.create_user_pool(
+            PoolName=self.name(r.USER_POOL),
+            UsernameConfiguration={"CaseSensitive": False},
+            AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
+            Schema=[{"Name": name, "AttributeDataType": "String", "Mutable": False}
+                    for name in r.USER_POOL_CUSTOM_ATTRIBUTES],
+        )["UserPool"]
+        pool_id = pool["Id"]
+        client_id = idp.create_user_pool_client(
+            UserPoolId=pool_id, ClientName=r.client_id_placeholder(self.stage), GenerateSecret=False,
+            ExplicitAuthFlows=list(r.AUTH_FLOWS), AllowedOAuthFlowsUserPoolClient=True, AllowedOAuthFlows=["code"],
+            AllowedOAuthScopes=list(r.OAUTH_SCOPES), SupportedIdentityProviders=["COGNITO"],
+            CallbackURLs=[self.public_base_url + r.SIGNIN_PATH], LogoutURLs=[self.public_base_url + r.SIGNIN_PATH],
+            PreventUserExistenceErrors="ENABLED",
+        )["UserPoolClient"]["ClientId"]
+        for role in r.USER_POOL_GROUPS:
+            idp.create_group(UserPoolId=pool_id, GroupName=role)
+        for person in sample_org.EMPLOYEES:
+            idp.admin_create_user(UserPoolId=pool_id, Username=person.employee_id, MessageAction="SUPPRESS",
+                                  UserAttributes=[{"Name": "custom:employee_id", "Value": person.employee_id},
+                                                  {"Name": "email", "Value": person.email},
+                                                  {"Name": "email_verified", "Value": "true"}])
+            idp.admin_set_user_password(UserPoolId=pool_id, Username=person.employee_id,
+                                        Password=sample_org.LOCAL_PASSWORD, Permanent=True)
+            for role in person.roles:
+                idp.admin_add_user_to_group(UserPoolId=pool_id, Username=person.employee_id, GroupName=role)
+        self.arns["user_pool"] = pool_id
+        self.arns["user_pool_client"] = client_id
+        issuer = r.issuer(pool_id)
+        endpoint = os.environ.get("AWS_ENDPOINT_URL", "").rstrip("/")  # moto's server, when one runs
+        # in-process (mock_aws) moto answers the real address; its server publishes the keys at its own
+        jwks = f"{endpoint}/{pool_id}/.well-known/jwks.json" if endpoint else issuer + "/.well-known/jwks.json"
+        self.env.update(AUTH_ISSUER=issuer, AUTH_CLIENT_ID=client_id, AUTH_HOSTED_UI_DOMAIN="", AUTH_JWKS_URL=jwks,
+                        COGNITO_ENDPOINT=endpoint + "/" if endpoint else r.cognito_endpoint())
+
+    def id_token(self, employee_id: str, password: str | None = None) -> str:
+        """Signs in as the page does (USER_PASSWORD_AUTH against the pool); returns the ID token."""
+        from harness import sample_org
+
+        answer = self.client("cognito-idp").initiate_auth(
+            ClientId=self.arns["user_pool_client"], AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": employee_id, "PASSWORD": password or sample_org.LOCAL_PASSWORD})
+        return answer["AuthenticationResult"]["IdToken"]
 
     def _tables(self) -> None:
         ddb = self.client("dynamodb")
@@ -162,11 +215,10 @@ class LocalStack:
 
     def _secrets(self) -> None:
         sm = self.client("secretsmanager")
-        private, public = new_dev_keypair()
+        private, _ = new_dev_keypair()
         values = {
             "approval-link-key": secrets.token_urlsafe(48),
-            "auth-jwks": public,
-            "dev-signing-key": private,
+            "dev-signing-key": private,  # its public half is derived by the API (DevTokenIssuer.public_jwks)
         }
         for logical in r.SECRETS:
             sm.create_secret(Name=self.name(logical), SecretString=values[logical])

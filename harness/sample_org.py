@@ -50,6 +50,9 @@ EMPLOYEES = [
 PHONES = {"E100": "+8613800138000", "E110": "+85251230110", "E120": "+8613900139000",
           "E200": "+85251230200", "E300": "+85251230300"}
 EMPLOYEES = [e.model_copy(update={"phone": PHONES.get(e.employee_id)}) for e in EMPLOYEES]
+# Every sample employee's password in the local stack's user pool (moto): username = employee id. Printed by
+# `make demo` and written in README's local-run section; it exists only on the local stack.
+LOCAL_PASSWORD = "HkExpense-local-2026"  # noqa: S105 (a documented local-only password)
 POLICY = Policy(company="default", rules=default_rules(second_signer_threshold_hkd=Decimal("5000")),
                 escalation_desk_ids=["E900"], top_approver_id="E050")
 

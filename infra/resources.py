@@ -185,7 +185,52 @@ ASL_SUBSTITUTIONS = {
     "PlanRemindersArn": "plan_reminders",
     "SendReminderArn": "send_reminder",
 }
-SECRETS = ("approval-link-key", "auth-jwks", "dev-signing-key")
+# The ID tokens are verified against the user pool's published JWKS (fetched and cached), so no key is held as a
+# secret; the dev-signing-key signs `POST /dev/token`'s tokens on the local and dev stages only.
+SECRETS = ("approval-link-key", "dev-signing-key")
+DEV_TOKEN_STAGES = ("local", "dev")
+# Sign-in: one Cognito user pool per stage. Username = employee id (case-insensitive), the immutable custom attribute
+# `employee_id` names the directory entry, groups mirror the roles (the directory stays the authority at request
+# time). One public web client: no secret, authorization code + PKCE through the Hosted UI, plus the flows the
+# local page (USER_PASSWORD_AUTH, straight from the browser to Cognito) and SRP clients use.
+USER_POOL = "users"
+USER_POOL_GROUPS = ("employee", "approver", "finance", "auditor", "admin")  # chalicelib.domain.identity.Role
+USER_POOL_CUSTOM_ATTRIBUTES = ("employee_id",)
+AUTH_FLOWS = ("ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH")
+OAUTH_SCOPES = ("openid", "email", "profile")
+SIGNIN_PATH = "/signin"  # the Hosted UI's callback and logout page (the same page handles both)
+ID_TOKEN_MINUTES = 60
+REFRESH_TOKEN_DAYS = 1
+
+
+def cognito_endpoint(region: str = REGION) -> str:
+    """Cognito's API endpoint; InitiateAuth is unsigned, so the sign-in page calls it from the browser."""
+    return f"https://cognito-idp.{region}.amazonaws.com/"
+
+
+def issuer(pool_id: str, region: str = REGION) -> str:
+    """The `iss` of the pool's tokens; its JWKS is `<issuer>/.well-known/jwks.json`."""
+    return f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
+
+
+def user_pool_placeholder(stage: str) -> str:
+    """Stands for the pool id until it exists: the template replaces it with `Ref`, the local stack with moto's id."""
+    return f"{REGION}_{APP_NAME.replace('-', '')}{stage}"
+
+
+def client_id_placeholder(stage: str) -> str:
+    return f"{physical_name(stage, 'web-client')}"
+
+
+def hosted_ui_prefix(stage: str) -> str:
+    """The Hosted UI's default domain prefix (unique per region across AWS: the template takes it as a parameter)."""
+    return physical_name(stage, "signin")
+
+
+def hosted_ui_domain(prefix: str, region: str = REGION) -> str:
+    return f"{prefix}.auth.{region}.amazoncognito.com"
+
+
 # KMS keys: logical -> (KeySpec, KeyUsage); referenced by alias alias/<app>-<stage>-<logical>
 KMS_KEYS = {"decision-signing": ("RSA_2048", "SIGN_VERIFY")}
 
@@ -219,7 +264,7 @@ def lambda_environment(stage: str) -> dict[str, str]:
         env[env_key(secret, "SECRET")] = physical_name(stage, secret)
     for key in KMS_KEYS:
         env[env_key(key, "KEY_ID")] = f"alias/{physical_name(stage, key)}"
-    env["ALLOW_DEV_TOKENS"] = "true" if stage in ("local", "dev") else "false"
+    env["ALLOW_DEV_TOKENS"] = "true" if stage in DEV_TOKEN_STAGES else "false"
     # SMS/voice: not offered in ap-east-1; the local stack writes to an outbox queue instead (plumbing)
     env["TELEPHONY"] = "outbox" if stage == "local" else "pinpoint"
     # extraction stays in region by default; Textract (not in ap-east-1) is an explicit per-stage opt-in
@@ -228,7 +273,15 @@ def lambda_environment(stage: str) -> dict[str, str]:
     env["TELEPHONY_REGION"] = "ap-southeast-1"
     env["TELEPHONY_ORIGINATION"] = f"{APP_NAME}-{stage}-sender"
     env["TELEPHONY_OUTBOX_QUEUE"] = physical_name(stage, "telephony-outbox")
-    env["AUTH_ISSUER"] = f"https://cognito-idp.{REGION}.amazonaws.com/{REGION}_{APP_NAME.replace('-', '')}{stage}"
+    pool = user_pool_placeholder(stage)
+    env["AUTH_ISSUER"] = issuer(pool)
+    env["AUTH_JWKS_URL"] = issuer(pool) + "/.well-known/jwks.json"  # the local stack points it at moto's server
+    env["AUTH_CLIENT_ID"] = client_id_placeholder(stage)
+    # no Hosted UI locally (moto has none): the page signs in with InitiateAuth against moto's server instead
+    env["AUTH_HOSTED_UI_DOMAIN"] = "" if stage == "local" else hosted_ui_domain(hosted_ui_prefix(stage))
+    env["COGNITO_ENDPOINT"] = cognito_endpoint()
+    if stage in DEV_TOKEN_STAGES:  # a separate issuer: staging and prod do not know it, so its tokens mean nothing
+        env["DEV_TOKEN_ISSUER"] = f"urn:{APP_NAME}:{stage}:dev-tokens"
     return env
 
 

@@ -206,7 +206,8 @@ def access(stage: str) -> dict[str, Access]:
             # and reads the claim's version to copy a corrected receipt into labelled/ (services/labelling.py)
             objects={"uploads": ("s3:PutObject", "s3:GetObject", "s3:GetObjectVersion")},
             other_objects={"uploads": (("s3:PutObject",), ("labelled/",))},
-            secrets=("approval-link-key", "auth-jwks", *(("dev-signing-key",) if dev_tokens else ())),
+            # ID tokens are checked against the user pool's public JWKS over HTTPS (no secret, no IAM)
+            secrets=("approval-link-key", *(("dev-signing-key",) if dev_tokens else ())),
             # a returned claim's fresh link, a reassigned step; the claimant told their claim was returned
             publish=("approver-notifications", "employee-notifications"),
             task_tokens=True,
@@ -464,17 +465,110 @@ def _s3_to_queue_policy(stage: str, bucket: str, queue: str) -> dict:
 
 
 def _secret(stage: str, logical: str) -> dict:
-    if logical == "auth-jwks":  # public keys, not a secret; an empty key set refuses every token until set
-        value: dict[str, Any] = {"SecretString": json.dumps({"keys": []})}
-    else:
-        value = {"GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True}}
+    value: dict[str, Any] = {"GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True}}
     note = {
         "approval-link-key": "HMAC key of the approval links (generated)",
-        "auth-jwks": "JWKS of the identity provider: put the real value after the first deploy",
-        "dev-signing-key": "PEM key for dev tokens (read only where ALLOW_DEV_TOKENS=true): put it after deploy",
+        "dev-signing-key": "private JWK for dev tokens (read only where ALLOW_DEV_TOKENS=true): put it after deploy",
     }.get(logical, logical)
     return {"Type": "AWS::SecretsManager::Secret",
             "Properties": {"Name": r.physical_name(stage, logical), "Description": note, **value}}
+
+
+# --- sign-in: the Cognito user pool, its groups, the web client and the Hosted UI domain ----------------------------
+
+USER_POOL_ID = "UserPool"
+USER_POOL_CLIENT_ID = "UserPoolWebClient"
+USER_POOL_DOMAIN_ID = "UserPoolDomain"
+SIGNIN_DOMAIN_PARAMETER = "SignInDomainPrefix"
+PASSWORD_POLICY = {"MinimumLength": 12, "RequireLowercase": True, "RequireUppercase": True, "RequireNumbers": True,
+                   "RequireSymbols": True, "TemporaryPasswordValidityDays": 7}
+
+
+def group_id(role: str) -> str:
+    return camel(f"{role}_group")
+
+
+def api_url(path: str = "") -> dict:
+    """The stage's API address (the pages are served by the API), as CloudFormation knows it."""
+    return _sub(f"https://${{{REST_API_ID}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/api{path}")
+
+
+def _user_pool(stage: str) -> dict:
+    """Users are created by an administrator (no self sign-up); the username is the employee id."""
+    return _retain({
+        "Type": "AWS::Cognito::UserPool",
+        "Properties": {
+            "UserPoolName": r.physical_name(stage, r.USER_POOL),
+            "UsernameConfiguration": {"CaseSensitive": False},
+            "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+            "Schema": [{"Name": name, "AttributeDataType": "String", "Mutable": False,
+                        "StringAttributeConstraints": {"MinLength": "1", "MaxLength": "32"}}
+                       for name in r.USER_POOL_CUSTOM_ATTRIBUTES]
+                      + [{"Name": "email", "AttributeDataType": "String", "Required": True, "Mutable": True}],
+            "AutoVerifiedAttributes": ["email"],
+            "AccountRecoverySetting": {"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
+            "Policies": {"PasswordPolicy": PASSWORD_POLICY},
+            "MfaConfiguration": "OPTIONAL",
+            "EnabledMfas": ["SOFTWARE_TOKEN_MFA"],
+            "UserPoolTags": {"app": r.APP_NAME, "stage": stage},
+            "DeletionProtection": "ACTIVE" if stage == "prod" else "INACTIVE",
+        },
+    })
+
+
+def _user_pool_client(stage: str) -> dict:
+    """The pages' client: public (a browser keeps no secret), so the Hosted UI's code grant needs PKCE (S256, sent
+    by static/signin.js; Cognito requires it of clients without a secret when a code_challenge is given)."""
+    return {
+        "Type": "AWS::Cognito::UserPoolClient",
+        "Properties": {
+            "ClientName": r.client_id_placeholder(stage),
+            "UserPoolId": _ref(USER_POOL_ID),
+            "GenerateSecret": False,
+            "ExplicitAuthFlows": list(r.AUTH_FLOWS),
+            "AllowedOAuthFlowsUserPoolClient": True,
+            "AllowedOAuthFlows": ["code"],
+            "AllowedOAuthScopes": list(r.OAUTH_SCOPES),
+            "SupportedIdentityProviders": ["COGNITO"],
+            "CallbackURLs": [api_url(r.SIGNIN_PATH)],
+            "LogoutURLs": [api_url(r.SIGNIN_PATH)],
+            "PreventUserExistenceErrors": "ENABLED",
+            "EnableTokenRevocation": True,
+            "ReadAttributes": ["email", "name", *(f"custom:{a}" for a in r.USER_POOL_CUSTOM_ATTRIBUTES)],
+            "WriteAttributes": ["name"],  # never the employee id (immutable anyway) nor the recovery e-mail
+            "IdTokenValidity": r.ID_TOKEN_MINUTES,
+            "AccessTokenValidity": r.ID_TOKEN_MINUTES,
+            "RefreshTokenValidity": r.REFRESH_TOKEN_DAYS,
+            "TokenValidityUnits": {"IdToken": "minutes", "AccessToken": "minutes", "RefreshToken": "days"},
+        },
+    }
+
+
+def sign_in_resources(stage: str) -> dict[str, dict]:
+    resources = {
+        USER_POOL_ID: _user_pool(stage),
+        USER_POOL_CLIENT_ID: _user_pool_client(stage),
+        USER_POOL_DOMAIN_ID: {"Type": "AWS::Cognito::UserPoolDomain", "Properties": {
+            "Domain": _ref(SIGNIN_DOMAIN_PARAMETER), "UserPoolId": _ref(USER_POOL_ID)}},
+    }
+    for role in r.USER_POOL_GROUPS:
+        resources[group_id(role)] = {"Type": "AWS::Cognito::UserPoolGroup", "Properties": {
+            "GroupName": role, "UserPoolId": _ref(USER_POOL_ID),
+            "Description": f"{role}: mirrors the directory's role (the directory decides at request time)"}}
+    return resources
+
+
+def sign_in_environment(stage: str) -> dict[str, Any]:
+    """The pool's names for the API (and every function: they share one environment)."""
+    pool_issuer = _sub(f"https://cognito-idp.${{AWS::Region}}.amazonaws.com/${{{USER_POOL_ID}}}")
+    return {
+        "AUTH_ISSUER": pool_issuer,
+        "AUTH_JWKS_URL": _sub(f"https://cognito-idp.${{AWS::Region}}.amazonaws.com/${{{USER_POOL_ID}}}"
+                              "/.well-known/jwks.json"),
+        "AUTH_CLIENT_ID": _ref(USER_POOL_CLIENT_ID),
+        "AUTH_HOSTED_UI_DOMAIN": _sub(f"${{{USER_POOL_DOMAIN_ID}}}.auth.${{AWS::Region}}.amazoncognito.com"),
+        "COGNITO_ENDPOINT": r.cognito_endpoint(),
+    }
 
 
 def kms_alias(stage: str, logical: str) -> str:
@@ -508,7 +602,10 @@ def environment(stage: str, fn: r.Function) -> dict[str, Any]:
     replacements.update({r.state_machine_arn(stage, m): state_machine_arn(stage, m) for m in r.STATE_MACHINES})
     replacements.update({kms_alias(stage, k): _ref(alias_id(k)) for k in r.KMS_KEYS})  # same value, ordered
     replacements.update({r.bucket_name(stage, b): _ref(bucket_id(b)) for b in r.BUCKETS})
+    env.update(sign_in_environment(stage))
     for key, value in env.items():
+        if not isinstance(value, str):
+            continue
         if value in replacements:
             env[key] = replacements[value]
         elif r.ACCOUNT_PLACEHOLDER in value:
@@ -700,6 +797,7 @@ def build(stage: str) -> dict:
         resources[state_machine_id(machine) + "Role"] = _state_machine_role(machine)
         resources[state_machine_id(machine)] = _state_machine(stage, machine)
     resources.update(alarms.resources(stage, all_functions(), queue_id, state_machine_id))
+    resources.update(sign_in_resources(stage))
 
     return {
         "Parameters": {
@@ -707,11 +805,19 @@ def build(stage: str) -> dict:
                 "Type": "String",
                 "Description": f"ECR image URI (with digest) built from {DOCKERFILE} for the OCR function",
             },
+            SIGNIN_DOMAIN_PARAMETER: {
+                "Type": "String", "Default": r.hosted_ui_prefix(stage),
+                "AllowedPattern": "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+                "Description": "Hosted UI domain prefix (<prefix>.auth.<region>.amazoncognito.com; unique per region)",
+            },
         },
         "Resources": resources,
         "Outputs": {
             "ApprovalStateMachineArn": {"Value": _ref(state_machine_id("approval"))},
             "UploadsBucketName": {"Value": _ref(bucket_id("uploads"))},
+            "UserPoolId": {"Value": _ref(USER_POOL_ID)},
+            "UserPoolWebClientId": {"Value": _ref(USER_POOL_CLIENT_ID)},
+            "SignInHostedUiDomain": {"Value": sign_in_environment(stage)["AUTH_HOSTED_UI_DOMAIN"]},
             "OpsAlertsTopicArn": {"Value": _ref(alarms.ops_topic_id()),
                                   "Description": "subscribe the on-call e-mail or chat relay here"},
         },

@@ -12,18 +12,20 @@ from chalice import Response
 from pydantic import ValidationError
 
 from chalicelib import bootstrap
-from chalicelib.adapters.tokens import Unauthorized
+from chalicelib.adapters.tokens import KeysUnavailable, Unauthorized
 from chalicelib.domain.advance import InvalidAdvance, InvalidAdvanceTransition
 from chalicelib.domain.approval_link import LinkRefused, NotLinkHolder, SignInRequired
 from chalicelib.domain.claim import InvalidClaim, InvalidTransition
 from chalicelib.domain.errors import ConcurrentChange
 from chalicelib.domain.identity import Forbidden, Principal
 from chalicelib.services import advances, claims, uploads
+from chalicelib.web import auth
 
 log = logging.getLogger(__name__)
 
 ERRORS = (
     (Unauthorized, 401),
+    (KeysUnavailable, 503),
     (SignInRequired, 401),
     (Forbidden, 403),
     (NotLinkHolder, 403),
@@ -46,13 +48,15 @@ def source_ip(request) -> str:
 
 
 def principal(request) -> Principal:
-    """The caller, verified once per request (the audit middleware asks again after the route)."""
+    """The caller, verified once per request (the audit middleware asks again after the route): the token says
+    who, the directory says with which roles and department (chalicelib/web/auth.py)."""
     known = getattr(request, "verified_principal", None)
     if known is not None:
         return known
     header = request.headers.get("authorization", "")
     token = header[7:] if header.lower().startswith("bearer ") else None
-    verified = bootstrap.container().verifier.verify(token, source_ip(request))
+    c = bootstrap.container()
+    verified = auth.principal_for(c.verifier.verify(token), c.directory, source_ip(request))
     request.verified_principal = verified
     return verified
 

@@ -66,11 +66,12 @@ def test_object_larger_than_the_limit_ends_failed(driver, monkeypatch):
 def test_missing_invalid_and_foreign_tokens_get_401(driver):
     assert driver.call("GET", "/claims", None, {})[0] == 401
     assert driver.call("GET", "/claims", None, {"Authorization": "Bearer not-a-jwt"})[0] == 401
-    foreign = DevTokenIssuer(new_dev_keypair()[0], bootstrap.container().settings.auth_issuer)
-    token = foreign.issue("E900", "SZ-FIN", ["admin"])
+    settings = bootstrap.container().settings
+    foreign = DevTokenIssuer(new_dev_keypair()[0], settings.auth_issuer, audience=settings.auth_client_id)
+    token = foreign.issue("E900")  # the pool's issuer and audience, but a key the pool never published
     status, body = driver.call("GET", "/claims", None, {"Authorization": f"Bearer {token}"})
     assert status == 401 and "unknown key" in body["error"]
-    expired = bootstrap.container().dev_issuer.issue("E201", "HK-SALES", ["employee"], ttl=-10)
+    expired = bootstrap.container().dev_issuer.issue("E201", ttl=-3600)
     assert driver.call("GET", "/claims", None, {"Authorization": f"Bearer {expired}"})[0] == 401
 
 
