@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
 
+    from harness import sample_org
     from harness.sample_receipts import SCENARIOS, TRIP_TITLE, play, play_trip
 
     running = start(args.api_port)
@@ -176,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {trip['claim_id']}  {trip['status']:<9} {TRIP_TITLE}: {trip['expenses']} expenses, {trip['amounts']}"
           f" = HKD {trip['hkd_total']}; advance {trip['advance_id']} {trip['advance_status']}")
     print(f"Dashboard: {running.base}/   (sign in as E300, finance for HK Sales; E900 is admin)")
+    print(f"Sign in:   {running.base}/signin   employee id (E201, E300, E900, ...) and the local password "
+          f"{sample_org.LOCAL_PASSWORD}")
     print(f"API:       {running.base}/claims   local AWS (moto): http://127.0.0.1:{running.moto_port}")
     ok = all(results[cid] == expected for cid, expected in _expected(results, SCENARIOS).items())
     ok = ok and trip["status"] == "posted"

@@ -29,3 +29,6 @@ def test_demo_runs_every_sample_receipt_to_its_expected_end():
     line = next(x for x in proc.stdout.splitlines() if trip["claim_id"] in x and "深圳客戶拜訪" in x)
     assert "4 expenses" in line and "CNY" in line and "HKD" in line
     assert "Dashboard: http://127.0.0.1:" in proc.stdout
+    from harness.sample_org import LOCAL_PASSWORD
+
+    assert "/signin" in proc.stdout and LOCAL_PASSWORD in proc.stdout  # how to sign in to the local stack
