@@ -18,7 +18,7 @@ from decimal import Decimal
 from playwright.sync_api import expect
 
 from harness.sample_receipts import receipt_png
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import axe_violations, sign_in
 
 READING = 90_000  # ms: the OCR runs in the local stack, slower while other work keeps the CPUs busy
 HUMAN_STATUS = re.compile(r"Submitted 已提交|Checked 已評估|Awaiting approval 審批中")
@@ -42,12 +42,9 @@ def test_employee_submits_a_receipt_on_its_own(page, local_app):
     png = receipt_png("翠華餐廳 Tsui Wah Restaurant", date(2026, 11, 3),
                       [("奶茶 Milk Tea", "38.00"), ("餐蛋麵 Noodles", f"{noodles}.00")])
 
-    page.goto(local_app.base + "/")
-    expect(page.get_by_role("heading", name="HK Expense 報銷")).to_be_visible()
-    page.get_by_label("Employee id 員工編號").fill("E201")
-    page.get_by_role("button", name="Sign in 登入").click()
+    sign_in(page, local_app.base, "E201")
     expect(page.get_by_role("heading", name="New receipt 新收據")).to_be_visible()
-    expect(page.locator("#who")).not_to_be_empty()
+    expect(page.locator("#who")).to_have_text("Signed in as 黃小明 Wong Siu Ming")
     _accessible(page, local_app.base, "the dashboard, signed in")
 
     page.get_by_label("Photo or PDF of the receipt").set_input_files(
@@ -104,9 +101,7 @@ def test_approver_disallows_a_line_and_approves(page, local_app):
 
     # the claimant finds the claim decided at this step (approved, paid, or at a further step the policy adds),
     # the disallowed line with its reason and what will be paid
-    page.goto(local_app.base + "/")
-    page.get_by_label("Employee id 員工編號").fill("E201")
-    page.get_by_role("button", name="Sign in 登入").click()
+    sign_in(page, local_app.base, "E201")
     row = page.locator("#claims tbody tr", has_text=title)
     expect(row.locator("td").nth(3)).to_have_text(re.compile(r"Approved 已批准|Paid 已入賬|Awaiting approval 審批中"))
     expect(row).to_contain_text("disallowed 不批准: minibar is personal 迷你吧屬私人消費")
