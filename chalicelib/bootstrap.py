@@ -80,8 +80,11 @@ class Container:
 
     @cached_property
     def security_headers(self) -> dict[str, str]:
-        """Added to every API response; the CSP lets the dashboard upload to the uploads bucket and nowhere else."""
-        return security.headers(upload_origin=self.uploads.origin())
+        """Added to every API response; the CSP lets pages upload to the uploads bucket and the sign-in page reach
+        Cognito, and nowhere else."""
+        s = self.settings
+        return security.headers(upload_origin=self.uploads.origin(),
+                                sign_in_origins=security.sign_in_origins(s.cognito_endpoint, s.auth_hosted_ui_domain))
 
     @cached_property
     def secrets(self) -> aws.Secrets:

@@ -20,10 +20,13 @@ blueprint = Blueprint(__name__)
 @blueprint.route("/signin", methods=["GET"])
 @http.api
 def signin_page():
-    """Sign in, then back to `?next=` (signin.js). The local stack and dev sign in with a development token."""
-    c = bootstrap.container()
+    """Sign in with the stage's Cognito user pool, then back to `?next=` (signin.js): through the Hosted UI
+    (authorization code + PKCE) where the stage has one, else employee id and password sent by the browser straight
+    to Cognito's InitiateAuth (the local stack's pool on moto). The password never reaches this API."""
+    s = bootstrap.container().settings
     return pages.page("signin.html", blueprint.current_request, root="", title_key="signin.title",
-                      dev_tokens=c.dev_issuer is not None)
+                      signin={"client_id": s.auth_client_id, "cognito_endpoint": s.cognito_endpoint,
+                              "hosted_domain": s.auth_hosted_ui_domain})
 
 
 @blueprint.route("/me", methods=["GET"])

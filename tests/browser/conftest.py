@@ -138,8 +138,11 @@ def sign_in(page, base: str, employee_id: str, next_path: str = "") -> None:
     Every browser test signs in through here, so the page's sign-in method can change in one place."""
     from playwright.sync_api import expect
 
+    from harness.sample_org import LOCAL_PASSWORD
+
     page.goto(f"{base}/signin" + (f"?next={next_path}" if next_path else ""))
-    page.locator("#employee-id").fill(employee_id)
-    page.locator("#dev-signin button[type=submit]").click()
+    page.locator("#employee-id").fill(employee_id)  # the local stack's pool on moto: the sample password
+    page.locator("#password").fill(LOCAL_PASSWORD)
+    page.locator("#password-signin button[type=submit]").click()
     expect(page).not_to_have_url(re.compile(r"/signin"))
     expect(page.locator("#who")).not_to_be_empty()

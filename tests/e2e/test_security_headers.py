@@ -24,7 +24,8 @@ def _check(resp, cache: str = "no-store") -> None:
     assert csp["script-src"] == "'self'" and csp["style-src"] == "'self'" and csp["default-src"] == "'none'"
     assert csp["frame-ancestors"] == "'none'" and "unsafe" not in headers["content-security-policy"]
     c = bootstrap.container()  # the dashboard PUTs receipts to the uploads bucket's URLs, nowhere else
-    assert csp["connect-src"] == f"'self' {c.uploads.origin()}"
+    # and the sign-in page reaches Cognito (InitiateAuth locally; the Hosted UI's token endpoint where there is one)
+    assert csp["connect-src"] == f"'self' {c.uploads.origin()} https://cognito-idp.ap-east-1.amazonaws.com"
     assert csp["img-src"] == f"'self' {c.uploads.origin()} blob:"  # receipt images: presigned GETs, previews
     assert c.uploads.origin().startswith(f"https://{c.settings.uploads_bucket}.s3.")
     assert headers["cache-control"] == cache

@@ -78,9 +78,8 @@ def test_amounts_and_times_read_as_in_hong_kong():
 
 
 def test_a_page_renders_in_the_readers_language():
-    english = pages.render("signin.html", _request("lang=en"), root="", title_key="signin.title", dev_tokens=True)
-    chinese = pages.render("signin.html", _request("lang=zh-Hant"), root="", title_key="signin.title",
-                           dev_tokens=True)
+    english = pages.render("signin.html", _request("lang=en"), root="", title_key="signin.title")
+    chinese = pages.render("signin.html", _request("lang=zh-Hant"), root="", title_key="signin.title")
     assert '<html lang="en">' in english and ">Sign in</h1>" in english
     assert '<html lang="zh-Hant">' in chinese and ">登入</h1>" in chinese
     assert '"nav.home": "My expenses"' in english  # the scripts' catalogue, in the page's language

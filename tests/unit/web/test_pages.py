@@ -12,7 +12,11 @@ from chalicelib.web import pages
 
 PAGES = {"dashboard": pages.dashboard(), "approval": pages.approval({"claim_id": "c-1", "vendor": "x"}),
          "refused": pages.refused("expired"),
-         "signin": pages.render("signin.html", None, root="", title_key="signin.title", dev_tokens=True)}
+         "signin": pages.render("signin.html", None, root="", title_key="signin.title", signin={
+             "client_id": "c1", "cognito_endpoint": "http://127.0.0.1:5000/", "hosted_domain": ""}),
+         "signin-hosted": pages.render("signin.html", None, root="", title_key="signin.title", signin={
+             "client_id": "c1", "cognito_endpoint": "https://cognito-idp.ap-east-1.amazonaws.com/",
+             "hosted_domain": "hk-expense-prod-signin.auth.ap-east-1.amazoncognito.com"})}
 SCRIPTS = sorted(path.name for path in pages.STATIC_DIR.glob("*.js"))
 
 
@@ -37,7 +41,7 @@ def test_pages_have_no_inline_script_style_or_handler(name):
         data_block = re.fullmatch(r' type="application/json" id="(claim|messages)"', attrs)  # JSON, never run
         assert data_block or (re.fullmatch(r'( type="module")? src="(\.\./)?static/\w+\.js"', attrs) and body == "")
     assert "<style" not in html and not re.search(r"\s(on\w+|style)=", html)
-    root = "" if name in ("dashboard", "signin") else "../"  # the approval pages live at approvals/{token}
+    root = "" if name in ("dashboard", "signin", "signin-hosted") else "../"  # approval pages: approvals/{token}
     assert f'<link rel="stylesheet" href="{root}static/app.css">' in html
 
 
@@ -170,3 +174,27 @@ def test_the_browser_libraries_are_served_once_make_deps_copied_them():
     for name in web_vendor.browser_files():
         content, content_type = pages.vendor_asset(name)
         assert content_type.startswith("application/javascript") and len(content) > 10_000
+
+
+def test_the_csp_lets_the_sign_in_page_reach_cognito_and_the_hosted_ui_only():
+    from chalicelib.web import security
+
+    origins = security.sign_in_origins("https://cognito-idp.ap-east-1.amazonaws.com/",
+                                       "hk-expense-prod-signin.auth.ap-east-1.amazoncognito.com")
+    assert origins == ("https://cognito-idp.ap-east-1.amazonaws.com",
+                       "https://hk-expense-prod-signin.auth.ap-east-1.amazoncognito.com")
+    csp = dict(part.strip().split(" ", 1) for part in security.content_security_policy(
+        "https://b.s3.ap-east-1.amazonaws.com", origins).split(";"))
+    assert csp["connect-src"] == ("'self' https://b.s3.ap-east-1.amazonaws.com https://cognito-idp.ap-east-1."
+                                  "amazonaws.com https://hk-expense-prod-signin.auth.ap-east-1.amazoncognito.com")
+    assert csp["form-action"] == "'self'" and csp["script-src"] == "'self'"
+    assert security.sign_in_origins("http://127.0.0.1:5123/", "") == ("http://127.0.0.1:5123",)  # moto's server
+
+
+def test_the_sign_in_page_offers_the_hosted_ui_or_a_password_form():
+    local, hosted = PAGES["signin"], PAGES["signin-hosted"]
+    assert 'id="password-signin"' in local and 'type="password"' in local and 'id="hosted-signin"' not in local
+    assert 'data-cognito="http://127.0.0.1:5000/"' in local and 'data-client-id="c1"' in local
+    assert 'id="hosted-signin"' in hosted and 'type="password"' not in hosted
+    assert 'data-hosted="hk-expense-prod-signin.auth.ap-east-1.amazoncognito.com"' in hosted
+    assert 'autocomplete="current-password"' in local and '<label for="password">' in local
