@@ -22,9 +22,9 @@ def test_each_call_is_audited_with_its_caller_after_one_token_check(driver, monk
     calls = []
     real_verify = verifier.verify
 
-    def counting(token, source_ip="unknown"):
+    def counting(token):
         calls.append(token)
-        return real_verify(token, source_ip)
+        return real_verify(token)
 
     monkeypatch.setattr(verifier, "verify", counting)
     today = datetime.now(UTC).date()
