@@ -286,6 +286,8 @@ def lambda_environment(stage: str) -> dict[str, str]:
 
 
 ACCOUNT_PLACEHOLDER = "123456789012"
+# The sign-in variables of the local stage that harness/local_stack.py fills in from the moto pool it creates
+LOCAL_STACK_SETS = ("AUTH_ISSUER", "AUTH_JWKS_URL", "AUTH_CLIENT_ID", "AUTH_HOSTED_UI_DOMAIN", "COGNITO_ENDPOINT")
 
 
 def topic_arn(stage: str, logical: str, account: str = ACCOUNT_PLACEHOLDER) -> str:
@@ -309,9 +311,13 @@ def chalice_config() -> dict:
     """`.chalice/config.json`, generated so stage variables cannot drift from the resources above."""
     stages = {}
     for stage in STAGES:  # "local" too: chalice's test client and `chalice local` read its variables
+        env = lambda_environment(stage)
+        if stage == "local":  # the local stack sets these once its pool exists (moto's ids are random); the test
+            for key in LOCAL_STACK_SETS:  # client would put the placeholders in the process during each request
+                env.pop(key)
         stages[stage] = {
             "api_gateway_stage": "api",
-            "environment_variables": lambda_environment(stage),
+            "environment_variables": env,
             "lambda_functions": {
                 fn.logical: {"lambda_memory_size": fn.memory_mb, "lambda_timeout": fn.timeout_s}
                 for fn in FUNCTIONS

@@ -122,7 +122,6 @@ def test_dev_tokens_answer_404_and_are_refused_where_the_dev_issuer_is_off(drive
 def test_the_jwks_unreachable_is_a_503_not_a_500(driver, stack, monkeypatch):
     monkeypatch.setenv("AUTH_JWKS_URL", "https://cognito-idp.ap-east-1.amazonaws.com/ap-east-1_gone/x.json")
     bootstrap.reset()
-    bootstrap.container()  # built here, not inside the test client's request (it sets config.json's placeholders)
     status, body = driver.call("GET", "/claims", None, bearer(stack.id_token("E201")))
     assert status == 503, body
     assert "sign-in keys" in body["error"]
