@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
+from jwt import PyJWTError
 from pynamodb.connection import Connection
 
 from chalicelib.adapters import aws, dynamo_models
@@ -23,6 +25,8 @@ from chalicelib.config import Settings, settings
 from chalicelib.services.approvals.context import ApprovalContext
 from chalicelib.services.claimant_updates import ClaimantUpdates
 from chalicelib.web import security
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -153,7 +157,12 @@ class Container:
         """Local and dev only: the flag and the dev issuer's name must both be set (staging and prod have neither)."""
         if not (self.settings.allow_dev_tokens and self.settings.dev_token_issuer):
             return None
-        return DevTokenIssuer(self.secrets.get(self.settings.dev_signing_key_secret), self.settings.dev_token_issuer)
+        try:
+            return DevTokenIssuer(self.secrets.get(self.settings.dev_signing_key_secret),
+                                  self.settings.dev_token_issuer)
+        except (ValueError, KeyError, TypeError, PyJWTError):  # not (yet) a private JWK: Cognito sign-in still works
+            log.warning("the dev-signing-key secret is not a private JWK: dev tokens are off")
+            return None
 
     @cached_property
     def idempotency(self):

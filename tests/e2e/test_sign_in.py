@@ -135,3 +135,12 @@ def test_the_api_role_needs_no_cognito_or_secret_for_the_keys():
                ["Statement"] for a in s["Action"]}
     assert not any(a.startswith("cognito") for a in actions)
     assert "auth-jwks" not in r.SECRETS
+
+
+def test_a_dev_key_not_yet_put_turns_dev_tokens_off_not_sign_in(driver, stack):
+    """On a fresh dev deploy the dev-signing-key secret holds a generated string until someone puts a JWK."""
+    stack.client("secretsmanager").put_secret_value(SecretId=stack.env["DEV_SIGNING_KEY_SECRET"],
+                                                    SecretString="generated-not-a-jwk")
+    bootstrap.reset()
+    assert driver.call("POST", "/dev/token", {"employee_id": "E201"}, {})[0] == 404
+    assert driver.call("GET", "/claims", None, bearer(stack.id_token("E201")))[0] == 200
