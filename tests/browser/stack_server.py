@@ -7,6 +7,8 @@ in-process `stack` fixture of the other tests must not inherit. Commands (the sc
 - `{"op": "report", "employee": ..., "title": ..., "vendor": ..., "items": [[name, price], ...], "km": ...}`:
   a receipt uploaded and read, put in a new claim with a mileage line, submitted; answers the claim id and the
   level-1 approver's link from the approver inbox (the local stand-in for their e-mail).
+- `{"op": "hosted_ui", "domain": ...}`: the stage's Hosted UI domain from now on ("" for none): the sign-in page
+  and its CSP as a deployed stage's (the browser test stands in for the Hosted UI itself).
 - `{"op": "stop"}`.
 """
 
@@ -45,6 +47,14 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if command["op"] == "stop":
                 break
+            if command["op"] == "hosted_ui":  # the stage's Hosted UI domain ("" for none), as a deployed stage has
+                from chalicelib import bootstrap
+
+                c = bootstrap.container()
+                c.settings.auth_hosted_ui_domain = command["domain"]
+                c.__dict__.pop("security_headers", None)  # its CSP names the domain
+                answers.write(json.dumps({"hosted_ui": command["domain"]}) + "\n")
+                continue
             if command["op"] != "report":
                 raise ValueError(f"unknown op {command['op']}")
             who = command["employee"]

@@ -104,3 +104,91 @@ def test_sign_out_clears_the_session(page, local_app):
     assert page.evaluate("() => sessionStorage.getItem('hk-expense-token')") is None
     page.goto(f"{base}/")
     expect(page.locator("#who")).to_be_empty()  # nobody is signed in any more
+
+
+DOMAIN = "hk-expense-test-signin.auth.ap-east-1.amazoncognito.com"
+
+
+def _s256(verifier: str) -> str:
+    import base64
+    import hashlib
+
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+
+
+def test_the_hosted_ui_flow_sends_a_pkce_challenge_and_exchanges_the_code(page, local_app):
+    """A deployed stage: the page goes to the Hosted UI with an S256 challenge and comes back with a code it
+    exchanges with the verifier. The Hosted UI itself is played here (moto has none): it checks what a real one
+    would and answers with a real ID token of the local pool."""
+    import urllib.parse
+
+    import requests
+
+    base = local_app.base
+    local_app.command(op="hosted_ui", domain=DOMAIN)
+    try:
+        page.goto(f"{base}/signin?next=./%3Fvia%3Dhosted")
+        expect(page.get_by_label("Password")).to_have_count(0)  # no password on our page: Cognito's own asks
+        box = page.locator("#signin")
+        client_id, endpoint = box.get_attribute("data-client-id"), box.get_attribute("data-cognito")
+        _accessible(page, base, "the sign-in page of a stage with a Hosted UI")
+        seen: dict = {}
+
+        def authorize(route):
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(route.request.url).query))
+            seen["authorize"] = query
+            back = f"{query['redirect_uri']}?code=one-time-code&state={urllib.parse.quote(query['state'])}"
+            route.fulfill(status=200, content_type="text/html",
+                          body=f'<meta http-equiv="refresh" content="0;url={back}">')
+
+        def token(route):
+            form = dict(urllib.parse.parse_qsl(route.request.post_data))
+            seen["token"] = form
+            challenge = seen["authorize"]["code_challenge"]
+            if form.get("code") != "one-time-code" or _s256(form.get("code_verifier", "")) != challenge:
+                route.fulfill(status=400, content_type="application/json", body='{"error": "invalid_grant"}',
+                              headers={"Access-Control-Allow-Origin": base})
+                return
+            id_token = requests.post(endpoint, timeout=30, data=json.dumps({
+                "AuthFlow": "USER_PASSWORD_AUTH", "ClientId": client_id,
+                "AuthParameters": {"USERNAME": "E201", "PASSWORD": LOCAL_PASSWORD}}), headers={
+                "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
+                "Content-Type": "application/x-amz-json-1.1"}).json()["AuthenticationResult"]["IdToken"]
+            route.fulfill(status=200, content_type="application/json", headers={"Access-Control-Allow-Origin": base},
+                          body=json.dumps({"id_token": id_token, "access_token": "a", "token_type": "Bearer",
+                                           "expires_in": 3600}))
+
+        page.route(f"https://{DOMAIN}/oauth2/authorize*", authorize)
+        page.route(f"https://{DOMAIN}/oauth2/token", token)
+        page.get_by_role("button", name="Sign in").last.click()
+        expect(page).to_have_url(f"{base}/?via=hosted")
+        expect(page.locator("#who")).to_have_text("Signed in as 黃小明 Wong Siu Ming")
+        asked = seen["authorize"]
+        assert asked["response_type"] == "code" and asked["client_id"] == client_id
+        assert asked["redirect_uri"] == f"{base}/signin" and asked["scope"] == "openid email profile"
+        assert asked["code_challenge_method"] == "S256" and len(asked["state"]) >= 32
+        assert 43 <= len(seen["token"]["code_verifier"]) <= 128 and seen["token"]["redirect_uri"] == f"{base}/signin"
+        assert seen["token"]["grant_type"] == "authorization_code" and seen["token"]["client_id"] == client_id
+        assert page.evaluate("() => sessionStorage.getItem('hk-expense-pkce')") is None  # one use
+
+        # sign out ends the Hosted UI's session too, which sends the reader back to the sign-in page
+        def logout(route):
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(route.request.url).query))
+            seen["logout"] = query
+            route.fulfill(status=200, content_type="text/html",
+                          body=f'<meta http-equiv="refresh" content="0;url={query["logout_uri"]}">')
+
+        page.route(f"https://{DOMAIN}/logout*", logout)
+        page.get_by_role("button", name="Sign out").click()
+        expect(page).to_have_url(f"{base}/signin")  # back from the Hosted UI's logout
+        expect(page.get_by_role("status")).to_have_text("You have signed out.")
+        assert seen["logout"] == {"client_id": client_id, "logout_uri": f"{base}/signin"}
+        assert page.evaluate("() => sessionStorage.getItem('hk-expense-token')") is None
+
+        # a callback whose state this browser did not start is refused (a forged or replayed sign-in)
+        page.goto(f"{base}/signin?code=stolen-code&state=not-mine")
+        expect(page.get_by_role("alert")).to_have_text("That sign-in attempt is no longer valid. Please sign in again.")
+        assert "code=" not in page.url  # the code leaves the address bar
+        assert page.evaluate("() => sessionStorage.getItem('hk-expense-token')") is None
+    finally:
+        local_app.command(op="hosted_ui", domain="")

@@ -46,18 +46,20 @@ function signedIn(idToken, next) {
 
 // ---- sign out: the token goes; on the Hosted UI, its session too (Cognito then sends the reader back here) ----
 
+let leaving = false; // on the way to the Hosted UI's logout: this page shows nothing meanwhile
 if (params.has("signout")) {
   session.clear();
   sessionStorage.removeItem(PKCE);
   sessionStorage.setItem(SIGNED_OUT, "1");
   if (hosted) {
+    leaving = true;
     location.replace(`https://${hosted}/logout?client_id=${encodeURIComponent(clientId)}` +
       `&logout_uri=${encodeURIComponent(here)}`);
   } else {
     history.replaceState(null, "", here);
   }
 }
-if (sessionStorage.getItem(SIGNED_OUT) && !params.has("code")) say(t("signin.signed_out"));
+if (!leaving && sessionStorage.getItem(SIGNED_OUT) && !params.has("code")) say(t("signin.signed_out"));
 
 // ---- the Hosted UI: authorization code + PKCE ----------------------------------------------------------------
 
@@ -151,7 +153,9 @@ async function passwordSignIn(form) {
 
 // ---- wiring ----------------------------------------------------------------------------------------------------
 
-if (hosted) {
+if (leaving) {
+  // nothing to wire: the Hosted UI's logout sends the reader back here
+} else if (hosted) {
   $("hosted-signin").addEventListener("click", () => startHosted());
   if (params.has("code")) finishHosted(params.get("code"), params.get("state"));
   else if (params.has("error")) {
