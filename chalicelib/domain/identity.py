@@ -1,4 +1,4 @@
-"""Who is acting: the verified identity taken from a Cognito-shaped token."""
+"""Who is acting: the employee a verified ID token names, with the roles and department the directory gives now."""
 
 from __future__ import annotations
 
