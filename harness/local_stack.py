@@ -28,6 +28,7 @@ from typing import Any
 import boto3
 
 from chalicelib.adapters.tokens import new_dev_keypair
+from chalicelib.domain.directory import Employee
 from infra import resources as r
 
 LOCAL_ONLY_INBOX = "approver-inbox"
@@ -100,23 +101,31 @@ class LocalStack:
         )["UserPoolClient"]["ClientId"]
         for role in r.USER_POOL_GROUPS:
             idp.create_group(UserPoolId=pool_id, GroupName=role)
-        for person in sample_org.EMPLOYEES:
-            idp.admin_create_user(UserPoolId=pool_id, Username=person.employee_id, MessageAction="SUPPRESS",
-                                  UserAttributes=[{"Name": "custom:employee_id", "Value": person.employee_id},
-                                                  {"Name": "email", "Value": person.email},
-                                                  {"Name": "email_verified", "Value": "true"}])
-            idp.admin_set_user_password(UserPoolId=pool_id, Username=person.employee_id,
-                                        Password=sample_org.LOCAL_PASSWORD, Permanent=True)
-            for role in person.roles:
-                idp.admin_add_user_to_group(UserPoolId=pool_id, Username=person.employee_id, GroupName=role)
         self.arns["user_pool"] = pool_id
         self.arns["user_pool_client"] = client_id
+        for person in sample_org.EMPLOYEES:
+            self.add_user(person)
         issuer = r.issuer(pool_id)
         endpoint = os.environ.get("AWS_ENDPOINT_URL", "").rstrip("/")  # moto's server, when one runs
         # in-process (mock_aws) moto answers the real address; its server publishes the keys at its own
         jwks = f"{endpoint}/{pool_id}/.well-known/jwks.json" if endpoint else issuer + "/.well-known/jwks.json"
         self.env.update(AUTH_ISSUER=issuer, AUTH_CLIENT_ID=client_id, AUTH_HOSTED_UI_DOMAIN="", AUTH_JWKS_URL=jwks,
                         COGNITO_ENDPOINT=endpoint + "/" if endpoint else r.cognito_endpoint())
+
+    def add_user(self, person: Employee, password: str | None = None) -> None:
+        """A pool user for a directory employee, as an administrator creates one (username = employee id), with a
+        permanent password (the sample one unless given) and a group per role."""
+        from harness import sample_org
+
+        idp, pool_id = self.client("cognito-idp"), self.arns["user_pool"]
+        idp.admin_create_user(UserPoolId=pool_id, Username=person.employee_id, MessageAction="SUPPRESS",
+                              UserAttributes=[{"Name": "custom:employee_id", "Value": person.employee_id},
+                                              {"Name": "email", "Value": person.email},
+                                              {"Name": "email_verified", "Value": "true"}])
+        idp.admin_set_user_password(UserPoolId=pool_id, Username=person.employee_id,
+                                    Password=password or sample_org.LOCAL_PASSWORD, Permanent=True)
+        for role in person.roles:
+            idp.admin_add_user_to_group(UserPoolId=pool_id, Username=person.employee_id, GroupName=role)
 
     def id_token(self, employee_id: str, password: str | None = None) -> str:
         """Signs in as the page does (USER_PASSWORD_AUTH against the pool); returns the ID token."""
