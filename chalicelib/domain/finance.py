@@ -1,0 +1,343 @@
+"""The finance dashboard's arithmetic: what one claim contributes to its department × month bucket, and how the
+buckets add up to the overview finance, auditors and admins read.
+
+A claim's contribution is a flat set of named counters ("facts"), each keyed by the claim's status and a
+category (`*` = the whole claim), so any status/category filter is a sum over keys and never a re-read of claims:
+
+    n|<status>|<cat>          claims (a claim counts once under `*` and once under each of its categories)
+    hkd|<status>|<cat>        HKD value (what is reimbursed: claimed less disallowed; foreign amounts at the rates
+                              fixed at submission, else the policy's)
+    unvalued|<status>|<cat>   claims holding an amount in a currency without a rate (counted, not valued)
+    dec|<status>|<cat>|<bin>  claims finally decided (approved or rejected), by hours from submission to decision
+    flag|<status>|<cat>       claims with risk reasons
+    rev|<status>|<cat>        claims with an expense extraction was unsure of
+
+A bucket also holds `adopt`: employees of the department whose first electronic filing fell in that month.
+Moving a claim between statuses, categories, months or departments is "subtract what it contributed, add what it
+contributes now" (`delta`), which is what the stream consumer applies.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+
+from chalicelib.domain.claim import TERMINAL, Claim, ClaimStatus
+from chalicelib.domain.expense import ExpenseStatus
+from chalicelib.domain.money import FxTable, NoFxRate
+
+ALL = "*"
+HK = ZoneInfo("Asia/Hong_Kong")  # months are Hong Kong calendar months
+TARGET_HOURS = 48  # approval KPI: decided within 48 hours of submission
+ADOPTION_TARGET = Decimal("0.70")  # electronic-submission KPI: 70% of a department's staff in the first month
+HOUR_BINS: tuple[tuple[str, int | None], ...] = (  # (label, upper bound in hours, exclusive)
+    ("0-4", 4), ("4-8", 8), ("8-24", 24), ("24-48", 48), ("48-72", 72), ("72-120", 120), ("120+", None))
+WITHIN_TARGET_BINS = frozenset(label for label, upper in HOUR_BINS if upper is not None and upper <= TARGET_HOURS)
+DECIDED = frozenset({ClaimStatus.APPROVED, ClaimStatus.REJECTED, ClaimStatus.POSTED})
+NOT_SPEND = frozenset({ClaimStatus.DRAFT, ClaimStatus.REJECTED, ClaimStatus.FAILED})  # never paid
+DEFAULT_STATUSES = frozenset(s for s in ClaimStatus if s != ClaimStatus.DRAFT)  # filed claims
+ADOPT = "adopt"
+
+Facts = dict[str, Decimal]
+
+
+def month_of(at: datetime) -> str:
+    return at.astimezone(HK).strftime("%Y-%m")
+
+
+def hour_bin(hours: Decimal) -> str:
+    for label, upper in HOUR_BINS:
+        if upper is None or hours < upper:
+            return label
+    raise AssertionError("the last bin is open")
+
+
+def filed(claim: Claim) -> bool:
+    """Submitted at least once (electronically: every claim here is filed through the app or by e-mail)."""
+    return claim.submission_count > 0 or claim.status not in (ClaimStatus.DRAFT, ClaimStatus.FAILED)
+
+
+def in_anomaly_queue(claim: Claim) -> bool:
+    return bool(claim.risk_reasons) and claim.status not in TERMINAL and claim.status != ClaimStatus.DRAFT
+
+
+def needs_review(claim: Claim) -> bool:
+    return any(e.status == ExpenseStatus.NEEDS_REVIEW for e in claim.expenses)
+
+
+def in_review_queue(claim: Claim) -> bool:
+    return needs_review(claim) and claim.status not in TERMINAL and claim.status != ClaimStatus.DRAFT
+
+
+def claim_fx(claim: Claim, policy_fx: FxTable) -> FxTable:
+    """The rates fixed when the claim was submitted (what it was routed and signed at), else the policy's."""
+    if claim.valuation is None:
+        return policy_fx
+    return FxTable(hkd_per_unit={**policy_fx.hkd_per_unit, **claim.valuation.rates})
+
+
+def hours_to_decision(claim: Claim) -> Decimal | None:
+    """Hours from the (latest) submission to the final decision, for an approved, rejected or posted claim."""
+    if claim.status not in DECIDED:
+        return None
+    final = "rejected" if claim.status == ClaimStatus.REJECTED else "approved"
+    decided = [d for d in claim.decisions if d.decision == final]
+    if not decided:
+        return None
+    start = claim.submitted_at or claim.created_at
+    seconds = (decided[-1].decided_at - start).total_seconds()
+    return max(Decimal(0), Decimal(str(round(seconds))) / 3600)
+
+
+def hkd_of_expense(expense, fx: FxTable) -> Decimal | None:
+    paid = expense.payable()
+    if paid is None:
+        return Decimal(0)
+    try:
+        return fx.to_hkd(paid).amount
+    except NoFxRate:
+        return None
+
+
+class Contribution(BaseModel):
+    """What one claim (at one version) adds to one bucket."""
+
+    department_id: str
+    month: str
+    version: int
+    facts: Facts = Field(default_factory=dict)
+    adopter: str | None = None  # the claimant, once the claim has been filed
+
+    @property
+    def bucket(self) -> tuple[str, str]:
+        return self.department_id, self.month
+
+
+def contribution(claim: Claim, policy_fx: FxTable) -> Contribution:
+    fx = claim_fx(claim, policy_fx)
+    status = claim.status.value
+    facts: dict[str, Decimal] = defaultdict(Decimal)
+    by_cat: dict[str, Decimal] = defaultdict(Decimal)
+    unvalued: set[str] = set()
+    for e in claim.expenses:
+        value = hkd_of_expense(e, fx)
+        if value is None:
+            unvalued |= {ALL, e.category}
+        else:
+            by_cat[e.category] += value
+    cats = [ALL, *claim.categories]
+    hours = hours_to_decision(claim)
+    for cat in cats:
+        facts[f"n|{status}|{cat}"] += 1
+        facts[f"hkd|{status}|{cat}"] += sum(by_cat.values(), Decimal(0)) if cat == ALL else by_cat.get(cat, Decimal(0))
+        if cat in unvalued:
+            facts[f"unvalued|{status}|{cat}"] += 1
+        if hours is not None:
+            facts[f"dec|{status}|{cat}|{hour_bin(hours)}"] += 1
+        if claim.risk_reasons:
+            facts[f"flag|{status}|{cat}"] += 1
+        if needs_review(claim):
+            facts[f"rev|{status}|{cat}"] += 1
+    return Contribution(department_id=claim.department_id, month=month_of(claim.created_at), version=claim.version,
+                        facts={k: v for k, v in facts.items() if v}, adopter=claim.employee_id if filed(claim) else None)
+
+
+def add(into: Facts, more: Facts, sign: int = 1) -> Facts:
+    """`into` plus (or minus) `more`; counters that reach zero are dropped, so an emptied bucket is empty."""
+    out = dict(into)
+    for key, value in more.items():
+        total = out.get(key, Decimal(0)) + sign * value
+        if total:
+            out[key] = total
+        else:
+            out.pop(key, None)
+    return out
+
+
+def delta(old: Contribution | None, new: Contribution | None) -> dict[tuple[str, str], Facts]:
+    """Per bucket, what changes when a claim's contribution goes from `old` to `new` (either may be None: a claim
+    first seen, or deleted). A claim that moved month or department leaves one bucket and enters another."""
+    out: dict[tuple[str, str], Facts] = {}
+    if old is not None:
+        out[old.bucket] = add({}, old.facts, -1)
+    if new is not None:
+        out[new.bucket] = add(out.get(new.bucket, {}), new.facts)
+    return {bucket: facts for bucket, facts in out.items() if facts}
+
+
+# ---- reading: buckets -> overview ---------------------------------------------------------------------------
+
+
+class Filters(BaseModel):
+    from_month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    to_month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    statuses: frozenset[ClaimStatus] = DEFAULT_STATUSES
+    category: str | None = None
+
+    def months_ok(self) -> bool:
+        return self.from_month <= self.to_month
+
+    def in_range(self, month: str) -> bool:
+        return self.from_month <= month <= self.to_month
+
+
+class Bucket(BaseModel):
+    department_id: str
+    month: str
+    facts: Facts = Field(default_factory=dict)
+
+
+class DepartmentInfo(BaseModel):
+    department_id: str
+    name: str
+    headcount: int = 0
+
+
+class Tally(BaseModel):
+    claims: int = 0
+    hkd: Decimal = Decimal(0)
+
+
+class Adoption(BaseModel):
+    adopters: int  # employees who have filed electronically, up to the end of the range
+    headcount: int
+    share: Decimal | None  # adopters / headcount
+    first_month: str | None  # the month the department's first electronic claim was filed
+    first_month_adopters: int
+    first_month_share: Decimal | None
+    target: Decimal = ADOPTION_TARGET
+    met: bool | None = None
+
+
+class Decisions(BaseModel):
+    decided: int
+    within_target: int
+    share_within_target: Decimal | None
+    target_hours: int = TARGET_HOURS
+    histogram: list[tuple[str, int]]  # (bin label, claims)
+
+
+class Overview(BaseModel):
+    claims: int
+    spend_hkd: Decimal  # HKD value of claims in view that are not draft, rejected or failed
+    unvalued: int
+    by_status: dict[str, Tally]
+    by_category: dict[str, Tally]
+    by_department: dict[str, Tally]
+    by_month: dict[str, Tally]
+    decisions: Decisions
+    flagged: int
+    needs_review: int
+    adoption: Adoption
+
+
+def _parts(key: str) -> list[str]:
+    return key.split("|")
+
+
+def overview(buckets: list[Bucket], departments: list[DepartmentInfo], filters: Filters) -> Overview:
+    """Sums the buckets of the departments in view. `buckets` may reach back before the range (adoption counts
+    every month up to its end); figures other than adoption use the range only."""
+    cat = filters.category or ALL
+    statuses = {s.value for s in filters.statuses}
+    spend_statuses = statuses - {s.value for s in NOT_SPEND}
+    by_status: dict[str, Tally] = {}
+    by_category: dict[str, Tally] = {}
+    by_department: dict[str, Tally] = {d.department_id: Tally() for d in departments}
+    by_month: dict[str, Tally] = {}
+    bins = {label: 0 for label, _ in HOUR_BINS}
+    claims = flagged = review = unvalued = 0
+    spend = Decimal(0)
+    for b in buckets:
+        if not filters.in_range(b.month):
+            continue
+        dept = by_department.setdefault(b.department_id, Tally())
+        month = by_month.setdefault(b.month, Tally())
+        for key, value in b.facts.items():
+            p = _parts(key)
+            if len(p) < 3 or p[1] not in statuses:
+                continue
+            kind, status, key_cat = p[0], p[1], p[2]
+            if kind in ("n", "hkd") and key_cat != ALL and (filters.category is None or key_cat == cat):
+                tally = by_category.setdefault(key_cat, Tally())
+                if kind == "n":
+                    tally.claims += int(value)
+                elif status in spend_statuses:
+                    tally.hkd += value
+            if key_cat != cat:
+                continue
+            if kind == "n":
+                n = int(value)
+                claims += n
+                by_status.setdefault(status, Tally()).claims += n
+                dept.claims += n
+                month.claims += n
+            elif kind == "hkd":
+                by_status.setdefault(status, Tally()).hkd += value
+                if status in spend_statuses:
+                    spend += value
+                    dept.hkd += value
+                    month.hkd += value
+            elif kind == "dec":
+                bins[p[3]] += int(value)
+            elif kind == "flag":
+                flagged += int(value)
+            elif kind == "rev":
+                review += int(value)
+            elif kind == "unvalued":
+                unvalued += int(value)
+    decided = sum(bins.values())
+    within = sum(n for label, n in bins.items() if label in WITHIN_TARGET_BINS)
+    return Overview(
+        claims=claims, spend_hkd=spend, unvalued=unvalued, by_status=by_status,
+        by_category=dict(sorted(by_category.items(), key=lambda kv: -kv[1].hkd)),
+        by_department=by_department, by_month=dict(sorted(by_month.items())),
+        decisions=Decisions(decided=decided, within_target=within,
+                            share_within_target=_share(within, decided), histogram=list(bins.items())),
+        flagged=flagged, needs_review=review, adoption=adoption(buckets, departments, filters.to_month),
+    )
+
+
+def adoption(buckets: list[Bucket], departments: list[DepartmentInfo], to_month: str) -> Adoption:
+    """Employees who have filed electronically by the end of `to_month`, over the departments' headcount; and the
+    same in each department's first month (the month its first electronic claim was filed), against 70%."""
+    by_dept: dict[str, dict[str, int]] = defaultdict(dict)
+    for b in buckets:
+        n = int(b.facts.get(ADOPT, 0))
+        if n and b.month <= to_month:
+            by_dept[b.department_id][b.month] = n
+    adopters = sum(sum(months.values()) for months in by_dept.values())
+    headcount = sum(d.headcount for d in departments)
+    firsts = {dept: min(months) for dept, months in by_dept.items() if months}
+    first_adopters = sum(by_dept[dept][month] for dept, month in firsts.items())
+    first_share = _share(first_adopters, headcount)
+    return Adoption(adopters=adopters, headcount=headcount, share=_share(adopters, headcount),
+                    first_month=min(firsts.values()) if firsts else None, first_month_adopters=first_adopters,
+                    first_month_share=first_share,
+                    met=None if first_share is None else first_share >= ADOPTION_TARGET)
+
+
+def _share(part: int, whole: int) -> Decimal | None:
+    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001")) if whole else None
+
+
+def overview_from_claims(claims: list[Claim], departments: list[DepartmentInfo], filters: Filters,
+                         policy_fx: FxTable) -> Overview:
+    """The same answer straight from claims (the benchmark's Scan and the tests' cross-check): every claim's
+    contribution added into its bucket, adoption from each employee's first filed month."""
+    buckets: dict[tuple[str, str], Facts] = defaultdict(dict)
+    first: dict[tuple[str, str], str] = {}
+    for claim in claims:
+        c = contribution(claim, policy_fx)
+        buckets[c.bucket] = add(buckets[c.bucket], c.facts)
+        if c.adopter:
+            key = (c.department_id, c.adopter)
+            first[key] = min(first.get(key, c.month), c.month)
+    for (dept, _), month in first.items():
+        buckets[(dept, month)] = add(buckets[(dept, month)], {ADOPT: Decimal(1)})
+    rows = [Bucket(department_id=d, month=m, facts=f) for (d, m), f in buckets.items()]
+    return overview(rows, departments, filters)
