@@ -34,7 +34,7 @@ from chalicelib.services import (
     uploads,
 )
 from chalicelib.services.approvals import decisions, delegation, requests, views
-from chalicelib.web import advance_routes, http, pages
+from chalicelib.web import advance_routes, http, page_routes, pages
 from chalicelib.web.security import NO_STORE
 
 app = Chalice(app_name="hk-expense", configure_logs=False)  # its log is the Powertools Logger below (same name)
@@ -45,6 +45,7 @@ metrics = Metrics(namespace="HkExpense", service="hk-expense")
 # claim data. boto3 calls become subsegments, so a slow DynamoDB or KMS call shows in the trace.
 tracer = Tracer(service="hk-expense")
 app.register_blueprint(advance_routes.blueprint)  # cash advances (備用金): POST/GET /advances...
+app.register_blueprint(page_routes.blueprint)  # /signin, GET /me, receipt images
 
 def _source_ip() -> str:
     return http.source_ip(app.current_request)
@@ -123,7 +124,7 @@ def _concrete_path(event) -> str:
 @app.route("/", methods=["GET"])
 @api
 def index():
-    return Response(body=pages.dashboard(), status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+    return pages.html_response(pages.dashboard(app.current_request))
 
 
 @app.route("/dev/token", methods=["POST"])
@@ -443,11 +444,11 @@ def approval_page(token):
     except LinkRefused as exc:
         if "json" in (app.current_request.headers.get("accept") or ""):
             raise
-        return Response(body=pages.refused(exc.reason), status_code=410,
+        return Response(body=pages.refused(exc.reason, app.current_request), status_code=410,
                         headers={"Content-Type": "text/html; charset=utf-8"})
     if "json" in (app.current_request.headers.get("accept") or ""):
         return _json(summary)
-    return Response(body=pages.approval(summary), status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+    return pages.html_response(pages.approval(summary, app.current_request))
 
 
 @app.route("/approvals/{token}/decision", methods=["POST"])

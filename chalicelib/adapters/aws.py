@@ -45,6 +45,12 @@ class BlobStore:
         )
         return {"url": post["url"], "method": "POST", "fields": post["fields"], "max_bytes": max_bytes}
 
+    def view_url(self, key: str, version_id: str | None, seconds: int) -> str:
+        """A short-lived GET of exactly this version, for a page's <img>: the receipt shown is the one that was read,
+        even if the key was overwritten since (signed locally, no request is made)."""
+        return self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key,
+                                                                     **_version(version_id)}, ExpiresIn=seconds)
+
     def head(self, key: str, version_id: str | None = None) -> dict:
         """The object's metadata (of one version, when given; the current one otherwise)."""
         return self._s3.head_object(Bucket=self.bucket, Key=key, **_version(version_id))

@@ -1,10 +1,11 @@
-"""Minimal server-rendered pages: the dashboard shell and the approval page opened from a message.
+"""Server-rendered pages: Jinja2 templates under `templates/`, in the reader's language (i18n.py).
 
-The pages are Jinja2 templates under `templates/` (autoescaped); this module only gathers what each one shows.
-Scripts and styles are files under `static/` (served by `GET /static/{name}`), never inline, so the pages' CSP
-allows only the app's own scripts (`script-src 'self'`, no 'unsafe-inline'). Links are relative: the dashboard
-is the stage root, the approval pages are one level down (`approvals/{token}`). Browser libraries (package-lock.json)
-are copied into `static/vendor/` by `make deps` and served by `GET /static/vendor/{name}`.
+This module only gathers what each page shows. Scripts and styles are files under `static/` (served by
+`GET /static/{name}`), never inline, so the pages' CSP allows only the app's own scripts (`script-src 'self'`, no
+'unsafe-inline'); scripts are ES modules that import `core.js` and read the page's catalogue from a JSON data block.
+Links are relative: `root` is "" for pages at the stage root and "../" one level down (`approvals/{token}`,
+`claim/{id}`). Browser libraries (package-lock.json) are copied into `static/vendor/` by `make deps` and served by
+`GET /static/vendor/{name}`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ from functools import cache
 from pathlib import Path
 
 import jinja2
+from chalice import Response
+
+from chalicelib.web import i18n
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 VENDOR_DIR = STATIC_DIR / "vendor"  # browser libraries from package-lock.json, copied by `make deps`
 STATIC_TYPES = {".js": "application/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+VIEWER_ZONE = "Asia/Hong_Kong"  # server-rendered times before the page knows who reads it; scripts use the browser's
 
 KINDS = {"receipt": "Receipt 收據", "mileage": "Mileage 里程", "per_diem": "Per diem 每日津貼",
          "lost_receipt": "No receipt 遺失收據"}
@@ -44,18 +49,36 @@ def _env() -> jinja2.Environment:
     return env
 
 
-def _render(name: str, **context: object) -> str:
-    return _env().get_template(name).render(**context)
+def _render(name: str, locale: str = i18n.DEFAULT, **context: object) -> str:
+    """The template in `locale`: `t(key, **values)`, the `money` and `when` filters, and the catalogue for scripts."""
+    return _env().get_template(name).render(
+        locale=locale, t=lambda key, **values: i18n.t(locale, key, **values), messages=i18n.messages(locale),
+        locales=i18n.LOCALES, format_money=lambda amount, currency: i18n.money(amount, currency, locale),
+        format_when=lambda moment, zone=VIEWER_ZONE: i18n.when(moment, zone, locale), **context)
 
 
-def dashboard() -> str:
+def render(name: str, request, **context: object) -> str:
+    """A page in the language the request asks for (the `lang` cookie, else Accept-Language)."""
+    return _render(name, i18n.locale_of(request), **context)
+
+
+def html_response(body: str, status: int = 200) -> Response:
+    return Response(body=body, status_code=status, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+def page(name: str, request, status: int = 200, **context: object) -> Response:
+    """A route's whole answer: the template rendered for this request, as HTML."""
+    return html_response(render(name, request, **context), status)
+
+
+def dashboard(request=None) -> str:
     """Phone-first page: sign in (dev token on local/dev), snap a receipt, check what was read, then submit it on
     its own or put it in a claim (報銷單: a report of many expenses, with mileage and per-diem lines); finance sees
     counts per status and the department's claims."""
-    return _render("dashboard.html", root="", title="HK Expense 報銷")
+    return render("dashboard.html", request, root="", title="HK Expense 報銷")
 
 
-def approval(summary: dict) -> str:
+def approval(summary: dict, request=None) -> str:
     """Every expense of the claim (what the approver signs), each one disallowable as a whole and a receipt's
     lines one by one; the payable amount follows what is ticked (approval.js). Large or high-risk claims are
     decided in the approver's own session: the page says so (`sign_in_required`) and its script signs them in."""
@@ -72,14 +95,14 @@ def approval(summary: dict) -> str:
         expenses = [{"expense_id": None, "label": summary.get("vendor") or "receipt", "kind": "receipt",
                      **{k: summary.get(k) for k in ("date", "total", "currency", "category", "line_items")}}]
     payable = summary.get("payable_amounts") or _amount(summary.get("currency"), summary.get("payable"))
-    return _render("approval.html", root="../", title="Approve 審批", summary=summary, facts=facts,
+    return render("approval.html", request, root="../", title="Approve 審批", summary=summary, facts=facts,
                    risk_reasons=summary.get("risk_reasons") or [], expenses=expenses, kinds=KINDS, payable=payable,
                    sign_in_required=bool(summary.get("sign_in_required")),
                    approver_id=str(summary.get("approver_id") or ""))
 
 
-def refused(reason: str) -> str:
-    return _render("refused.html", root="../", title="Link refused 連結無效", reason=reason)
+def refused(reason: str, request=None) -> str:
+    return render("refused.html", request, root="../", title="Link refused 連結無效", reason=reason)
 
 
 @cache

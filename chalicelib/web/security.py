@@ -8,12 +8,13 @@ from __future__ import annotations
 
 
 def content_security_policy(upload_origin: str) -> str:
-    """`upload_origin`: where the dashboard PUTs receipts with presigned URLs (the uploads bucket's S3 endpoint)."""
+    """`upload_origin`: the uploads bucket's S3 endpoint, where pages POST receipts with presigned forms and show
+    receipt images from presigned GETs; `blob:` is a photo's preview before it is uploaded."""
     return "; ".join((
         "default-src 'none'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self'",
+        f"img-src 'self' {upload_origin} blob:",
         f"connect-src 'self' {upload_origin}",
         "form-action 'self'",
         "base-uri 'none'",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -130,3 +131,15 @@ def axe_violations(page, base: str, impacts: tuple[str, ...] = ("serious", "crit
         .map(v => ({id: v.id, impact: v.impact, help: v.help,
                     nodes: v.nodes.slice(0, 5).map(n => n.target.join(" "))}))""")
     return [v for v in found if v["impact"] in impacts]
+
+
+def sign_in(page, base: str, employee_id: str, next_path: str = "") -> None:
+    """Sign in as a person does, on the sign-in page, and land on `next_path` (the home page by default).
+    Every browser test signs in through here, so the page's sign-in method can change in one place."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/signin" + (f"?next={next_path}" if next_path else ""))
+    page.locator("#employee-id").fill(employee_id)
+    page.locator("#dev-signin button[type=submit]").click()
+    expect(page).not_to_have_url(re.compile(r"/signin"))
+    expect(page.locator("#who")).not_to_be_empty()

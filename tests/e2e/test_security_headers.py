@@ -25,6 +25,7 @@ def _check(resp, cache: str = "no-store") -> None:
     assert csp["frame-ancestors"] == "'none'" and "unsafe" not in headers["content-security-policy"]
     c = bootstrap.container()  # the dashboard PUTs receipts to the uploads bucket's URLs, nowhere else
     assert csp["connect-src"] == f"'self' {c.uploads.origin()}"
+    assert csp["img-src"] == f"'self' {c.uploads.origin()} blob:"  # receipt images: presigned GETs, previews
     assert c.uploads.origin().startswith(f"https://{c.settings.uploads_bucket}.s3.")
     assert headers["cache-control"] == cache
 

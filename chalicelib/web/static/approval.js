@@ -28,7 +28,7 @@ document.querySelectorAll("input.disallow, input.disallow-expense").forEach(box 
   }
   payable();
 });
-document.querySelectorAll("button").forEach(b => b.onclick = async () => {
+document.querySelectorAll("button[data-d]").forEach(b => b.onclick = async () => {
   const approving = b.dataset.d === "approve";
   const wholes = [...document.querySelectorAll("input.disallow-expense:checked")];
   const cutIds = new Set(wholes.map(x => x.dataset.expense));
@@ -37,7 +37,7 @@ document.querySelectorAll("button").forEach(b => b.onclick = async () => {
     ...[...document.querySelectorAll("input.disallow:checked")].filter(x => !cutIds.has(x.dataset.expense)).map(
       x => ({...(x.dataset.expense ? {expense_id: x.dataset.expense} : {}), line: Number(x.dataset.line),
         reason: reasonOf(x)}))];
-  document.querySelectorAll("button").forEach(x => x.disabled = true);
+  document.querySelectorAll("button[data-d]").forEach(x => x.disabled = true);
   const headers = {"Content-Type": "application/json"};
   const stepUp = document.getElementById("step-up");
   if (stepUp) {  // decided in the approver's own session: sign in first (dev/token on the local and dev stages)
@@ -51,5 +51,5 @@ document.querySelectorAll("button").forEach(b => b.onclick = async () => {
   const title = JSON.parse(document.getElementById("claim").textContent).title || body.claim_id;
   document.getElementById("out").textContent = r.ok ? `${DONE[body.decision] || body.decision} · ${title}`
     : (typeof body.error === "string" ? body.error : "The decision was not accepted 未能提交決定");
-  if (r.status >= 400 && r.status < 410) document.querySelectorAll("button").forEach(x => x.disabled = false);
+  if (r.status >= 400 && r.status < 410) document.querySelectorAll("button[data-d]").forEach(x => x.disabled = false);
 });

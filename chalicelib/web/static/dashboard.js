@@ -173,14 +173,17 @@ function doneWithReceipt(message) {
   $("review").hidden = true; $("file").value = ""; current = null;
   load();
 }
-document.getElementById("login").onclick = async () => {
-  const r = await fetch("dev/token", {method: "POST", headers: {"Content-Type": "application/json"},
-    body: JSON.stringify({employee_id: $("emp").value})});
-  const t = await r.json();
-  if (!t.token) { $("who").textContent = words(t.error); return; }
-  token = t.token; me = t.employee_id;
-  desk = t.roles.some(r => ["finance", "auditor", "admin"].includes(r));  // the dashboard/* figures are theirs
-  $("who").textContent = t.roles.join(", ");
+// Signed in on the sign-in page (the token in sessionStorage, as core.js keeps it); who it is from GET /me.
+(async () => {
+  token = sessionStorage.getItem("hk-expense-token");
+  const who = token ? await api("GET", "me") : {status: 401};
+  if (who.status !== 200) {
+    sessionStorage.removeItem("hk-expense-token");
+    location.assign("signin?next=" + encodeURIComponent(location.hash ? "./" + location.hash : ""));
+    return;
+  }
+  me = who.body.employee_id;
+  desk = who.body.roles.some(r => ["finance", "auditor", "admin"].includes(r));  // the dashboard/* figures are theirs
   $("upload").hidden = $("reports").hidden = false;
   load();
   const linked = new URLSearchParams(location.hash.slice(1)).get("claim");  // a claimant notification links here
@@ -189,7 +192,7 @@ document.getElementById("login").onclick = async () => {
     $("progress").textContent = c.status !== 200 ? words(c.body.error) :
       `${c.body.summary.title}: ${STATUS[c.body.status] || c.body.status} · ${c.body.summary.amounts} ${notes(c.body)}`;
   }
-};
+})();
 document.getElementById("batch").onclick = async () => {
   const claims = [...document.querySelectorAll("input.pick:checked")].map(x => x.value);
   if (!claims.length) return;

@@ -11,17 +11,20 @@ import pytest
 from chalicelib.web import pages
 
 PAGES = {"dashboard": pages.dashboard(), "approval": pages.approval({"claim_id": "c-1", "vendor": "x"}),
-         "refused": pages.refused("expired")}
+         "refused": pages.refused("expired"),
+         "signin": pages.render("signin.html", None, root="", title_key="signin.title", dev_tokens=True)}
+SCRIPTS = sorted(path.name for path in pages.STATIC_DIR.glob("*.js"))
 
 
-@pytest.mark.parametrize("name", ["dashboard.js", "approval.js"])
+@pytest.mark.parametrize("name", SCRIPTS)
 def test_page_scripts_parse(name, tmp_path):
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed: cannot parse the page scripts")
     script, content_type = pages.static_asset(name)
     assert content_type.startswith("application/javascript")
-    path = tmp_path / name
+    module = re.search(r"^(import|export) ", script, flags=re.M) is not None
+    path = tmp_path / (name.removesuffix(".js") + (".mjs" if module else ".js"))  # node parses .mjs as a module
     path.write_text(script, encoding="utf-8")
     proc = subprocess.run([node, "--check", str(path)], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
@@ -31,10 +34,10 @@ def test_page_scripts_parse(name, tmp_path):
 def test_pages_have_no_inline_script_style_or_handler(name):
     html = PAGES[name]
     for attrs, body in re.findall(r"<script([^>]*)>(.*?)</script>", html, flags=re.S):
-        data_block = attrs == ' type="application/json" id="claim"'  # JSON, never executed
-        assert data_block or (re.fullmatch(r' src="(\.\./)?static/\w+\.js"', attrs) and body == "")
+        data_block = re.fullmatch(r' type="application/json" id="(claim|messages)"', attrs)  # JSON, never run
+        assert data_block or (re.fullmatch(r'( type="module")? src="(\.\./)?static/\w+\.js"', attrs) and body == "")
     assert "<style" not in html and not re.search(r"\s(on\w+|style)=", html)
-    root = "" if name == "dashboard" else "../"  # the approval pages live at approvals/{token}
+    root = "" if name in ("dashboard", "signin") else "../"  # the approval pages live at approvals/{token}
     assert f'<link rel="stylesheet" href="{root}static/app.css">' in html
 
 
