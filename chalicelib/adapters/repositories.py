@@ -25,8 +25,8 @@ from chalicelib.adapters.dynamo_models import (
     ExpenseItem,
     LedgerItem,
 )
-from chalicelib.domain.approval_link import StoredLink
 from chalicelib.domain import finance
+from chalicelib.domain.approval_link import StoredLink
 from chalicelib.domain.audit import GENESIS, AuditRecord
 from chalicelib.domain.claim import Claim
 from chalicelib.domain.directory import Delegation, Department, Employee, Office
