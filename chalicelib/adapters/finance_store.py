@@ -98,7 +98,8 @@ class AggregateStore:
                 if (i := found.get(adopter_key(*k))) else Stored(None, None) for k in keys}
 
     # ---- the consumer's one write ------------------------------------------------------------------------
-    def commit(self, markers: list[tuple[str, Marker, int | None]], buckets: dict[tuple[str, str], tuple[Stored, Facts]],
+    def commit(self, markers: list[tuple[str, Marker, int | None]],
+               buckets: dict[tuple[str, str], tuple[Stored, Facts]],
                adopters: dict[tuple[str, str], tuple[Stored, str]]) -> None:
         """One transaction: markers (claim id, new marker, marker version read), buckets (read, new facts) and
         adopters (read, new first month). Raises ConcurrentChange when anything moved since it was read."""

@@ -142,8 +142,9 @@ def contribution(claim: Claim, policy_fx: FxTable) -> Contribution:
             facts[f"flag|{status}|{cat}"] += 1
         if needs_review(claim):
             facts[f"rev|{status}|{cat}"] += 1
-    return Contribution(department_id=claim.department_id, month=month_of(claim.created_at), version=claim.version,
-                        facts={k: v for k, v in facts.items() if v}, adopter=claim.employee_id if filed(claim) else None)
+    return Contribution(department_id=claim.department_id, month=month_of(claim.created_at),
+                        version=claim.version, facts={k: v for k, v in facts.items() if v},
+                        adopter=claim.employee_id if filed(claim) else None)
 
 
 def add(into: Facts, more: Facts, sign: int = 1) -> Facts:
@@ -235,6 +236,16 @@ class Overview(BaseModel):
     adoption: Adoption
 
 
+def months(first: str, last: str) -> list[str]:
+    """Every month from `first` to `last` (YYYY-MM), both included."""
+    y, m = (int(x) for x in first.split("-"))
+    out = []
+    while f"{y:04d}-{m:02d}" <= last:
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
 def _parts(key: str) -> list[str]:
     return key.split("|")
 
@@ -243,12 +254,12 @@ def overview(buckets: list[Bucket], departments: list[DepartmentInfo], filters: 
     """Sums the buckets of the departments in view. `buckets` may reach back before the range (adoption counts
     every month up to its end); figures other than adoption use the range only."""
     cat = filters.category or ALL
-    statuses = {s.value for s in filters.statuses}
-    spend_statuses = statuses - {s.value for s in NOT_SPEND}
+    statuses = {str(s) for s in filters.statuses}
+    spend_statuses = statuses - {str(s) for s in NOT_SPEND}
     by_status: dict[str, Tally] = {}
     by_category: dict[str, Tally] = {}
     by_department: dict[str, Tally] = {d.department_id: Tally() for d in departments}
-    by_month: dict[str, Tally] = {}
+    by_month: dict[str, Tally] = {m: Tally() for m in months(filters.from_month, filters.to_month)}
     bins = {label: 0 for label, _ in HOUR_BINS}
     claims = flagged = review = unvalued = 0
     spend = Decimal(0)

@@ -140,7 +140,8 @@ def plan(chunk: list[ClaimChange], store: AggregatePort, policy_fx: FxTable) -> 
         if stored.value is not None:  # an earlier filing arrived late: the adopter moves to that month
             deltas[(key[0], stored.value)] = fin.add(deltas[(key[0], stored.value)], {fin.ADOPT: Decimal(-1)})
     changed = {k: v for k, v in deltas.items() if v}
-    bucket_writes = {k: (stored, fin.add(stored.value, changed[k])) for k, stored in store.buckets(list(changed)).items()}
+    bucket_writes = {k: (stored, fin.add(stored.value, changed[k]))
+                     for k, stored in store.buckets(list(changed)).items()}
     return marker_writes, bucket_writes, adopter_writes
 
 
