@@ -304,7 +304,8 @@ def overview(buckets: list[Bucket], departments: list[DepartmentInfo], filters: 
     decided = sum(bins.values())
     within = sum(n for label, n in bins.items() if label in WITHIN_TARGET_BINS)
     return Overview(
-        claims=claims, spend_hkd=spend, unvalued=unvalued, by_status=by_status,
+        claims=claims, spend_hkd=spend, unvalued=unvalued,
+        by_status={s.value: by_status[s.value] for s in ClaimStatus if s.value in by_status},  # lifecycle order
         by_category=dict(sorted(by_category.items(), key=lambda kv: -kv[1].hkd)),
         by_department=by_department, by_month=dict(sorted(by_month.items())),
         decisions=Decisions(decided=decided, within_target=within,
