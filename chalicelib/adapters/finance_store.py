@@ -27,11 +27,13 @@ MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
 
 
 def _facts(body: str) -> Facts:
-    return {k: Decimal(v) for k, v in json.loads(body).items()}
+    """Counters are JSON numbers read exactly: decimals as Decimal (never float), counts as int."""
+    return json.loads(body, parse_float=Decimal)
 
 
 def _dump(facts: Facts) -> str:
-    return json.dumps({k: str(v) for k, v in sorted(facts.items())})
+    """Exact decimal text for every counter (a Decimal's own digits, never a float's)."""
+    return "{" + ",".join(f"{json.dumps(k)}:{format(Decimal(v), 'f')}" for k, v in sorted(facts.items())) + "}"
 
 
 def bucket_key(department_id: str, month: str) -> tuple[str, str]:
@@ -126,6 +128,30 @@ class AggregateStore:
                             condition=_unchanged(read.version))
         except TransactWriteError as exc:
             raise ConcurrentChange("finance aggregates changed while being updated") from exc
+
+    # ---- a backfill (services/finance.py rebuild) ---------------------------------------------------------
+    @staticmethod
+    def backfill_items(markers: dict[str, Marker], buckets: dict[tuple[str, str], Facts],
+                       adopters: dict[tuple[str, str], str]):
+        """The items a rebuild writes into an empty aggregates table (first versions)."""
+        for claim_id, marker in markers.items():
+            pk, sk = marker_key(claim_id)
+            body = marker.contribution.model_dump_json() if marker.contribution else "null"
+            yield FinanceItem(pk=pk, sk=sk, version=marker.version, body=body)
+        for key, facts in buckets.items():
+            pk, sk = bucket_key(*key)
+            yield FinanceItem(pk=pk, sk=sk, version=1, body=_dump(facts))
+        for key, month in adopters.items():
+            pk, sk = adopter_key(*key)
+            yield FinanceItem(pk=pk, sk=sk, version=1, body=json.dumps({"first_month": month}))
+
+    def backfill(self, markers, buckets, adopters) -> int:
+        n = 0
+        with FinanceItem.batch_write() as batch:
+            for item in self.backfill_items(markers, buckets, adopters):
+                batch.save(item)
+                n += 1
+        return n
 
     # ---- the dashboard's reads ---------------------------------------------------------------------------
     def department_buckets(self, department_id: str, to_month: str) -> list[Bucket]:

@@ -354,10 +354,12 @@ class DirectoryRepository:
         DirectoryItem(pk="DEPARTMENTS", sk=department.department_id).update(
             actions=[DirectoryItem.body.set(department.model_dump_json())])
 
-    def departments(self) -> list[tuple[Department, int]]:
-        """Every department with its headcount: one Query of the department list, never a Scan."""
-        return [(Department.model_validate_json(i.body), int(i.headcount or 0))
-                for i in DirectoryItem.query("DEPARTMENTS") if i.body]
+    def departments(self, only: list[str] | None = None) -> list[tuple[Department, int]]:
+        """Departments with their headcount: every one (one Query of the department list, never a Scan), or
+        `only` those (read by key)."""
+        rows = (DirectoryItem.query("DEPARTMENTS") if only is None
+                else DirectoryItem.batch_get([("DEPARTMENTS", d) for d in dict.fromkeys(only)]))
+        return [(Department.model_validate_json(i.body), int(i.headcount or 0)) for i in rows if i.body]
 
     def members(self, department_id: str) -> list[tuple[str, str]]:
         """(employee id, name) of a department's members."""

@@ -41,6 +41,7 @@ DECIDED = frozenset({ClaimStatus.APPROVED, ClaimStatus.REJECTED, ClaimStatus.POS
 NOT_SPEND = frozenset({ClaimStatus.DRAFT, ClaimStatus.REJECTED, ClaimStatus.FAILED})  # never paid
 DEFAULT_STATUSES = frozenset(s for s in ClaimStatus if s != ClaimStatus.DRAFT)  # filed claims
 ADOPT = "adopt"
+EVERY = "*"  # the company-wide bucket of a month: what auditors and admins read for "all departments"
 
 Facts = dict[str, Decimal]
 
@@ -159,6 +160,26 @@ def add(into: Facts, more: Facts, sign: int = 1) -> Facts:
     return out
 
 
+def rollup(department_id: str, facts: Facts) -> Facts:
+    """A department bucket's change as the company-wide bucket of its month takes it: the same counters (summed over
+    departments) plus, under `@<department>|`, the claims and HKD keys and `adopt` that the by-department chart
+    and each department's adoption need. One read then answers "all departments" for a month."""
+    out = {k: v for k, v in facts.items() if k != ADOPT}
+    for key, value in facts.items():
+        if key == ADOPT or key.startswith(("n|", "hkd|")):
+            out[f"@{department_id}|{key}"] = value
+    return out
+
+
+def with_rollups(deltas: dict[tuple[str, str], Facts]) -> dict[tuple[str, str], Facts]:
+    """Department bucket changes plus the company-wide buckets' changes they make."""
+    out = dict(deltas)
+    for (dept, month), facts in deltas.items():
+        if dept != EVERY:
+            out[(EVERY, month)] = add(out.get((EVERY, month), {}), rollup(dept, facts))
+    return {k: v for k, v in out.items() if v}
+
+
 def delta(old: Contribution | None, new: Contribution | None) -> dict[tuple[str, str], Facts]:
     """Per bucket, what changes when a claim's contribution goes from `old` to `new` (either may be None: a claim
     first seen, or deleted). A claim that moved month or department leaves one bucket and enters another."""
@@ -266,9 +287,21 @@ def overview(buckets: list[Bucket], departments: list[DepartmentInfo], filters: 
     for b in buckets:
         if not filters.in_range(b.month):
             continue
-        dept = by_department.setdefault(b.department_id, Tally())
+        company = b.department_id == EVERY
+        dept = None if company else by_department.setdefault(b.department_id, Tally())
         month = by_month.setdefault(b.month, Tally())
         for key, value in b.facts.items():
+            if key[0] == "@":  # company-wide bucket: a department's own claims and HKD
+                dept_id, _, key = key[1:].partition("|")
+                p = _parts(key)
+                if len(p) < 3 or p[1] not in statuses or p[2] != cat:
+                    continue
+                tally = by_department.setdefault(dept_id, Tally())
+                if p[0] == "n":
+                    tally.claims += int(value)
+                elif p[1] in spend_statuses:
+                    tally.hkd += value
+                continue
             p = _parts(key)
             if len(p) < 3 or p[1] not in statuses:
                 continue
@@ -285,14 +318,16 @@ def overview(buckets: list[Bucket], departments: list[DepartmentInfo], filters: 
                 n = int(value)
                 claims += n
                 by_status.setdefault(status, Tally()).claims += n
-                dept.claims += n
                 month.claims += n
+                if dept is not None:
+                    dept.claims += n
             elif kind == "hkd":
                 by_status.setdefault(status, Tally()).hkd += value
                 if status in spend_statuses:
                     spend += value
-                    dept.hkd += value
                     month.hkd += value
+                    if dept is not None:
+                        dept.hkd += value
             elif kind == "dec":
                 bins[p[3]] += int(value)
             elif kind == "flag":
@@ -307,7 +342,7 @@ def overview(buckets: list[Bucket], departments: list[DepartmentInfo], filters: 
         claims=claims, spend_hkd=spend, unvalued=unvalued,
         by_status={s.value: by_status[s.value] for s in ClaimStatus if s.value in by_status},  # lifecycle order
         by_category=dict(sorted(by_category.items(), key=lambda kv: -kv[1].hkd)),
-        by_department=by_department, by_month=dict(sorted(by_month.items())),
+        by_department={k: by_department[k] for k in sorted(by_department)}, by_month=dict(sorted(by_month.items())),
         decisions=Decisions(decided=decided, within_target=within,
                             share_within_target=_share(within, decided), histogram=list(bins.items())),
         flagged=flagged, needs_review=review, adoption=adoption(buckets, departments, filters.to_month),
@@ -319,8 +354,13 @@ def adoption(buckets: list[Bucket], departments: list[DepartmentInfo], to_month:
     same in each department's first month (the month its first electronic claim was filed), against 70%."""
     by_dept: dict[str, dict[str, int]] = defaultdict(dict)
     for b in buckets:
-        n = int(b.facts.get(ADOPT, 0))
-        if n and b.month <= to_month:
+        if b.month > to_month:
+            continue
+        if b.department_id == EVERY:
+            for key, value in b.facts.items():
+                if key[0] == "@" and key.endswith("|" + ADOPT) and int(value):
+                    by_dept[key[1:].partition("|")[0]][b.month] = int(value)
+        elif n := int(b.facts.get(ADOPT, 0)):
             by_dept[b.department_id][b.month] = n
     adopters = sum(sum(months.values()) for months in by_dept.values())
     headcount = sum(d.headcount for d in departments)

@@ -68,7 +68,8 @@ def _chunks(changes: list[ClaimChange], max_items: int):
         c_claims, c_buckets, c_adopters = {change.claim_id}, set(), set()
         for claim in (change.old, change.new):
             if claim is not None:
-                c_buckets.add((claim.department_id, fin.month_of(claim.created_at)))
+                month = fin.month_of(claim.created_at)
+                c_buckets |= {(claim.department_id, month), (fin.EVERY, month)}
                 c_adopters.add((claim.department_id, claim.employee_id))
         size = len(claims | c_claims) + len(buckets | c_buckets) + len(adopters | c_adopters) + 1
         if i > start and size > max_items:
@@ -139,10 +140,37 @@ def plan(chunk: list[ClaimChange], store: AggregatePort, policy_fx: FxTable) -> 
         deltas[(key[0], month)] = fin.add(deltas[(key[0], month)], {fin.ADOPT: Decimal(1)})
         if stored.value is not None:  # an earlier filing arrived late: the adopter moves to that month
             deltas[(key[0], stored.value)] = fin.add(deltas[(key[0], stored.value)], {fin.ADOPT: Decimal(-1)})
-    changed = {k: v for k, v in deltas.items() if v}
+    changed = fin.with_rollups({k: v for k, v in deltas.items() if v})
     bucket_writes = {k: (stored, fin.add(stored.value, changed[k]))
                      for k, stored in store.buckets(list(changed)).items()}
     return marker_writes, bucket_writes, adopter_writes
+
+
+def rebuild(changes: list[ClaimChange], policy_fx: FxTable) -> tuple[dict, dict, dict]:
+    """The aggregates from scratch, in memory, from a claims table's history (a backfill when the dashboard is
+    first deployed over existing claims, or a rebuild): the same contributions, deltas and adoption as the stream
+    consumer, summed once. Returns (claim id -> Marker, bucket -> facts, (department, employee) -> first month),
+    for `AggregateStore.backfill` (an empty table: nothing to be conditional on)."""
+    from chalicelib.adapters.finance_store import Marker
+
+    latest: dict[str, ClaimChange] = {}
+    for change in changes:
+        seen = latest.get(change.claim_id)
+        if seen is None or _version_of(change) >= _version_of(seen):
+            latest[change.claim_id] = change
+    markers, buckets, first = {}, defaultdict(dict), {}
+    for claim_id, change in latest.items():
+        new = fin.contribution(change.new, policy_fx) if change.new is not None else None
+        markers[claim_id] = Marker(_version_of(change), new)
+        if new is None:
+            continue
+        buckets[new.bucket] = fin.add(buckets[new.bucket], new.facts)
+        if new.adopter:
+            key = (new.department_id, new.adopter)
+            first[key] = min(first.get(key, new.month), new.month)
+    for (dept, _), month in first.items():
+        buckets[(dept, month)] = fin.add(buckets[(dept, month)], {fin.ADOPT: Decimal(1)})
+    return markers, fin.with_rollups(dict(buckets)), first
 
 
 # ---- who may see which departments ----------------------------------------------------------------------------
@@ -160,7 +188,7 @@ def scope(principal: Principal, department: str | None) -> list[str] | None:
 
 
 class Directory(Protocol):
-    def departments(self) -> list[tuple[Department, int]]: ...
+    def departments(self, only: list[str] | None = None) -> list[tuple[Department, int]]: ...
     def members(self, department_id: str) -> list[tuple[str, str]]: ...
     def policy(self): ...
 
@@ -183,8 +211,9 @@ class DashboardQuery(BaseModel):
 
 
 def _departments(directory: Directory, wanted: list[str] | None) -> list[fin.DepartmentInfo]:
+    """The departments in view with name and headcount: the whole list (one Query) or just those asked for."""
     known = [fin.DepartmentInfo(department_id=d.department_id, name=d.name, headcount=n)
-             for d, n in directory.departments()]
+             for d, n in directory.departments(wanted)]
     if wanted is None:
         return known
     by_id = {d.department_id: d for d in known}
@@ -196,9 +225,15 @@ def money(amount: Decimal, currency: str = "HKD") -> dict:
 
 
 def overview(principal: Principal, query: DashboardQuery, store, directory: Directory) -> dict:
+    """All departments: the company-wide buckets (one Query); some: each one's buckets (a Query each). Months
+    before the range are read too, for adoption since each department's first month."""
     filters = query.filters()
-    departments = _departments(directory, scope(principal, query.department))
-    buckets = [b for d in departments for b in store.department_buckets(d.department_id, filters.to_month)]
+    wanted = scope(principal, query.department)
+    departments = _departments(directory, wanted)
+    if wanted is None:
+        buckets = store.department_buckets(fin.EVERY, filters.to_month)
+    else:
+        buckets = [b for d in departments for b in store.department_buckets(d.department_id, filters.to_month)]
     return overview_json(fin.overview(buckets, departments, filters), departments, filters)
 
 

@@ -89,16 +89,16 @@ def finance_overview():
     query = finance.DashboardQuery.model_validate(_query(_params()))
     answer = finance.overview(principal, query, c.aggregates, c.directory)
     answer["can_pick_department"] = reads_every_department(principal)
-    answer["choices"] = _choices(principal, c.directory)
+    answer["choices"] = _choices(principal, c.directory, answer["departments"])
     return http.json_response(answer)
 
 
-def _choices(principal, directory) -> list[dict]:
-    """The departments this reader may pick (finance: their own)."""
-    rows = [{"department_id": d.department_id, "name": d.name} for d, _ in directory.departments()]
-    if reads_every_department(principal):
-        return rows
-    return [r for r in rows if r["department_id"] == principal.department_id]
+def _choices(principal, directory, shown: list[dict]) -> list[dict]:
+    """The departments this reader may pick: finance, their own (already in the answer); auditors and admins,
+    every one (already in the answer when it covers all)."""
+    if not reads_every_department(principal) or len(shown) > 1:
+        return [{"department_id": d["department_id"], "name": d["name"]} for d in shown]
+    return [{"department_id": d.department_id, "name": d.name} for d, _ in directory.departments()]
 
 
 @blueprint.route("/finance/claims", methods=["GET"])

@@ -13,7 +13,7 @@ from chalicelib.domain import finance as fin
 from chalicelib.domain.claim import Claim, Decision
 from chalicelib.domain.errors import ConcurrentChange
 from chalicelib.domain.money import DEFAULT_FX, Money
-from chalicelib.services.finance import ClaimChange, apply_changes
+from chalicelib.services.finance import ClaimChange, apply_changes, rebuild
 from tests.builders import receipt, receipt_claim
 
 NOV = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)  # 10:00 in Hong Kong
@@ -58,11 +58,15 @@ class MemoryStore:
             self.items[("a", *k)] = ((stored.version or 0) + 1, month)
         self.commits += 1
 
-    def rows(self) -> list[fin.Bucket]:
-        return [fin.Bucket(department_id=k[1], month=k[2], facts=v[1]) for k, v in self.items.items() if k[0] == "b"]
+    def rows(self, company: bool = False) -> list[fin.Bucket]:
+        """The departments' buckets, or (`company`) the company-wide ones."""
+        return [fin.Bucket(department_id=k[1], month=k[2], facts=v[1]) for k, v in self.items.items()
+                if k[0] == "b" and (k[1] == fin.EVERY) == company]
 
     def overview(self, filters: fin.Filters = ALL_2026) -> fin.Overview:
-        return fin.overview(self.rows(), DEPTS, filters)
+        by_department = fin.overview(self.rows(), DEPTS, filters)
+        assert fin.overview(self.rows(company=True), DEPTS, filters) == by_department  # the rollup agrees
+        return by_department
 
 
 _seq = iter(range(1, 10**9))
@@ -155,6 +159,7 @@ def test_deleting_a_claim_takes_it_out_and_an_empty_bucket_holds_nothing():
     apply(store, change(draft))
     apply(store, change(None, draft))
     assert store.rows() == [fin.Bucket(department_id="D1", month="2026-11", facts={})]
+    assert store.rows(company=True) == [fin.Bucket(department_id=fin.EVERY, month="2026-11", facts={})]
 
 
 def test_foreign_claims_count_in_hkd_at_the_rate_fixed_at_submission_and_filters_pick_keys():
@@ -218,3 +223,24 @@ def test_the_queues_take_open_claims_with_reasons():
                                                                  review_reasons=["total unclear"])]})
     assert fin.in_review_queue(unsure)
     assert not fin.in_anomaly_queue(approved(flagged, 1).moved_to("posted"))
+
+
+def test_a_rebuild_from_the_history_equals_the_stream_consumer_and_the_stream_carries_on_from_it():
+    claims = [submitted(f"c-{i}", f"E{i % 3}", "D1" if i % 2 else "D2", at=NOV + timedelta(days=i * 5))
+              for i in range(8)]
+    history = [change(c) for c in claims] + [change(approved(c, hours=10), c) for c in claims[:4]]
+    live = MemoryStore()
+    apply(live, *history)
+    markers, buckets, adopters = rebuild(history, DEFAULT_FX)
+    rebuilt = MemoryStore()
+    for claim_id, marker in markers.items():
+        rebuilt.items[("m", claim_id)] = (marker.version, marker.contribution)
+    for key, facts in buckets.items():
+        rebuilt.items[("b", *key)] = (1, facts)
+    for key, month in adopters.items():
+        rebuilt.items[("a", *key)] = (1, month)
+    assert rebuilt.overview() == live.overview()
+    later = [change(approved(c, hours=70), c) for c in claims[4:]]
+    apply(rebuilt, *history, *later)  # the stream after the backfill; its history again counts nothing
+    apply(live, *later)
+    assert rebuilt.overview() == live.overview() and rebuilt.overview().decisions.decided == 8
