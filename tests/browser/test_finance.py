@@ -76,11 +76,11 @@ def test_finance_dashboard(page, local_app, claims, tmp_path):
     expect(table).to_contain_text(TITLES[1])
     page.get_by_label("Search title, vendor or claimant").fill("")
     expect(table.locator("tbody tr")).to_have_count(2)
-    page.get_by_label("Category").select_option("entertainment")
+    page.get_by_label("Category", exact=True).select_option("entertainment")
     page.get_by_role("button", name="Show").click()
     expect(table).to_contain_text("No claims match these filters.")
     expect(page.locator("#kpi-spend .big")).to_have_text("HK$0.00")
-    page.get_by_label("Category").select_option("travel")
+    page.get_by_label("Category", exact=True).select_option("travel")
     page.get_by_role("button", name="Show").click()
     expect(table.locator("tbody tr")).to_have_count(2)
 
@@ -107,7 +107,7 @@ def test_finance_users_see_their_own_department_only_and_employees_are_turned_aw
     sign_in(page, base, "E400", "finance")  # the auditor picks any department or all
     expect(page.locator("#fin-dept-field")).to_be_visible()
     expect(page.locator("#fin-dept option")).to_have_count(4)  # all, and the three departments
-    page.get_by_label("Department").select_option(label="Operations 營運")
+    page.get_by_label("Department", exact=True).select_option(label="Operations 營運")
     page.get_by_role("button", name="Show").click()
     expect(page.locator("#fin-claims")).to_contain_text("No claims match these filters.")
 
