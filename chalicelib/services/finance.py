@@ -179,10 +179,9 @@ def rebuild(changes: list[ClaimChange], policy_fx: FxTable) -> tuple[dict, dict,
 def scope(principal: Principal, department: str | None) -> list[str] | None:
     """The departments a request covers (None: all). Finance: their own only; asking for another is refused."""
     require_dashboard(principal)
-    wanted = None if department in (None, "", "all") else department
     if reads_every_department(principal):
-        return None if wanted is None else [wanted]
-    if wanted is not None and wanted != principal.department_id:
+        return None if department in (None, "", "all") else [department]
+    if department not in (None, "") and department != principal.department_id:  # "all" included
         raise Forbidden("finance users see their own department's figures only")
     return [principal.department_id]
 
