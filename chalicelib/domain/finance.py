@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
@@ -267,8 +268,23 @@ def months(first: str, last: str) -> list[str]:
     return out
 
 
-def _parts(key: str) -> list[str]:
-    return key.split("|")
+@lru_cache(maxsize=1 << 16)
+def _key(key: str) -> tuple[str | None, str, str, str, str | None] | None:
+    """(department of a company-wide `@` key or None, kind, status, category, hour bin) of a counter's name;
+    None for `adopt`. Cached: the same few thousand names recur in every bucket of every load."""
+    dept = None
+    if key[0] == "@":
+        dept, _, key = key[1:].partition("|")
+    p = key.split("|")
+    if len(p) < 3:
+        return None
+    return dept, p[0], p[1], p[2], p[3] if len(p) > 3 else None
+
+
+@lru_cache(maxsize=1 << 16)
+def _adopters_of(key: str) -> str | None:
+    """The department of a company-wide bucket's `@<department>|adopt` counter, else None."""
+    return key[1:].partition("|")[0] if key[0] == "@" and key.endswith("|" + ADOPT) else None
 
 
 def overview(buckets: list[Bucket], departments: list[DepartmentInfo], filters: Filters) -> Overview:
@@ -277,75 +293,72 @@ def overview(buckets: list[Bucket], departments: list[DepartmentInfo], filters: 
     cat = filters.category or ALL
     statuses = {str(s) for s in filters.statuses}
     spend_statuses = statuses - {str(s) for s in NOT_SPEND}
-    by_status: dict[str, Tally] = {}
-    by_category: dict[str, Tally] = {}
-    by_department: dict[str, Tally] = {d.department_id: Tally() for d in departments}
-    by_month: dict[str, Tally] = {m: Tally() for m in months(filters.from_month, filters.to_month)}
+    zero = lambda: [0, Decimal(0)]  # noqa: E731 (claims, HKD)
+    by_status: dict[str, list] = defaultdict(zero)
+    by_category: dict[str, list] = defaultdict(zero)
+    by_department: dict[str, list] = defaultdict(zero, {d.department_id: zero() for d in departments})
+    by_month: dict[str, list] = defaultdict(zero, {m: zero() for m in months(filters.from_month, filters.to_month)})
     bins = {label: 0 for label, _ in HOUR_BINS}
-    claims = flagged = review = unvalued = 0
-    spend = Decimal(0)
+    totals = {"flag": 0, "rev": 0, "unvalued": 0}
     for b in buckets:
         if not filters.in_range(b.month):
             continue
-        company = b.department_id == EVERY
-        dept = None if company else by_department.setdefault(b.department_id, Tally())
-        month = by_month.setdefault(b.month, Tally())
+        dept = None if b.department_id == EVERY else by_department[b.department_id]
+        month = by_month[b.month]
         for key, value in b.facts.items():
-            if key[0] == "@":  # company-wide bucket: a department's own claims and HKD
-                dept_id, _, key = key[1:].partition("|")
-                p = _parts(key)
-                if len(p) < 3 or p[1] not in statuses or p[2] != cat:
-                    continue
-                tally = by_department.setdefault(dept_id, Tally())
-                if p[0] == "n":
-                    tally.claims += int(value)
-                elif p[1] in spend_statuses:
-                    tally.hkd += value
+            k = _key(key)
+            if k is None or k[2] not in statuses:
                 continue
-            p = _parts(key)
-            if len(p) < 3 or p[1] not in statuses:
-                continue
-            kind, status, key_cat = p[0], p[1], p[2]
-            if kind in ("n", "hkd") and key_cat != ALL and (filters.category is None or key_cat == cat):
-                tally = by_category.setdefault(key_cat, Tally())
-                if kind == "n":
-                    tally.claims += int(value)
-                elif status in spend_statuses:
-                    tally.hkd += value
-            if key_cat != cat:
+            of_dept, kind, status, key_cat, hour = k
+            if of_dept is not None:  # company-wide bucket: a department's own claims and HKD
+                if key_cat == cat:
+                    if kind == "n":
+                        by_department[of_dept][0] += value
+                    elif status in spend_statuses:
+                        by_department[of_dept][1] += value
                 continue
             if kind == "n":
-                n = int(value)
-                claims += n
-                by_status.setdefault(status, Tally()).claims += n
-                month.claims += n
-                if dept is not None:
-                    dept.claims += n
-            elif kind == "hkd":
-                by_status.setdefault(status, Tally()).hkd += value
-                if status in spend_statuses:
-                    spend += value
-                    month.hkd += value
+                if key_cat != ALL and (filters.category is None or key_cat == cat):
+                    by_category[key_cat][0] += value
+                if key_cat == cat:
+                    by_status[status][0] += value
+                    month[0] += value
                     if dept is not None:
-                        dept.hkd += value
-            elif kind == "dec":
-                bins[p[3]] += int(value)
-            elif kind == "flag":
-                flagged += int(value)
-            elif kind == "rev":
-                review += int(value)
-            elif kind == "unvalued":
-                unvalued += int(value)
+                        dept[0] += value
+            elif kind == "hkd":
+                spent = status in spend_statuses
+                if key_cat != ALL and spent and (filters.category is None or key_cat == cat):
+                    by_category[key_cat][1] += value
+                if key_cat == cat:
+                    by_status[status][1] += value
+                    if spent:
+                        month[1] += value
+                        if dept is not None:
+                            dept[1] += value
+            elif key_cat == cat:
+                if kind == "dec":
+                    bins[hour] += int(value)
+                elif kind in totals:
+                    totals[kind] += int(value)
+
+    def tallies(rows: dict[str, list]) -> dict[str, Tally]:
+        return {k: Tally(claims=int(v[0]), hkd=Decimal(v[1])) for k, v in rows.items()}
+
+    by_status_t, by_category_t = tallies(by_status), tallies(by_category)
+    by_department_t, by_month_t = tallies(by_department), tallies(by_month)
+    claims = sum(t.claims for t in by_status_t.values())
+    spend = sum((t.hkd for t in by_month_t.values()), Decimal(0))
     decided = sum(bins.values())
     within = sum(n for label, n in bins.items() if label in WITHIN_TARGET_BINS)
     return Overview(
-        claims=claims, spend_hkd=spend, unvalued=unvalued,
-        by_status={s.value: by_status[s.value] for s in ClaimStatus if s.value in by_status},  # lifecycle order
-        by_category=dict(sorted(by_category.items(), key=lambda kv: -kv[1].hkd)),
-        by_department={k: by_department[k] for k in sorted(by_department)}, by_month=dict(sorted(by_month.items())),
+        claims=claims, spend_hkd=spend, unvalued=totals["unvalued"],
+        by_status={s.value: by_status_t[s.value] for s in ClaimStatus if s.value in by_status_t},  # lifecycle order
+        by_category=dict(sorted(by_category_t.items(), key=lambda kv: -kv[1].hkd)),
+        by_department={k: by_department_t[k] for k in sorted(by_department_t)},
+        by_month=dict(sorted(by_month_t.items())),
         decisions=Decisions(decided=decided, within_target=within,
                             share_within_target=_share(within, decided), histogram=list(bins.items())),
-        flagged=flagged, needs_review=review, adoption=adoption(buckets, departments, filters.to_month),
+        flagged=totals["flag"], needs_review=totals["rev"], adoption=adoption(buckets, departments, filters.to_month),
     )
 
 
@@ -358,8 +371,8 @@ def adoption(buckets: list[Bucket], departments: list[DepartmentInfo], to_month:
             continue
         if b.department_id == EVERY:
             for key, value in b.facts.items():
-                if key[0] == "@" and key.endswith("|" + ADOPT) and int(value):
-                    by_dept[key[1:].partition("|")[0]][b.month] = int(value)
+                if (dept := _adopters_of(key)) is not None and int(value):
+                    by_dept[dept][b.month] = int(value)
         elif n := int(b.facts.get(ADOPT, 0)):
             by_dept[b.department_id][b.month] = n
     adopters = sum(sum(months.values()) for months in by_dept.values())
