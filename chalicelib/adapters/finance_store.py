@@ -21,7 +21,7 @@ from chalicelib.adapters.dynamo_models import ClaimItem, FinanceItem
 from chalicelib.adapters.repositories import claim_from_body
 from chalicelib.domain.claim import Claim
 from chalicelib.domain.errors import ConcurrentChange
-from chalicelib.domain.finance import Bucket, Contribution, Facts
+from chalicelib.domain.finance import Applied, Bucket, Contribution, Facts
 
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
 
@@ -48,14 +48,6 @@ def adopter_key(department_id: str, employee_id: str) -> tuple[str, str]:
     return f"ADOPTER#{department_id}", employee_id
 
 
-class Marker:
-    """What a claim contributes now (as applied), at which claim version."""
-
-    def __init__(self, version: int, contribution: Contribution | None):
-        self.version = version
-        self.contribution = contribution
-
-
 class Stored:
     """An aggregate item as read: its version (None: absent) and its value."""
 
@@ -77,7 +69,7 @@ class AggregateStore:
         self.items_read += len(found)
         return found
 
-    def markers(self, claim_ids: list[str]) -> dict[str, Marker]:
+    def markers(self, claim_ids: list[str]) -> dict[str, Applied]:
         found = self._batch([marker_key(c) for c in claim_ids])
         out = {}
         for claim_id in claim_ids:
@@ -85,7 +77,7 @@ class AggregateStore:
             if item is not None:
                 body = json.loads(item.body)
                 contribution = Contribution.model_validate(body) if body else None
-                out[claim_id] = Marker(int(item.version), contribution)
+                out[claim_id] = Applied(version=int(item.version), contribution=contribution)
         return out
 
     def buckets(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Stored]:
@@ -100,7 +92,7 @@ class AggregateStore:
                 if (i := found.get(adopter_key(*k))) else Stored(None, None) for k in keys}
 
     # ---- the consumer's one write ------------------------------------------------------------------------
-    def commit(self, markers: list[tuple[str, Marker, int | None]],
+    def commit(self, markers: list[tuple[str, Applied, int | None]],
                buckets: dict[tuple[str, str], tuple[Stored, Facts]],
                adopters: dict[tuple[str, str], tuple[Stored, str]]) -> None:
         """One transaction: markers (claim id, new marker, marker version read), buckets (read, new facts) and
@@ -131,7 +123,7 @@ class AggregateStore:
 
     # ---- a backfill (services/finance.py rebuild) ---------------------------------------------------------
     @staticmethod
-    def backfill_items(markers: dict[str, Marker], buckets: dict[tuple[str, str], Facts],
+    def backfill_items(markers: dict[str, Applied], buckets: dict[tuple[str, str], Facts],
                        adopters: dict[tuple[str, str], str]):
         """The items a rebuild writes into an empty aggregates table (first versions)."""
         for claim_id, marker in markers.items():

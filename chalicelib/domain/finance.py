@@ -119,6 +119,14 @@ class Contribution(BaseModel):
         return self.department_id, self.month
 
 
+class Applied(BaseModel):
+    """What the aggregates hold for one claim: its contribution as applied, at which claim version (a record of an
+    older or the same version is a redelivery and changes nothing)."""
+
+    version: int
+    contribution: Contribution | None = None
+
+
 def contribution(claim: Claim, policy_fx: FxTable) -> Contribution:
     fx = claim_fx(claim, policy_fx)
     status = claim.status.value

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Literal, Protocol
 
@@ -19,7 +19,7 @@ from chalicelib.domain import finance as fin
 from chalicelib.domain.access import reads_every_department, require_dashboard
 from chalicelib.domain.claim import Claim, ClaimStatus
 from chalicelib.domain.directory import Department
-from chalicelib.domain.errors import ConcurrentChange
+from chalicelib.domain.errors import ConcurrentChange, InvalidClaim
 from chalicelib.domain.identity import Forbidden, Principal
 from chalicelib.domain.money import FxTable
 
@@ -106,8 +106,6 @@ def _version_of(change: ClaimChange) -> int:
 
 def plan(chunk: list[ClaimChange], store: AggregatePort, policy_fx: FxTable) -> tuple[list, dict, dict]:
     """The writes that bring the aggregates from what they hold to what the chunk's claims say now."""
-    from chalicelib.adapters.finance_store import Marker  # the store's value type; the service owns the logic
-
     latest: dict[str, ClaimChange] = {}
     for change in chunk:  # a claim written several times in the chunk: only its newest version counts
         seen = latest.get(change.claim_id)
@@ -127,7 +125,8 @@ def plan(chunk: list[ClaimChange], store: AggregatePort, policy_fx: FxTable) -> 
         new = fin.contribution(change.new, policy_fx) if change.new is not None else None
         for bucket, facts in fin.delta(marker.contribution if marker else None, new).items():
             deltas[bucket] = fin.add(deltas[bucket], facts)
-        marker_writes.append((claim_id, Marker(version, new), marker.version if marker else None))
+        applied = fin.Applied(version=version, contribution=new)
+        marker_writes.append((claim_id, applied, marker.version if marker else None))
         if new is not None and new.adopter:
             key = (new.department_id, new.adopter)
             first_filed[key] = min(first_filed.get(key, new.month), new.month)
@@ -149,10 +148,8 @@ def plan(chunk: list[ClaimChange], store: AggregatePort, policy_fx: FxTable) -> 
 def rebuild(changes: list[ClaimChange], policy_fx: FxTable) -> tuple[dict, dict, dict]:
     """The aggregates from scratch, in memory, from a claims table's history (a backfill when the dashboard is
     first deployed over existing claims, or a rebuild): the same contributions, deltas and adoption as the stream
-    consumer, summed once. Returns (claim id -> Marker, bucket -> facts, (department, employee) -> first month),
+    consumer, summed once. Returns (claim id -> Applied, bucket -> facts, (department, employee) -> first month),
     for `AggregateStore.backfill` (an empty table: nothing to be conditional on)."""
-    from chalicelib.adapters.finance_store import Marker
-
     latest: dict[str, ClaimChange] = {}
     for change in changes:
         seen = latest.get(change.claim_id)
@@ -161,7 +158,7 @@ def rebuild(changes: list[ClaimChange], policy_fx: FxTable) -> tuple[dict, dict,
     markers, buckets, first = {}, defaultdict(dict), {}
     for claim_id, change in latest.items():
         new = fin.contribution(change.new, policy_fx) if change.new is not None else None
-        markers[claim_id] = Marker(_version_of(change), new)
+        markers[claim_id] = fin.Applied(version=_version_of(change), contribution=new)
         if new is None:
             continue
         buckets[new.bucket] = fin.add(buckets[new.bucket], new.facts)
@@ -203,8 +200,6 @@ class DashboardQuery(BaseModel):
         f = fin.Filters(from_month=self.from_month, to_month=self.to_month, category=self.category or None,
                         **({"statuses": frozenset(self.status)} if self.status else {}))
         if not f.months_ok():
-            from chalicelib.domain.errors import InvalidClaim
-
             raise InvalidClaim("the range ends before it starts")
         return f
 
@@ -292,8 +287,6 @@ def month_bounds(from_month: str, to_month: str) -> tuple[datetime, datetime]:
     start = datetime(y, m, 1, tzinfo=fin.HK)
     y, m = (int(x) for x in to_month.split("-"))
     end = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=fin.HK) - timedelta(microseconds=1)
-    from datetime import UTC
-
     return start.astimezone(UTC), end.astimezone(UTC)
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.adapters.finance_store import Marker, Stored
+from chalicelib.adapters.finance_store import Stored
 from chalicelib.domain import finance as fin
 from chalicelib.domain.claim import Claim, Decision
 from chalicelib.domain.errors import ConcurrentChange
@@ -31,7 +31,8 @@ class MemoryStore:
         self.commits = 0
 
     def markers(self, claim_ids):
-        return {c: Marker(v, value) for c in claim_ids if (found := self.items.get(("m", c))) for v, value in [found]}
+        found = {c: self.items[("m", c)] for c in claim_ids if ("m", c) in self.items}
+        return {c: fin.Applied(version=v, contribution=value) for c, (v, value) in found.items()}
 
     def buckets(self, keys):
         return {k: Stored(*self.items[("b", *k)]) if ("b", *k) in self.items else Stored(None, {}) for k in keys}
