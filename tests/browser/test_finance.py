@@ -16,18 +16,35 @@ from playwright.sync_api import expect
 from tests.browser.conftest import axe_violations, sign_in
 
 TITLES = ("Client lunch 客戶午餐", "Trade fair 展覽會")
-STATUS_WORDS = re.compile(r"Submitted|Checked|Awaiting approval|已提交|已評估|審批中")
+STATUS_WORDS = re.compile(r"^(Submitted|Checked|Awaiting approval|Approved|Paid)$")
 
 
 @pytest.fixture(scope="module")
-def claims(local_app):
-    """Two claims of Sales (HK-SALES), filed through the app by two employees: receipt, mileage line, submit."""
-    return [
-        local_app.command(op="report", employee="E201", title=TITLES[0], vendor="翠華 Tsui Wah",
-                          items=[["午餐 Lunch", "188.00"]], km=8, seconds=180),
-        local_app.command(op="report", employee="E202", title=TITLES[1], vendor="會展 HKCEC",
-                          items=[["攤位 Booth", "900.00"]], km=20, seconds=180),
-    ]
+def claims(local_app, browser):
+    """Two claims of Sales (HK-SALES), filed through the app by two employees (receipt, mileage line, submit);
+    the first approved at once by its approver through the link in their message."""
+    lunch = local_app.command(op="report", employee="E201", title=TITLES[0], vendor="翠華 Tsui Wah",
+                              items=[["午餐 Lunch", "188.00"]], km=8, seconds=180)
+    approver = browser.new_context()  # the approver, deciding through the link alone, as from their message
+    try:
+        answer = approver.request.post(lunch["link"] + "/decision", data={"decision": "approve"})
+        assert answer.status == 200 and answer.json()["decision"] == "approved"  # then approved and paid
+    finally:
+        approver.close()
+    fair = local_app.command(op="report", employee="E202", title=TITLES[1], vendor="會展 HKCEC",
+                             items=[["攤位 Booth", "900.00"]], km=20, seconds=180)
+    return [lunch, fair]
+
+
+def _until_shown(page, locator, text: str, attempts: int = 10) -> None:
+    """The aggregates follow the claims stream a moment after the decision: ask again (Show) until they do."""
+    for _ in range(attempts):
+        try:
+            expect(locator).to_have_text(text, timeout=3_000)
+            return
+        except AssertionError:
+            page.get_by_role("button", name="Show").click()
+    expect(locator).to_have_text(text)
 
 
 def test_finance_dashboard(page, local_app, claims, tmp_path):
@@ -43,6 +60,8 @@ def test_finance_dashboard(page, local_app, claims, tmp_path):
     expect(tiles.locator("#kpi-adoption .detail")).to_contain_text("2 of 4 staff")
     expect(tiles.locator("#kpi-adoption .verdict")).to_have_text("Below target")
     expect(tiles.locator("#kpi-approval h3")).to_have_text("Decided within 48 hours")
+    _until_shown(page, tiles.locator("#kpi-approval .big"), "100%")  # the lunch, approved at once
+    expect(tiles.locator("#kpi-approval .detail")).to_contain_text("1 of 1 decided claims")
     expect(tiles.locator("#kpi-flagged .big")).to_have_text(re.compile(r"^\d+$"))
     assert "{" not in tiles.inner_text()
 
@@ -56,13 +75,16 @@ def test_finance_dashboard(page, local_app, claims, tmp_path):
         assert figure.locator("tbody tr").count() >= 1
     expect(page.locator("#chart-department .chart-summary")).to_contain_text(re.compile(r"Sales.*HK\$"))
     expect(page.locator("#chart-category tbody")).to_contain_text("Travel")  # the mileage lines
+    expect(page.locator("#chart-approval .chart-summary")).to_have_text("0-4 hours: 1")
 
     # the claim list: titles, claimants' names, status chips in words, HK$ amounts; no ids
     table = page.locator("#fin-claims")
     for title in TITLES:
         expect(table).to_contain_text(title)
     expect(table).to_contain_text("Wong Siu Ming")
-    expect(table.locator(".chip").first).to_have_text(STATUS_WORDS)
+    expect(table.locator(".chip")).to_have_count(2)
+    for chip in table.locator(".chip").all():
+        expect(chip).to_have_text(STATUS_WORDS)
     expect(table.locator("td.num").first).to_have_text(re.compile(r"HK\$[\d,]+\.\d\d"))
     text = table.inner_text()
     assert "c-" not in text and "in_approval" not in text
