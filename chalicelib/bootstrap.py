@@ -11,6 +11,7 @@ from pynamodb.connection import Connection
 
 from chalicelib.adapters import aws, dynamo_models
 from chalicelib.adapters.advances_repository import AdvanceRepository
+from chalicelib.adapters.finance_store import AggregateStore, ClaimIndexes
 from chalicelib.adapters.jwks import JwksCache, StaticKeys
 from chalicelib.adapters.repositories import (
     ApprovalLinkStore,
@@ -50,6 +51,15 @@ class Container:
         return ClaimRepository(self.connection, self.audit)
 
     @cached_property
+    def aggregates(self) -> AggregateStore:
+        """The finance dashboard's aggregates (kept by functions/finance_aggregates.py)."""
+        return AggregateStore(self.connection)
+
+    @cached_property
+    def claim_indexes(self) -> ClaimIndexes:
+        return ClaimIndexes()
+
+    @cached_property
     def expenses(self) -> ExpenseRepository:
         return ExpenseRepository(self.connection, self.audit)
 
@@ -64,7 +74,7 @@ class Container:
 
     @cached_property
     def directory(self) -> DirectoryRepository:
-        return DirectoryRepository()
+        return DirectoryRepository(self.connection)
 
     @cached_property
     def links(self) -> ApprovalLinkStore:

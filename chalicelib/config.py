@@ -18,6 +18,7 @@ class Settings(BaseModel):
     approvals_table: str
     ledger_table: str
     advances_table: str
+    finance_table: str
     idempotency_table: str
     uploads_bucket: str
     raw_mail_bucket: str
@@ -60,6 +61,7 @@ class Settings(BaseModel):
             approvals_table=e["APPROVALS_TABLE"],
             ledger_table=e["LEDGER_TABLE"],
             advances_table=e["ADVANCES_TABLE"],
+            finance_table=e["FINANCE_TABLE"],
             idempotency_table=e["IDEMPOTENCY_TABLE"],
             uploads_bucket=e["UPLOADS_BUCKET"],
             raw_mail_bucket=e["RAW_MAIL_BUCKET"],

@@ -95,10 +95,16 @@ TABLES = (
             "department_id": "S",
             "created_at": "S",
             "employee_id": "S",
+            "flagged_department": "S",
+            "review_department": "S",
         },
         indexes=(
             Index("by-department", "department_id", "created_at"),
             Index("by-employee", "employee_id", "created_at"),
+            # sparse: only open claims with risk reasons / with an expense extraction was unsure of carry the key,
+            # so finance's anomaly and needs-review queues are a Query of a few items, never a Scan
+            Index("by-flagged", "flagged_department", "created_at"),
+            Index("by-review", "review_department", "created_at"),
         ),
         stream="NEW_AND_OLD_IMAGES",
     ),
@@ -131,6 +137,10 @@ TABLES = (
         attributes={"advance_id": "S", "employee_id": "S", "status": "S", "created_at": "S"},
         indexes=(Index("by-employee", "employee_id", "created_at"), Index("by-status", "status", "created_at")),
     ),
+    # The finance dashboard's figures, kept current from the claims stream (functions/finance_aggregates.py):
+    # BUCKET#<department> / <yyyy-mm> counters, CLAIM#<id> / APPLIED (what each claim contributed: makes a
+    # redelivered record harmless), ADOPTER#<department> / <employee> (first month filed electronically)
+    Table("finance", hash_key="pk", range_key="sk", attributes={"pk": "S", "sk": "S"}),
     Table("idempotency", hash_key="id", attributes={"id": "S"}, ttl_attribute="expiration"),
 )
 
@@ -156,6 +166,7 @@ FUNCTIONS = (
     Function("plan_reminders", "functions.reminder_tasks.plan_reminders", owner="functions"),
     Function("send_reminder", "functions.reminder_tasks.send_reminder", owner="functions"),
     Function("remind_overdue_advances", "functions.advance_reminders.handler", owner="functions"),
+    Function("aggregate_claims", "functions.finance_aggregates.handler", owner="functions"),
 )
 # Functions run on a schedule (EventBridge rules in the template): logical function -> schedule expression (UTC)
 SCHEDULES = {"remind_overdue_advances": "cron(0 1 * * ? *)"}  # 09:00 Hong Kong, daily
@@ -163,6 +174,7 @@ EVENT_SOURCES = (
     EventSource("extract_receipt", "sqs", "upload-events"),
     EventSource("score_claim", "dynamodb", "claims", batch_size=10),
     EventSource("intake_email", "sqs", "raw-mail-events"),
+    EventSource("aggregate_claims", "dynamodb", "claims", batch_size=100),
 )
 # S3 ObjectCreated notifications: (bucket, queue, key prefix); read by the local stack and the template
 BUCKET_NOTIFICATIONS = (("uploads", "upload-events", "receipts/"), ("raw-mail", "raw-mail-events", "inbound/"))

@@ -192,13 +192,16 @@ def access(stage: str) -> dict[str, Access]:
     return {
         API_HANDLER: Access(
             tables={"claims": (*CLAIM_WRITE, "dynamodb:Query"), "audit": AUDIT_APPEND,
-                    "directory": ("dynamodb:GetItem",),
+                    # the finance dashboard: the department list and members are Queries of the directory,
+                    # its figures a Query of each department's buckets (never a Scan)
+                    "directory": ("dynamodb:GetItem", "dynamodb:Query"), "finance": ("dynamodb:Query",),
                     # GET /expenses (the caller's unattached); a line without a receipt removed from a draft
                     "expenses": (*EXPENSE_ROWS, "dynamodb:Query", "dynamodb:DeleteItem"),
                     "advances": (*CLAIM_WRITE, "dynamodb:Query"),  # /advances: the same writes as a claim's
                     # the scan: resuming reminders after a typhoon, the escalation desk; the query: my approvals
                     "approvals": (*LINKS_RW, "dynamodb:Scan", "dynamodb:Query")},
-            indexes={"claims": ("by-department", "by-employee"), "approvals": ("by-approver",),
+            indexes={"claims": ("by-department", "by-employee", "by-flagged", "by-review"),
+                     "approvals": ("by-approver",),
                      "expenses": ("by-employee",), "advances": ("by-employee", "by-status")},
             # PUT /me/delegation and PUT /admin/weather only
             keyed_writes={"directory": (("dynamodb:PutItem",), ("DELEGATION#*", "WEATHER#*"))},
@@ -239,6 +242,12 @@ def access(stage: str) -> dict[str, Access]:
             start_executions=("approval",),
             streams=("claims",),
             publish=("employee-notifications",),  # a claim that cannot be scored fails and its claimant is told
+        ),
+        # the finance aggregates: markers, buckets and adopters read in batches, written in one transaction each
+        "aggregate_claims": Access(
+            tables={"finance": ("dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"),
+                    "directory": ("dynamodb:GetItem",)},
+            streams=("claims",),
         ),
         "route_claim": Access(tables={"claims": ("dynamodb:GetItem",), "directory": ("dynamodb:GetItem",)}),
         "request_approval": Access(

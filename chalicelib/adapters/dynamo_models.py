@@ -58,6 +58,28 @@ class _ByDedupeKey(GlobalSecondaryIndex):
     dedupe_key = UnicodeAttribute(hash_key=True)
 
 
+class _ByFlagged(GlobalSecondaryIndex):
+    """Sparse: open claims with risk reasons (finance's anomaly queue)."""
+
+    class Meta:
+        index_name = "by-flagged"
+        projection = AllProjection()
+
+    flagged_department = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class _ByReview(GlobalSecondaryIndex):
+    """Sparse: open claims holding an expense extraction was unsure of (finance's needs-review queue)."""
+
+    class Meta:
+        index_name = "by-review"
+        projection = AllProjection()
+
+    review_department = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class ClaimItem(Model):
     class Meta:
         table_name = None  # set by bind()
@@ -69,9 +91,13 @@ class ClaimItem(Model):
     status = UnicodeAttribute()
     version = NumberAttribute()
     body = UnicodeAttribute()
+    flagged_department = UnicodeAttribute(null=True)  # set only while the claim is in the anomaly queue
+    review_department = UnicodeAttribute(null=True)  # set only while it is in the needs-review queue
 
     by_department = _ByDepartment()
     by_employee = _ByEmployee()
+    by_flagged = _ByFlagged()
+    by_review = _ByReview()
 
 
 class ExpenseItem(Model):
@@ -96,14 +122,17 @@ class ExpenseItem(Model):
 
 
 class DirectoryItem(Model):
-    """pk/sk single table: OFFICE#id, DEPT#id, EMP#id, EMAIL#addr, POLICY#company (sk = PROFILE)."""
+    """pk/sk single table: OFFICE#id, DEPT#id, EMP#id, EMAIL#addr, POLICY#company (sk = PROFILE); the department
+    list DEPARTMENTS / <department id> (with its `headcount`) and each department's members DEPT#id / MEMBER#emp,
+    kept by `DirectoryRepository.put_employee`, so counting or listing them is a Query, not a Scan."""
 
     class Meta:
         table_name = None  # set by bind()
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
-    body = UnicodeAttribute()
+    body = UnicodeAttribute(null=True)
+    headcount = NumberAttribute(null=True)
 
 
 class AuditItem(Model):
@@ -190,10 +219,23 @@ class AdvanceItem(Model):
     by_status = _AdvancesByStatus()
 
 
+class FinanceItem(Model):
+    """The finance dashboard's aggregates (see infra/resources.py "finance"): counters as JSON in `body`, each
+    write conditional on `version`."""
+
+    class Meta:
+        table_name = None  # set by bind()
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    version = NumberAttribute()
+    body = UnicodeAttribute()
+
+
 # logical table (infra/resources.py) -> its model; the idempotency table is Powertools' own
 MODELS: dict[str, type[Model]] = {"claims": ClaimItem, "expenses": ExpenseItem, "directory": DirectoryItem,
                                   "audit": AuditItem, "approvals": ApprovalItem, "ledger": LedgerItem,
-                                  "advances": AdvanceItem}
+                                  "advances": AdvanceItem, "finance": FinanceItem}
 
 
 def bind(settings: Settings) -> None:

@@ -25,6 +25,7 @@ from chalicelib.adapters.dynamo_models import (
     ExpenseItem,
     LedgerItem,
 )
+from chalicelib.domain import finance
 from chalicelib.domain.approval_link import StoredLink
 from chalicelib.domain.audit import GENESIS, AuditRecord
 from chalicelib.domain.claim import Claim
@@ -50,6 +51,9 @@ def _claim_item(claim: Claim) -> ClaimItem:
         status=claim.status.value,
         version=claim.version,
         body=claim.model_dump_json(),
+        # the sparse indexes of finance's queues: the key is present only while the claim belongs in the queue
+        flagged_department=claim.department_id if finance.in_anomaly_queue(claim) else None,
+        review_department=claim.department_id if finance.in_review_queue(claim) else None,
     )
 
 
@@ -280,6 +284,14 @@ def _public(claim: Claim) -> dict:
 class DirectoryRepository:
     """Read-mostly organisation data; cached per container because routing reads it on every claim."""
 
+    def __init__(self, connection: Connection | None = None):
+        self._connection = connection
+
+    def _tx(self) -> TransactWrite:
+        if self._connection is None:
+            self._connection = Connection(region=DirectoryItem.Meta.region)
+        return TransactWrite(connection=self._connection)
+
     def _get(self, pk: str) -> dict | None:
         try:
             return json.loads(DirectoryItem.get(pk, "PROFILE").body)
@@ -310,11 +322,49 @@ class DirectoryRepository:
         return Policy.model_validate(data) if data else Policy()
 
     def put_employee(self, employee: Employee) -> None:
+        before = self.employee(employee.employee_id)
         self._put(f"EMP#{employee.employee_id}", employee.model_dump_json())
         self._put(f"EMAIL#{employee.email.lower()}", json.dumps({"employee_id": employee.employee_id}))
+        if before is not None and before.department_id != employee.department_id:
+            self._leave(before)
+        self._join(employee)
+
+    def _join(self, employee: Employee) -> None:
+        """The member row and the department's headcount move together; joining twice changes nothing."""
+        member = DirectoryItem(pk=f"DEPT#{employee.department_id}", sk=f"MEMBER#{employee.employee_id}",
+                               body=json.dumps({"employee_id": employee.employee_id, "name": employee.name},
+                                               ensure_ascii=False))
+        try:
+            with self._tx() as tx:
+                tx.save(member, condition=DirectoryItem.pk.does_not_exist())
+                tx.update(DirectoryItem(pk="DEPARTMENTS", sk=employee.department_id),
+                          actions=[DirectoryItem.headcount.add(1)])
+        except TransactWriteError:  # already a member: keep the name current
+            member.save()
+
+    def _leave(self, employee: Employee) -> None:
+        with contextlib.suppress(TransactWriteError), self._tx() as tx:  # not a member: nothing to undo
+            tx.delete(DirectoryItem(pk=f"DEPT#{employee.department_id}", sk=f"MEMBER#{employee.employee_id}"),
+                      condition=DirectoryItem.pk.exists())
+            tx.update(DirectoryItem(pk="DEPARTMENTS", sk=employee.department_id),
+                      actions=[DirectoryItem.headcount.add(-1)])
 
     def put_department(self, department: Department) -> None:
         self._put(f"DEPT#{department.department_id}", department.model_dump_json())
+        DirectoryItem(pk="DEPARTMENTS", sk=department.department_id).update(
+            actions=[DirectoryItem.body.set(department.model_dump_json())])
+
+    def departments(self, only: list[str] | None = None) -> list[tuple[Department, int]]:
+        """Departments with their headcount: every one (one Query of the department list, never a Scan), or
+        `only` those (read by key)."""
+        rows = (DirectoryItem.query("DEPARTMENTS") if only is None
+                else DirectoryItem.batch_get([("DEPARTMENTS", d) for d in dict.fromkeys(only)]))
+        return [(Department.model_validate_json(i.body), int(i.headcount or 0)) for i in rows if i.body]
+
+    def members(self, department_id: str) -> list[tuple[str, str]]:
+        """(employee id, name) of a department's members."""
+        rows = DirectoryItem.query(f"DEPT#{department_id}", DirectoryItem.sk.startswith("MEMBER#"))
+        return [(d["employee_id"], d["name"]) for d in (json.loads(i.body) for i in rows)]
 
     def put_office(self, office: Office) -> None:
         self._put(f"OFFICE#{office.office_id}", office.model_dump_json())

@@ -141,6 +141,7 @@ class Claim(BaseModel):
     expenses: list[Expense] = Field(default_factory=list)
     advance_id: str | None = None  # the cash advance this claim settles
     valuation: Valuation | None = None  # fixed at submission
+    submitted_at: datetime | None = None  # the latest submission (the 48-hour approval clock starts here)
 
     subjects: list[str] = Field(default_factory=list)  # employees the claim is about (e.g. attendees)
     urgent: bool = False  # reminders may then reach approvers outside working hours
@@ -180,10 +181,10 @@ class Claim(BaseModel):
         data.update(status=status, expenses=[expense], layout="receipt", title=expense.get("vendor") or "")
         return data
 
-    @field_validator("created_at", "updated_at")
+    @field_validator("created_at", "updated_at", "submitted_at")
     @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        return aware_utc(value)
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else aware_utc(value)
 
     # --- what it holds ---------------------------------------------------------------------------------------
     def expense(self, expense_id: str) -> Expense | None:

@@ -411,7 +411,8 @@ def submission_changes(claim: Claim, policy: Policy, now: datetime, changes: dic
         valuation = candidate.valued(policy.fx)
     except NoFxRate as exc:  # a real currency finance has no rate for: refused here, not a 500
         raise InvalidClaim(f"{exc}: ask finance to add it, or enter the amount in another currency") from exc
-    return {**changes, "valuation": valuation.model_dump(), "submission_count": claim.submission_count + 1}
+    return {**changes, "valuation": valuation.model_dump(), "submission_count": claim.submission_count + 1,
+            "submitted_at": now}
 
 
 def submit_claim(principal: Principal, claims: ClaimStore, directory: Directory, claim_id: str, edits: ClaimEdits,
