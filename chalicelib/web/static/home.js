@@ -25,8 +25,11 @@ const reviewing = new Set();  // expenses on a card in the upload area (not list
 let uploadSeq = 0;
 
 const announce = text => { $("announce").textContent = text; };
-const megabytes = bytes => new Intl.NumberFormat(intlLocale, {style: "unit", unit: "megabyte",
-  maximumFractionDigits: 1}).format(bytes / 1048576);
+const megabytes = bytes => bytes < 1048576 ?
+  new Intl.NumberFormat(intlLocale, {style: "unit", unit: "kilobyte", maximumFractionDigits: 0})
+    .format(Math.max(1, Math.round(bytes / 1024))) :
+  new Intl.NumberFormat(intlLocale, {style: "unit", unit: "megabyte", maximumFractionDigits: 1})
+    .format(bytes / 1048576);
 const claimLink = c => `${root}claim/${encodeURIComponent(c.claim_id)}`;
 const path = (...parts) => parts.map(encodeURIComponent).join("/");
 
@@ -93,6 +96,7 @@ function uploadState(item, text, kind = "") {
 // a retry asks for a new upload form, so nothing of the failed try is reused.
 function uploadFailed(item, text, retry) {
   item.li.classList.add("home-upload-failed");
+  item.li.querySelector("progress").hidden = true;
   uploadState(item, text, "error");
   announce(t("home.upload.failed_announce", {name: item.file.name, reason: text}));
   const actions = item.li.querySelector(".home-upload-actions");
@@ -130,6 +134,7 @@ async function upload(item) {
   li.classList.remove("home-upload-failed");
   li.querySelector(".home-upload-actions").innerHTML = "";
   bar.value = 0;
+  bar.hidden = false;
   if (!ACCEPTED.has(item.type)) return uploadFailed(item, t("home.upload.wrong_type"), false);
   if (file.size === 0) return uploadFailed(item, t("home.upload.empty"), false);
   if (file.size > MAX_BYTES) {
@@ -306,6 +311,7 @@ function openReview(e, li) {
       byField)}
     <div class="home-review-actions">
       <button type="button" class="primary home-submit">${esc(t("home.review.submit"))}</button>
+      <button type="button" class="quiet home-keep">${esc(t("home.review.keep"))}</button>
       <fieldset class="home-add"><legend>${esc(t("home.review.add_legend"))}</legend>
         <label for="to-${id}">${esc(t("home.review.add_to"))}</label>
         <select id="to-${id}" class="home-to" name="to">${draftOptions()}</select>
@@ -313,7 +319,6 @@ function openReview(e, li) {
         <input id="nt-${id}" name="new_title" maxlength="200" autocomplete="off"></div>
         <button type="button" class="home-add-button">${esc(t("home.review.add"))}</button>
       </fieldset>
-      <button type="button" class="quiet home-keep">${esc(t("home.review.keep"))}</button>
     </div>
     <p class="home-msg" role="status"></p>
     </form></div>`;
@@ -480,6 +485,7 @@ function refreshDraftPickers() {
   into.innerHTML = `<option value="">${esc(t("home.capture.into_none"))}</option>` + drafts.map(c =>
     `<option value="${esc(c.claim_id)}">${esc(c.summary.title)}</option>`).join("");
   into.value = drafts.some(c => c.claim_id === chosen) ? chosen : "";
+  into.closest(".home-into").hidden = drafts.length === 0;  // nothing to choose from: no question asked
   for (const select of document.querySelectorAll("select.home-to")) {
     const was = select.value;
     select.innerHTML = draftOptions(drafts.some(c => c.claim_id === was) ? was : "new");
