@@ -43,7 +43,9 @@ WORDS = {
 WATCH = """() => {
   window.seenTexts = [];
   const keep = () => {
-    for (const el of document.querySelectorAll("#uploads .home-state, #announce")) window.seenTexts.push(el.textContent);
+    for (const el of document.querySelectorAll("#uploads .home-state, #announce")) {
+      window.seenTexts.push(el.textContent);
+    }
   };
   new MutationObserver(keep).observe(document.getElementById("main"),
     {subtree: true, childList: true, characterData: true});
@@ -113,6 +115,10 @@ def _journey(page, base: str, lang: str, offset: int) -> None:
         assert image.evaluate("img => img.complete && img.naturalWidth > 0")
     page.screenshot(path=str(SCREENSHOTS / f"{shots}-checking-{width}.png"), full_page=True)
     _no_sideways_scroll(page)
+    if width == 390:  # the narrowest phones too
+        page.set_viewport_size({"width": 360, "height": 740})
+        _no_sideways_scroll(page)
+        page.set_viewport_size({"width": 390, "height": 844})
     _accessible(page, base, f"home ({lang}), checking two receipts")
 
     # correct a field, then submit the lunch on its own
