@@ -202,6 +202,44 @@ def test_a_refused_file_says_why_the_others_go_on_and_doubtful_fields_say_why(pa
     refused.get_by_role("button", name="Remove").click()
     expect(page.locator("#uploads > li", has_text="notes.txt")).to_have_count(0)
 
+    # kept for later, it waits under the unattached receipts, and opens again from there
+    card.get_by_role("button", name="Keep for later").click()
+    expect(card).to_have_count(0)
+    kept = page.locator("#loose > li", has_text="大快活 Fairwood").filter(has_text=f"HK${31 + width % 11}.00")
+    expect(kept).to_have_count(1)
+    expect(kept.locator(".chip")).to_have_text(re.compile(r"^(Please check|Read)$"))
+    kept.get_by_role("button", name=re.compile("^Check")).click()
+    expect(page.locator("#uploads li.home-review-card").get_by_label("Shop or company")).to_have_value(
+        re.compile("Fairwood"))
+
+
+def test_an_upload_cut_off_by_the_network_can_be_tried_again(page, local_app):
+    """The connection drops while a receipt is sent: the page says so, keeps the file, and a retry sends it."""
+    width = page.width
+    png = receipt_png("美心MX Maxim's MX", date(2026, 11, 6), [("午餐 Lunch", f"{45 + width % 11}.00")])
+    sign_in(page, local_app.base, "E201")
+    cut = []
+
+    def drop_once(route):
+        if route.request.method != "POST":  # receipt images of the unattached list come from the bucket too
+            route.continue_()
+        elif not cut:
+            cut.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(lambda url: not url.startswith(local_app.base), drop_once)  # the uploads bucket, not the API
+    page.locator("#camera").set_input_files(files=[{"name": "lunch.png", "mimeType": "image/png", "buffer": png}])
+    row = page.locator("#uploads > li", has_text="lunch.png")
+    expect(row.locator(".home-state")).to_have_text(re.compile("no connection. Nothing is lost; try again"))
+    _accessible(page, local_app.base, "home, an upload cut off")
+    row.get_by_role("button", name="Try again").click()
+    card = page.locator("#uploads li.home-review-card")
+    expect(card.get_by_label("Total", exact=True)).to_have_value(f"{45 + width % 11}.00", timeout=READING)
+    expect(card.get_by_label("Category")).to_have_value("meals")
+    assert len(cut) == 1
+
 
 def test_an_approver_is_told_how_many_claims_wait_and_where(page, local_app):
     """The waiting list itself is on the inbox page; home says how many wait and links there."""
