@@ -269,3 +269,32 @@ def test_the_accessibility_check_finds_what_it_is_for(browser, local_app):
     finally:
         context.close()
     assert {"label", "color-contrast"} <= found
+
+
+RETURNED = {"claim_id": "c-" + "a" * 32, "employee_id": "E201", "status": "returned",
+            "return_reason": "Please add the taxi receipt 請補交的士收據", "created_at": "2026-11-18T02:00:00Z",
+            "updated_at": "2026-11-20T06:02:00Z",
+            "summary": {"title": "Macau trip 澳門", "totals": {"HKD": "147.00", "MOP": "1920.00"},
+                        "hkd_total": "2011.20", "period": ["2026-11-17", "2026-11-18"],
+                        "expenses": [{"date": "2026-11-17"}, {"date": "2026-11-18"}]}}
+
+
+def test_a_returned_claim_stands_out_with_its_amounts_per_currency_and_in_hkd(page, local_app):
+    """GET /claims answering a claim returned for correction, in two currencies: it comes first, says what to fix,
+    each currency's sum and the HKD equivalent, and links to its page."""
+    def claims(route):
+        response = route.fetch()
+        body = response.json()
+        route.fulfill(response=response, json={"claims": [*body["claims"], RETURNED]})
+
+    page.route(re.compile(r"/claims$"), claims)
+    sign_in(page, local_app.base, "E201")
+    first = page.locator("#claims > li").first
+    expect(first).to_have_class(re.compile("home-returned"))
+    expect(first.get_by_role("link", name="Macau trip 澳門")).to_have_attribute("href", "claim/c-" + "a" * 32)
+    expect(first.locator(".chip")).to_have_text("Returned for correction")
+    expect(first).to_contain_text("Returned: fix it and submit again. Please add the taxi receipt 請補交的士收據")
+    expect(first.locator(".home-amounts li")).to_have_text(["HK$147.00", "MOP 1,920.00"])
+    expect(first).to_contain_text("About HK$2,011.20 in all")
+    expect(first).to_contain_text("17 Nov 2026 – 18 Nov 2026 · 2 items")
+    _accessible(page, local_app.base, "home with a returned claim")
