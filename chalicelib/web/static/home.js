@@ -162,11 +162,17 @@ async function upload(item) {
   bar.value = 100;
   uploadState(item, t("home.upload.reading"));
   announce(t("home.upload.sent", {name: file.name}));
-  const expense = await waitForReading(item);
+  let expense = await waitForReading(item);
+  for (let i = 0; expense && into && !expense.claim_id && i < 4; i++) {  // joining the claim follows the reading
+    await new Promise(r => setTimeout(r, 800));
+    const again = await api("GET", path("expenses", item.expenseId));
+    if (again.status === 200) expense = again.body;
+  }
   if (!expense) return;
-  if (into) {  // it went straight into that claim: its page shows it
-    const claim = drafts.find(c => c.claim_id === into);
-    done(item.li, t("home.done.added", {title: claim ? claim.summary.title : ""}), claim || {claim_id: into});
+  if (into && expense.claim_id) {  // it went straight into that claim: its page shows it
+    const claim = drafts.find(c => c.claim_id === expense.claim_id);
+    done(item.li, t("home.done.added", {title: claim ? claim.summary.title : ""}),
+      claim || {claim_id: expense.claim_id, status: expense.claim_status});
     return;
   }
   if (item.preview) URL.revokeObjectURL(item.preview);
@@ -271,7 +277,13 @@ function openReview(e, li) {
   if (e.status === "failed") {
     li.innerHTML = `<div class="home-review-head"><h3>${esc(title)}</h3> ${statusChip("failed")}</div>
       <p class="error">${esc(t("home.read.failed", {reason: e.failure_reason || t("error.generic")}))}</p>
-      <p class="hint">${esc(t("home.read.failed_hint"))}</p>`;
+      <p class="hint">${esc(t("home.read.failed_hint"))}</p>
+      <button type="button" class="quiet home-dismiss">${esc(t("home.upload.dismiss"))}</button>`;
+    li.querySelector(".home-dismiss").addEventListener("click", () => {
+      reviewing.delete(e.expense_id);
+      li.remove();
+      load();
+    });
     announce(t("home.read.failed_named", {name: title}));
     return;
   }
@@ -334,7 +346,7 @@ function openReview(e, li) {
   li.querySelector(".home-add-button").addEventListener("click", () => act(e, li, "add"));
   li.querySelector(".home-keep").addEventListener("click", () => act(e, li, "keep"));
   announce(t(doubtful ? "home.read.check_named" : "home.read.read_named",
-    {name: title, amount: e.total ? money(e.total.amount, e.total.currency) : "", n: doubtful}));
+    {name: title, amount: e.total ? money(e.total.amount, e.total.currency) : t("home.loose.no_amount"), n: doubtful}));
 }
 
 function corrections(form) {
