@@ -126,7 +126,9 @@ def _concrete_path(event) -> str:
 @app.route("/", methods=["GET"])
 @api
 def index():
-    return pages.html_response(pages.dashboard(app.current_request))
+    """The employee's home: capture receipts, check what was read, their unattached receipts and claims."""
+    return pages.page("home.html", app.current_request, root="", title_key="home.title",
+                      max_upload_bytes=bootstrap.container().settings.max_upload_bytes)
 
 
 @app.route("/dev/token", methods=["POST"])

@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Protocol
 
+from chalicelib.domain.categories import category_from_vendor
 from chalicelib.domain.claim import EDITABLE, Claim
 from chalicelib.domain.currencies import MAX_AMOUNT, is_currency
 from chalicelib.domain.errors import AlreadyExists, ConcurrentChange, InvalidClaim, ObjectTooLarge
@@ -104,6 +105,9 @@ def process_upload(
                     for line in receipt.line_items],
         confidence=receipt.confidence,
         review_reasons=list(receipt.review_reasons),
+        # what the upload or e-mail named wins; else the vendor's name suggests one (the employee can change it)
+        category=(expense.category if expense.category != "general"
+                  else category_from_vendor(receipt.vendor) or "general"),
     )
     read = expenses.save(expense, read, SYSTEM, action=f"expense.{status.value}")
     return join_named_claim(read, expenses, claims)

@@ -71,13 +71,6 @@ def page(name: str, request, status: int = 200, **context: object) -> Response:
     return html_response(render(name, request, **context), status)
 
 
-def dashboard(request=None) -> str:
-    """Phone-first page: sign in (dev token on local/dev), snap a receipt, check what was read, then submit it on
-    its own or put it in a claim (報銷單: a report of many expenses, with mileage and per-diem lines); finance sees
-    counts per status and the department's claims."""
-    return render("dashboard.html", request, root="", title="HK Expense 報銷")
-
-
 def approval(summary: dict, request=None) -> str:
     """Every expense of the claim (what the approver signs), each one disallowable as a whole and a receipt's
     lines one by one; the payable amount follows what is ticked (approval.js). Large or high-risk claims are

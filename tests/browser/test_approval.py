@@ -61,10 +61,9 @@ def test_approver_disallows_a_line_and_approves(page, local_app):
     for button in ("Approve 批准", "Reject 拒絕", "Return for correction 退回修改"):
         expect(page.get_by_role("button", name=button, exact=True)).to_be_disabled()  # decided once
 
-    # the claimant finds the claim decided at this step (approved, paid, or at a further step the policy adds),
-    # the disallowed line with its reason and what will be paid
+    # the claimant finds the claim decided at this step (approved, paid, or at a further step the policy adds) on
+    # their home page, its status in words; the disallowed line and what will be paid are on the claim's own page
     sign_in(page, local_app.base, "E201")
-    row = page.locator("#claims tbody tr", has_text=title)
-    expect(row.locator("td").nth(3)).to_have_text(re.compile(r"Approved 已批准|Paid 已入賬|Awaiting approval 審批中"))
-    expect(row).to_contain_text("disallowed 不批准: minibar is personal 迷你吧屬私人消費")
-    expect(row).to_contain_text(f"pays 應付 HKD {before - Decimal('240.00'):,.2f}")
+    card = page.locator("#claims > li", has_text=title)
+    expect(card.locator(".chip")).to_have_text(re.compile(r"^(Approved|Paid|Awaiting approval)$"))
+    expect(card.get_by_role("link", name=title)).to_have_attribute("href", re.compile(r"^claim/c-\w+$"))

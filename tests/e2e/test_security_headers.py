@@ -53,7 +53,7 @@ def test_every_kind_of_response_has_the_security_headers(api, kind):
 
 
 def test_static_script_is_javascript_with_the_headers_and_may_be_cached_briefly(api):
-    resp = api.http.get("/static/dashboard.js")
+    resp = api.http.get("/static/home.js")
     assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("application/javascript")
     assert b"me/approvals" in resp.body
     _check(resp, cache="public, max-age=300")

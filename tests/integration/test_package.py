@@ -405,7 +405,7 @@ def test_the_staged_project_carries_the_page_templates_and_browser_libraries():
     """Pages are template files and the browser libraries are files in chalicelib/web: both are in the bundle."""
     src = p.stage_project([STAGE])
     web = src / "chalicelib" / "web"
-    assert {"base.html", "dashboard.html", "approval.html", "refused.html"} <= {
+    assert {"base.html", "home.html", "approval.html", "refused.html"} <= {
         x.name for x in (web / "templates").glob("*.html")}
     for name in web_vendor.browser_files():
         assert (web / "static" / "vendor" / name).stat().st_size > 10_000, name

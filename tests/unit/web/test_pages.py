@@ -10,7 +10,8 @@ import pytest
 
 from chalicelib.web import pages
 
-PAGES = {"dashboard": pages.dashboard(), "approval": pages.approval({"claim_id": "c-1", "vendor": "x"}),
+HOME = pages.render("home.html", None, root="", title_key="home.title", max_upload_bytes=15 * 1024 * 1024)
+PAGES = {"home": HOME, "approval": pages.approval({"claim_id": "c-1", "vendor": "x"}),
          "refused": pages.refused("expired"),
          "signin": pages.render("signin.html", None, root="", title_key="signin.title", signin={
              "client_id": "c1", "cognito_endpoint": "http://127.0.0.1:5000/", "hosted_domain": ""}),
@@ -41,7 +42,7 @@ def test_pages_have_no_inline_script_style_or_handler(name):
         data_block = re.fullmatch(r' type="application/json" id="(claim|messages)"', attrs)  # JSON, never run
         assert data_block or (re.fullmatch(r'( type="module")? src="(\.\./)?static/\w+\.js"', attrs) and body == "")
     assert "<style" not in html and not re.search(r"\s(on\w+|style)=", html)
-    root = "" if name in ("dashboard", "signin", "signin-hosted") else "../"  # approval pages: approvals/{token}
+    root = "" if name in ("home", "signin", "signin-hosted") else "../"  # approval pages: approvals/{token}
     assert f'<link rel="stylesheet" href="{root}static/app.css">' in html
 
 
@@ -51,23 +52,27 @@ def test_static_assets_are_the_files_only():
         assert pages.static_asset(name) is None
 
 
-def test_dashboard_offers_a_camera_upload_and_a_review_form():
-    html = pages.dashboard()
-    assert 'capture="environment"' in html and 'accept="image/*,application/pdf"' in html
-    for field in ("vendor", "receipt_date", "total", "currency", "category", "purpose", "urgent"):
-        assert f'name="{field}"' in html
+def test_home_offers_the_camera_and_a_file_pick_each_for_several_receipts():
+    camera = re.search(r'<input id="camera"[^>]*>', HOME).group(0)
+    assert 'capture="environment"' in camera and 'accept="image/*,application/pdf"' in camera and "multiple" in camera
+    files = re.search(r'<input id="files"[^>]*>', HOME).group(0)
+    assert "capture" not in files and "multiple" in files  # a laptop picks several files
+    assert 'role="status"' in HOME and 'aria-live="polite"' in HOME  # progress and results are announced
+    assert 'data-max-bytes="15728640"' in HOME and "15 MB" in HOME
 
 
-def test_dashboard_lists_what_waits_for_the_signed_in_approver():
-    html = pages.dashboard() + pages.static_asset("dashboard.js")[0]
-    assert 'id="waiting"' in html and '"me/approvals"' in html and "待我審批" in html
-    assert 'class="pick"' in html and '"me/approvals/decisions"' in html  # batch approval of the ticked ones
-    assert '"dashboard/approvals"' in html and 'id="bottlenecks"' in html  # finance: who is sitting on claims
+def test_home_has_no_finance_summary_nor_batch_approval():
+    """Those have their own pages now (/finance, /inbox); home only says how many wait, approvers only."""
+    script = pages.static_asset("home.js")[0]
+    for gone in ("dashboard/summary", "dashboard/approvals", "me/approvals/decisions", 'id="waiting"'):
+        assert gone not in HOME + script
+    assert '"me/approvals"' in script and 'roles.includes("approver")' in script and "inbox" in script
 
 
-def test_dashboard_opens_the_claim_a_notification_links_to():
-    html = pages.static_asset("dashboard.js")[0]
-    assert 'location.hash.slice(1)).get("claim")' in html and '"claims/" + encodeURIComponent(linked)' in html
+def test_home_sends_a_notifications_claim_link_to_the_claim_page():
+    script = pages.static_asset("home.js")[0]
+    assert 'location.hash.slice(1)).get("claim")' in script
+    assert "location.replace(`${root}claim/${encodeURIComponent(linked)}`)" in script
 
 
 def test_approval_page_escapes_claim_content():
@@ -93,9 +98,11 @@ def test_approval_page_lets_each_open_line_be_disallowed():
 
 
 def test_the_phone_page_uploads_with_the_presigned_post_form():
-    """The upload API answers a POST form (its policy binds the size): every field, then the file."""
-    script = pages.static_asset("dashboard.js")[0]
-    assert "new FormData()" in script and "u.body.upload.fields" in script and 'form.append("file", file)' in script
+    """The upload API answers a POST form (its policy binds the size): every field, then the file, by
+    XMLHttpRequest so each file shows its own progress."""
+    script = pages.static_asset("home.js")[0]
+    assert "new FormData()" in script and "Object.entries(target.fields)" in script
+    assert 'form.append("file", file)' in script and 'xhr.upload.addEventListener("progress"' in script
     assert 'method: "PUT"' not in script
 
 
@@ -108,16 +115,13 @@ def test_a_step_up_claim_says_who_must_sign_in_and_its_script_signs_them_in():
 
 
 def test_the_phone_page_reads_an_upload_as_an_expense_and_submits_it_alone_or_in_a_claim():
-    script = pages.static_asset("dashboard.js")[0]
-    assert '"expenses/" + encodeURIComponent(id)' in script and "waitForReading(u.body.expense_id)" in script
-    assert '"expenses/" + encodeURIComponent(current.expense_id) + "/submit"' in script  # submitted on its own
-    assert '"PATCH", "expenses/"' in script and "{expense_ids: [current.expense_id]}" in script
-    assert 'api("GET", "expenses")' in script and 'api("POST", "claims", {title' in script
-    assert 'kind: "mileage"' in script and 'kind: "per_diem"' in script and "meals_provided" in script
-    html = pages.dashboard()
-    for words in ("單獨提交", "未歸入報銷單的收據", "我的報銷單", "新報銷單"):
-        assert words in html
-    assert "里程" in script and "每日津貼" in script and "summary.title" in script and "summary.amounts" in script
+    script = pages.static_asset("home.js")[0]
+    assert 'api("GET", path("expenses", item.expenseId))' in script  # polled until read
+    assert 'api("POST", path("expenses", e.expense_id) + "/submit"' in script  # submitted on its own
+    assert 'api("PATCH", path("expenses", e.expense_id), fixed)' in script  # corrected first
+    assert '{expense_ids: [e.expense_id]}' in script and '{title, expense_ids: [e.expense_id]}' in script
+    assert 'api("GET", "expenses")' in script and 'api("GET", "claims")' in script
+    assert "review_reasons" in script and "confidence" in script  # doubtful fields marked with the reason
 
 
 REPORT = {"claim_id": "c-9", "title": "Macau trip 澳門", "employee_id": "E201", "amounts": "HKD 147.00 + MOP 1,920.00",
@@ -157,13 +161,14 @@ def test_approval_page_data_block_is_json_that_cannot_close_the_script():
 
 def test_pages_are_template_files_and_autoescaped():
     names = {p.name for p in pages.TEMPLATES_DIR.glob("*.html")}
-    assert {"base.html", "dashboard.html", "approval.html", "refused.html"} <= names
+    assert {"base.html", "home.html", "approval.html", "refused.html"} <= names
+    assert "dashboard.html" not in names
     assert pages._env().autoescape is True
     assert "&lt;b&gt;" in pages.refused("<b>gone</b>")
 
 
 def test_vendor_assets_are_the_vendor_files_only():
-    for name in ("../app.css", "app.css", "dashboard.js", "../../pages.py", "nope.js", ""):
+    for name in ("../app.css", "app.css", "home.js", "../../pages.py", "nope.js", ""):
         assert pages.vendor_asset(name) is None
 
 
