@@ -34,7 +34,7 @@ from chalicelib.services import (
     uploads,
 )
 from chalicelib.services.approvals import decisions, delegation, requests, views
-from chalicelib.web import advance_routes, http, page_routes, pages
+from chalicelib.web import advance_routes, claim_routes, http, page_routes, pages
 from chalicelib.web.security import NO_STORE
 
 app = Chalice(app_name="hk-expense", configure_logs=False)  # its log is the Powertools Logger below (same name)
@@ -46,6 +46,7 @@ metrics = Metrics(namespace="HkExpense", service="hk-expense")
 tracer = Tracer(service="hk-expense")
 app.register_blueprint(advance_routes.blueprint)  # cash advances (備用金): POST/GET /advances...
 app.register_blueprint(page_routes.blueprint)  # /signin, GET /me, receipt images
+app.register_blueprint(claim_routes.blueprint)  # the claim page /claim/{id} and GET /claims/{id}/timeline
 
 def _source_ip() -> str:
     return http.source_ip(app.current_request)
