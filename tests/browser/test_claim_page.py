@@ -71,6 +71,7 @@ def test_a_submitted_claim_shows_its_receipt_zoomable_and_who_holds_it(page, loc
     expect(page.locator("body")).not_to_contain_text(sent["claim_id"])  # no ids on the page
     expect(page.locator("body")).not_to_contain_text("in_approval")
     _accessible(page, local_app.base, "the claim page, in approval")
+    _shot(page, "claim_page_in_approval")
 
     receipt.get_by_role("button", name=re.compile("Tap to enlarge")).click()
     zoom = page.get_by_role("dialog", name=re.compile("Receipt"))

@@ -32,7 +32,8 @@ function working(e) {
   const details = e.rate_details || {};
   const rate = money(r.rate.amount, r.rate.currency);
   if (e.kind === "mileage") {
-    return t("claim.working.mileage", {km: Number(r.quantity), rate, vehicle: vehicleText(details.vehicle || "")});
+    return t("claim.working.mileage", {km: Number(r.quantity), rate, vehicle: vehicleText(details.vehicle || "")})
+      + " = " + amountOf(r.amount);
   }
   let text = t("claim.working.per_diem", {days: Number(r.quantity), rate,
     where: destinationText(details.destination || "")});
