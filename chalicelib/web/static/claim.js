@@ -122,10 +122,11 @@ function expenseCard(e, s, editable) {
     && (e.disallowed_reason || (e.line_items || []).some(li => li.disallowed_reason));
   const w = working(e);
   const fix = e.fix_requested;
-  return `<article class="expense-card${e.disallowed_reason ? " disallowed" : ""}${fix ? " fix" : ""}" data-e="${esc(e.expense_id)}"
-      aria-labelledby="h-${esc(e.expense_id)}">
-    <div class="receipt-box">${e.kind === "receipt" && e.s3_key ? `<p class="hint">${esc(t("claim.receipt.loading"))}</p>` : `<p class="kind-badge">${esc(kindText(e.kind))}</p>`}</div>
-    <div class="expense-body">
+  const hasReceipt = e.kind === "receipt" && e.s3_key;
+  return `<article class="expense-card${hasReceipt ? "" : " no-receipt"}${e.disallowed_reason ? " disallowed" : ""}${fix ? " fix" : ""}"
+      data-e="${esc(e.expense_id)}" aria-labelledby="h-${esc(e.expense_id)}">
+    ${hasReceipt ? `<div class="receipt-box"><p class="hint">${esc(t("claim.receipt.loading"))}</p></div>` : ""}
+    <div class="expense-body">${hasReceipt ? "" : `<p class="kind-badge">${esc(kindText(e.kind))}</p>`}
       <h3 id="h-${esc(e.expense_id)}">${esc(expenseLabel(e))} ${e.status && e.status !== "extracted" && e.status !== "entered" ? statusChip(e.status) : ""}</h3>
       ${fix ? `<p class="fix-note" role="note"><strong>${esc(t("claim.fix.asked"))}</strong> ${esc(fix)}</p>` : ""}
       <dl class="facts">${facts.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${esc(v)}</dd></div>`).join("")}</dl>
@@ -194,23 +195,29 @@ function eventText(e) {
 
 function totalsTable(view) {
   const tot = view.totals;
-  const row = (label, x) => `<tr><th scope="row">${esc(label)}</th><td class="num">${esc(money(x.amount, x.currency))}</td>
-    <td class="num">${x.hkd === null ? esc(t("claim.totals.no_rate")) : esc(money(x.hkd, "HKD"))}</td></tr>`;
-  const basis = tot.estimate ? t("claim.totals.estimate") : t("claim.totals.valued");
-  let html = `<table class="totals"><thead><tr><th scope="col">${esc(t("claim.totals.currency"))}</th>
-    <th scope="col" class="num">${esc(t("claim.totals.claimed"))}</th><th scope="col" class="num">${esc(t("claim.totals.hkd"))}</th></tr></thead>
-    <tbody>${tot.claimed.map(x => row(x.currency, x)).join("")}</tbody></table>`;
-  if (tot.hkd_claimed !== null) {
-    html += `<p class="total-line"><span>${esc(t("claim.totals.total_hkd"))}</span> <strong>${esc(money(tot.hkd_claimed, "HKD"))}</strong></p>`;
+  const line = (label, amount, id, extra = "") => `<p class="total-line${id === "payable" ? " payable" : ""}">
+    <span>${esc(label)}</span> <strong id="${id}">${esc(amount)}</strong>${extra}</p>`;
+  const foreign = tot.claimed.some(x => x.currency !== "HKD");
+  let html = "";
+  if (foreign) {
+    const row = x => `<tr><th scope="row">${esc(x.currency)}</th><td class="num">${esc(money(x.amount, x.currency))}</td>
+      <td class="num">${x.hkd === null ? esc(t("claim.totals.no_rate")) : esc(money(x.hkd, "HKD"))}</td></tr>`;
+    html += `<table class="totals"><thead><tr><th scope="col">${esc(t("claim.totals.currency"))}</th>
+      <th scope="col" class="num">${esc(t("claim.totals.claimed"))}</th><th scope="col" class="num">${esc(t("claim.totals.hkd"))}</th></tr></thead>
+      <tbody>${tot.claimed.map(row).join("")}</tbody></table>`;
+    if (tot.hkd_claimed !== null) html += line(t("claim.totals.total_hkd"), money(tot.hkd_claimed, "HKD"), "claimed");
+  } else {
+    html += line(t("claim.totals.claimed"), tot.claimed.map(x => money(x.amount, x.currency)).join(" + "), "claimed");
   }
   if (tot.cut) {
-    html += `<p class="total-line payable"><span>${esc(t("claim.totals.payable"))}</span> <strong id="payable">${
-      esc(tot.payable.map(x => money(x.amount, x.currency)).join(" + "))}</strong>${
-      tot.hkd_payable !== null && (tot.payable.length > 1 || tot.payable[0].currency !== "HKD")
-        ? ` <span class="hint">(${esc(money(tot.hkd_payable, "HKD"))})</span>` : ""}</p>`;
+    const hkd = foreign && tot.hkd_payable !== null ? ` <span class="hint">(${esc(money(tot.hkd_payable, "HKD"))})</span>` : "";
+    html += line(t("claim.totals.payable"), tot.payable.map(x => money(x.amount, x.currency)).join(" + "), "payable", hkd);
   }
-  const rates = Object.entries(tot.rates).map(([c, r]) => t("claim.totals.rate", {currency: c, rate: r})).join(t("claim.list_separator"));
-  html += `<p class="hint">${esc(basis)}${rates ? " " + esc(rates) : ""}</p>`;
+  if (foreign) {
+    const rates = Object.entries(tot.rates).map(([c, r]) => t("claim.totals.rate", {currency: c, rate: r}))
+      .join(t("claim.list_separator"));
+    html += `<p class="hint">${esc(tot.estimate ? t("claim.totals.estimate") : t("claim.totals.valued"))} ${esc(rates)}</p>`;
+  }
   return html;
 }
 
