@@ -172,3 +172,11 @@ def test_a_disallowed_line_shows_its_reason_and_what_is_payable(page, local_app)
     expect(approved).to_contain_text("ok apart from the minibar")
     _accessible(page, local_app.base, "the claim page, a line disallowed")
     _no_sideways_scroll(page)
+
+    page.get_by_role("button", name="繁體中文").click()  # the same page in Traditional Chinese
+    expect(page.locator("#claim-status .chip")).to_have_text(re.compile("已批准|已入賬"))
+    expect(hotel.locator("tr.cut")).to_contain_text(f"不予批准：{reason}")
+    expect(page.locator("#payable")).to_have_text(f"HK${claimed - 240:,.2f}")
+    expect(page.locator("#timeline")).to_contain_text(f"由 {APPROVER.replace(' (', '（').replace(')', '）')} 批准")
+    _accessible(page, local_app.base, "the claim page in Traditional Chinese")
+    _shot(page, "claim_page_zh")
