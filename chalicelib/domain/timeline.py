@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from chalicelib.domain.approval_link import StoredLink
 from chalicelib.domain.audit import AuditRecord
-from chalicelib.domain.claim import Claim, ClaimStatus
+from chalicelib.domain.claim import EDITABLE, Claim, ClaimStatus
 from chalicelib.domain.money import FxTable, Money, NoFxRate
 
 S = ClaimStatus
@@ -160,7 +160,8 @@ class CurrencyTotal(BaseModel):
 
 class ValuedTotals(BaseModel):
     """Claimed and payable totals per currency, each with its HKD equivalent. Once submitted, at the rates the
-    claim was valued and signed at (`estimate` False); before, an estimate at the policy's rates."""
+    claim was valued and signed at (`estimate` False); before, and while a returned claim is being corrected
+    (its resubmission values it again), an estimate at the policy's rates."""
 
     estimate: bool
     source: str
@@ -173,7 +174,7 @@ class ValuedTotals(BaseModel):
 
 
 def valued_totals(claim: Claim, policy_fx: FxTable) -> ValuedTotals:
-    if claim.valuation is not None:
+    if claim.valuation is not None and claim.status not in EDITABLE:
         fx, estimate, source = FxTable(hkd_per_unit=claim.valuation.rates), False, claim.valuation.source
     else:
         fx, estimate, source = policy_fx, True, "policy FX table"

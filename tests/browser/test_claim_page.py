@@ -134,6 +134,20 @@ def test_a_returned_claim_opens_in_edit_mode_is_corrected_and_resubmitted(page, 
     expect(card).to_contain_text(f"HK${corrected:,.2f}")
     expect(page.locator("article.expense-card.fix")).to_have_count(0)  # the correction answers the request
 
+    page.locator("summary", has_text="Add per diem").click()  # a day in Shenzhen, paid in yuan
+    per_diem_form = page.locator("#add-per-diem")
+    per_diem_form.get_by_label("Destination").select_option(label="Shenzhen")
+    per_diem_form.get_by_label("Days (whole or half)").fill("1")
+    _accessible(page, local_app.base, "the claim page, adding a per-diem line")
+    _shot(page, "claim_page_adding_line")
+    per_diem_form.get_by_role("button", name="Add", exact=True).click()
+    expect(page.locator("#result")).to_have_text("Added: Per diem.")
+    per_diem = page.locator("article.expense-card", has_text="Per diem Shenzhen")
+    expect(per_diem).to_contain_text(re.compile(r"1 day\(s\) × CN¥350\.00 a day \(Shenzhen\) = CN¥350\.00"))
+    cny = page.locator("#totals table.totals tr", has_text="CNY")
+    expect(cny).to_contain_text("HK$378.00")  # the policy's 1.08, as an estimate until the claim is resubmitted
+    expect(page.locator("#totals")).to_contain_text("an estimate at the policy's exchange rates")
+
     page.get_by_role("button", name="Resubmit claim").click()
     confirm = page.get_by_role("dialog", name="Resubmit this claim?")
     expect(confirm).to_be_visible()
@@ -145,6 +159,7 @@ def test_a_returned_claim_opens_in_edit_mode_is_corrected_and_resubmitted(page, 
     expect(page.locator("#holder")).to_have_text(re.compile(rf"Waiting for {re.escape(APPROVER)} since {WHEN}\."))
     expect(page.locator("#timeline")).to_contain_text(f"Corrected and resubmitted by {CLAIMANT}")
     expect(page.get_by_role("button", name="Resubmit claim")).to_be_hidden()  # read-only again
+    expect(page.locator("#totals")).to_contain_text("at the rates fixed when the claim was submitted")
     _accessible(page, local_app.base, "the claim page, resubmitted")
     _no_sideways_scroll(page)
 

@@ -184,3 +184,14 @@ def test_totals_once_submitted_use_the_signed_valuation_and_show_what_is_payable
 def test_a_currency_without_a_rate_has_no_hkd_equivalent_rather_than_a_wrong_one():
     totals = valued_totals(receipt_claim(total=Money.of("500", "THB")), DEFAULT_FX)
     assert totals.claimed[0].hkd is None and totals.hkd_claimed is None
+
+
+def test_a_returned_claim_being_corrected_is_estimated_again_at_the_policy_rates():
+    claim = receipt_claim(total=Money.of("100.00", "CNY"), status=ClaimStatus.RETURNED, valuation=Valuation(
+        hkd_total=Money.of("110.00", "HKD"), rates={"CNY": Decimal("1.10")}))
+    claim = claim.model_copy(update={"expenses": [*claim.expenses, receipt("e-2", total=Money.of("10.00", "USD"))]})
+
+    totals = valued_totals(claim, DEFAULT_FX)
+
+    assert totals.estimate and totals.rates == {"CNY": Decimal("1.08"), "USD": Decimal("7.80")}
+    assert totals.hkd_claimed == Decimal("108.00") + Decimal("78.00")  # the USD added since has a rate too
