@@ -11,6 +11,8 @@ in-process `stack` fixture of the other tests must not inherit. Commands (the sc
 - `{"op": "decide", "link": ..., "decision": "approve" | "reject" | "return", "comment": ...,
   "fix_expenses": [expense id, ...], "disallow": [{"expense_id": ..., "line": n, "reason": ...}, ...]}`: the
   link's holder decides in their own signed-in session (as large or high-risk claims need); answers the status.
+- `{"op": "draft", "employee": ..., "title": ..., "vendor": ..., "items": [[name, price], ...]}`: an empty draft
+  claim and, outside it, a receipt uploaded and read; answers the claim id and the receipt's expense id.
 - `{"op": "stop"}`.
 """
 
@@ -53,12 +55,17 @@ def main(argv: list[str] | None = None) -> int:
             if command["op"] == "decide":
                 answers.write(json.dumps(decide(driver, command)) + "\n")
                 continue
-            if command["op"] != "report":
+            if command["op"] not in ("report", "draft"):
                 raise ValueError(f"unknown op {command['op']}")
             who = command["employee"]
             png = receipt_png(command["vendor"], date(2026, 11, 20), [tuple(x) for x in command["items"]])
             expense_id = driver.upload(who, png, "receipt.png", "image/png")
             driver.wait_expense(who, expense_id)
+            if command["op"] == "draft":
+                status, claim = driver.create_claim(who, command["title"], [], purpose="site visit 實地考察")
+                assert status == 201, claim
+                answers.write(json.dumps({"claim_id": claim["claim_id"], "expense_id": expense_id}) + "\n")
+                continue
             status, claim = driver.create_claim(who, command["title"], [expense_id], purpose="client visit 客戶拜訪")
             assert status == 201, claim
             status, body = driver.add_line(who, claim["claim_id"], {

@@ -195,3 +195,55 @@ def test_a_disallowed_line_shows_its_reason_and_what_is_payable(page, local_app)
     expect(page.locator("#timeline")).to_contain_text(f"由 {APPROVER.replace(' (', '（').replace(')', '）')} 批准")
     _accessible(page, local_app.base, "the claim page in Traditional Chinese")
     _shot(page, "claim_page_zh")
+
+
+def test_a_draft_is_built_on_its_page_and_submitted(page, local_app):
+    title = f"Sha Tin site visit {page.width}"
+    sent = local_app.command(op="draft", employee="E201", title=title, vendor="沙田文具 Sha Tin Stationery",
+                             items=[["文件夾 Folders", f"{45 + page.width % 9}.00"]], seconds=180)
+
+    sign_in(page, local_app.base, "E201", f"claim/{sent['claim_id']}")
+    expect(page.locator("#claim-status .chip")).to_have_text("Draft")
+    expect(page.locator("#holder")).to_have_text(f"A draft with {CLAIMANT} (Sales 銷售部): not submitted yet.")
+    expect(page.locator("#expenses")).to_contain_text("Nothing in this claim yet")
+    expect(page.get_by_role("button", name="Submit claim")).to_be_disabled()
+
+    page.locator("summary", has_text="Add receipts you have uploaded").click()
+    pick = page.get_by_label(re.compile("Sha Tin Stationery|沙田文具"))
+    pick.check()
+    _accessible(page, local_app.base, "the claim page, picking receipts")
+    page.get_by_role("button", name="Add the ticked receipts").click()
+    expect(page.locator("#result")).to_have_text("Added 1 receipt(s).")
+    stationery = page.locator("article.expense-card", has_text=re.compile("Sha Tin Stationery|沙田文具"))
+    expect(stationery.locator("img.receipt-img")).to_be_visible()
+
+    page.locator("summary", has_text="Add an expense without a receipt").click()
+    lost = page.locator("#add-lost")
+    lost.get_by_label("Vendor").fill("Minibus 小巴")
+    lost.get_by_label("Amount").fill("18.40")
+    lost.get_by_label("Why there is no receipt").fill("minibuses give no receipts 小巴不設收據")
+    lost.get_by_role("button", name="Add", exact=True).click()
+    minibus = page.locator("article.expense-card", has_text="Minibus 小巴")
+    expect(minibus).to_contain_text("No receipt: minibuses give no receipts 小巴不設收據")
+    expect(minibus).to_contain_text("HK$18.40")
+
+    minibus.get_by_role("button", name="Remove").click()
+    confirm = page.get_by_role("dialog", name="Remove this expense?")
+    expect(confirm).to_be_visible()
+    confirm.get_by_role("button", name="Remove").click()
+    expect(page.locator("#result")).to_have_text("Removed: Minibus 小巴.")
+    expect(minibus).to_have_count(0)
+    _accessible(page, local_app.base, "the claim page, a draft with a receipt")
+
+    page.get_by_role("button", name="Submit claim").click()
+    confirm = page.get_by_role("dialog", name="Submit this claim?")
+    confirm.get_by_role("button", name="Cancel").click()  # changing one's mind changes nothing
+    expect(confirm).to_be_hidden()
+    expect(page.locator("#claim-status .chip")).to_have_text("Draft")
+    page.get_by_role("button", name="Submit claim").click()
+    confirm.get_by_role("button", name="Submit claim").click()
+    expect(page.locator("#result")).to_have_text(re.compile(rf"“{re.escape(title)}” was submitted: "))
+    expect(page.locator("#claim-status .chip")).to_have_text(re.compile("Submitted|Checked|Awaiting approval"))
+    expect(page.locator("#timeline")).to_contain_text(f"Submitted by {CLAIMANT}")
+    expect(page.get_by_role("button", name="Edit")).to_have_count(0)
+    _no_sideways_scroll(page)
