@@ -150,7 +150,7 @@ function editTools(e) {
   const cats = CATEGORIES.map(c => `<option value="${c}"${c === e.category ? " selected" : ""}>${esc(categoryText(c))}</option>`).join("");
   return `<div class="card-actions">
     <button type="button" class="edit-toggle" aria-expanded="false" aria-controls="edit-${id}">${esc(t("claim.edit"))}</button>
-    <button type="button" class="remove-expense">${esc(t("claim.remove"))}</button></div>
+    <button type="button" class="remove-expense quiet-warning">${esc(t("claim.remove"))}</button></div>
     <form class="stack edit-expense" id="edit-${id}" hidden>
       ${priced ? `<p class="hint">${esc(t("claim.edit.priced_note"))}</p>` : `
       ${field("vendor", t("claim.field.vendor"), e.vendor)}
@@ -322,7 +322,8 @@ $("expenses").addEventListener("click", async ev => {
     button.setAttribute("aria-expanded", String(!form.hidden));
     if (!form.hidden) form.querySelector("input, select").focus();
   } else if (ev.target.closest(".remove-expense")) {
-    if (!await confirmDialog(t("claim.remove.title"), t("claim.remove.confirm", {what: label}), t("claim.remove"))) return;
+    if (!await confirmDialog(t("claim.remove.title"), t("claim.remove.confirm", {what: label}), t("claim.remove"),
+      {danger: true})) return;
     const r = await api("DELETE", `${claimPath}/expenses/${encodeURIComponent(expenseId)}`);
     if (r.status !== 200) { say(errorText(r)); return; }
     say(t("claim.removed", {what: label}));
@@ -405,11 +406,13 @@ for (const form of document.querySelectorAll("form.line-form")) {
 }
 
 // A confirmation in a modal dialog (keyboard: focus on the action, Escape cancels); resolves true or false.
-function confirmDialog(title, text, action) {
+// `danger`: a destructive action, shown as a warning button (never looks like the primary one).
+function confirmDialog(title, text, action, {danger = false} = {}) {
   const dialog = $("confirm");
   $("confirm-h").textContent = title;
   $("confirm-text").textContent = text;
   $("confirm-yes").textContent = action;
+  $("confirm-yes").className = danger ? "warning" : "primary";
   return new Promise(resolve => {
     const done = answer => () => { dialog.close(); resolve(answer); };
     const yes = done(true), no = done(false);
