@@ -59,9 +59,15 @@ async function receiptUrl(expenseId) {
 
 const ZOOMS = [1, 1.5, 2, 3, 4];
 let zoomAt = 0;
+// Level 1 fits the whole receipt in the dialog (its width or its height, whichever binds); each step enlarges it.
+function fitWidth() {
+  const img = $("zoom-img"), frame = $("zoom-frame");
+  if (!img.naturalWidth || !img.naturalHeight) return frame.clientWidth;
+  return Math.min(frame.clientWidth, img.naturalWidth * frame.clientHeight / img.naturalHeight);
+}
 function setZoom(i) {
   zoomAt = Math.max(0, Math.min(ZOOMS.length - 1, i));
-  $("zoom-img").style.width = `${ZOOMS[zoomAt] * 100}%`; // CSSOM, not an inline style attribute (CSP-safe)
+  $("zoom-img").style.width = `${Math.round(fitWidth() * ZOOMS[zoomAt])}px`; // CSSOM, not a style attribute (CSP)
   $("zoom-out").disabled = zoomAt === 0;
   $("zoom-in").disabled = zoomAt === ZOOMS.length - 1;
 }
@@ -69,10 +75,12 @@ function openZoom(img, label) {
   $("zoom-img").src = img.src;
   $("zoom-img").alt = img.alt;
   $("zoom-h").textContent = label;
-  setZoom(0);
   $("zoom").showModal();
+  setZoom(0);
   $("zoom-close").focus();
 }
+$("zoom-img").addEventListener("load", () => setZoom(zoomAt));
+window.addEventListener("resize", () => { if ($("zoom").open) setZoom(zoomAt); });
 $("zoom-in").addEventListener("click", () => setZoom(zoomAt + 1));
 $("zoom-out").addEventListener("click", () => setZoom(zoomAt - 1));
 $("zoom-close").addEventListener("click", () => $("zoom").close());
