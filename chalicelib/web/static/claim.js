@@ -47,7 +47,16 @@ function working(e) {
 
 // A short-lived link to the receipt as read: the API answers {url} when asked for JSON (an <img> cannot carry the
 // bearer token, so it never points at the API).
+// Kept for a few minutes (the link lives up to five), so re-drawing the page after an edit does not fetch it again.
+const receiptUrls = new Map();
 async function receiptUrl(expenseId) {
+  const kept = receiptUrls.get(expenseId);
+  if (kept && Date.now() - kept.at < 120_000) return kept.url;
+  const url = await fetchReceiptUrl(expenseId);
+  if (url) receiptUrls.set(expenseId, {url, at: Date.now()});
+  return url;
+}
+async function fetchReceiptUrl(expenseId) {
   try {
     const r = await fetch(`${root}expenses/${encodeURIComponent(expenseId)}/receipt`,
       {headers: {Accept: "application/json", Authorization: "Bearer " + session.token()}});
