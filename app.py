@@ -34,7 +34,7 @@ from chalicelib.services import (
     uploads,
 )
 from chalicelib.services.approvals import decisions, delegation, requests, views
-from chalicelib.web import advance_routes, finance_routes, http, page_routes, pages
+from chalicelib.web import advance_routes, claim_routes, finance_routes, http, page_routes, pages
 from chalicelib.web.security import NO_STORE
 
 app = Chalice(app_name="hk-expense", configure_logs=False)  # its log is the Powertools Logger below (same name)
@@ -48,6 +48,7 @@ app.register_blueprint(advance_routes.blueprint)  # cash advances (備用金): P
 app.register_blueprint(page_routes.blueprint)  # /signin, GET /me, receipt images
 app.register_blueprint(finance_routes.blueprint)  # /finance page, its overview, claim list, queues and export
 app.api.binary_types.append(finance_routes.XLSX_TYPE)  # the XLSX export's bytes pass API Gateway as binary
+app.register_blueprint(claim_routes.blueprint)  # the claim page /claim/{id} and GET /claims/{id}/timeline
 
 def _source_ip() -> str:
     return http.source_ip(app.current_request)

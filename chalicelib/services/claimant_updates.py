@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from chalicelib.domain.claim import Claim
 from chalicelib.services.ports import Directory, Notifier
@@ -78,7 +79,7 @@ class ClaimantUpdates:
     base_url: str
 
     def tell(self, claim: Claim, event: str) -> None:
-        subject, message = compose(claim, event, f"{self.base_url}/#claim={claim.claim_id}")
+        subject, message = compose(claim, event, f"{self.base_url}/claim/{quote(claim.claim_id, safe='')}")
         person = self.directory.employee(claim.employee_id)
         try:
             self.notifier.publish(subject=subject, message=message, attributes={

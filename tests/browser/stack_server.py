@@ -6,9 +6,15 @@ in-process `stack` fixture of the other tests must not inherit. Commands (the sc
 
 - `{"op": "report", "employee": ..., "title": ..., "vendor": ..., "items": [[name, price], ...], "km": ...}`:
   a receipt uploaded and read, put in a new claim with a mileage line, submitted; answers the claim id and the
-  level-1 approver's link from the approver inbox (the local stand-in for their e-mail).
+  level-1 approver's link from the approver inbox (the local stand-in for their e-mail), and the receipt's
+  expense id.
 - `{"op": "hosted_ui", "domain": ...}`: the stage's Hosted UI domain from now on ("" for none): the sign-in page
   and its CSP as a deployed stage's (the browser test stands in for the Hosted UI itself).
+- `{"op": "decide", "link": ..., "decision": "approve" | "reject" | "return", "comment": ...,
+  "fix_expenses": [expense id, ...], "disallow": [{"expense_id": ..., "line": n, "reason": ...}, ...]}`: the
+  link's holder decides in their own signed-in session (as large or high-risk claims need); answers the status.
+- `{"op": "draft", "employee": ..., "title": ..., "vendor": ..., "items": [[name, price], ...]}`: an empty draft
+  claim and, outside it, a receipt uploaded and read; answers the claim id and the receipt's expense id.
 - `{"op": "stop"}`.
 """
 
@@ -21,6 +27,7 @@ import os
 import sys
 import traceback
 from datetime import date
+from urllib.parse import urlparse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,12 +62,20 @@ def main(argv: list[str] | None = None) -> int:
                 c.__dict__.pop("security_headers", None)  # its CSP names the domain
                 answers.write(json.dumps({"hosted_ui": command["domain"]}) + "\n")
                 continue
-            if command["op"] != "report":
+            if command["op"] == "decide":
+                answers.write(json.dumps(decide(driver, command)) + "\n")
+                continue
+            if command["op"] not in ("report", "draft"):
                 raise ValueError(f"unknown op {command['op']}")
             who = command["employee"]
             png = receipt_png(command["vendor"], date(2026, 11, 20), [tuple(x) for x in command["items"]])
             expense_id = driver.upload(who, png, "receipt.png", "image/png")
             driver.wait_expense(who, expense_id)
+            if command["op"] == "draft":
+                status, claim = driver.create_claim(who, command["title"], [], purpose="site visit 實地考察")
+                assert status == 201, claim
+                answers.write(json.dumps({"claim_id": claim["claim_id"], "expense_id": expense_id}) + "\n")
+                continue
             status, claim = driver.create_claim(who, command["title"], [expense_id], purpose="client visit 客戶拜訪")
             assert status == 201, claim
             status, body = driver.add_line(who, claim["claim_id"], {
@@ -70,12 +85,26 @@ def main(argv: list[str] | None = None) -> int:
             status, body = driver.submit(who, claim["claim_id"])
             assert status == 200, body
             message = driver.approval_message(claim["claim_id"], 1, seconds=60)
-            answers.write(json.dumps({"claim_id": claim["claim_id"], "link": message["link"]}) + "\n")
+            answers.write(json.dumps({"claim_id": claim["claim_id"], "link": message["link"],
+                                      "expense_id": expense_id}) + "\n")
         except Exception as exc:  # the test reads the failure as an answer, and the traceback on stderr
             traceback.print_exc()
             answers.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n")
     running.stop()
     return 0
+
+
+def decide(driver, command: dict) -> dict:
+    """The approver's decision through their link, signed in as its holder."""
+    link = command["link"]
+    body = {"decision": command["decision"], "comment": command.get("comment", "")}
+    for optional in ("fix_expenses", "disallow"):
+        if command.get(optional):
+            body[optional] = command[optional]
+    status, answer = driver.call("POST", f"{urlparse(link).path}/decision", body,
+                                 driver.auth(driver.link_holder(link)))
+    assert status == 200, answer
+    return {"status": answer["status"]}
 
 
 if __name__ == "__main__":

@@ -80,7 +80,7 @@ def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, mon
                              driver.inbox + (driver.inbox.extend(stack.approver_messages()) or [])))
         for path in ("/me/approvals", "/admin/escalations", "/dashboard/summary", "/dashboard/approvals",
                      f"/claims/{a}/signatures",
-                     f"/claims/{a}/audit", "/claims"):
+                     f"/claims/{a}/audit", f"/claims/{a}/timeline", "/claims"):
             assert driver.call("GET", path, None, driver.auth("E900"))[0] in (200, 403), path
         assert driver.call("GET", "/me/approvals", None, driver.auth("E100"))[0] == 200
         assert driver.call("POST", f"/admin/claims/{a}/reassign", {"approver_id": "E300", "reason": "cover"},

@@ -10,7 +10,7 @@ from tests.unit.domain.test_claim import make_claim
 
 def test_a_failed_claim_says_why_and_that_finance_knows():
     claim = make_claim(status=ClaimStatus.FAILED, failure_reason="no approver could be routed")
-    subject, message = compose(claim, "failed", "https://x/#claim=c-1")
+    subject, message = compose(claim, "failed", "https://x/claim/c-1")
     assert "c-1" in subject and "no approver could be routed" in message["en"]
     assert "財務部已獲通知" in message["zh-Hant"]
     assert message["kind"] == "claim_update" and message["link"].endswith("c-1")

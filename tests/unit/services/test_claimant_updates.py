@@ -50,7 +50,7 @@ def test_each_event_says_what_happened_and_why_in_english_and_traditional_chines
     assert sent["zh-Hant"] == f"您的報銷申請 {WHAT} {zh}"
     assert (sent["kind"], sent["event"], sent["claim_id"], sent["status"]) == (
         "claim_update", event, "c-1", status.value)
-    assert sent["link"] == "https://expense.example/#claim=c-1"
+    assert sent["link"] == "https://expense.example/claim/c-1"
     assert sent["attributes"] == {"employee_id": "E201", "event": event, "timezone": "Asia/Hong_Kong"}
 
 
