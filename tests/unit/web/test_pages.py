@@ -1,7 +1,6 @@
 """The pages' scripts are valid JavaScript files (none inline: the CSP allows only 'self') and the approval page
 escapes what it shows."""
 
-import json
 import re
 import shutil
 import subprocess
