@@ -4,9 +4,10 @@ the Chalice app on 127.0.0.1:PORT), then one JSON command a line on stdin, one J
 Its own process because the stack sets AWS_ENDPOINT_URL and installs the moto shims process-wide, which the
 in-process `stack` fixture of the other tests must not inherit. Commands (the scripted people of harness/driver.py):
 
-- `{"op": "report", "employee": ..., "title": ..., "vendor": ..., "items": [[name, price], ...], "km": ...}`:
-  a receipt uploaded and read, put in a new claim with a mileage line, submitted; answers the claim id and the
-  level-1 approver's link from the approver inbox (the local stand-in for their e-mail).
+- `{"op": "report", "employee": ..., "title": ..., "vendor": ..., "items": [[name, price], ...], "km": ...,
+  "edits": {...}}`: a receipt uploaded and read, corrected by the employee with `edits` (PATCH /expenses/{id}
+  fields, optional), put in a new claim with a mileage line (none when `km` is 0 or absent), submitted; answers
+  the claim id and the level-1 approver's link from the approver inbox (the local stand-in for their e-mail).
 - `{"op": "stop"}`.
 """
 
@@ -51,12 +52,16 @@ def main(argv: list[str] | None = None) -> int:
             png = receipt_png(command["vendor"], date(2026, 11, 20), [tuple(x) for x in command["items"]])
             expense_id = driver.upload(who, png, "receipt.png", "image/png")
             driver.wait_expense(who, expense_id)
+            if command.get("edits"):
+                status, body = driver.edit_expense(who, expense_id, command["edits"])
+                assert status == 200, body
             status, claim = driver.create_claim(who, command["title"], [expense_id], purpose="client visit 客戶拜訪")
             assert status == 201, claim
-            status, body = driver.add_line(who, claim["claim_id"], {
-                "kind": "mileage", "vehicle": "private_car", "distance_km": str(command["km"]),
-                "date": "2026-11-20", "description": "Office → client 公司 → 客戶"})
-            assert status == 201, body
+            if command.get("km"):
+                status, body = driver.add_line(who, claim["claim_id"], {
+                    "kind": "mileage", "vehicle": "private_car", "distance_km": str(command["km"]),
+                    "date": "2026-11-20", "description": "Office → client 公司 → 客戶"})
+                assert status == 201, body
             status, body = driver.submit(who, claim["claim_id"])
             assert status == 200, body
             message = driver.approval_message(claim["claim_id"], 1, seconds=60)

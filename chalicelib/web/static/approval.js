@@ -159,7 +159,7 @@ function ask(decision) {
   $("fix").hidden = decision !== "return";
   const go = $("confirm-go");
   go.textContent = t(`approval.${decision}.confirm_go`);
-  go.className = decision === "reject" ? "warning" : "approve";
+  go.className = decision === "reject" ? "warning" : "confirm";
   dialog.showModal();
   $("reason").focus();
 }
