@@ -2,8 +2,8 @@
 link from their message opens the claim with the claimant's name and department, each receipt beside its fields
 (zoomable), what the employee corrected over what was read; a line disallowed with a reason lowers "Payable now";
 reject and return ask for a reason and a confirmation; approving or returning ends in a sentence in the reader's
-language; a large claim is decided after signing in. axe-core finds no serious or critical violation in any state,
-and nothing scrolls sideways at 360 px.
+language, and so does a spent link; a large claim is decided after signing in. axe-core finds no serious or
+critical violation in any state, and nothing scrolls sideways at 360 px.
 
 Screenshots: artifacts/screenshots/<journey>-<width>.png (and -<state> for the states in between).
 """
@@ -116,6 +116,12 @@ def test_approver_reads_the_claim_disallows_a_line_and_approves(page, local_app)
     for button in ("Approve", "Reject", "Return for correction"):
         expect(page.get_by_role("button", name=button, exact=True)).to_be_disabled()  # decided once
     _accessible(page, local_app.base, "the approval page, decided")
+    _snap(page, "approved")
+
+    page.goto(sent["link"])  # the link again: spent, and the page says so in words
+    expect(page.get_by_role("heading", level=1)).to_have_text("This link cannot be used")
+    expect(page.locator("main")).to_contain_text("This claim has already been decided with this link.")
+    _accessible(page, local_app.base, "a spent link")
 
 
 def test_approver_switches_to_chinese_and_returns_an_expense_for_correction(page, local_app):
