@@ -17,7 +17,7 @@ from chalicelib.domain.claim import Claim
 from chalicelib.domain.expense import Expense, ExpenseKind, ExpenseStatus
 from chalicelib.domain.money import Money
 from chalicelib.domain.policy import Policy
-from chalicelib.domain.routing import RoutingError, RoutingRule
+from chalicelib.domain.routing import Route, RoutingError, RoutingRule
 from chalicelib.services import labelling
 from chalicelib.services import routing as routing_service
 from chalicelib.services.approvals.context import ApprovalContext
@@ -201,21 +201,19 @@ def history(ctx: ApprovalContext, claim: Claim) -> list[dict]:
     return sorted(events, key=lambda e: e["at"])
 
 
-def next_approver(ctx: ApprovalContext, claim: Claim, level: int) -> dict | None:
+def _route(ctx: ApprovalContext, claim: Claim) -> Route | None:
+    """The claim's route as the state machine computes it (directory and policy as they are now)."""
+    try:
+        return routing_service.route(claim.claim_id, ctx.claims, ctx.directory)
+    except RoutingError:
+        return None
+
+
+def next_approver(ctx: ApprovalContext, claim: Claim, level: int, route: Route | None = None) -> dict | None:
     """Who the claim goes to after `level` by its route, by name; None when `level` is its last step."""
-    try:
-        route = routing_service.route(claim.claim_id, ctx.claims, ctx.directory)
-    except RoutingError:
-        return None
-    later = [s for s in route.steps if s.level > level]
+    route = route or _route(ctx, claim)
+    later = [s for s in route.steps if s.level > level] if route else []
     return person(ctx.directory, later[0].approver_id) if later else None
-
-
-def route_count(ctx: ApprovalContext, claim: Claim) -> int | None:
-    try:
-        return routing_service.route(claim.claim_id, ctx.claims, ctx.directory).count
-    except RoutingError:
-        return None
 
 
 # ---- the page ----------------------------------------------------------------------------------------------
@@ -248,6 +246,7 @@ def approval_page(ctx: ApprovalContext, summary: dict, expenses: ExpenseStore, u
                       "destination": expense.rate_details.get("destination")})
     total_hkd = amount_hkd(policy, claim)
     level = summary.get("level") or claim.approval_level
+    route = _route(ctx, claim)
     return {**summary, "expenses": shown,
             "claimant": person(ctx.directory, claim.employee_id),
             "approver": person(ctx.directory, summary.get("approver_id")),
@@ -257,8 +256,8 @@ def approval_page(ctx: ApprovalContext, summary: dict, expenses: ExpenseStore, u
             "hkd_total": str(total_hkd.quantize(Decimal("0.01"))) if total_hkd is not None else None,
             "limits": limits(policy, claim, total_hkd),
             "history": history(ctx, claim),
-            "steps": route_count(ctx, claim),
-            "next": next_approver(ctx, claim, level),
+            "steps": route.count if route else None,
+            "next": next_approver(ctx, claim, level, route),
             "waiting_since": claim.updated_at.isoformat()}
 
 
