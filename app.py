@@ -33,8 +33,17 @@ from chalicelib.services import (
     scoring,
     uploads,
 )
-from chalicelib.services.approvals import decisions, delegation, requests, views
-from chalicelib.web import advance_routes, claim_routes, finance_routes, http, page_routes, pages
+from chalicelib.services.approvals import decisions, delegation, requests, review, views
+from chalicelib.web import (
+    advance_routes,
+    approval_pages,
+    claim_routes,
+    finance_routes,
+    http,
+    inbox_routes,
+    page_routes,
+    pages,
+)
 from chalicelib.web.security import NO_STORE
 
 app = Chalice(app_name="hk-expense", configure_logs=False)  # its log is the Powertools Logger below (same name)
@@ -49,6 +58,7 @@ app.register_blueprint(page_routes.blueprint)  # /signin, GET /me, receipt image
 app.register_blueprint(finance_routes.blueprint)  # /finance page, its overview, claim list, queues and export
 app.api.binary_types.append(finance_routes.XLSX_TYPE)  # the XLSX export's bytes pass API Gateway as binary
 app.register_blueprint(claim_routes.blueprint)  # the claim page /claim/{id} and GET /claims/{id}/timeline
+app.register_blueprint(inbox_routes.blueprint)  # /inbox: what waits for the signed-in approver
 
 def _source_ip() -> str:
     return http.source_ip(app.current_request)
@@ -442,28 +452,29 @@ def dashboard_approvals():
 @app.route("/approvals/{token}", methods=["GET"])
 @api
 def approval_page(token):
+    """The claim the link is for, as its approver reads it (names, receipt images, corrections, history)."""
     c = bootstrap.container()
     token = unquote(token)
     try:
-        summary = decisions.open_link(c.approvals, token, _caller())
+        summary = review.approval_page(c.approvals, decisions.open_link(c.approvals, token, _caller()), c.expenses,
+                                       c.uploads)
     except LinkRefused as exc:
         if "json" in (app.current_request.headers.get("accept") or ""):
             raise
-        return Response(body=pages.refused(exc.reason, app.current_request), status_code=410,
-                        headers={"Content-Type": "text/html; charset=utf-8"})
+        return pages.html_response(approval_pages.refused(exc.reason, app.current_request), 410)
     if "json" in (app.current_request.headers.get("accept") or ""):
         return _json(summary)
-    return pages.html_response(pages.approval(summary, app.current_request))
+    return pages.html_response(approval_pages.approval(summary, app.current_request))
 
 
 @app.route("/approvals/{token}/decision", methods=["POST"])
 @api
 def approval_decision(token):
+    """Decide once; the answer says what happened and who has the claim next, for the page's sentence."""
     c = bootstrap.container()
     request = decisions.DecisionRequest.model_validate(_body())
     claim = decisions.decide(c.approvals, unquote(token), request, _caller(), _source_ip())
-    return _json({"claim_id": claim.claim_id, "status": claim.status.value,
-                  "decision": claim.decisions[-1].decision})
+    return _json(review.outcome(c.approvals, claim))
 
 
 # ---- event-driven Lambdas (wired by infra/resources.py EVENT_SOURCES) ------------------------------------

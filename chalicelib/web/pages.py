@@ -27,10 +27,6 @@ VENDOR_DIR = STATIC_DIR / "vendor"  # browser libraries from package-lock.json, 
 STATIC_TYPES = {".js": "application/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 VIEWER_ZONE = "Asia/Hong_Kong"  # server-rendered times before the page knows who reads it; scripts use the browser's
 
-KINDS = {"receipt": "Receipt 收據", "mileage": "Mileage 里程", "per_diem": "Per diem 每日津貼",
-         "lost_receipt": "No receipt 遺失收據"}
-
-
 def _amount(currency: object, amount: object) -> str:
     """"HKD 1,234.50", as Money prints amounts elsewhere on the page."""
     with contextlib.suppress(InvalidOperation):
@@ -71,31 +67,6 @@ def page(name: str, request, status: int = 200, **context: object) -> Response:
     return html_response(render(name, request, **context), status)
 
 
-def approval(summary: dict, request=None) -> str:
-    """Every expense of the claim (what the approver signs), each one disallowable as a whole and a receipt's
-    lines one by one; the payable amount follows what is ticked (approval.js). Large or high-risk claims are
-    decided in the approver's own session: the page says so (`sign_in_required`) and its script signs them in."""
-    period = " – ".join(d for d in summary.get("period") or [] if d)
-    facts = [(label, value) for label, value in (
-        ("Claim 報銷單", summary.get("title") or summary.get("vendor") or summary["claim_id"]),
-        ("Claimant 申請人", summary.get("employee_id")),
-        ("Purpose 用途", summary.get("purpose")),
-        ("Period 期間", period),
-        ("Total 總額", summary.get("amounts") or _amount(summary.get("currency"), summary.get("total"))),
-    ) if value]
-    expenses = summary.get("expenses")
-    if expenses is None:  # a summary of the one-receipt model: its receipt, the lines cut by `line` alone
-        expenses = [{"expense_id": None, "label": summary.get("vendor") or "receipt", "kind": "receipt",
-                     **{k: summary.get(k) for k in ("date", "total", "currency", "category", "line_items")}}]
-    payable = summary.get("payable_amounts") or _amount(summary.get("currency"), summary.get("payable"))
-    return render("approval.html", request, root="../", title="Approve 審批", summary=summary, facts=facts,
-                   risk_reasons=summary.get("risk_reasons") or [], expenses=expenses, kinds=KINDS, payable=payable,
-                   sign_in_required=bool(summary.get("sign_in_required")),
-                   approver_id=str(summary.get("approver_id") or ""))
-
-
-def refused(reason: str, request=None) -> str:
-    return render("refused.html", request, root="../", title="Link refused 連結無效", reason=reason)
 
 
 @cache

@@ -4,10 +4,11 @@ the Chalice app on 127.0.0.1:PORT), then one JSON command a line on stdin, one J
 Its own process because the stack sets AWS_ENDPOINT_URL and installs the moto shims process-wide, which the
 in-process `stack` fixture of the other tests must not inherit. Commands (the scripted people of harness/driver.py):
 
-- `{"op": "report", "employee": ..., "title": ..., "vendor": ..., "items": [[name, price], ...], "km": ...}`:
-  a receipt uploaded and read, put in a new claim with a mileage line, submitted; answers the claim id and the
-  level-1 approver's link from the approver inbox (the local stand-in for their e-mail), and the receipt's
-  expense id.
+- `{"op": "report", "employee": ..., "title": ..., "vendor": ..., "items": [[name, price], ...], "km": ...,
+  "edits": {...}}`: a receipt uploaded and read, corrected by the employee with `edits` (PATCH /expenses/{id}
+  fields, optional), put in a new claim with a mileage line (none when `km` is 0 or absent), submitted; answers
+  the claim id, the level-1 approver's link from the approver inbox (the local stand-in for their e-mail), and
+  the receipt's expense id.
 - `{"op": "hosted_ui", "domain": ...}`: the stage's Hosted UI domain from now on ("" for none): the sign-in page
   and its CSP as a deployed stage's (the browser test stands in for the Hosted UI itself).
 - `{"op": "decide", "link": ..., "decision": "approve" | "reject" | "return", "comment": ...,
@@ -76,12 +77,16 @@ def main(argv: list[str] | None = None) -> int:
                 assert status == 201, claim
                 answers.write(json.dumps({"claim_id": claim["claim_id"], "expense_id": expense_id}) + "\n")
                 continue
+            if command.get("edits"):
+                status, body = driver.edit_expense(who, expense_id, command["edits"])
+                assert status == 200, body
             status, claim = driver.create_claim(who, command["title"], [expense_id], purpose="client visit 客戶拜訪")
             assert status == 201, claim
-            status, body = driver.add_line(who, claim["claim_id"], {
-                "kind": "mileage", "vehicle": "private_car", "distance_km": str(command["km"]),
-                "date": "2026-11-20", "description": "Office → client 公司 → 客戶"})
-            assert status == 201, body
+            if command.get("km"):
+                status, body = driver.add_line(who, claim["claim_id"], {
+                    "kind": "mileage", "vehicle": "private_car", "distance_km": str(command["km"]),
+                    "date": "2026-11-20", "description": "Office → client 公司 → 客戶"})
+                assert status == 201, body
             status, body = driver.submit(who, claim["claim_id"])
             assert status == 200, body
             message = driver.approval_message(claim["claim_id"], 1, seconds=60)

@@ -34,6 +34,12 @@ REJECTED_ERROR = "ClaimRejected"
 VERDICTS = {"approve": "approved", "reject": "rejected", "return": "returned"}
 
 
+def _reason_given(decision: str, comment: str) -> None:
+    """A rejection or a return tells the claimant why: they must know what to fix, or why nothing is paid."""
+    if decision in ("reject", "return") and not comment.strip():
+        raise ValueError("say why: a rejection or a return needs a comment for the claimant")
+
+
 class Disallowance(BaseModel):
     """One expense (`expense_id` alone), one of its receipt lines (`expense_id` and `line`), or a line of a
     one-expense claim (`line` alone)."""
@@ -63,6 +69,7 @@ class DecisionRequest(BaseModel):
             raise ValueError("each expense or line item can be disallowed once")
         if self.fix_expenses and self.decision != "return":
             raise ValueError("expenses to fix are named only when returning the claim")
+        _reason_given(self.decision, self.comment)
         return self
 
 
@@ -72,6 +79,11 @@ class BatchDecision(BaseModel):
     claims: list[str] = Field(min_length=1, max_length=50)
     decision: str = Field(pattern="^(approve|reject|return)$")
     comment: str = Field(default="", max_length=1000)
+
+    @model_validator(mode="after")
+    def _reason_for_refusals(self) -> BatchDecision:
+        _reason_given(self.decision, self.comment)
+        return self
 
 
 def _check_link(ctx: ApprovalContext, link: LinkClaims) -> tuple[StoredLink, Claim]:

@@ -9,7 +9,8 @@ from chalicelib.domain.access import reads_every_department, require_admin, requ
 from chalicelib.domain.claim import Claim
 from chalicelib.domain.expense import Expense
 from chalicelib.domain.identity import Principal
-from chalicelib.services.approvals.context import ApprovalContext, link_url, open_steps
+from chalicelib.services.approvals.context import ApprovalContext, link_token, link_url, open_steps
+from chalicelib.services.approvals.review import person
 
 
 def expense_summary(expense: Expense) -> dict:
@@ -71,13 +72,17 @@ def summary(claim: Claim) -> dict:
 
 def waiting_for(ctx: ApprovalContext, approver: Principal) -> list[dict]:
     """The approver's "waiting for me" list in the app: every open step they hold, oldest first, each with the
-    link its message carried (a signed-in approver need not dig the message out)."""
+    link its message carried (a signed-in approver need not dig the message out), its path relative to the
+    stage root (for the inbox page), the claimant and the approver stood in for by name, and since when."""
     now = int(ctx.now().timestamp())
     out = []
     for link, claim in open_steps(ctx, ctx.links.pending_for(approver.employee_id)):
         if link.expires_epoch < now:
             continue
         out.append({**summary(claim), "on_behalf_of": link.on_behalf_of, "link": link_url(ctx, link),
+                    "path": f"approvals/{link_token(ctx, link)}",
+                    "claimant": person(ctx.directory, claim.employee_id),
+                    "for": person(ctx.directory, link.on_behalf_of),
                     "waiting_since": claim.updated_at.isoformat()})
     return sorted(out, key=lambda row: row["waiting_since"])
 
