@@ -23,7 +23,8 @@ LOCALES = ("en", "zh-Hant")
 DEFAULT = "zh-Hant"  # a Hong Kong company's staff read Traditional Chinese first; the switch is on every page
 COOKIE = "lang"
 _BABEL = {"en": "en_HK", "zh-Hant": "zh_Hant_HK"}
-_TIME_FORMAT = {"en": "d MMM y, HH:mm zzz", "zh-Hant": "y年M月d日 HH:mm zzz"}
+# CLDR has no short zone name in Chinese ("+0800"), so 繁中 names the zone in full (香港標準時間)
+_TIME_FORMAT = {"en": "d MMM y, HH:mm zzz", "zh-Hant": "y年M月d日 HH:mm zzzz"}
 
 
 class MissingMessage(KeyError):

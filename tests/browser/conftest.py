@@ -105,7 +105,8 @@ def page(request, browser, local_app):
     """A fresh browser context (no shared session) at a phone's or a laptop's size; its screenshot is saved as
     artifacts/screenshots/<test>-<width>.png when the test ends, passed or failed."""
     width = request.param
-    context = browser.new_context(viewport={"width": width, "height": WIDTHS[width]}, locale="en-HK")
+    context = browser.new_context(viewport={"width": width, "height": WIDTHS[width]}, locale="en-HK",
+                                  timezone_id="Asia/Hong_Kong")  # a reader in Hong Kong: times show HKT
     context.set_default_timeout(30_000)
     tab = context.new_page()
     tab.width = width
