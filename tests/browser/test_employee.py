@@ -253,8 +253,11 @@ def test_an_approver_is_told_how_many_claims_wait_and_where(page, local_app):
 
 
 def test_a_notification_link_to_a_claim_opens_the_claim_page(page, local_app):
-    """The claimant's messages linked `#claim=ID` on the old page: that link now opens the claim's own page."""
+    """The claimant's messages linked `#claim=ID` on the old page: that link now opens the claim's own page, and
+    someone not signed in is sent to sign in first and comes back to it."""
     page.goto(f"{local_app.base}/#claim=c-0123456789abcdef0123456789abcdef")
+    expect(page).to_have_url(f"{local_app.base}/signin?next=claim%2Fc-0123456789abcdef0123456789abcdef")
+    sign_in(page, local_app.base, "E201", next_path="claim%2Fc-0123456789abcdef0123456789abcdef")
     expect(page).to_have_url(f"{local_app.base}/claim/c-0123456789abcdef0123456789abcdef")
 
 
