@@ -134,6 +134,12 @@ def axe_violations(page, base: str, impacts: tuple[str, ...] = ("serious", "crit
     return [v for v in found if v["impact"] in impacts]
 
 
+def assert_accessible(page, base: str, where: str) -> None:
+    """No serious or critical axe-core violation on the page as it is now; `where` names the state in the failure."""
+    found = axe_violations(page, base)
+    assert not found, f"{where}: axe-core found serious or critical violations: {found}"
+
+
 def sign_in(page, base: str, employee_id: str, next_path: str = "") -> None:
     """Sign in as a person does, on the sign-in page, and land on `next_path` (the home page by default).
     Every browser test signs in through here, so the page's sign-in method can change in one place."""

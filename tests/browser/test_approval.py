@@ -15,14 +15,9 @@ from decimal import Decimal
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, axe_violations, sign_in
+from tests.browser.conftest import SCREENSHOTS, assert_accessible, sign_in
 
 CLAIMANT = "黃小明 Wong Siu Ming"
-
-
-def _accessible(page, base: str, where: str) -> None:
-    found = axe_violations(page, base)
-    assert not found, f"{where}: axe-core found serious or critical violations: {found}"
 
 
 def _snap(page, state: str) -> None:
@@ -75,7 +70,7 @@ def test_approver_reads_the_claim_disallows_a_line_and_approves(page, local_app)
     expect(corrected.locator("ins")).to_have_text("Island Hotel")  # what the employee entered
     expect(page.locator("ol.timeline")).to_contain_text(f"Submitted by {CLAIMANT}")
     expect(page.locator("ol.timeline")).to_contain_text(re.compile(r"\d{1,2} \w{3} \d{4}, \d\d:\d\d HKT"))
-    _accessible(page, local_app.base, "the approval page")
+    assert_accessible(page, local_app.base, "the approval page")
     _no_sideways_scroll(page)
 
     hotel.locator("button.zoom").click()  # tap the receipt: full size; Escape closes
@@ -93,7 +88,7 @@ def test_approver_reads_the_claim_disallows_a_line_and_approves(page, local_app)
     minibar.get_by_role("checkbox").check()
     minibar.get_by_label("Why").fill("minibar is personal 迷你吧屬私人消費")
     expect(payable).to_have_text(f"HK${before - Decimal('240.00'):,.2f}")
-    _accessible(page, local_app.base, "the approval page, a line disallowed")
+    assert_accessible(page, local_app.base, "the approval page, a line disallowed")
 
     page.get_by_role("button", name="Reject", exact=True).click()  # reject: a reason and a confirmation first
     confirm = page.locator("dialog#confirm")
@@ -103,7 +98,7 @@ def test_approver_reads_the_claim_disallows_a_line_and_approves(page, local_app)
     expect(confirm.get_by_role("alert")).to_have_text(
         "Say why: a rejection or a return needs a reason for the claimant.")
     expect(confirm).to_be_visible()  # refused on the page: nothing was sent
-    _accessible(page, local_app.base, "the reject dialog, no reason")
+    assert_accessible(page, local_app.base, "the reject dialog, no reason")
     _snap(page, "reject-refused")
     confirm.get_by_role("button", name="Cancel").click()
     expect(confirm).to_be_hidden()
@@ -115,13 +110,13 @@ def test_approver_reads_the_claim_disallows_a_line_and_approves(page, local_app)
                              timeout=60_000)
     for button in ("Approve", "Reject", "Return for correction"):
         expect(page.get_by_role("button", name=button, exact=True)).to_be_disabled()  # decided once
-    _accessible(page, local_app.base, "the approval page, decided")
+    assert_accessible(page, local_app.base, "the approval page, decided")
     _snap(page, "approved")
 
     page.goto(sent["link"])  # the link again: spent, and the page says so in words
     expect(page.get_by_role("heading", level=1)).to_have_text("This link cannot be used")
     expect(page.locator("main")).to_contain_text("This claim has already been decided with this link.")
-    _accessible(page, local_app.base, "a spent link")
+    assert_accessible(page, local_app.base, "a spent link")
 
 
 def test_approver_switches_to_chinese_and_returns_an_expense_for_correction(page, local_app):
@@ -136,7 +131,7 @@ def test_approver_switches_to_chinese_and_returns_an_expense_for_correction(page
     expect(page.locator("dl.facts")).to_contain_text("申請人")
     expect(page.locator("#payable")).to_contain_text("HK$")
     _image_loaded(page)
-    _accessible(page, local_app.base, "the approval page in 繁中")
+    assert_accessible(page, local_app.base, "the approval page in 繁中")
     _no_sideways_scroll(page)
 
     page.get_by_role("button", name="退回修改", exact=True).click()  # return: asks first
@@ -145,12 +140,12 @@ def test_approver_switches_to_chinese_and_returns_an_expense_for_correction(page
     expect(confirm.get_by_role("heading")).to_have_text(f"退回「{title}」修改？")
     confirm.get_by_label("需要修改的地方（申請人會看到）").fill("請附上的士收據的日期 please add the date")
     confirm.get_by_role("checkbox").first.check()  # the expense to fix
-    _accessible(page, local_app.base, "the return dialog")
+    assert_accessible(page, local_app.base, "the return dialog")
     _snap(page, "return-dialog")
     confirm.get_by_role("button", name="確認退回修改").click()
     expect(page.locator("#out")).to_have_text(f"你已把「{title}」退回 {CLAIMANT} 修改。", timeout=60_000)
     expect(page.get_by_role("button", name="批准", exact=True)).to_be_disabled()
-    _accessible(page, local_app.base, "the approval page, returned")
+    assert_accessible(page, local_app.base, "the approval page, returned")
 
 
 def test_a_large_claim_is_decided_after_signing_in_and_goes_on_to_the_second_signer(page, local_app):
@@ -168,4 +163,4 @@ def test_a_large_claim_is_decided_after_signing_in_and_goes_on_to_the_second_sig
     page.get_by_role("button", name="Approve", exact=True).click()
     expect(page.locator("#out")).to_have_text(
         f"You approved “{title}” for HK${fee:,.2f}. It now goes to 陳大文 Chan Tai Man.", timeout=60_000)
-    _accessible(page, local_app.base, "the large claim, decided signed in")
+    assert_accessible(page, local_app.base, "the large claim, decided signed in")

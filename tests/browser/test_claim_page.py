@@ -13,16 +13,11 @@ from decimal import Decimal
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, axe_violations, sign_in
+from tests.browser.conftest import SCREENSHOTS, assert_accessible, sign_in
 
 CLAIMANT = "黃小明 Wong Siu Ming"
 APPROVER = "李嘉欣 Lee Ka Yan (Sales 銷售部)"  # E201's line manager
 WHEN = r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d [A-Z]+"  # "1 Dec 2026, 09:15 HKT" (core.when, en-HK)
-
-
-def _accessible(page, base: str, where: str) -> None:
-    found = axe_violations(page, base)
-    assert not found, f"{where}: axe-core found serious or critical violations: {found}"
 
 
 def _shot(page, name: str) -> None:
@@ -69,7 +64,7 @@ def test_a_submitted_claim_shows_its_receipt_zoomable_and_who_holds_it(page, loc
     expect(page.get_by_role("button", name="Submit claim")).to_be_hidden()  # in approval: read-only
     expect(page.locator("body")).not_to_contain_text(sent["claim_id"])  # no ids on the page
     expect(page.locator("body")).not_to_contain_text("in_approval")
-    _accessible(page, local_app.base, "the claim page, in approval")
+    assert_accessible(page, local_app.base, "the claim page, in approval")
     _shot(page, "claim_page_in_approval")
 
     receipt.get_by_role("button", name=re.compile("Tap to enlarge")).click()
@@ -79,7 +74,7 @@ def test_a_submitted_claim_shows_its_receipt_zoomable_and_who_holds_it(page, loc
     width = page.locator("#zoom-img").evaluate("img => img.getBoundingClientRect().width")
     page.get_by_role("button", name="Zoom in").click()
     assert page.locator("#zoom-img").evaluate("img => img.getBoundingClientRect().width") > width * 1.4
-    _accessible(page, local_app.base, "the receipt zoomed")
+    assert_accessible(page, local_app.base, "the receipt zoomed")
     _shot(page, "claim_page_zoom")
     page.keyboard.press("Escape")
     expect(zoom).to_be_hidden()
@@ -119,7 +114,7 @@ def test_a_returned_claim_opens_in_edit_mode_is_corrected_and_resubmitted(page, 
     expect(to_fix.locator(".fix-note")).to_have_text(f"Please fix: {comment}")
     expect(page.locator("#holder")).to_have_text(re.compile(rf"With {CLAIMANT} \(Sales 銷售部\) for correction since"))
     expect(page.locator("#timeline")).to_contain_text(f"Returned for correction by {APPROVER} (step 1)")
-    _accessible(page, local_app.base, "the claim page, returned for correction")
+    assert_accessible(page, local_app.base, "the claim page, returned for correction")
     _shot(page, "claim_page_returned")
 
     to_fix.get_by_role("button", name="Edit").click()
@@ -127,7 +122,7 @@ def test_a_returned_claim_opens_in_edit_mode_is_corrected_and_resubmitted(page, 
     read = Decimal(amount.input_value())
     corrected = (read * Decimal("1.1")).quantize(Decimal("0.01"))
     amount.fill(str(corrected))
-    _accessible(page, local_app.base, "the claim page, correcting an expense")
+    assert_accessible(page, local_app.base, "the claim page, correcting an expense")
     to_fix.get_by_role("button", name="Save").click()
     expect(page.locator("#result")).to_have_text(re.compile("Saved"))
     card = page.locator("article.expense-card", has_text=re.compile("Mong Kok Cafe|旺角"))
@@ -138,7 +133,7 @@ def test_a_returned_claim_opens_in_edit_mode_is_corrected_and_resubmitted(page, 
     per_diem_form = page.locator("#add-per-diem")
     per_diem_form.get_by_label("Destination").select_option(label="Shenzhen")
     per_diem_form.get_by_label("Days (whole or half)").fill("1")
-    _accessible(page, local_app.base, "the claim page, adding a per-diem line")
+    assert_accessible(page, local_app.base, "the claim page, adding a per-diem line")
     _shot(page, "claim_page_adding_line")
     per_diem_form.get_by_role("button", name="Add", exact=True).click()
     expect(page.locator("#result")).to_have_text("Added: Per diem.")
@@ -151,7 +146,7 @@ def test_a_returned_claim_opens_in_edit_mode_is_corrected_and_resubmitted(page, 
     page.get_by_role("button", name="Resubmit claim").click()
     confirm = page.get_by_role("dialog", name="Resubmit this claim?")
     expect(confirm).to_be_visible()
-    _accessible(page, local_app.base, "the claim page, confirming the resubmission")
+    assert_accessible(page, local_app.base, "the claim page, confirming the resubmission")
     confirm.get_by_role("button", name="Resubmit claim").click()
     expect(page.locator("#result")).to_have_text(re.compile(
         rf"“{re.escape(title)}” was resubmitted: Awaiting approval\. Waiting for {re.escape(APPROVER)} since"))
@@ -160,7 +155,7 @@ def test_a_returned_claim_opens_in_edit_mode_is_corrected_and_resubmitted(page, 
     expect(page.locator("#timeline")).to_contain_text(f"Corrected and resubmitted by {CLAIMANT}")
     expect(page.get_by_role("button", name="Resubmit claim")).to_be_hidden()  # read-only again
     expect(page.locator("#totals")).to_contain_text("at the rates fixed when the claim was submitted")
-    _accessible(page, local_app.base, "the claim page, resubmitted")
+    assert_accessible(page, local_app.base, "the claim page, resubmitted")
     _no_sideways_scroll(page)
 
 
@@ -185,7 +180,7 @@ def test_a_disallowed_line_shows_its_reason_and_what_is_payable(page, local_app)
     approved = page.locator("#timeline li", has_text=f"Approved by {APPROVER} (step 1)")
     expect(approved).to_contain_text("1 item(s) not approved")
     expect(approved).to_contain_text("ok apart from the minibar")
-    _accessible(page, local_app.base, "the claim page, a line disallowed")
+    assert_accessible(page, local_app.base, "the claim page, a line disallowed")
     _no_sideways_scroll(page)
 
     page.get_by_role("button", name="繁體中文").click()  # the same page in Traditional Chinese
@@ -193,7 +188,7 @@ def test_a_disallowed_line_shows_its_reason_and_what_is_payable(page, local_app)
     expect(hotel.locator("tr.cut")).to_contain_text(f"不予批准：{reason}")
     expect(page.locator("#payable")).to_have_text(f"HK${claimed - 240:,.2f}")
     expect(page.locator("#timeline")).to_contain_text(f"由 {APPROVER.replace(' (', '（').replace(')', '）')} 批准")
-    _accessible(page, local_app.base, "the claim page in Traditional Chinese")
+    assert_accessible(page, local_app.base, "the claim page in Traditional Chinese")
     _shot(page, "claim_page_zh")
 
 
@@ -211,7 +206,7 @@ def test_a_draft_is_built_on_its_page_and_submitted(page, local_app):
     page.locator("summary", has_text="Add receipts you have uploaded").click()
     pick = page.get_by_label(re.compile("Sha Tin Stationery|沙田文具"))
     pick.check()
-    _accessible(page, local_app.base, "the claim page, picking receipts")
+    assert_accessible(page, local_app.base, "the claim page, picking receipts")
     page.get_by_role("button", name="Add the ticked receipts").click()
     expect(page.locator("#result")).to_have_text("Added 1 receipt(s).")
     stationery = page.locator("article.expense-card", has_text=re.compile("Sha Tin Stationery|沙田文具"))
@@ -233,7 +228,7 @@ def test_a_draft_is_built_on_its_page_and_submitted(page, local_app):
     confirm.get_by_role("button", name="Remove").click()
     expect(page.locator("#result")).to_have_text("Removed: Minibus 小巴.")
     expect(minibus).to_have_count(0)
-    _accessible(page, local_app.base, "the claim page, a draft with a receipt")
+    assert_accessible(page, local_app.base, "the claim page, a draft with a receipt")
 
     page.get_by_role("button", name="Submit claim").click()
     confirm = page.get_by_role("dialog", name="Submit this claim?")

@@ -16,7 +16,7 @@ from decimal import Decimal
 from playwright.sync_api import expect
 
 from harness.sample_receipts import receipt_png
-from tests.browser.conftest import SCREENSHOTS, axe_violations, sign_in
+from tests.browser.conftest import SCREENSHOTS, assert_accessible, axe_violations, sign_in
 
 READING = 120_000  # ms: the OCR runs in the local stack, slower while other work keeps the CPUs busy
 
@@ -52,11 +52,6 @@ WATCH = """() => {
 }"""
 
 
-def _accessible(page, base: str, where: str) -> None:
-    found = axe_violations(page, base)
-    assert not found, f"{where}: axe-core found serious or critical violations: {found}"
-
-
 def _hk(amount: Decimal) -> str:
     return f"HK${amount:,.2f}"
 
@@ -85,7 +80,7 @@ def _journey(page, base: str, lang: str, offset: int) -> None:
     expect(page.get_by_role("heading", name=w["loose"])).to_be_visible()
     expect(page.get_by_role("heading", name=w["claims"])).to_be_visible()
     _no_sideways_scroll(page)
-    _accessible(page, base, f"home ({lang}), signed in")
+    assert_accessible(page, base, f"home ({lang}), signed in")
 
     page.evaluate(WATCH)
     page.locator("#files").set_input_files(files=[
@@ -119,7 +114,7 @@ def _journey(page, base: str, lang: str, offset: int) -> None:
         page.set_viewport_size({"width": 360, "height": 740})
         _no_sideways_scroll(page)
         page.set_viewport_size({"width": 390, "height": 844})
-    _accessible(page, base, f"home ({lang}), checking two receipts")
+    assert_accessible(page, base, f"home ({lang}), checking two receipts")
 
     # correct a field, then submit the lunch on its own
     lunch_card.get_by_label(w["vendor"]).fill("翠華 Tsui Wah")
@@ -146,7 +141,7 @@ def _journey(page, base: str, lang: str, offset: int) -> None:
     expect(draft.locator(".chip")).to_have_text(w["draft"])
     expect(page.locator("#loose > li", has=page.locator(f"text={_hk(fare)}"))).to_have_count(0)  # not left behind
     _no_sideways_scroll(page)
-    _accessible(page, base, f"home ({lang}), with the claims listed")
+    assert_accessible(page, base, f"home ({lang}), with the claims listed")
 
 
 def test_employee_checks_two_receipts_then_submits_one_and_claims_the_other(page, local_app):
@@ -198,7 +193,7 @@ def test_a_refused_file_says_why_the_others_go_on_and_doubtful_fields_say_why(pa
     expect(card.get_by_label("Currency")).not_to_have_attribute("aria-describedby", re.compile("why"))
     page.screenshot(path=str(SCREENSHOTS / f"employee-doubtful-{width}.png"), full_page=True)
     _no_sideways_scroll(page)
-    _accessible(page, local_app.base, "home, one file refused and one to check")
+    assert_accessible(page, local_app.base, "home, one file refused and one to check")
     refused.get_by_role("button", name="Remove").click()
     expect(page.locator("#uploads > li", has_text="notes.txt")).to_have_count(0)
 
@@ -233,7 +228,7 @@ def test_an_upload_cut_off_by_the_network_can_be_tried_again(page, local_app):
     page.locator("#camera").set_input_files(files=[{"name": "lunch.png", "mimeType": "image/png", "buffer": png}])
     row = page.locator("#uploads > li", has_text="lunch.png")
     expect(row.locator(".home-state")).to_have_text(re.compile("no connection. Nothing is lost; try again"))
-    _accessible(page, local_app.base, "home, an upload cut off")
+    assert_accessible(page, local_app.base, "home, an upload cut off")
     row.get_by_role("button", name="Try again").click()
     card = page.locator("#uploads li.home-review-card")
     expect(card.get_by_label("Total", exact=True)).to_have_value(f"{45 + width % 11}.00", timeout=READING)
@@ -249,7 +244,7 @@ def test_an_approver_is_told_how_many_claims_wait_and_where(page, local_app):
     notice = page.locator("#to-approve")
     expect(notice).to_contain_text(re.compile(r"\d+ claims? waits? for your approval"))
     expect(notice.get_by_role("link", name="To approve")).to_have_attribute("href", "inbox")
-    _accessible(page, local_app.base, "home of an approver")
+    assert_accessible(page, local_app.base, "home of an approver")
 
 
 def test_a_notification_link_to_a_claim_opens_the_claim_page(page, local_app):
@@ -300,4 +295,4 @@ def test_a_returned_claim_stands_out_with_its_amounts_per_currency_and_in_hkd(pa
     expect(first.locator(".home-amounts li")).to_have_text(["HK$147.00", "MOP 1,920.00"])
     expect(first).to_contain_text("About HK$2,011.20 in all")
     expect(first).to_contain_text("17 Nov 2026 – 18 Nov 2026 · 2 items")
-    _accessible(page, local_app.base, "home with a returned claim")
+    assert_accessible(page, local_app.base, "home with a returned claim")

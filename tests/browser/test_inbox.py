@@ -13,12 +13,7 @@ from decimal import Decimal
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, axe_violations, sign_in
-
-
-def _accessible(page, base: str, where: str) -> None:
-    found = axe_violations(page, base)
-    assert not found, f"{where}: axe-core found serious or critical violations: {found}"
+from tests.browser.conftest import SCREENSHOTS, assert_accessible, sign_in
 
 
 def test_the_inbox_lists_waiting_claims_and_approves_two_at_once(page, local_app):
@@ -38,7 +33,7 @@ def test_the_inbox_lists_waiting_claims_and_approves_two_at_once(page, local_app
         expect(row).to_contain_text("Sales 銷售部")
         expect(row).to_contain_text(f"HK${price:,.2f}")
         expect(row.locator(".row-meta")).to_contain_text(re.compile(r"waiting \d+ (min|h)"))
-    _accessible(page, local_app.base, "the inbox")
+    assert_accessible(page, local_app.base, "the inbox")
     width = page.viewport_size["width"]
     page.set_viewport_size({"width": 360, "height": 800})
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
@@ -60,4 +55,4 @@ def test_the_inbox_lists_waiting_claims_and_approves_two_at_once(page, local_app
     for title, _, _ in claims:
         expect(outcomes.filter(has_text=title)).to_have_text(f"You approved “{title}”.")
         expect(page.locator("li.inbox-row", has_text=title)).to_have_count(0)  # no longer waiting
-    _accessible(page, local_app.base, "the inbox, two approved")
+    assert_accessible(page, local_app.base, "the inbox, two approved")

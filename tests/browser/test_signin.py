@@ -13,15 +13,10 @@ import json
 from playwright.sync_api import expect
 
 from harness.sample_org import LOCAL_PASSWORD
-from tests.browser.conftest import SCREENSHOTS, axe_violations, sign_in
+from tests.browser.conftest import SCREENSHOTS, assert_accessible, sign_in
 
 WRONG = "The employee ID or password is not right. Check both and try again."
 WRONG_ZH = "員工編號或密碼不正確，請檢查後再試。"
-
-
-def _accessible(page, base: str, where: str) -> None:
-    found = axe_violations(page, base)
-    assert not found, f"{where}: axe-core found serious or critical violations: {found}"
 
 
 def _submit(page, employee_id: str, password: str) -> None:
@@ -36,7 +31,7 @@ def test_wrong_password_says_so_then_the_right_one_opens_the_home_page(page, loc
     page.on("request", lambda r: r.url.startswith(base) and to_our_api.append(r.post_data or ""))
     page.goto(f"{base}/signin")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    _accessible(page, base, "the sign-in page")
+    assert_accessible(page, base, "the sign-in page")
 
     _submit(page, "E201", "not-my-password")
     error = page.get_by_role("alert")
@@ -46,7 +41,7 @@ def test_wrong_password_says_so_then_the_right_one_opens_the_home_page(page, loc
     assert "{" not in error.inner_text() and "Exception" not in error.inner_text()  # words, not Cognito's JSON
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"signin-error-{page.width}.png"), full_page=True)
-    _accessible(page, base, "the sign-in page showing an error")
+    assert_accessible(page, base, "the sign-in page showing an error")
 
     _submit(page, "E999", LOCAL_PASSWORD)  # nobody has this id: the same words (who has an account stays unsaid)
     expect(error).to_have_text(WRONG)
@@ -56,7 +51,7 @@ def test_wrong_password_says_so_then_the_right_one_opens_the_home_page(page, loc
     _submit(page, "e201", LOCAL_PASSWORD)  # ids are not case-sensitive
     expect(page).to_have_url(f"{base}/")
     expect(page.locator("#who")).to_have_text("Signed in as 黃小明 Wong Siu Ming")
-    _accessible(page, base, "the home page, signed in")
+    assert_accessible(page, base, "the home page, signed in")
     token = page.evaluate("() => sessionStorage.getItem('hk-expense-token')")
     claims = json.loads(__import__("base64").urlsafe_b64decode(token.split(".")[1] + "=="))
     assert claims["custom:employee_id"] == "E201" and claims["token_use"] == "id"
@@ -72,7 +67,7 @@ def test_the_page_reads_in_chinese(page, local_app):
     page.get_by_label("密碼").fill("wrong-password")
     page.get_by_role("button", name="登入").last.click()
     expect(page.get_by_role("alert")).to_have_text(WRONG_ZH)
-    _accessible(page, base, "the sign-in page in Chinese, showing an error")
+    assert_accessible(page, base, "the sign-in page in Chinese, showing an error")
 
 
 def test_next_goes_back_where_the_reader_was_only_on_this_site(page, local_app):
@@ -131,7 +126,7 @@ def test_the_hosted_ui_flow_sends_a_pkce_challenge_and_exchanges_the_code(page, 
         expect(page.get_by_label("Password")).to_have_count(0)  # no password on our page: Cognito's own asks
         box = page.locator("#signin")
         client_id, endpoint = box.get_attribute("data-client-id"), box.get_attribute("data-cognito")
-        _accessible(page, base, "the sign-in page of a stage with a Hosted UI")
+        assert_accessible(page, base, "the sign-in page of a stage with a Hosted UI")
         seen: dict = {}
 
         def authorize(route):
