@@ -2,16 +2,19 @@
 
 Why its own module: both our OCR path and real Textract responses end in the same messy strings (``HKS1 234``,
 ``2025年11月3日``, ``07-11-25``, ``總额``), so one set of rules, tested against tables of real-world strings,
-serves both. Everything here is pure and deterministic: no I/O, no clock except where a caller passes
-``today``.
+serves both. Everything here is pure and deterministic: no clock except where a caller passes ``today``, and no
+I/O but reading the label vocabulary (a data file) once at import.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import unicodedata
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
 
 # ----------------------------------------------------------------------------------------------------
 # Script folding: PP-OCR models and mainland receipts write simplified forms; keywords are matched after
@@ -20,7 +23,8 @@ _S2T_PAIRS = (
     "总總 额額 计計 应應 实實 税稅 费費 余餘 现現 单單 号號 务務 达達 币幣 门門 价價 "
     "优優 银銀 结結 账賬 帐帳 谢謝 会會 员員 点點 们們 钱錢 货貨 积積 减減 数數 续續 "
     "赎贖 时時 间間 临臨 讫訖 据據 发發 编編 码碼 湾灣 宝寶 阅閱 净淨 团團 购購 买買 "
-    "东東 无無 产產 项項 乐樂 记記 鱼魚 汤湯 线線 楼樓 贸貿 铺鋪"
+    "东東 无無 产產 项項 乐樂 记記 鱼魚 汤湯 线線 楼樓 贸貿 铺鋪 车車 资資 运運 贴貼 舍捨 进進 头頭 "
+    "调調 桥橋 装裝 电電 顾顧 须須 缴繳 请請 连連 节節 邮郵 递遞"
 )
 _S2T = str.maketrans({pair[0]: pair[1] for pair in _S2T_PAIRS.split(" ")})
 
@@ -363,82 +367,58 @@ def _date_from_match(
 
 
 # ----------------------------------------------------------------------------------------------------
-# Keywords: what a label next to an amount means. Checked in order; the first match wins, so specific labels
-# ("Sub Total", "Total Saving") come before the general ones ("Total"). Matching is on ``squash``ed text.
+# Keywords: what a label next to an amount means. The vocabulary is data (data/label_vocabulary.json), so a new
+# wording is a line of data, not a new regex; rules are tried in order and the first match wins.
 
-#: (role, strength 0..1, regex on squashed text)
-LABEL_RULES: list[tuple[str, float, re.Pattern[str]]] = [
-    # a bare "金額"/"Amount" is a card slip's total or an item-table header (the builder tells them apart by
-    # row)
-    ("TOTAL", 0.85, re.compile(r"^金額$|^amount$|^amt$")),
-    ("IGNORE", 1.0, re.compile(r"^價錢$|^價格$|^price$")),
-    (
-        "IGNORE",
-        1.0,
-        re.compile(
-            r"totalsav|totalqty|totalitem|總數量|件數|總件|總節省|節省|積分|分數|points?|總價|單價|"
-            r"數量|qty|unitprice|總重"
-        ),
-    ),
-    ("BALANCE", 1.0, re.compile(r"餘額|餘値|結餘|剩餘|balance(?!due)|remaining|^rv|^r\.v\.|octopusbal")),
-    ("CHANGE", 1.0, re.compile(r"找續|找贖|找零|找錢|找回|^change|change$|changedue")),
-    ("TENDERED", 0.9, re.compile(r"收現|現金收|已收|收款|實收|tender|cashreceived|^cash$|^現金$|received")),
-    ("SUBTOTAL", 1.0, re.compile(r"小計|小結|sub-?total|subttl|合算合計|未計")),
-    ("SERVICE_CHARGE", 1.0, re.compile(r"服務費|服務|加一|servicecharge|svc|s/c|service")),
-    (
-        "DISCOUNT",
-        1.0,
-        re.compile(r"折扣|優惠|折實|減|抵扣|抵用|促銷|推廣|discount|disc\.?|coupon|免稅額|rebate|^less"),
-    ),
-    (
-        "TOTAL",
-        0.95,
-        re.compile(r"total.*incl|incl.*total|totalsales|totalinc"),
-    ),  # "Total Sales (Inclusive GST)"
-    ("SUBTOTAL", 0.9, re.compile(r"nettoftax|excl|beforetax|未連稅|未連税")),
-    # not "Taxi Fare", "Tax Invoice", "GST Reg No"
-    (
-        "TAX",
-        1.0,
-        re.compile(
-            r"消費稅|(?<!免)稅額|^稅|稅金|内稅|內稅|salestax|(?<![a-z])tax(?!i|invoice|reg|id|no|code)|"
-            r"(?<![a-z])vat(?![a-z])|gst(?!reg|id|no)"
-        ),
-    ),
-    (
-        "TOTAL",
-        1.0,
-        re.compile(
-            r"應付|實付|應收|實收金額|[淨凈]金額|[淨凈]額|grandtotal|amountdue|totaldue|"
-            r"amountpayable|totalpayable|balancedue|nettotal|netamount|totaltopay"
-        ),
-    ),
-    ("TOTAL", 0.95, re.compile(r"總金額|總額|總計|總共|合共|合計|總數|totalamount")),
-    ("AMOUNT_PAID", 0.85, re.compile(r"已付|paid")),
-    (
-        "TOTAL",
-        0.9,
-        re.compile(r"^total|total[:：]?$|ttl|^總|金額$|^淨額|^net$|付款金額|消費金額|交易金額|amount$"),
-    ),
-    (
-        "AMOUNT_PAID",
-        0.85,
-        re.compile(
-            r"八達通|octopus|visa|master|amex|americanexpress|unionpay|銀聯|alipay|支付寶|"
-            r"wechat|微信|payme|轉數快|fps|信用卡|credit|debit|已付|paid|付款|埋單|"
-            r"boc|hsbc|jcb|eps|易辦事|tapngo|kpay|applepay|googlepay"
-        ),
-    ),
-    ("DATE", 1.0, re.compile(r"日期|date|交易時間|時間|time")),
-    (
-        "RECEIPT_ID",
-        1.0,
-        re.compile(
-            r"單號|收據|發票號|編號|receiptno|invoiceno|inv\.?no|billno|check|chk|txn|"
-            r"trans|賬單"
-        ),
-    ),
-]
+VOCABULARY_FILE = Path(__file__).with_name("data") / "label_vocabulary.json"
+
+
+@dataclass(frozen=True)
+class LabelRule:
+    """One vocabulary rule: a role ("TOTAL", "TENDERED"…), how sure the label makes it, and what else it may be."""
+
+    role: str
+    strength: float
+    pattern: re.Pattern[str]
+    unless: re.Pattern[str] | None = None
+    may_be: tuple[str, ...] = ()
+
+    def matches(self, squashed: str) -> bool:
+        return bool(self.pattern.search(squashed)) and not (self.unless and self.unless.search(squashed))
+
+
+def _terms(terms: list[str]) -> str:
+    folded = sorted({squash(t) for t in terms if squash(t)}, key=len, reverse=True)
+    return "|".join(re.escape(t) for t in folded)
+
+
+def load_label_rules(path: Path = VOCABULARY_FILE) -> list[LabelRule]:
+    """Compile the vocabulary file: terms are folded like the labels they meet, then joined into one regex."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    rules = []
+    for raw in data["rules"]:
+        parts = []
+        if raw.get("exact"):
+            parts.append(f"^(?:{_terms(raw['exact'])})$")
+        if raw.get("prefix"):
+            parts.append(f"^(?:{_terms(raw['prefix'])})")
+        if raw.get("suffix"):
+            parts.append(f"(?:{_terms(raw['suffix'])})$")
+        if raw.get("contains"):
+            parts.append(f"(?:{_terms(raw['contains'])})")
+        if raw.get("pattern"):
+            parts.append(f"(?:{raw['pattern']})")
+        if not parts:
+            raise ValueError(f"vocabulary rule for {raw.get('role')} has no terms")
+        unless = re.compile(_terms(raw["unless"])) if raw.get("unless") else None
+        rules.append(
+            LabelRule(raw["role"], float(raw["strength"]), re.compile("|".join(parts)), unless,
+                      tuple(raw.get("may_be", ())))
+        )
+    return rules
+
+
+LABEL_RULES: list[LabelRule] = load_label_rules()
 
 PAYMENT_METHODS: list[tuple[str, re.Pattern[str]]] = [
     ("Octopus", re.compile(r"八達通|octopus", re.I)),
@@ -461,16 +441,19 @@ PAYMENT_METHODS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
-def classify_label(text: str) -> tuple[str, float] | None:
-    """The role of a label string (``"TOTAL"``, ``"SUBTOTAL"``, ``"BALANCE"``…) and its strength, or None."""
+def label_rule(text: str) -> LabelRule | None:
+    """The first vocabulary rule a label string matches, or None."""
     # labels without their numbers and currency codes ("金額 AMOUNT HKD 123.00" → "金額amount")
     s = squash(re.sub(r"(?i)\b(?:HKD|HK|RMB|CNY|USD|US|MOP|JPY|MYR|RM)\b|[\d$.,:：¥￥]+", " ", text))
     if not s:
         return None
-    for role, strength, pattern in LABEL_RULES:
-        if pattern.search(s):
-            return role, strength
-    return None
+    return next((rule for rule in LABEL_RULES if rule.matches(s)), None)
+
+
+def classify_label(text: str) -> tuple[str, float] | None:
+    """The role of a label string (``"TOTAL"``, ``"SUBTOTAL"``, ``"BALANCE"``…) and its strength, or None."""
+    rule = label_rule(text)
+    return (rule.role, rule.strength) if rule else None
 
 
 def payment_method(text: str) -> str | None:
