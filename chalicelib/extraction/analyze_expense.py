@@ -21,8 +21,8 @@ from . import normalise
 from .models import BoundingBox, OcrLine
 
 #: Label roles that are money amounts, mapped to the Textract summary field type they become. Roles without a
-#: Textract type (cash tendered, change, stored-value balance) become OTHER with the role kept as the label,
-#: so they are visible in the response but never mistaken for the payable total.
+#: Textract type (cash tendered, change, stored-value balance, fees, rounding) become OTHER with the role kept as
+#: the label, so they are visible in the response but never mistaken for the payable total.
 MONEY_ROLES: dict[str, str] = {
     "TOTAL": "TOTAL",
     "SUBTOTAL": "SUBTOTAL",
@@ -30,10 +30,15 @@ MONEY_ROLES: dict[str, str] = {
     "DISCOUNT": "DISCOUNT",
     "TAX": "TAX",
     "AMOUNT_PAID": "AMOUNT_PAID",
+    "TIP": "GRATUITY",
+    "FEE": "OTHER",
+    "ROUNDING": "OTHER",
     "TENDERED": "OTHER",
     "CHANGE": "OTHER",
     "BALANCE": "OTHER",
 }
+#: Roles whose amount is never offered as a guessed total.
+_NOT_TOTAL = ("BALANCE", "CHANGE", "TENDERED", "DISCOUNT", "FEE", "TIP", "ROUNDING")
 #: After deskewing only a small residual tilt is plausible (dy/dx in page-relative units).
 MAX_RESIDUAL_SLOPE = 0.04
 #: Header lines that are not the merchant's name: addresses, contact details, document titles, greetings,
@@ -468,10 +473,10 @@ class _PageBuilder:
                     )
                 )
                 return
-        excluded = {id(ln) for role, _, ln in found if role in ("BALANCE", "CHANGE", "TENDERED", "DISCOUNT")}
+        excluded = {id(ln) for role, _, ln in found if role in _NOT_TOTAL}
         counts: dict[Decimal, list[_Line]] = {}
         for ln in self.lines:
-            if id(ln) in excluded or (ln.role and ln.role[0] in ("BALANCE", "CHANGE", "TENDERED", "DATE")):
+            if id(ln) in excluded or (ln.role and ln.role[0] in (*_NOT_TOTAL, "DATE")):
                 continue
             if not ln.is_pure_amount():
                 continue

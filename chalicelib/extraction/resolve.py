@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Generic, TypeVar
 
-from . import normalise
+from . import normalise, relations
 from .models import ExpenseField, ExtractedLine, ExtractedReceipt, ParsedExpense
 
 #: Hong Kong has kept UTC+8 without daylight saving since 1979; a fixed offset needs no tz database on Lambda.
@@ -171,106 +171,78 @@ class _Money:
 
 
 def _resolve_money(parsed: ParsedExpense) -> _Money:
-    """Pick the payable total among the printed ones and cross-check it against the other amounts."""
+    """Pick the payable total that the printed sums support (relations.solve) and say what contradicts it."""
     reasons: list[str] = []
-    subtotal_best, _ = _best(_amount_candidates(parsed, "SUBTOTAL"))
-    sc_best, _ = _best(_amount_candidates(parsed, "SERVICE_CHARGE"))
-    disc_best, _ = _best(_amount_candidates(parsed, "DISCOUNT", positive=False))
-    tax_best, _ = _best(_amount_candidates(parsed, "TAX", positive=False))
-    paid_best, _ = _best(_amount_candidates(parsed, "AMOUNT_PAID"))
-    subtotal: Decimal | None = subtotal_best.value if subtotal_best else None
-    service: Decimal | None = sc_best.value if sc_best else None
-    discount: Decimal | None = abs(disc_best.value) if disc_best else None
-    tax: Decimal | None = tax_best.value if tax_best else None
-
-    paid_values = {c.value for c in _amount_candidates(parsed, "AMOUNT_PAID")}
-    adjustments = _adjustments(parsed)
-    raw_totals = _amount_candidates(parsed, "TOTAL")
-    total_values = {c.value for c in raw_totals}
-    # a printed total that equals another printed total plus service charge / minus discount is the later,
-    # payable one (合計 239.0 + 服務費 23.9 = 總金額 262.9; 總金額 80.00 − 促銷優惠 16.00 = 實際應付 64.00)
-    derived = {a for a in total_values for b in total_values if a != b and _derives(a, b, adjustments)}
-    total_cands = [
-        _Candidate(
-            c.value,
-            c.score + (0.1 if c.value in paid_values else 0.0) + (0.1 if c.value in derived else 0.0),
-            c.field,
-        )
-        for c in raw_totals
-    ]
-    total_best, total_runner = _best(total_cands)
+    solution = relations.solve(parsed)
+    best, runner = solution.best, solution.runner
+    subtotal = _part(solution, "SUBTOTAL")
+    service = _part(solution, "SERVICE_CHARGE")
+    discount = _part(solution, "DISCOUNT")
     total: Decimal | None = None
     total_conf = 0.0
-    if total_best is not None:
-        total, total_conf = total_best.value, min(total_best.score, 0.99)
-        explained = (
-            total_best.value in paid_values
-            or total_best.value in derived
-            or (total_runner is not None and _net_of(total_best, total_runner))
-        )
-        if total_runner is not None and total_runner.score > 0.8 * total_best.score and not explained:
+    if best is not None and (best.prior >= relations.PRIOR_FLOOR or best.relations):
+        total, total_conf = best.value, best.confidence()
+        if runner is not None and not best.relations and runner.prior > 0.8 * best.prior and not _net_of(best, runner):
             total_conf *= 0.75
-            reasons.append(f"several different totals printed ({total_best.value} and {total_runner.value})")
-    elif paid_best is not None:
-        total, total_conf = paid_best.value, paid_best.score * 0.8
+            reasons.append(f"several different totals printed ({best.value} and {runner.value})")
+        if solution.conflicts:
+            total_conf = min(total_conf, 0.7)
+            reasons.extend(solution.conflicts)
     elif subtotal is not None:
-        parts = [subtotal] + ([service] if service else []) + ([-discount] if discount else [])
-        total, total_conf = sum(parts, Decimal(0)), 0.5
+        # only a subtotal was read: derive the total, but a person checks it
+        total = subtotal + (service or Decimal(0)) - (discount or Decimal(0))
+        total_conf = 0.5
+        reasons.append(f"no total printed; {total} is worked out from the subtotal")
 
-    if total is not None:
-        total_conf = _cross_check(
-            parsed,
-            total,
-            total_conf,
-            subtotal,
-            service,
-            discount,
-            tax,
-            paid_best.value if paid_best else None,
-            reasons,
-        )
-    return _Money(
-        total,
-        total_conf,
-        subtotal,
-        service,
-        discount,
-        tax,
-        tax_best.score if tax_best else 0.0,
-        tuple(reasons),
-    )
+    if total is not None and best is not None and total == best.value:
+        total_conf = _cross_check(parsed, best, total_conf, subtotal, discount, reasons)
+    tax, tax_conf = _tax(solution, total)
+    return _Money(total, total_conf, subtotal, service, discount, tax, tax_conf, tuple(reasons))
+
+
+def _part(solution: relations.Solution, role: str) -> Decimal | None:
+    """The amount of ``role`` the winning sum used, else the best-read one printed."""
+    used = solution.member(role)
+    if used is not None:
+        return used.value
+    printed = [a for a in solution.amounts if a.role == role]
+    return max(printed, key=lambda a: a.score).value if printed else None
+
+
+def _tax(solution: relations.Solution, total: Decimal | None) -> tuple[Decimal | None, float]:
+    """The tax the sums used, else the best-read tax line; never the total itself (an amount-due line misread)."""
+    used = solution.member("TAX")
+    if used is not None:
+        return used.value, min(0.99, used.score + 0.1)
+    printed = [
+        a for a in solution.amounts if a.role == "TAX" and (total is None or (a.value != total and a.value < total))
+    ]
+    if not printed:
+        return None, 0.0
+    best = max(printed, key=lambda a: a.score)
+    return best.value, best.score
 
 
 def _cross_check(
     parsed: ParsedExpense,
-    total: Decimal,
+    best: relations.Candidate,
     conf: float,
     subtotal: Decimal | None,
-    service: Decimal | None,
     discount: Decimal | None,
-    tax: Decimal | None,
-    paid: Decimal | None,
     reasons: list[str],
 ) -> float:
-    """Agreement between independent numbers raises confidence in the total; disagreement lowers it."""
-    corroborated = paid is not None and paid == total
-    if subtotal is not None:
-        if any(_sum_matches(total, c) for c in _combinations(subtotal, service, discount, tax)):
-            corroborated = True
-        elif subtotal > total + ROUNDING_TOLERANCE and not discount:
-            reasons.append(f"subtotal {subtotal} is more than the total {total}")
-            conf = min(conf, 0.6)
+    """Numbers that no relation explains but that still speak against the total lower confidence."""
+    total = best.value
+    if subtotal is not None and subtotal > total + ROUNDING_TOLERANCE and not discount and not best.relations:
+        reasons.append(f"subtotal {subtotal} is more than the total {total}")
+        conf = min(conf, 0.6)
     prices = [
         p
         for item in parsed.line_items
         for f in item
         if f.type == "PRICE" and (p := normalise.parse_amount(f.value)) is not None
     ]
-    if prices and (_sum_matches(total, prices) or (subtotal is not None and _sum_matches(subtotal, prices))):
-        corroborated = True
-    if corroborated:
-        return min(0.99, conf + 0.15)
-    if prices:
+    if prices and not best.relations and not (subtotal is not None and _sum_matches(subtotal, prices)):
         # nothing confirms the total and the line items disagree with it: less sure (item rows found by layout
         # also pick up unit prices and quantities, so this lowers confidence rather than vetoing)
         conf *= LINE_ITEM_MISMATCH_FACTOR
@@ -359,38 +331,11 @@ def _floor2(x: float) -> str:
     return f"{math.floor(x * 100) / 100:.2f}"
 
 
-def _adjustments(parsed: ParsedExpense) -> list[Decimal]:
-    """Signed amounts that turn one printed total into another: + service charge / tax, − each discount."""
-    out: list[Decimal] = []
-    for ftype, sign in (("SERVICE_CHARGE", 1), ("TAX", 1), ("DISCOUNT", -1)):
-        for c in _amount_candidates(parsed, ftype, positive=False):
-            amount = abs(c.value)
-            if amount:
-                out.append(sign * amount)
-    discounts = [a for a in out if a < 0]
-    if len(discounts) > 1:
-        out.append(sum(set(discounts), Decimal(0)))
-    return out
-
-
-def _derives(final: Decimal, base: Decimal, adjustments: list[Decimal]) -> bool:
-    return any(abs(base + adj - final) <= ROUNDING_TOLERANCE for adj in adjustments)
-
-
-def _net_of(best: _Candidate, runner: _Candidate) -> bool:
+def _net_of(best: relations.Candidate, runner: relations.Candidate) -> bool:
     """The best total is labelled as the net payable (實付, 應付, Amount Due) and is below a gross total."""
-    if best.field is None or runner.field is None:
-        return False
-    return best.field.type_confidence > runner.field.type_confidence and best.value < runner.value
-
-
-def _combinations(
-    subtotal: Decimal, service: Decimal | None, discount: Decimal | None, tax: Decimal | None
-) -> list[list[Decimal]]:
-    sc = [Decimal(0)] + ([service] if service else [])
-    dc = [Decimal(0)] + ([-discount] if discount else [])
-    tx = [Decimal(0)] + ([tax] if tax else [])
-    return [[subtotal, s, d, t] for s in sc for d in dc for t in tx]
+    best_type = max((a.field.type_confidence for a in best.sources if a.field is not None), default=0.0)
+    runner_type = max((a.field.type_confidence for a in runner.sources if a.field is not None), default=0.0)
+    return best_type > runner_type and best.value < runner.value
 
 
 def _payment_method(parsed: ParsedExpense) -> str | None:
