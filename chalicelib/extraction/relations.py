@@ -56,6 +56,7 @@ WEIGHTS = {
     "sum_rounded": 0.25,  # the same within a dollar of rounding
     "paid": 0.4,  # a payment line shows the same amount
     "items": 0.4,  # the line items add up to it
+    "items_rounded": 0.2,  # within a dollar
     "repeat": 0.2,  # printed as a total more than once
     "service_rate": 0.15,  # the service charge is 10% of the subtotal used
     "tax_rate": 0.2,  # the tax is the printed rate of its base
@@ -247,9 +248,10 @@ def _sum_relations(total: Decimal, bases: list[Amount], adjustments: list[Amount
                     continue  # one tax line, not the tax twice
                 got = base.value + sum((v for _, v in subset), Decimal(0))
                 if not subset:
-                    if base.role != "SUBTOTAL" or base.value != total:
+                    if base.role != "SUBTOTAL" or not _close(base.value, total, ROUNDING_TOLERANCE):
                         continue
-                    kind = "repeat"  # a subtotal equal to the total: nothing added or taken off
+                    # a subtotal equal to the total: nothing added or taken off (or only rounding)
+                    kind = "repeat" if base.value == total else "sum_rounded"
                 elif _close(got, total, EXACT):
                     kind = "sum"
                 elif _close(got, total, ROUNDING_TOLERANCE) and subset:
@@ -349,10 +351,13 @@ def solve(parsed: ParsedExpense) -> Solution:
         relations += _sum_relations(cand.value, bases, adjustments)
         relations += _change_relations(cand.value, tendered, change)
         paid = next((a for a in by_role.get("AMOUNT_PAID", []) if a.value == cand.value), None)
-        if paid is not None and paid not in cand.sources:
+        if paid is not None and any(s.role != "AMOUNT_PAID" for s in cand.sources):
             relations.append(Relation("paid", (paid,), f"the payment line shows {cand.value}"))
-        if len(items) >= 2 and _close(sum((i.value for i in items), Decimal(0)), cand.value, EXACT):
-            relations.append(Relation("items", tuple(items), f"the line items add up to {cand.value}"))
+        if items:
+            item_sum = sum((i.value for i in items), Decimal(0))
+            kind = "items" if _close(item_sum, cand.value, EXACT) else "items_rounded"
+            if _close(item_sum, cand.value, ROUNDING_TOLERANCE):
+                relations.append(Relation(kind, tuple(items), f"the line items add up to {item_sum}"))
         totals = [s for s in cand.sources if s.role == "TOTAL"]
         if len(totals) >= 2 and not any(r.kind == "repeat" for r in relations):
             relations.append(Relation("repeat", tuple(totals), f"{cand.value} is printed as the total twice"))
