@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from difflib import SequenceMatcher
 
-from . import normalise
+from . import normalise, segment
 from .models import BoundingBox, OcrLine
 
 #: Label roles that are money amounts, mapped to the Textract summary field type they become. Roles without a
@@ -574,18 +574,27 @@ def _date_text(text: str, value, day_first: bool) -> str:
 
 
 def build_analyze_expense(pages: Sequence[Sequence[OcrLine]], *, day_first: bool = True) -> dict:
-    """An AnalyzeExpense response (one ExpenseDocument) for the OCR lines of all pages of one receipt."""
+    """An AnalyzeExpense response for the OCR lines of all pages of one file: one ExpenseDocument per receipt
+    found in it (segment.split_document), as Textract reports several receipts in one image."""
     all_text = "\n".join(ln.text for page in pages for ln in page)
     code, conf = normalise.detect_currency(all_text)
     currency = (code, conf) if code else None
+    documents = [
+        _expense_document(index, part, currency, day_first)
+        for index, part in enumerate(segment.split_document(pages), start=1)
+    ]
+    return {"DocumentMetadata": {"Pages": max(1, len(pages))}, "ExpenseDocuments": documents}
+
+
+def _expense_document(index: int, part: segment.Part, currency: tuple[str, float] | None, day_first: bool) -> dict:
     summary: list[dict] = []
     items: list[dict] = []
-    for number, lines in enumerate(pages, start=1):
+    for position, (number, lines) in enumerate(part.pages):
         builder = _PageBuilder(lines, number, currency)
         found = builder.money_fields()
         builder.fallback_total(found)
         builder.date_fields(day_first)
-        if number == 1:
+        if position == 0:
             builder.vendor_field()
         builder.receipt_id_field()
         stops = [ln.box.top for role, _, ln in found if role in ("SUBTOTAL", "TOTAL")]
@@ -594,18 +603,14 @@ def build_analyze_expense(pages: Sequence[Sequence[OcrLine]], *, day_first: bool
             item.pop("_price", None)
         items.extend(page_items)
         summary.extend(builder.fields)
-    blocks_text = [ln.text for page in pages for ln in page]
+    blocks = [
+        {"BlockType": "LINE", "Id": f"line-{index}-{i}", "Text": ln.text, "Confidence": round(ln.confidence * 100, 2),
+         "Page": number, "Geometry": _geometry(ln.box)}
+        for i, (number, ln) in enumerate((number, ln) for number, lines in part.pages for ln in lines)
+    ]
     return {
-        "DocumentMetadata": {"Pages": max(1, len(pages))},
-        "ExpenseDocuments": [
-            {
-                "ExpenseIndex": 1,
-                "SummaryFields": summary,
-                "LineItemGroups": [{"LineItemGroupIndex": 1, "LineItems": items}] if items else [],
-                "Blocks": [
-                    {"BlockType": "LINE", "Id": f"line-{i}", "Text": t, "Confidence": 99.0}
-                    for i, t in enumerate(blocks_text)
-                ],
-            }
-        ],
+        "ExpenseIndex": index,
+        "SummaryFields": summary,
+        "LineItemGroups": [{"LineItemGroupIndex": 1, "LineItems": items}] if items else [],
+        "Blocks": blocks,
     }

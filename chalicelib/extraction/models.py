@@ -88,6 +88,8 @@ class ParsedExpense(BaseModel):
     summary_fields: list[ExpenseField] = Field(default_factory=list)
     line_items: list[list[ExpenseField]] = Field(default_factory=list)
     lines: list[str] = Field(default_factory=list)  # free text (LINE blocks) when the response has it
+    source_page: int | None = None  # where this receipt is in its file, when the file holds several
+    source_region: BoundingBox | None = None
 
 
 class ExtractedLine(BaseModel):
@@ -115,6 +117,11 @@ class ExtractedReceipt(BaseModel):
     discount: Decimal | None = None
     pages: int = 1
     line_items: list[ExtractedLine] = Field(default_factory=list)
+    #: Where the receipt is in its file (page, and the region on that page, 0..1), and, on the first receipt of
+    #: a file that holds several, all of them in reading order: each becomes its own expense.
+    source_page: int | None = None
+    source_region: BoundingBox | None = None
+    parts: list[ExtractedReceipt] = Field(default_factory=list)
 
     @field_validator("confidence")
     @classmethod
@@ -136,4 +143,14 @@ class ExtractedReceipt(BaseModel):
             "confidence": {k: round(self.confidence.get(k, 0.0), 3) for k in SCORED_FIELDS},
             "needs_review": self.needs_review,
             "review_reasons": list(self.review_reasons),
+            **({"receipts": [self._part_json(p) for p in self.parts]} if len(self.parts) > 1 else {}),
         }
+
+    @staticmethod
+    def _part_json(part: ExtractedReceipt) -> dict:
+        one = part.to_cli_json("")
+        one.pop("file")
+        one["page"] = part.source_page
+        if part.source_region is not None:
+            one["region"] = part.source_region.model_dump()
+        return one

@@ -305,6 +305,8 @@ def receipt_from_parsed(parsed: ParsedExpense, *, today: datetime.date | None = 
         discount=money.discount,
         pages=parsed.pages,
         line_items=_line_items(parsed, total, money.subtotal, currency),
+        source_page=parsed.source_page,
+        source_region=parsed.source_region,
     )
 
 

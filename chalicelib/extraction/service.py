@@ -25,7 +25,7 @@ from .resolve import (  # noqa: F401  (thresholds re-exported for callers and te
     TOTAL_CONFIDENCE_THRESHOLD,
     receipt_from_parsed,
 )
-from .textract_parse import parse_expense_response
+from .textract_parse import parse_expense_documents
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def extract_document_detailed(
             assert page.image is not None
             page_lines.append(read_upright(engine or default_engine(), page.image, page.number))
     response = build_analyze_expense(page_lines)
-    receipt = receipt_from_parsed(parse_expense_response(response), today=today)
+    receipt = receipts_from_response(response, today=today)
     if not any(page_lines):
         reasons = ["no text could be read (blank, dark or unreadable image)", *receipt.review_reasons]
         receipt = receipt.model_copy(update={"needs_review": True, "review_reasons": reasons})
@@ -114,4 +114,17 @@ def extract_document(data: bytes, filename: str, *, engine: OcrEngine | None = N
 
 def parse_textract_response(resp: dict) -> ExtractedReceipt:
     """The same result from a saved Amazon Textract AnalyzeExpense / GetExpenseAnalysis response."""
-    return receipt_from_parsed(parse_expense_response(resp))
+    return receipts_from_response(resp)
+
+
+def receipts_from_response(resp: dict, *, today: datetime.date | None = None) -> ExtractedReceipt:
+    """The receipt of a response; when it holds several, the first one carries all of them in ``parts`` and
+    asks for review, so nobody makes a claim of the first one only without seeing the others."""
+    receipts = [receipt_from_parsed(parsed, today=today) for parsed in parse_expense_documents(resp)]
+    first = receipts[0]
+    if len(receipts) == 1:
+        return first.model_copy(update={"source_page": None, "source_region": None})
+    reason = f"this file holds {len(receipts)} receipts; each becomes its own expense"
+    return first.model_copy(update={
+        "parts": receipts, "needs_review": True, "review_reasons": [reason, *first.review_reasons],
+    })

@@ -24,6 +24,41 @@ class InvalidTextractResponse(ExtractionError):
 
 def parse_expense_response(resp: dict[str, Any]) -> ParsedExpense:
     """All ExpenseDocuments of a response, flattened into one receipt's fields."""
+    docs = _documents(resp)
+    pages = max(d.pages for d in docs)
+    return ParsedExpense(
+        pages=pages,
+        summary_fields=[f for d in docs for f in d.summary_fields],
+        line_items=[item for d in docs for item in d.line_items],
+        lines=[line for d in docs for line in d.lines],
+    )
+
+
+def parse_expense_documents(resp: dict[str, Any]) -> list[ParsedExpense]:
+    """One ParsedExpense per receipt in the response. Textract reports each receipt it finds in an image or PDF
+    as an ExpenseDocument; documents of which one shows no amount paid (a first page without the total, a page of
+    items), or that show the same amount (a receipt and its card slip), are one receipt."""
+    receipts: list[ParsedExpense] = []
+    for doc in _documents(resp):
+        mine = _paid(doc)
+        theirs = _paid(receipts[-1]) if receipts else set()
+        if receipts and (not mine or not theirs or mine & theirs):
+            last = receipts[-1]
+            receipts[-1] = last.model_copy(update={
+                "summary_fields": last.summary_fields + doc.summary_fields,
+                "line_items": last.line_items + doc.line_items,
+                "lines": last.lines + doc.lines,
+            })
+        else:
+            receipts.append(doc)
+    return receipts or [ParsedExpense()]
+
+
+def _paid(doc: ParsedExpense) -> set[str]:
+    return {f.value.strip() for f in doc.summary_fields if f.type in ("TOTAL", "AMOUNT_PAID", "AMOUNT_DUE")}
+
+
+def _documents(resp: dict[str, Any]) -> list[ParsedExpense]:
     if not isinstance(resp, dict) or "ExpenseDocuments" not in resp:
         raise InvalidTextractResponse("This is not an AnalyzeExpense response (no ExpenseDocuments).")
     try:
@@ -35,11 +70,13 @@ def parse_expense_response(resp: dict[str, Any]) -> ParsedExpense:
     if doc.document_metadata is not None and getattr(doc.document_metadata, "pages", None):
         pages = int(doc.document_metadata.pages)
 
-    summary: list[ExpenseField] = []
-    line_items: list[list[ExpenseField]] = []
-    lines: list[str] = []
+    out: list[ParsedExpense] = []
     raw_docs = resp.get("ExpenseDocuments") or []
     for d_index, expense in enumerate(doc.expenses_documents or []):
+        summary: list[ExpenseField] = []
+        line_items: list[list[ExpenseField]] = []
+        lines: list[str] = []
+        boxes: list[tuple[int, BoundingBox]] = []
         raw = raw_docs[d_index] if d_index < len(raw_docs) else {}
         raw_summary = raw.get("SummaryFields") or []
         for s_index, sf in enumerate(expense.summaryfields or []):
@@ -61,9 +98,38 @@ def parse_expense_response(resp: dict[str, Any]) -> ParsedExpense:
         for block in raw.get("Blocks") or []:
             if block.get("BlockType") == "LINE" and block.get("Text"):
                 lines.append(block["Text"])
-        for page_field in summary:
-            pages = max(pages, page_field.page)
-    return ParsedExpense(pages=pages, summary_fields=summary, line_items=line_items, lines=lines)
+                box = _raw_box(block.get("Geometry"))
+                if box is not None:
+                    boxes.append((int(block.get("Page") or 1), box))
+        boxes += [(f.page, f.box) for f in summary if f.box is not None]
+        first_page = min((page for page, _ in boxes), default=min((f.page for f in summary), default=1))
+        doc_pages = max([pages, *(f.page for f in summary)])
+        out.append(
+            ParsedExpense(
+                pages=doc_pages, summary_fields=summary, line_items=line_items, lines=lines,
+                source_page=first_page, source_region=_union([b for page, b in boxes if page == first_page]),
+            )
+        )
+    return out or [ParsedExpense(pages=pages)]
+
+
+def _raw_box(geometry: dict | None) -> BoundingBox | None:
+    bb = (geometry or {}).get("BoundingBox")
+    if not bb:
+        return None
+    try:
+        return BoundingBox(left=float(bb["Left"]), top=float(bb["Top"]), width=float(bb["Width"]),
+                           height=float(bb["Height"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _union(boxes: list[BoundingBox]) -> BoundingBox | None:
+    if not boxes:
+        return None
+    left, top = min(b.left for b in boxes), min(b.top for b in boxes)
+    right, bottom = max(b.right for b in boxes), max(b.bottom for b in boxes)
+    return BoundingBox(left=left, top=top, width=right - left, height=bottom - top)
 
 
 def _to_field(sf: Any, raw: dict[str, Any]) -> ExpenseField:
