@@ -99,7 +99,7 @@ class FakeExpenses:
 
     def _index(self, expense: Expense, claim_id: str | None) -> None:
         ref = ExpenseRef(expense_id=expense.expense_id, employee_id=expense.employee_id, claim_id=claim_id)
-        self.refs[expense.expense_id] = (ref, expense.file_sha256, expense.dedupe_key, expense.version)
+        self.refs[expense.expense_id] = (ref, expense.evidence_key, expense.dedupe_key, expense.version)
 
     def create(self, expense: Expense, actor: Principal, action: str = "expense.created") -> None:
         with self.lock:

@@ -111,7 +111,7 @@ class ExpenseItem(Model):
     employee_id = UnicodeAttribute()
     created_at = UnicodeAttribute()
     claim_id = UnicodeAttribute(null=True)
-    file_sha256 = UnicodeAttribute(null=True)
+    file_sha256 = UnicodeAttribute(null=True)  # Expense.evidence_key: the file's SHA-256 (+ "#part" for one of several)
     dedupe_key = UnicodeAttribute(null=True)
     version = NumberAttribute()
     body = UnicodeAttribute(null=True)

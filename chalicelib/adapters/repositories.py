@@ -65,12 +65,12 @@ def _index_item(expense: Expense, claim_id: str) -> ExpenseItem:
     """The row of an expense a claim holds: where it is and what duplicate checks look it up by."""
     return ExpenseItem(expense_id=expense.expense_id, employee_id=expense.employee_id,
                        created_at=expense.created_at.isoformat(), claim_id=claim_id,
-                       file_sha256=expense.file_sha256, dedupe_key=expense.dedupe_key, version=expense.version)
+                       file_sha256=expense.evidence_key, dedupe_key=expense.dedupe_key, version=expense.version)
 
 
 def _unattached_item(expense: Expense) -> ExpenseItem:
     return ExpenseItem(expense_id=expense.expense_id, employee_id=expense.employee_id,
-                       created_at=expense.created_at.isoformat(), file_sha256=expense.file_sha256,
+                       created_at=expense.created_at.isoformat(), file_sha256=expense.evidence_key,
                        dedupe_key=expense.dedupe_key, version=expense.version, body=expense.model_dump_json())
 
 
@@ -89,7 +89,7 @@ def _move_expenses(tx: TransactWrite, before: Claim | None, after: Claim) -> Non
             tx.save(_index_item(expense, after.claim_id), condition=ExpenseItem.expense_id.does_not_exist() | free)
         elif after.layout == "receipt":
             tx.save(_index_item(expense, after.claim_id), condition=ExpenseItem.expense_id.does_not_exist() | mine)
-        elif (was.file_sha256, was.dedupe_key) != (expense.file_sha256, expense.dedupe_key):
+        elif (was.evidence_key, was.dedupe_key) != (expense.evidence_key, expense.dedupe_key):
             tx.save(_index_item(expense, after.claim_id), condition=mine)
     for expense_id in old.keys() - new.keys():
         if old[expense_id].kind == ExpenseKind.RECEIPT:  # a receipt leaving the claim is unattached again

@@ -81,6 +81,17 @@ class ExpenseRef(BaseModel):
     claim_id: str | None = None
 
 
+class ReceiptRegion(BaseModel):
+    """Where one receipt lies on its page, in page-relative coordinates (0..1), as Textract reports boxes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    left: float = Field(ge=0.0, le=1.0)
+    top: float = Field(ge=0.0, le=1.0)
+    width: float = Field(ge=0.0, le=1.0)
+    height: float = Field(ge=0.0, le=1.0)
+
+
 class Expense(BaseModel):
     model_config = ConfigDict(validate_assignment=False)
 
@@ -98,6 +109,11 @@ class Expense(BaseModel):
     file_sha256: str | None = None
     content_type: str | None = None
     file_size: int = 0
+    #: A file holding several receipts (a PDF of scans, two receipts in one photo) makes one expense each: which
+    #: of them this is (0-based, reading order), on which page and where on it (page-relative 0..1).
+    source_part: int | None = None
+    source_page: int | None = None
+    source_region: ReceiptRegion | None = None
 
     vendor: str | None = None
     receipt_date: date | None = None
@@ -130,6 +146,13 @@ class Expense(BaseModel):
     @property
     def is_read(self) -> bool:
         return self.status in READ
+
+    @property
+    def evidence_key(self) -> str | None:
+        """What makes two receipts the same paper: the file's bytes, and which receipt of the file it is."""
+        if self.file_sha256 is None:
+            return None
+        return self.file_sha256 if self.source_part is None else f"{self.file_sha256}#{self.source_part}"
 
     @property
     def dedupe_key(self) -> str | None:

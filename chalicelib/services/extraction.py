@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+import uuid
 from collections.abc import Callable
 from typing import Protocol
 
@@ -15,13 +16,16 @@ from chalicelib.domain.categories import category_from_vendor
 from chalicelib.domain.claim import EDITABLE, Claim
 from chalicelib.domain.currencies import MAX_AMOUNT, is_currency
 from chalicelib.domain.errors import AlreadyExists, ConcurrentChange, InvalidClaim, ObjectTooLarge
-from chalicelib.domain.expense import Expense, ExpenseStatus, LineItem
+from chalicelib.domain.expense import Expense, ExpenseStatus, LineItem, ReceiptRegion
 from chalicelib.domain.identity import SYSTEM
 from chalicelib.domain.money import Money
 from chalicelib.extraction.models import ExtractedReceipt, ExtractionError
 from chalicelib.intake.metadata import read_intake_metadata
 from chalicelib.services.ports import BlobStore, ClaimStore, Directory, ExpenseStore
 from chalicelib.services.uploads import UploadKey
+
+#: uuid5 namespace of the expenses split off a multi-receipt file (fixed forever: retries must give the same ids).
+SPLIT_NAMESPACE = uuid.UUID("3b8f5c1e-6d2a-5f4b-9c7e-1a2b3c4d5e6f")
 
 
 class Extractor(Protocol):
@@ -92,10 +96,51 @@ def process_upload(
         return _fail(expenses, expense, expense, "the receipt needs more memory to read than is available; "
                                                  "please upload a smaller photo or PDF")
 
+    if len(receipt.parts) > 1:
+        return _split(key, expense, receipt.parts, expenses, claims)
+    read = _read(expense, receipt)
+    read = expenses.save(expense, read, SYSTEM, action=f"expense.{read.status.value}")
+    return join_named_claim(read, expenses, claims)
+
+
+def part_expense_id(expense_id: str, part: int) -> str:
+    """The id of receipt ``part`` (1, 2…) of the file uploaded as ``expense_id``: the same on every retry."""
+    return "e-" + uuid.uuid5(SPLIT_NAMESPACE, f"{expense_id}#{part}").hex
+
+
+def _split(key: str, expense: Expense, parts: list[ExtractedReceipt], expenses: ExpenseStore,
+           claims: ClaimStore) -> Expense:
+    """One expense per receipt of the file. The others are written first, each complete, so a retry after a
+    crash finds them (AlreadyExists) and the upload's own expense, saved last, is what marks the work done."""
+    others = []
+    for index, part in enumerate(parts[1:], start=1):
+        sibling = expense.model_copy(update={"expense_id": part_expense_id(expense.expense_id, index), "version": 0})
+        sibling = _read(sibling, part, index)
+        try:
+            expenses.create(sibling, SYSTEM, action=f"expense.{sibling.status.value}")
+        except AlreadyExists:
+            sibling = expenses.get(sibling.expense_id) or sibling
+        others.append(sibling)
+    first = _read(expense, parts[0], 0)
+    first = expenses.save(expense, first, SYSTEM, action=f"expense.{first.status.value}")
+    expenses.note(expense.expense_id, SYSTEM, "expense.split", {
+        "key": key, "receipts": len(parts), "expense_ids": [expense.expense_id, *(o.expense_id for o in others)],
+        "pages": [p.source_page for p in parts]})
+    for sibling in others:
+        join_named_claim(sibling, expenses, claims)
+    return join_named_claim(first, expenses, claims)
+
+
+def _read(expense: Expense, receipt: ExtractedReceipt, part: int | None = None) -> Expense:
+    """The expense with what was read of its receipt (``part``: which receipt of a file holding several)."""
     receipt = plausible(receipt)
     currency = receipt.currency or "HKD"
     status = ExpenseStatus.NEEDS_REVIEW if receipt.needs_review else ExpenseStatus.EXTRACTED
-    read = expense.changed(
+    region = receipt.source_region
+    return expense.changed(
+        source_part=part,
+        source_page=receipt.source_page if part is not None else None,
+        source_region=ReceiptRegion(**region.model_dump()) if part is not None and region is not None else None,
         status=status,
         vendor=receipt.vendor,
         receipt_date=receipt.date,
@@ -109,8 +154,6 @@ def process_upload(
         category=(expense.category if expense.category != "general"
                   else category_from_vendor(receipt.vendor) or "general"),
     )
-    read = expenses.save(expense, read, SYSTEM, action=f"expense.{status.value}")
-    return join_named_claim(read, expenses, claims)
 
 
 def _current(expense_id: str, expenses: ExpenseStore, claims: ClaimStore) -> Expense | None:

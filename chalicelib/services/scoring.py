@@ -57,7 +57,7 @@ def score_and_route(
         policy = directory.policy()
         findings = {}
         for expense in claim.expenses:
-            same_file = expenses.by_file_hash(expense.file_sha256) if expense.file_sha256 else []
+            same_file = expenses.by_file_hash(expense.evidence_key) if expense.evidence_key else []
             same_content = expenses.by_dedupe_key(expense.dedupe_key) if expense.dedupe_key else []
             findings[expense.expense_id] = assess_expense(expense, claim, policy, sightings(same_file, claim, claims),
                                                           sightings(same_content, claim, claims))
