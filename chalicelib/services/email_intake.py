@@ -75,6 +75,7 @@ Alternative: a mailbox poller in ap-east-1
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from email import message_from_bytes, policy
@@ -84,12 +85,15 @@ from pydantic import BaseModel, Field
 
 from chalicelib.domain.directory import Employee
 from chalicelib.domain.identity import SYSTEM, Principal
+from chalicelib.extraction.models import ExtractionError
+from chalicelib.extraction.text_receipt import missing_receipt_evidence, receipt_lines
 from chalicelib.intake.hints import category_of, cost_centre_of, purpose_of
 from chalicelib.intake.mime import (
     MAX_RECEIPT_BYTES,
     MAX_RECEIPTS,
     Receipt,
     Skipped,
+    body_documents,
     body_text,
     failed_verdicts,
     find_receipts,
@@ -157,6 +161,11 @@ class IntakeResult(BaseModel):
         }
 
 
+#: The e-receipt read from a message body (no attachment): stored as this file, under this part marker.
+BODY_RECEIPT_NAME = "receipt.html"
+BODY_RECEIPT_TYPE = "text/html; charset=utf-8"
+
+
 # ---- the use case ----------------------------------------------------------------------------------------------
 
 
@@ -166,6 +175,34 @@ def expense_id_for(employee_id: str, message_ref: str, receipt: Receipt) -> str:
     someone else's expense."""
     name = f"{employee_id}|{message_ref}|{receipt.index}|{receipt.sha256}"
     return f"e-{uuid.uuid5(EXPENSE_NAMESPACE, name).hex}"
+
+
+def body_expense_id_for(employee_id: str, message_ref: str, receipt: Receipt) -> str:
+    """Like ``expense_id_for``, with a fixed ``body`` marker in place of the part index: the body is no part
+    among the attachments, and a later attachment-numbering change must not move its id."""
+    name = f"{employee_id}|{message_ref}|body|{receipt.sha256}"
+    return f"e-{uuid.uuid5(EXPENSE_NAMESPACE, name).hex}"
+
+
+def body_receipt(msg, max_bytes: int) -> tuple[tuple[Receipt, bytes] | None, str]:
+    """The message body as an e-receipt (Uber, foodpanda, HKTVmall, FPS, Octopus... mail HTML has no attachment),
+    or None and why not. The same text reader as the extraction decides, so what is accepted here is read there."""
+    why = "the message body is not a receipt"
+    for data in body_documents(msg):
+        if len(data) > max_bytes:
+            why = f"the message body is over {max_bytes / 1_048_576:.0f} MB"
+            continue
+        try:
+            missing = missing_receipt_evidence(receipt_lines(data, BODY_RECEIPT_NAME))
+        except ExtractionError as exc:
+            why = exc.reason
+            continue
+        if not missing:
+            receipt = Receipt(index=0, filename=BODY_RECEIPT_NAME, content_type=BODY_RECEIPT_TYPE, size=len(data),
+                              sha256=hashlib.sha256(data).hexdigest())
+            return (receipt, data), ""
+        why = f"the message body is not a receipt ({', '.join(missing)})"
+    return None, why
 
 
 def _accepted_before(audit: Audit, entity: str, key: str) -> IntakeResult | None:
@@ -216,16 +253,20 @@ def process_raw_email(key: str, raw: bytes, directory: Directory, claims_starter
     found, skipped = find_receipts(msg, logo_cids, max_receipts, max_bytes)
     base = {"key": key, "sender": sender, "employee_id": employee.employee_id, "purpose": purpose,
             "category": category, "cost_centre": cost_centre, "skipped": skipped}
+    from_body = False
     if not found:
-        reason = "no receipt attachment (JPEG, PNG, HEIC or PDF) was found"
-        if skipped:
-            reason += f"; skipped: {'; '.join(sorted({s.reason for s in skipped}))}"
-        return finish(IntakeResult(status="no_attachment", reason=reason, **base), "email.no_attachment")
+        in_body, why_not = body_receipt(msg, max_bytes)
+        if in_body is None:
+            reason = f"no receipt attachment (JPEG, PNG, HEIC or PDF) was found, and {why_not}"
+            if skipped:
+                reason += f"; skipped: {'; '.join(sorted({s.reason for s in skipped}))}"
+            return finish(IntakeResult(status="no_attachment", reason=reason, **base), "email.no_attachment")
+        found, from_body = [in_body], True
 
     ref = message_ref(msg, raw)
     receipts = []
     for receipt, data in found:
-        wanted = expense_id_for(employee.employee_id, ref, receipt)
+        wanted = (body_expense_id_for if from_body else expense_id_for)(employee.employee_id, ref, receipt)
         expense_id = claims_starter(employee.employee_id, receipt.filename, receipt.content_type, data, purpose,
                                     category, cost_centre, key, expense_id=wanted, claim_hint=subject or None)
         receipts.append(receipt.model_copy(update={"expense_id": expense_id}))
