@@ -60,6 +60,8 @@ _GREETING = re.compile(
     r"^\S{1,12}\s*(?:先生|小姐|女士)\s*[，,]?\s*(?:您好|你好)",
     re.I,
 )
+#: A row: its cells' texts left to right, and its kind ("text", "heading" or "logo": an image's alt text).
+Row = tuple[list[str], str]
 _COLUMN_GAP = re.compile(r"\t+|\s{2,}|\u3000+")
 
 
@@ -105,14 +107,13 @@ class _Rows(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.rows: list[tuple[list[list[str]], bool]] = []  # (cells, heading)
+        self.rows: list[tuple[list[list[str]], str]] = []  # (cells, kind: "text", "heading" or "logo")
         self._stack: list[tuple[str, bool]] = []  # open tags, and whether each hides its content
         self._cells: list[list[str]] = []
         self._cell_open = False
         self._table_cells: list[bool] = []  # per open <table>: was a cell open around it
-        self._heading = False
+        self._kind = "text"
         self._pre = 0
-        self._seen_text = False
 
     # -- state ----------------------------------------------------------------------------------------------
     @property
@@ -123,9 +124,9 @@ class _Rows(HTMLParser):
         cells = [[line for line in cell if line.strip()] for cell in self._cells]
         cells = [cell for cell in cells if cell]
         if cells:
-            self.rows.append((cells, self._heading))
+            self.rows.append((cells, self._kind))
         self._cells = [[""]] if self._cell_open else []
-        self._heading = False
+        self._kind = "text"
 
     def _new_line(self) -> None:
         if self._cell_open and self._cells:
@@ -138,8 +139,6 @@ class _Rows(HTMLParser):
         if not self._cells:
             self._cells = [[""]]
         self._cells[-1][-1] += text
-        if text.strip():
-            self._seen_text = True
 
     def _close_to(self, tag: str) -> None:
         """Pop open tags down to ``tag`` (mail HTML leaves <td>, <p>, <li> unclosed)."""
@@ -185,8 +184,8 @@ class _Rows(HTMLParser):
             self._cell_open = True
         elif tag in _BLOCK:
             self._new_line()
-        if tag in _HEADINGS:
-            self._heading = True
+        if tag in _HEADINGS and self._kind == "text":
+            self._kind = "heading"
         if tag == "pre":
             self._pre += 1
 
@@ -223,15 +222,15 @@ class _Rows(HTMLParser):
         return 0
 
     def _image(self, values: dict[str, str]) -> None:
-        """A logo's alt text before any other text names the sender (``<img alt="foodpanda">``); tracking
-        pixels and later images say nothing."""
+        """An image's alt text, kept as a "logo" row: the first thing in the (forwarded) mail is the sender's logo
+        and names it (``<img alt="foodpanda">``); later ones are dropped with the rows. Tracking pixels say nothing."""
         alt = _LOGO_WORD.sub("", values.get("alt", "")).strip(" -|")
         tiny = any(values.get(k, "").strip() in ("0", "1", "1px", "0px") for k in ("width", "height"))
-        if self._seen_text or self._hidden or tiny or len(alt) < 2:
+        if self._hidden or tiny or len(alt) < 2:
             return
         self._new_line()
         self._add(alt)
-        self._heading = True
+        self._kind = "logo"
         self._new_line()
 
     def handle_data(self, data: str) -> None:
@@ -255,8 +254,8 @@ class _Rows(HTMLParser):
         self._flush()
 
 
-def html_rows(markup: str) -> list[tuple[list[str], bool]]:
-    """Visible rows of an HTML body: (cell texts left to right, is a heading). A cell with several lines
+def html_rows(markup: str) -> list[Row]:
+    """Visible rows of an HTML body. A cell with several lines
     (``<p>`` or ``<br>`` inside a ``<td>``) spreads over as many rows, its lines beside the other cells' lines."""
     parser = _Rows()
     try:
@@ -264,25 +263,25 @@ def html_rows(markup: str) -> list[tuple[list[str], bool]]:
         parser.close()
     except Exception:  # noqa: S110  malformed markup: keep the rows read so far
         parser._flush()
-    out: list[tuple[list[str], bool]] = []
-    for cells, heading in parser.rows:
+    out: list[Row] = []
+    for cells, kind in parser.rows:
         depth = max(len(cell) for cell in cells)
         for i in range(depth):
             texts = [_tidy(cell[i]) for cell in cells if i < len(cell)]
             texts = [t for t in texts if t]
             if texts:
-                out.append((texts, heading))
+                out.append((texts, kind))
     return out
 
 
-def text_rows(text: str) -> list[tuple[list[str], bool]]:
+def text_rows(text: str) -> list[Row]:
     """Rows of a plain-text body: one per line, columns split on tabs or runs of two or more spaces."""
-    out: list[tuple[list[str], bool]] = []
+    out: list[Row] = []
     for line in text.replace("\r\n", "\n").split("\n"):
         cells = [_tidy(c) for c in _COLUMN_GAP.split(line)]
         cells = [c for c in cells if c]
         if cells:
-            out.append((cells, False))
+            out.append((cells, "text"))
     return out
 
 
@@ -293,18 +292,18 @@ def _tidy(text: str) -> str:
 # ---- forwarded and quoted mail ----------------------------------------------------------------------------
 
 
-def _unquote(rows: list[tuple[list[str], bool]]) -> list[tuple[list[str], bool]]:
+def _unquote(rows: list[Row]) -> list[Row]:
     """Plain-text replies quote with ``>``: the quoted text is the receipt, the prefix is noise."""
     out = []
-    for cells, heading in rows:
+    for cells, kind in rows:
         first = re.sub(r"^(?:>\s?)+", "", cells[0]).strip()
         rest = cells[1:]
         if first or rest:
-            out.append(([first, *rest] if first else rest, heading))
+            out.append(([first, *rest] if first else rest, kind))
     return out
 
 
-def forwarded_part(rows: list[tuple[list[str], bool]]) -> list[tuple[list[str], bool]]:
+def forwarded_part(rows: list[Row]) -> list[Row]:
     """The rows of the forwarded message: everything after the last forward marker and its header block
     (From/Date/Subject/To), so the employee's note and the forwarding headers are not read as the receipt."""
     rows = _unquote(rows)
@@ -319,8 +318,15 @@ def forwarded_part(rows: list[tuple[list[str], bool]]) -> list[tuple[list[str], 
     return _without_greetings(rows[start:])
 
 
-def _without_greetings(rows: list[tuple[list[str], bool]]) -> list[tuple[list[str], bool]]:
-    return [(cells, heading) for cells, heading in rows if not (len(cells) == 1 and _GREETING.search(cells[0]))]
+def _without_greetings(rows: list[Row]) -> list[Row]:
+    """Drops salutations, and logos' alt texts except one before any text (the sender's logo)."""
+    out: list[Row] = []
+    for cells, kind in rows:
+        if kind == "logo" and any(k != "logo" for _, k in out):
+            continue
+        if not (len(cells) == 1 and _GREETING.search(cells[0])):
+            out.append((cells, kind))
+    return out
 
 
 # ---- rows -> positioned lines -----------------------------------------------------------------------------
@@ -332,12 +338,12 @@ def _is_amount(text: str) -> bool:
                              text.strip())) and any(money for _, money, _ in normalise.find_amounts(text))
 
 
-def rows_to_lines(rows: list[tuple[list[str], bool]], page: int = 1) -> list[OcrLine]:
+def rows_to_lines(rows: list[Row], page: int = 1) -> list[OcrLine]:
     """Boxes top to bottom like a clean scan: every row the same height (headings taller), cells spread left to
     right over the page width, an amount cell flush with its slot's right edge."""
     if not rows:
         return []
-    heights = [_HEADING_SCALE if heading else 1.0 for _, heading in rows]
+    heights = [1.0 if kind == "text" else _HEADING_SCALE for _, kind in rows]
     unit = 1.0 / (sum(heights) + 2)
     lines: list[OcrLine] = []
     y = unit
