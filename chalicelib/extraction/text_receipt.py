@@ -60,8 +60,10 @@ _GREETING = re.compile(
     r"^\S{1,12}\s*(?:先生|小姐|女士)\s*[，,]?\s*(?:您好|你好)",
     re.I,
 )
-#: A row: its cells' texts left to right, and its kind ("text", "heading" or "logo": an image's alt text).
+#: A row: its cells' texts left to right, and its kind ("text", "heading", or "logo": only a logo's alt text).
 Row = tuple[list[str], str]
+#: Marks a cell that is an image's alt text until the rows are final (then it is kept only as the first thing).
+_LOGO_MARK = "\x00"
 _COLUMN_GAP = re.compile(r"\t+|\s{2,}|\u3000+")
 
 
@@ -145,8 +147,9 @@ class _Rows(HTMLParser):
         if not any(t == tag for t, _ in self._stack):
             return
         while self._stack:
-            t, _ = self._stack.pop()
-            self._ended(t)
+            t, hides = self._stack.pop()
+            if not hides and not self._hidden:  # its start was read, so its end is too
+                self._ended(t)
             if t == tag:
                 return
 
@@ -200,8 +203,6 @@ class _Rows(HTMLParser):
         self._close_to(tag)
 
     def _ended(self, tag: str) -> None:
-        if self._hidden or tag in _SKIP:
-            return
         if tag == "table":
             self._flush()
             self._cell_open = self._table_cells.pop() if self._table_cells else False
@@ -228,10 +229,12 @@ class _Rows(HTMLParser):
         tiny = any(values.get(k, "").strip() in ("0", "1", "1px", "0px") for k in ("width", "height"))
         if self._hidden or tiny or len(alt) < 2:
             return
-        self._new_line()
-        self._add(alt)
-        self._kind = "logo"
-        self._new_line()
+        if self._cell_open and self._cells:  # a cell of its own just before the image's cell: lines stay aligned
+            self._cells.insert(len(self._cells) - 1, [_LOGO_MARK + alt])
+            return
+        self._flush()
+        self._add(_LOGO_MARK + alt)
+        self._flush()
 
     def handle_data(self, data: str) -> None:
         if self._hidden:
@@ -250,7 +253,9 @@ class _Rows(HTMLParser):
     def close(self) -> None:
         super().close()
         while self._stack:
-            self._ended(self._stack.pop()[0])
+            tag, hides = self._stack.pop()
+            if not hides and not self._hidden:
+                self._ended(tag)
         self._flush()
 
 
@@ -261,7 +266,7 @@ def html_rows(markup: str) -> list[Row]:
     try:
         parser.feed(markup)
         parser.close()
-    except Exception:  # noqa: S110  malformed markup: keep the rows read so far
+    except Exception:  # malformed markup: keep the rows read so far
         parser._flush()
     out: list[Row] = []
     for cells, kind in parser.rows:
@@ -319,13 +324,17 @@ def forwarded_part(rows: list[Row]) -> list[Row]:
 
 
 def _without_greetings(rows: list[Row]) -> list[Row]:
-    """Drops salutations, and logos' alt texts except one before any text (the sender's logo)."""
+    """Drops salutations, and images' alt texts except those before any text (the sender's logo, which names
+    it); product photos and payment-brand icons further down say nothing the text does not."""
     out: list[Row] = []
     for cells, kind in rows:
-        if kind == "logo" and any(k != "logo" for _, k in out):
+        logo_first = not any(k != "logo" for _, k in out)
+        kept = [c.removeprefix(_LOGO_MARK) for c in cells if logo_first or not c.startswith(_LOGO_MARK)]
+        kept = [c for c in kept if c.strip()]
+        if not kept or (len(kept) == 1 and _GREETING.search(kept[0])):
             continue
-        if not (len(cells) == 1 and _GREETING.search(cells[0])):
-            out.append((cells, kind))
+        logo = all(c.startswith(_LOGO_MARK) for c in cells)
+        out.append((kept, "logo" if logo else kind))
     return out
 
 

@@ -45,6 +45,12 @@ def test_hidden_text_scripts_styles_and_tracking_pixels_are_dropped():
     assert texts(markup) == [["Shown"]]
 
 
+def test_a_hidden_table_does_not_unbalance_the_tables_after_it():
+    markup = ('<table><tr><td>Shop</td></tr></table><table style="display:none"><tr><td>x</td></tr></table>'
+              "<table><tr><td>Total</td><td>$5.00</td></tr></table><p>after</p>")
+    assert texts(markup) == [["Shop"], ["Total", "$5.00"], ["after"]]
+
+
 def test_entities_br_blocks_and_nbsp():
     markup = "<div>Tip&nbsp;&amp;&nbsp;tolls<br>&#36;20.00</div><p>A</p><p>B</p>"
     assert texts(markup) == [["Tip & tolls"], ["$20.00"], ["A"], ["B"]]
@@ -65,10 +71,14 @@ def test_nested_layout_tables_give_the_inner_rows():
 def test_the_first_logo_alt_names_the_sender_later_images_do_not():
     markup = ('<img src="x.png" alt="foodpanda logo"><p>Order summary</p>'
               '<img src="p.jpg" alt="Big Mac photo"><p>Total $1.00</p>')
-    assert tr.html_rows(markup) == [(["foodpanda"], "logo"), (["Order summary"], "text"),
-                                    (["Big Mac photo"], "logo"), (["Total $1.00"], "text")]
     rows = tr.forwarded_part(tr.html_rows(markup))
-    assert [cells for cells, _ in rows] == [["foodpanda"], ["Order summary"], ["Total $1.00"]]
+    assert rows == [(["foodpanda"], "logo"), (["Order summary"], "text"), (["Total $1.00"], "text")]
+
+
+def test_an_icon_beside_text_drops_only_the_icon_not_the_row():
+    markup = ('<p>Shop</p><table><tr><td><img src="visa.png" alt="Visa" width="24"> Visa ••••4821</td>'
+              "<td>HK$186.30</td></tr></table>")
+    assert [cells for cells, _ in tr.forwarded_part(tr.html_rows(markup))] == [["Shop"], ["Visa ••••4821", "HK$186.30"]]
 
 
 def test_greetings_are_not_receipt_lines():
