@@ -53,9 +53,19 @@ What is retained where
     * logs: the raw key, the masked sender, counts and the outcome. Never bodies, subjects, filenames'
       contents or addresses in clear.
 
+E-receipts in the body
+    Ride-hailing, food delivery, online shops and payment apps (Uber, foodpanda, HKTVmall, FPS, PayMe, Octopus)
+    send the receipt AS the HTML mail, with no attachment. When a message has no receipt attachment, its body (the
+    HTML part, else the plain one; the attached message's for a "forward as attachment") is read by the same text
+    reader the extraction uses (``chalicelib.extraction.text_receipt``); if it shows a total-like label with an
+    amount, a date and a name, it is stored as ``receipt.html`` (re-encoded to UTF-8) through the same
+    ``claims_starter``, and the extraction reads its text without OCR (forwarded mails: only the forwarded part).
+    A newsletter or a "please find attached" note stays ``no_attachment`` with the reason. The stored HTML is
+    evidence, never a page: its presigned links make S3 answer it as a plain-text download.
+
 Idempotency
     A raw-mail event may arrive twice, and the same message may be sent twice (two raw keys, one Message-ID).
-    Claim ids are uuid5(employee, Message-ID, part index, file hash), so every run writes the same upload
+    Claim ids are uuid5(employee, Message-ID, part index or ``body``, file hash), so every run writes the same upload
     keys; the starter skips keys that exist (no second object, no second event) and ``process_upload``
     ignores a claim it already has. A raw key whose last audit record is ``email.accepted`` is not even
     parsed again; a rejected one is (the directory may have been fixed since).
