@@ -6,12 +6,20 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from email import message_from_bytes, policy
 
+import boto3
 import pytest
+from moto import mock_aws
 
-from chalicelib.extraction.service import extract_document_detailed
+from chalicelib.adapters.aws import BlobStore
+from chalicelib.adapters.intake_uploads import UploadsBucketStarter
+from chalicelib.domain.expense import ExpenseStatus
+from chalicelib.extraction.service import extract_document, extract_document_detailed
 from chalicelib.services import email_intake as ei
+from chalicelib.services import extraction
 from tests import ereceipt_mail as mails
+from tests.fakes import bootstrap_fakes
 from tests.unit.test_email_intake import EMPLOYEES, Audit, Directory, Starter
 
 TODAY = datetime.date(2026, 12, 1)
@@ -155,9 +163,25 @@ def test_body_receipt_ids_are_stable_on_replay_and_distinct_from_attachment_ids(
 
 
 def test_an_attachment_wins_over_a_receipt_like_body():
-    from email import message_from_bytes, policy
-
     msg = message_from_bytes(mails.redirected("uber"), policy=policy.default)
     msg.add_attachment(b"%PDF-1.4 receipt", maintype="application", subtype="pdf", filename="trip.pdf")
     result, starter, _ = run(msg.as_bytes())
     assert result.status == "accepted" and [c["filename"] for c in starter.calls] == ["trip.pdf"]
+
+
+def test_the_body_receipt_goes_the_normal_uploads_path_to_an_extracted_expense():
+    """Through the uploads bucket (moto) and ``process_upload`` with the real extractor: no second code path."""
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="ap-east-1")
+        s3.create_bucket(Bucket="uploads", CreateBucketConfiguration={"LocationConstraint": "ap-east-1"})
+        blobs = BlobStore(s3, "uploads")
+        result = ei.process_raw_email("inbound/uber", mails.redirected("uber"), Directory(),
+                                      UploadsBucketStarter(blobs), Audit())
+        [obj] = s3.list_objects_v2(Bucket="uploads")["Contents"]
+        assert obj["Key"] == f"receipts/E201/{result.expense_ids[0]}/receipt.html"
+        app = bootstrap_fakes()
+        expense = extraction.process_upload(obj["Key"], blobs, app.expenses, app.claims, app.directory,
+                                            extract_document, max_bytes=15 * 1024 * 1024)
+    assert expense.status == ExpenseStatus.EXTRACTED and expense.content_type == "text/html; charset=utf-8"
+    assert (expense.vendor, expense.total.amount, expense.total.currency) == ("Uber", Decimal("186.30"), "HKD")
+    assert expense.category == "taxi"  # named by the mail (its subject says "trip")
