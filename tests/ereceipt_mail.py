@@ -1,7 +1,7 @@
 """E-receipt mails for tests, built the way the senders' systems build them: multipart/alternative (a text part
 and the HTML of ``tests/fixtures/ereceipts/<kind>.html``), optionally in another charset, or forwarded the way
-Gmail and Apple Mail forward. The HTML files are kept in UTF-8 so they read in any editor; a Big5 message is
-encoded here (its ``<meta charset=big5>`` is then true). All names, numbers and addresses are made up."""
+Gmail and Apple Mail forward. The HTML files are kept in UTF-8 so they read in any editor; a Big5 or GB2312 message
+is encoded here (its ``<meta charset>`` is then true). All names, numbers and addresses are made up."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ SENDERS = {
                 "Sat, 21 Nov 2026 08:12:09 +0800"),
     "big5_fairwood": ("大快活 Fairwood <order@fairwood.example.hk>", "網上訂餐收據 FW2611240193",
                       "Tue, 24 Nov 2026 12:49:00 +0800"),
+    "gb2312_didi": ("滴滴出行 <noreply@didi.example.cn>", "滴滴出行行程报销单", "Sun, 15 Nov 2026 19:45:00 +0800"),
     "newsletter": ("Example Shop <news@shop.example.com>", "Weekend Flash Sale 週末快閃優惠",
                    "Fri, 27 Nov 2026 10:00:00 +0800"),
 }

@@ -60,6 +60,7 @@ KINDS = [
     ("payme", "utf-8", ("2026-11-20", "88.00", "HKD")),
     ("octopus", "utf-8", ("2026-11-21", "42.50", "HKD")),  # the 餘額 (356.80) and last add value are not the total
     ("big5_fairwood", "big5", ("2026-11-24", "74.00", "HKD")),  # a Big5-encoded 繁中 mail
+    ("gb2312_didi", "gb2312", ("2026-11-15", "45.00", "CNY")),  # a GB2312 简体 mail: ¥ without kana is renminbi
 ]
 
 
@@ -79,6 +80,7 @@ VENDORS = [
     ("deliveroo", "utf-8", "Deliveroo", False),
     ("hktvmall", "utf-8", "HKTVmall", False),
     ("big5_fairwood", "big5", "大快活 Fairwood", False),
+    ("gb2312_didi", "gb2312", "滴滴出行", False),
     pytest.param("amazon_jp", "utf-8", "Amazon.co.jp", False, marks=pytest.mark.xfail(strict=True, reason=(
         "resolver: the 'fuller name' rule prefers the sentence repeating the logo's name ('Amazon.co.jp を"
         "ご利用いただき…'); and the delivery date (お届け予定) competes with the order date (注文日), so the date "
