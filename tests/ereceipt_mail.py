@@ -46,6 +46,7 @@ def fixture_html(kind: str) -> str:
 def text_version(markup: str) -> str:
     """The text/plain alternative senders generate from their HTML (crudely, as they do)."""
     markup = re.sub(r"(?is)<(script|style|head)\b.*?</\1>", "", markup)
+    markup = re.sub(r"(?is)<(div|span)\b[^>]*display:\s*none[^>]*>.*?</\1>", "", markup)  # the preheader
     markup = re.sub(r"(?i)<br\s*/?>|</(p|div|tr|h\d|li)>", "\n", markup)
     markup = re.sub(r"(?i)</t[dh]>", "  ", markup)
     text = html.unescape(re.sub(r"<[^>]+>", "", markup))

@@ -58,7 +58,8 @@ _FORWARD_HEADER = re.compile(
 )
 #: A salutation names the customer, not the merchant: it is dropped (it would otherwise compete for the vendor).
 _GREETING = re.compile(
-    r"^(?:hi|hello|dear|hey|親愛的|亲爱的|尊敬的)\b|^(?:hi|hello|dear)\s|(?:様|さま|您好|你好)\s*[!！,，。]?$|"
+    r"^(?:hi|hello|hey|dear)\b[^.!?。,，]{0,40}[,，!！]|^dear\s|^(?:親愛的|亲爱的|尊敬的)|"
+    r"(?:様|さま|您好|你好)\s*[!！,，。]?$|"
     r"^\S{1,12}\s*(?:先生|小姐|女士)\s*[，,]?\s*(?:您好|你好)",
     re.I,
 )

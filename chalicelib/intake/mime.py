@@ -303,8 +303,8 @@ def plain_as_html(text: str) -> bytes:
 
 
 def body_documents(msg: EmailMessage) -> list[bytes]:
-    """The bodies that may be an e-receipt, as UTF-8 HTML files: the message's own (HTML preferred: its tables
-    keep labels beside amounts), then that of each message attached to it (a receipt forwarded as attachment)."""
+    """The bodies that may be an e-receipt, as UTF-8 HTML files, best first: the message's own (HTML before plain
+    text: its tables keep labels beside amounts), then each attached message's (a receipt forwarded as attachment)."""
     out: list[bytes] = []
     messages: list[EmailMessage] = [msg]
     for part in msg.walk():
@@ -314,15 +314,16 @@ def body_documents(msg: EmailMessage) -> list[bytes]:
             if isinstance(inner, EmailMessage):
                 messages.append(inner)
     for message in messages:
-        try:
-            part = message.get_body(preferencelist=("html", "plain"))
-        except Exception:  # a broken structure: no body to read
-            part = None
-        if part is None or part.get_content_disposition() == "attachment":
-            continue
-        text = _part_text(part)
-        if text.strip():
-            out.append(as_utf8_html(text) if part.get_content_subtype() == "html" else plain_as_html(text))
+        for subtype in ("html", "plain"):  # the plain alternative too: some senders' HTML is only a picture
+            try:
+                part = message.get_body(preferencelist=(subtype,))
+            except Exception:  # a broken structure: no body to read
+                part = None
+            if part is None or part.get_content_disposition() == "attachment":
+                continue
+            text = _part_text(part)
+            if text.strip():
+                out.append(as_utf8_html(text) if subtype == "html" else plain_as_html(text))
     return out
 
 

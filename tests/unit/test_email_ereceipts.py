@@ -187,3 +187,12 @@ def test_the_body_receipt_goes_the_normal_uploads_path_to_an_extracted_expense()
     assert expense.status == ExpenseStatus.EXTRACTED and expense.content_type == "text/html; charset=utf-8"
     assert (expense.vendor, expense.total.amount, expense.total.currency) == ("Uber", Decimal("186.30"), "HKD")
     assert expense.category == "taxi"  # named by the mail (its subject says "trip")
+
+
+def test_when_the_html_is_only_a_picture_the_plain_alternative_is_read():
+    msg = message_from_bytes(mails.redirected("uber"), policy=policy.default)
+    html_part = msg.get_body(preferencelist=("html",))
+    html_part.set_content('<html><body><img src="https://img.example.com/receipt-7f3a.png" alt=""></body></html>',
+                          subtype="html")
+    receipt = extracted(msg.as_bytes())
+    assert (receipt.total, receipt.date) == (Decimal("186.30"), datetime.date(2026, 11, 3))

@@ -82,8 +82,9 @@ def test_an_icon_beside_text_drops_only_the_icon_not_the_row():
 
 
 def test_greetings_are_not_receipt_lines():
-    rows = tr.forwarded_part(tr.text_rows("Hi Chris,\n陳先生，您好！\nChris 様\nDear customer\nTotal  $5.00\n"))
-    assert [cells for cells, _ in rows] == [["Total", "$5.00"]]
+    rows = tr.forwarded_part(tr.text_rows("Hi Chris,\n陳先生，您好！\nChris 様\nDear customer\nHello Kitty Café\n"
+                                          "Hi-Fi Corner\nHEYTEA 喜茶\nTotal  $5.00\n"))
+    assert [cells for cells, _ in rows] == [["Hello Kitty Café"], ["Hi-Fi Corner"], ["HEYTEA 喜茶"], ["Total", "$5.00"]]
 
 
 def test_plain_text_columns_split_on_two_spaces_or_tabs():
