@@ -116,7 +116,8 @@ class _Rows(HTMLParser):
         self._stack: list[tuple[str, bool]] = []  # open tags, and whether each hides its content
         self._cells: list[list[str]] = []
         self._cell_open = False
-        self._table_cells: list[bool] = []  # per open <table>: was a cell open around it
+        # per open <table>: the row around it (was a cell open, its cells, its kind) and where its rows start
+        self._tables: list[tuple[bool, list[list[str]], str, int]] = []
         self._kind = "text"
         self._pre = 0
 
@@ -177,10 +178,10 @@ class _Rows(HTMLParser):
         if self._hidden:
             return
         if tag == "table":
-            self._flush()
-            self._table_cells.append(self._cell_open)
-            self._cell_open = False
-            self._cells = []
+            if not self._cell_open:
+                self._flush()
+            self._tables.append((self._cell_open, self._cells, self._kind, len(self.rows)))
+            self._cell_open, self._cells, self._kind = False, [], "text"
         elif tag == "tr":
             self._flush()
         elif tag in _CELLS:
@@ -207,9 +208,7 @@ class _Rows(HTMLParser):
 
     def _ended(self, tag: str) -> None:
         if tag == "table":
-            self._flush()
-            self._cell_open = self._table_cells.pop() if self._table_cells else False
-            self._cells = [[""]] if self._cell_open else []
+            self._end_table()
         elif tag == "tr":
             self._flush()
         elif tag in _CELLS:
@@ -218,6 +217,35 @@ class _Rows(HTMLParser):
             self._new_line()
         if tag == "pre":
             self._pre = max(0, self._pre - 1)
+
+    def _end_table(self) -> None:
+        """A table inside a cell whose rows have one cell each only wraps that cell's text (templates wrap every
+        label and every amount in a table of its own): its rows become lines of the outer cell, so a label and
+        its amount stay on one row. A real table inside a cell is rows of its own, after the outer row so far."""
+        self._flush()
+        if not self._tables:
+            self._cell_open, self._cells = False, []
+            return
+        was_open, outer, kind, start = self._tables.pop()
+        inner = self.rows[start:]
+        if was_open and all(len(cells) == 1 for cells, _ in inner):
+            del self.rows[start:]
+            cell = outer[-1] if outer else [""]
+            if cell and not cell[-1].strip():
+                cell.pop()
+            cell.extend(line for cells, _ in inner for line in cells[0])
+            cell.append("")
+            if not outer:
+                outer.append(cell)
+            self._cell_open, self._cells, self._kind = True, outer, kind
+            return
+        if was_open:
+            before = [[line for line in c if line.strip()] for c in outer]
+            before = [c for c in before if c]
+            if before:
+                self.rows.insert(start, (before, kind))
+        self._cell_open, self._kind = was_open, "text"
+        self._cells = [[""]] if was_open else []
 
     def _last_table(self) -> int:
         for i in range(len(self._stack) - 1, -1, -1):

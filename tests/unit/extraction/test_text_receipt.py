@@ -45,6 +45,21 @@ def test_hidden_text_scripts_styles_and_tracking_pixels_are_dropped():
     assert texts(markup) == [["Shown"]]
 
 
+def test_a_label_and_an_amount_each_wrapped_in_a_table_of_their_own_stay_on_one_row():
+    # the shape of Uber's and MJML-built mails: every cell's text sits in a one-cell table
+    markup = ("<table><tr><td><table><tr><td>Trip fare</td></tr></table></td>"
+              "<td><table><tr><td><p>HK$152.00</p></td></tr></table></td></tr>"
+              "<tr><td><table><tr><td>Total</td></tr><tr><td>incl. tolls</td></tr></table></td>"
+              "<td><table><tr><td>HK$186.30</td></tr></table></td></tr></table>")
+    assert texts(markup) == [["Trip fare", "HK$152.00"], ["Total", "HK$186.30"], ["incl. tolls"]]
+
+
+def test_a_real_table_inside_a_cell_comes_after_the_cells_text():
+    markup = ("<table><tr><td>Order summary<table><tr><td>Total</td><td>$5.00</td></tr></table>thanks</td>"
+              "<td>side</td></tr></table>")
+    assert texts(markup) == [["Order summary"], ["Total", "$5.00"], ["thanks", "side"]]
+
+
 def test_a_hidden_table_does_not_unbalance_the_tables_after_it():
     markup = ('<table><tr><td>Shop</td></tr></table><table style="display:none"><tr><td>x</td></tr></table>'
               "<table><tr><td>Total</td><td>$5.00</td></tr></table><p>after</p>")
