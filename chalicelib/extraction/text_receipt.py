@@ -38,12 +38,16 @@ _BLOCK = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6"
           "tfoot", "main", "nav", "aside", "form", "fieldset", "figure", "figcaption"}
 _HEADINGS = {"h1", "h2", "h3"}
 _CELLS = {"td", "th"}
+#: Styles no reader sees. Not ``font-size:0``: MJML and other builders put it on column wrappers (against gaps
+#: between inline blocks) and set the size again inside, so the text is visible.
 _HIDDEN_STYLE = re.compile(
-    r"display\s*:\s*none|visibility\s*:\s*hidden|mso-hide\s*:\s*all|max-height\s*:\s*0(?:px)?\s*(?:;|$|!)|"
-    r"font-size\s*:\s*0(?:px)?\s*(?:;|$|!)",
+    r"display\s*:\s*none|visibility\s*:\s*hidden|mso-hide\s*:\s*all|opacity\s*:\s*0(?:\.0*)?\s*(?:;|$|!)",
     re.I,
 )
-_HIDDEN_CLASS = re.compile(r"preheader|preview-?text|hidden|visually-?hidden|sr-only", re.I)
+_ZERO_HEIGHT = re.compile(r"max-height\s*:\s*0(?:px)?\s*(?:;|$|!)", re.I)
+_OVERFLOW_HIDDEN = re.compile(r"overflow\s*:\s*hidden", re.I)
+#: Whole class names only: "mobile-hidden" or "hide-desktop" hide one of two copies, not the text itself.
+_HIDDEN_CLASSES = {"preheader", "preview-text", "previewtext", "preview", "hidden", "visually-hidden", "sr-only"}
 _LOGO_WORD = re.compile(r"\b(?:logo|標誌|标志|icon|banner)\b", re.I)
 #: Markers a mail client writes above a forwarded or quoted message; the receipt is below them.
 _FORWARD_MARKER = re.compile(
@@ -171,9 +175,11 @@ class _Rows(HTMLParser):
             if tag in ("br", "hr") and not self._hidden:
                 self._new_line()
             return
+        style = values.get("style", "")
         hidden = (tag in _SKIP or "hidden" in values or values.get("aria-hidden") == "true"
-                  or bool(_HIDDEN_STYLE.search(values.get("style", "")))
-                  or bool(_HIDDEN_CLASS.search(values.get("class", ""))))
+                  or bool(_HIDDEN_STYLE.search(style))
+                  or bool(_ZERO_HEIGHT.search(style) and _OVERFLOW_HIDDEN.search(style))
+                  or not _HIDDEN_CLASSES.isdisjoint(values.get("class", "").lower().split()))
         self._stack.append((tag, hidden))
         if self._hidden:
             return

@@ -38,8 +38,9 @@ def test_table_rows_keep_label_and_amount_on_one_row_with_the_amount_at_the_righ
 def test_hidden_text_scripts_styles_and_tracking_pixels_are_dropped():
     markup = ('<html><head><title>T</title><style>.a{color:red}</style><script>var total="$1"</script></head><body>'
               '<div class="preheader" style="display:none">Total HK$999.99</div>'
-              '<span style="font-size:0px">hidden 1</span><div hidden>hidden 2</div>'
-              '<div style="mso-hide:all;max-height:0">hidden 3</div>'
+              '<span style="opacity:0">hidden 1</span><div hidden>hidden 2</div>'
+              '<div style="mso-hide:all">hidden 3</div><div style="max-height:0px;overflow:hidden">hidden 4</div>'
+              '<p aria-hidden="true">hidden 5</p><p class="sr-only">hidden 6</p>'
               '<img src="https://t.example.com/o.gif" width="1" height="1" alt="pixel">'
               "<p>Shown</p></body></html>")
     assert texts(markup) == [["Shown"]]
@@ -64,6 +65,12 @@ def test_a_hidden_table_does_not_unbalance_the_tables_after_it():
     markup = ('<table><tr><td>Shop</td></tr></table><table style="display:none"><tr><td>x</td></tr></table>'
               "<table><tr><td>Total</td><td>$5.00</td></tr></table><p>after</p>")
     assert texts(markup) == [["Shop"], ["Total", "$5.00"], ["after"]]
+
+
+def test_mjml_wrappers_with_font_size_0_and_one_of_two_copies_stay_visible():
+    markup = ('<div style="font-size:0px;text-align:left"><div style="font-size:14px">Total $5.00</div></div>'
+              '<p class="mobile-hidden">Shop</p><p class="hide-desktop">Shop</p>')
+    assert texts(markup) == [["Total $5.00"], ["Shop"], ["Shop"]]
 
 
 def test_entities_br_blocks_and_nbsp():
