@@ -154,6 +154,7 @@ class IntakeResult(BaseModel):
     receipts: list[Receipt] = Field(default_factory=list)
     skipped: list[Skipped] = Field(default_factory=list)
     replayed: bool = False  # this raw key was accepted before: nothing was written again
+    body_receipt: bool = False  # the receipt is the message body itself (an e-receipt), stored as receipt.html
 
     def audit_record(self) -> dict:
         """What the audit trail keeps: no subject, body, purpose text or clear address."""
@@ -165,6 +166,7 @@ class IntakeResult(BaseModel):
             "employee_id": self.employee_id,
             "expense_ids": self.expense_ids,
             "receipts": len(self.receipts),
+            "body_receipt": self.body_receipt,
             "skipped": [s.reason for s in self.skipped],
             "category": self.category,
             "cost_centre": self.cost_centre,
@@ -281,4 +283,4 @@ def process_raw_email(key: str, raw: bytes, directory: Directory, claims_starter
                                     category, cost_centre, key, expense_id=wanted, claim_hint=subject or None)
         receipts.append(receipt.model_copy(update={"expense_id": expense_id}))
     return finish(IntakeResult(status="accepted", receipts=receipts, expense_ids=[r.expense_id for r in receipts],
-                               **base), "email.accepted")
+                               body_receipt=from_body, **base), "email.accepted")

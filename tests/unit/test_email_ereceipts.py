@@ -41,6 +41,7 @@ def stored_receipt(raw: bytes) -> bytes:
     assert result.expense_ids == [call["expense_id"]]
     [(_, action, after)] = audit.records
     assert action == "email.accepted" and after["receipts"] == 1 and after["expense_ids"] == result.expense_ids
+    assert after["body_receipt"] is True and result.receipts[0].filename == "receipt.html"
     call["data"].decode("utf-8")  # re-encoded to UTF-8 whatever the part's charset was
     return call["data"]
 
@@ -167,8 +168,9 @@ def test_body_receipt_ids_are_stable_on_replay_and_distinct_from_attachment_ids(
 def test_an_attachment_wins_over_a_receipt_like_body():
     msg = message_from_bytes(mails.redirected("uber"), policy=policy.default)
     msg.add_attachment(b"%PDF-1.4 receipt", maintype="application", subtype="pdf", filename="trip.pdf")
-    result, starter, _ = run(msg.as_bytes())
+    result, starter, audit = run(msg.as_bytes())
     assert result.status == "accepted" and [c["filename"] for c in starter.calls] == ["trip.pdf"]
+    assert audit.records[0][2]["body_receipt"] is False
 
 
 def test_the_body_receipt_goes_the_normal_uploads_path_to_an_extracted_expense():
