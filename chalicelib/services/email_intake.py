@@ -89,6 +89,7 @@ import hashlib
 import logging
 import uuid
 from email import message_from_bytes, policy
+from email.message import EmailMessage
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
@@ -196,7 +197,7 @@ def body_expense_id_for(employee_id: str, message_ref: str, receipt: Receipt) ->
     return f"e-{uuid.uuid5(EXPENSE_NAMESPACE, name).hex}"
 
 
-def body_receipt(msg, max_bytes: int) -> tuple[tuple[Receipt, bytes] | None, str]:
+def body_receipt(msg: EmailMessage, max_bytes: int) -> tuple[tuple[Receipt, bytes] | None, str]:
     """The message body as an e-receipt (Uber, foodpanda, HKTVmall, FPS, Octopus... mail HTML has no attachment),
     or None and why not. The same text reader as the extraction decides, so what is accepted here is read there."""
     why = "the message body is not a receipt"
