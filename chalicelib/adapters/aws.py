@@ -47,9 +47,11 @@ class BlobStore:
 
     def view_url(self, key: str, version_id: str | None, seconds: int) -> str:
         """A short-lived GET of exactly this version, for a page's <img>: the receipt shown is the one that was read,
-        even if the key was overwritten since (signed locally, no request is made)."""
+        even if the key was overwritten since (signed locally, no request is made). An e-mailed HTML receipt is
+        evidence, never a page: S3 is told to answer it as a plain-text download, so no browser renders it."""
         return self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key,
-                                                                     **_version(version_id)}, ExpiresIn=seconds)
+                                                                     **_version(version_id), **_as_download(key)},
+                                               ExpiresIn=seconds)
 
     def head(self, key: str, version_id: str | None = None) -> dict:
         """The object's metadata (of one version, when given; the current one otherwise)."""
@@ -79,6 +81,13 @@ class BlobStore:
         url = self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": "-"}, ExpiresIn=60)
         parts = urlsplit(url)
         return f"{parts.scheme}://{parts.netloc}"
+
+
+def _as_download(key: str) -> dict:
+    if not key.lower().endswith((".html", ".htm")):
+        return {}
+    return {"ResponseContentType": "text/plain; charset=utf-8",
+            "ResponseContentDisposition": 'attachment; filename="e-receipt.html"'}
 
 
 def _version(version_id: str | None) -> dict:

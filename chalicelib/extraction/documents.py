@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import text_receipt
 from .models import BoundingBox, DocumentTooLarge, OcrLine, UnsupportedDocument
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 @dataclass
 class Page:
-    """One page: either an image to OCR or lines already read from a PDF text layer."""
+    """One page: either an image to OCR or lines already read (a PDF text layer, an e-mail receipt's HTML)."""
 
     number: int
     image: Image.Image | None = None
@@ -81,6 +82,11 @@ def load_document(
         return _load_pdf(data, max_pages)
     if kind == "heic":
         return [Page(number=1, image=_decode_heic(data))]
+    if text_receipt.looks_like_html(data, filename):  # an e-receipt mail body: its text is exact, no OCR
+        lines = text_receipt.receipt_lines(data, filename)
+        if not lines:
+            raise UnsupportedDocument("The e-mail receipt has no visible text.")
+        return [Page(number=1, lines=lines)]
     raise UnsupportedDocument(
         f"{filename or 'The file'} is not a PNG, JPEG or PDF; please upload a photo or a PDF of the receipt."
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html
 import logging
 import re
 from email.header import decode_header, make_header
@@ -276,6 +277,54 @@ def find_receipts(msg: EmailMessage, logo_cids: set[str], max_receipts: int = MA
         found.append((Receipt(index=len(found), filename=name, content_type=content_type, size=len(data),
                               sha256=digest), data))
     return found, skipped
+
+
+_META_CHARSET_TAG = re.compile(r"<meta\b[^>]*\bcharset\s*=[^>]*>", re.IGNORECASE)
+_HEAD_TAG = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
+
+
+def as_utf8_html(markup: str) -> bytes:
+    """An HTML body as a UTF-8 file that says so: the part's own ``<meta charset>`` (Big5, GB2312...) would lie
+    once the text is re-encoded, so it is replaced."""
+    markup = _META_CHARSET_TAG.sub("", markup)
+    meta = '<meta charset="utf-8">'
+    head = _HEAD_TAG.search(markup)
+    if head:
+        markup = markup[: head.end()] + meta + markup[head.end():]
+    else:
+        markup = f"<!DOCTYPE html><html><head>{meta}</head><body>{markup}</body></html>"
+    return markup.encode("utf-8")
+
+
+def plain_as_html(text: str) -> bytes:
+    """A plain-text body as an HTML file: escaped inside ``<pre>``, so its columns survive as they were typed."""
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><pre>{html.escape(text)}</pre>'
+            "</body></html>").encode()
+
+
+def body_documents(msg: EmailMessage) -> list[bytes]:
+    """The bodies that may be an e-receipt, as UTF-8 HTML files, best first: the message's own (HTML before plain
+    text: its tables keep labels beside amounts), then each attached message's (a receipt forwarded as attachment)."""
+    out: list[bytes] = []
+    messages: list[EmailMessage] = [msg]
+    for part in msg.walk():
+        if part is not msg and part.get_content_type() == "message/rfc822":
+            inner = part.get_payload()
+            inner = inner[0] if isinstance(inner, list) and inner else inner
+            if isinstance(inner, EmailMessage):
+                messages.append(inner)
+    for message in messages:
+        for subtype in ("html", "plain"):  # the plain alternative too: some senders' HTML is only a picture
+            try:
+                part = message.get_body(preferencelist=(subtype,))
+            except Exception:  # a broken structure: no body to read
+                part = None
+            if part is None or part.get_content_disposition() == "attachment":
+                continue
+            text = _part_text(part)
+            if text.strip():
+                out.append(as_utf8_html(text) if subtype == "html" else plain_as_html(text))
+    return out
 
 
 def message_ref(msg: Message, raw: bytes) -> str:

@@ -53,9 +53,19 @@ What is retained where
     * logs: the raw key, the masked sender, counts and the outcome. Never bodies, subjects, filenames'
       contents or addresses in clear.
 
+E-receipts in the body
+    Ride-hailing, food delivery, online shops and payment apps (Uber, foodpanda, HKTVmall, FPS, PayMe, Octopus)
+    send the receipt AS the HTML mail, with no attachment. When a message has no receipt attachment, its body (the
+    HTML part, else the plain one; the attached message's for a "forward as attachment") is read by the same text
+    reader the extraction uses (``chalicelib.extraction.text_receipt``); if it shows a total-like label with an
+    amount, a date and a name, it is stored as ``receipt.html`` (re-encoded to UTF-8) through the same
+    ``claims_starter``, and the extraction reads its text without OCR (forwarded mails: only the forwarded part).
+    A newsletter or a "please find attached" note stays ``no_attachment`` with the reason. The stored HTML is
+    evidence, never a page: its presigned links make S3 answer it as a plain-text download.
+
 Idempotency
     A raw-mail event may arrive twice, and the same message may be sent twice (two raw keys, one Message-ID).
-    Claim ids are uuid5(employee, Message-ID, part index, file hash), so every run writes the same upload
+    Claim ids are uuid5(employee, Message-ID, part index or ``body``, file hash), so every run writes the same upload
     keys; the starter skips keys that exist (no second object, no second event) and ``process_upload``
     ignores a claim it already has. A raw key whose last audit record is ``email.accepted`` is not even
     parsed again; a rejected one is (the directory may have been fixed since).
@@ -75,21 +85,26 @@ Alternative: a mailbox poller in ap-east-1
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from email import message_from_bytes, policy
+from email.message import EmailMessage
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from chalicelib.domain.directory import Employee
 from chalicelib.domain.identity import SYSTEM, Principal
+from chalicelib.extraction.models import ExtractionError
+from chalicelib.extraction.text_receipt import missing_receipt_evidence, receipt_lines
 from chalicelib.intake.hints import category_of, cost_centre_of, purpose_of
 from chalicelib.intake.mime import (
     MAX_RECEIPT_BYTES,
     MAX_RECEIPTS,
     Receipt,
     Skipped,
+    body_documents,
     body_text,
     failed_verdicts,
     find_receipts,
@@ -140,6 +155,7 @@ class IntakeResult(BaseModel):
     receipts: list[Receipt] = Field(default_factory=list)
     skipped: list[Skipped] = Field(default_factory=list)
     replayed: bool = False  # this raw key was accepted before: nothing was written again
+    body_receipt: bool = False  # the receipt is the message body itself (an e-receipt), stored as receipt.html
 
     def audit_record(self) -> dict:
         """What the audit trail keeps: no subject, body, purpose text or clear address."""
@@ -151,10 +167,16 @@ class IntakeResult(BaseModel):
             "employee_id": self.employee_id,
             "expense_ids": self.expense_ids,
             "receipts": len(self.receipts),
+            "body_receipt": self.body_receipt,
             "skipped": [s.reason for s in self.skipped],
             "category": self.category,
             "cost_centre": self.cost_centre,
         }
+
+
+#: The e-receipt read from a message body (no attachment): stored as this file, under this part marker.
+BODY_RECEIPT_NAME = "receipt.html"
+BODY_RECEIPT_TYPE = "text/html; charset=utf-8"
 
 
 # ---- the use case ----------------------------------------------------------------------------------------------
@@ -166,6 +188,34 @@ def expense_id_for(employee_id: str, message_ref: str, receipt: Receipt) -> str:
     someone else's expense."""
     name = f"{employee_id}|{message_ref}|{receipt.index}|{receipt.sha256}"
     return f"e-{uuid.uuid5(EXPENSE_NAMESPACE, name).hex}"
+
+
+def body_expense_id_for(employee_id: str, message_ref: str, receipt: Receipt) -> str:
+    """Like ``expense_id_for``, with a fixed ``body`` marker in place of the part index: the body is no part
+    among the attachments, and a later attachment-numbering change must not move its id."""
+    name = f"{employee_id}|{message_ref}|body|{receipt.sha256}"
+    return f"e-{uuid.uuid5(EXPENSE_NAMESPACE, name).hex}"
+
+
+def body_receipt(msg: EmailMessage, max_bytes: int) -> tuple[tuple[Receipt, bytes] | None, str]:
+    """The message body as an e-receipt (Uber, foodpanda, HKTVmall, FPS, Octopus... mail HTML has no attachment),
+    or None and why not. The same text reader as the extraction decides, so what is accepted here is read there."""
+    why = "the message body is not a receipt"
+    for data in body_documents(msg):
+        if len(data) > max_bytes:
+            why = f"the message body is over {max_bytes / 1_048_576:.0f} MB"
+            continue
+        try:
+            missing = missing_receipt_evidence(receipt_lines(data, BODY_RECEIPT_NAME))
+        except ExtractionError as exc:
+            why = exc.reason
+            continue
+        if not missing:
+            receipt = Receipt(index=0, filename=BODY_RECEIPT_NAME, content_type=BODY_RECEIPT_TYPE, size=len(data),
+                              sha256=hashlib.sha256(data).hexdigest())
+            return (receipt, data), ""
+        why = f"the message body is not a receipt ({', '.join(missing)})"
+    return None, why
 
 
 def _accepted_before(audit: Audit, entity: str, key: str) -> IntakeResult | None:
@@ -216,18 +266,22 @@ def process_raw_email(key: str, raw: bytes, directory: Directory, claims_starter
     found, skipped = find_receipts(msg, logo_cids, max_receipts, max_bytes)
     base = {"key": key, "sender": sender, "employee_id": employee.employee_id, "purpose": purpose,
             "category": category, "cost_centre": cost_centre, "skipped": skipped}
+    from_body = False
     if not found:
-        reason = "no receipt attachment (JPEG, PNG, HEIC or PDF) was found"
-        if skipped:
-            reason += f"; skipped: {'; '.join(sorted({s.reason for s in skipped}))}"
-        return finish(IntakeResult(status="no_attachment", reason=reason, **base), "email.no_attachment")
+        in_body, why_not = body_receipt(msg, max_bytes)
+        if in_body is None:
+            reason = f"no receipt attachment (JPEG, PNG, HEIC or PDF) was found, and {why_not}"
+            if skipped:
+                reason += f"; skipped: {'; '.join(sorted({s.reason for s in skipped}))}"
+            return finish(IntakeResult(status="no_attachment", reason=reason, **base), "email.no_attachment")
+        found, from_body = [in_body], True
 
     ref = message_ref(msg, raw)
     receipts = []
     for receipt, data in found:
-        wanted = expense_id_for(employee.employee_id, ref, receipt)
+        wanted = (body_expense_id_for if from_body else expense_id_for)(employee.employee_id, ref, receipt)
         expense_id = claims_starter(employee.employee_id, receipt.filename, receipt.content_type, data, purpose,
                                     category, cost_centre, key, expense_id=wanted, claim_hint=subject or None)
         receipts.append(receipt.model_copy(update={"expense_id": expense_id}))
     return finish(IntakeResult(status="accepted", receipts=receipts, expense_ids=[r.expense_id for r in receipts],
-                               **base), "email.accepted")
+                               body_receipt=from_body, **base), "email.accepted")

@@ -235,7 +235,10 @@ def approval_page(ctx: ApprovalContext, summary: dict, expenses: ExpenseStore, u
             continue
         image = (uploads.view_url(expense.s3_key, expense.s3_version_id, RECEIPT_SECONDS)
                  if expense.s3_key and expense.kind == ExpenseKind.RECEIPT else None)
-        shown.append({**row, "receipt_url": image, "corrections": corrections(as_read(expenses, expense), expense),
+        shown.append({**row, "receipt_url": image,
+                      # an e-mailed HTML receipt is a download link, never an <img> or a frame
+                      "receipt_email": (expense.content_type or "").startswith("text/html"),
+                      "corrections": corrections(as_read(expenses, expense), expense),
                       "risks": risks(ctx.claims, ctx.directory, claim, expense),
                       "tax": str(expense.tax.quantized().amount) if expense.tax else None,
                       "total_hkd": in_hkd(policy, claim, expense.total),

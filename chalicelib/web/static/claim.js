@@ -106,6 +106,10 @@ async function showReceipt(e, holder) {
     return;
   }
   const label = t("claim.receipt.of", {what: expenseLabel(e)});
+  if ((e.content_type || "").startsWith("text/html")) {  // an e-mailed receipt: evidence to download, never rendered
+    holder.innerHTML = `<a class="receipt-link" href="${esc(url)}" download rel="noopener">${esc(t("claim.receipt.email"))}</a>`;
+    return;
+  }
   if ((e.content_type || "").includes("pdf")) {
     holder.innerHTML = `<a class="receipt-link" href="${esc(url)}" target="_blank" rel="noopener">${esc(t("claim.receipt.pdf"))}</a>`;
     return;

@@ -48,8 +48,12 @@ async function showReceipt(img, expense, link) {
   if (!expense.s3_key) return;
   const url = await receiptUrl(expense.expense_id);
   if (!url) return;
-  if (link) { link.href = url; link.hidden = false; }
-  if (expense.content_type === "application/pdf") return;  // a PDF opens by its link, there is no picture
+  const email = (expense.content_type || "").startsWith("text/html");  // an e-mailed receipt: a download only
+  if (link) {
+    link.href = url; link.hidden = false;
+    if (email) { link.textContent = t("home.review.email"); link.setAttribute("download", ""); link.removeAttribute("target"); }
+  }
+  if (expense.content_type === "application/pdf" || email) return;  // a PDF or an e-mail has no picture
   img.addEventListener("error", () => { img.hidden = true; });
   img.addEventListener("load", () => { img.hidden = false; });
   img.src = url;
@@ -417,6 +421,7 @@ function looseCard(e) {
   const name = e.vendor || e.description || t("home.loose.unnamed");
   return `<li class="home-card" data-expense="${esc(e.expense_id)}">
     <div class="home-thumb">${e.content_type === "application/pdf" ? `<span class="home-doc" aria-hidden="true">PDF</span>` :
+      (e.content_type || "").startsWith("text/html") ? `<span class="home-doc" aria-hidden="true">✉</span>` :
       `<img alt="${esc(t("home.review.receipt_of", {name}))}" hidden>`}</div>
     <div class="home-card-body"><h3>${esc(name)}</h3>
     <p>${esc([day(e.receipt_date), amountText(e)].filter(Boolean).join(" · "))}</p>
