@@ -47,12 +47,14 @@ _ADDRESS_OR_META = re.compile(
     r"號|号|樓|楼|街|道|路|舖|铺|鋪|地下|商場|廣場|中心|大廈|kowloon|九龍|新界|road|street|st\.|ave|centre|center|"
     r"building|bldg|floor|shop\s|g/f|/f\b|jalan|taman|\blot\b|\bno\.\s?\d|\bN\.?T\.?$|"
     r"tel|電話|电话|fax|www|http|\.com|@|"
-    r"收據|收据|receipt|invoice|發票|发票|taxinvoice|單據|单据|歡迎|欢迎|welcome|thank|多謝|谢谢|謝謝|"
+    r"收據|收据|receipt|invoice|發票|发票|taxinvoice|單據|单据|歡迎|欢迎|welcome|thank|多謝|谢谢|謝謝|注文|confirmation|"
     r"員工|员工|staff|cashier|收銀|收银|operator|server|服務員|服务员|table|枱|檯|堂食|外賣|外卖|外送|送餐|order|訂單|"
     r"description|item|qty|price|數量|品名|項目|商品|screen|顯示",
     re.I,
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
+#: A line that reads as a sentence ("Amazon.co.jp をご利用いただき…", "Thank you for shopping at …") is not a name.
+_SENTENCE = re.compile(r"[。！？!?]|[をはがにで]|\b(?:for|your|you|with|at|the)\b", re.I)
 #: Words of an item table's header row.
 _HEADER_WORDS = re.compile(
     r"數量|產品|商品|品名|項目|單價|\bqty\b|quantity|\bitems?\b|description|u\.?\s?price", re.I
@@ -76,7 +78,8 @@ def _contains_name(text: str, key: str) -> bool:
 
 #: Dates on these lines are not the transaction date: expiry, birthdays, the Octopus card's last top-up.
 _NOT_TRANSACTION_DATE = re.compile(
-    r"到期|有效期|有效日期|expir|valid|exp\b|生日|birth|截止|使用期|上一次|上次|增值|last\s*add|top.?up|reload",
+    r"到期|有效期|有效日期|expir|valid|exp\b|生日|birth|截止|使用期|上一次|上次|增值|last\s*add|top.?up|reload|"
+    r"お届け|予定|預計|预计|estimated|expected|arriv",
     re.I,
 )
 
@@ -310,7 +313,7 @@ class _PageBuilder:
         by_date: dict = {}
         for ln in self.lines:
             # an expiry or last top-up date is kept only as a weak candidate: alone, it still goes to review
-            factor = 0.5 if _NOT_TRANSACTION_DATE.search(ln.text) else 1.0
+            factor = 0.5 if self._not_transaction_date(ln) else 1.0
             for value, _conf, _ in normalise.find_dates(ln.text, day_first=day_first):
                 labelled = bool(ln.role and ln.role[0] == "DATE") or self._row_has_role(ln, "DATE")
                 score = factor * (
@@ -337,6 +340,17 @@ class _PageBuilder:
             )
             self.fields[-1]["ValueDetection"]["Text"] = _date_text(ln.text, value, day_first)
 
+    def _not_transaction_date(self, ln: _Line) -> bool:
+        """The date's line, or the label left of it on its row ("お届け予定： 2026年11月14日"), says it is not
+        the day of the purchase."""
+        return bool(_NOT_TRANSACTION_DATE.search(ln.text)) or any(
+            o is not ln
+            and o.box.right <= ln.box.left + 0.01
+            and _same_row(o.box, ln.box, self.slope) is not None
+            and _NOT_TRANSACTION_DATE.search(o.text)
+            for o in self.lines
+        )
+
     def _row_has_role(self, ln: _Line, role: str) -> bool:
         return any(
             o.role and o.role[0] == role and _same_row(o.box, ln.box, self.slope) is not None
@@ -351,7 +365,7 @@ class _PageBuilder:
         header line that contains the chosen fragment is preferred, and a name printed in both scripts on two
         lines (大快活 / Fairwood) is joined.
         """
-        if not self.lines:
+        if not self.lines or self._merchant_field():
             return
         top = min(ln.box.top for ln in self.lines)
         bottom = max(ln.box.bottom for ln in self.lines)
@@ -372,7 +386,10 @@ class _PageBuilder:
         fuller = [
             ln
             for _, ln in candidates
-            if ln is not best and len(_name_key(ln.text)) > len(key) >= 2 and _contains_name(ln.text, key)
+            if ln is not best
+            and len(_name_key(ln.text)) > len(key) >= 2
+            and _contains_name(ln.text, key)
+            and not _SENTENCE.search(ln.text)
         ]
         if fuller:
             best = min(fuller, key=lambda ln: ln.box.top)
@@ -395,6 +412,32 @@ class _PageBuilder:
         conf = min(p.ocr.confidence for p in parts)
         box = _union([p.box for p in parts])
         self.fields.append(_field("VENDOR_NAME", 0.75, text, conf, box, self.page))
+
+    def _merchant_field(self) -> bool:
+        """A labelled merchant ("收款人 Payee  Tak Fung Printing", "Merchant: Cafe de Coral"): who was paid, as a
+        payment confirmation names it; it beats any guess from the header."""
+        for label in self.lines:
+            if not label.role or label.role[0] != "MERCHANT":
+                continue
+            after = re.split(r"[:：]", label.text, maxsplit=1)
+            value: _Line | None = None
+            text = after[1].strip() if len(after) == 2 else ""
+            if not text:
+                beside = [
+                    o for o in self.lines
+                    if o is not label and not o.role and not o.money() and o.box.left >= label.box.right - 0.01
+                    and _same_row(o.box, label.box, self.slope) is not None
+                ]
+                value = min(beside, key=lambda o: o.box.left) if beside else None
+                text = value.text if value else ""
+            name = normalise.clean_vendor(text)
+            if name and re.search(r"[A-Za-z\u3400-\u9fff]{2}", name):
+                source = value or label
+                self.fields.append(
+                    _field("VENDOR_NAME", 0.9, name, source.ocr.confidence, source.box, self.page, label=label)
+                )
+                return True
+        return False
 
     def _name_like(self, ln: _Line) -> bool:
         text = ln.text.strip()

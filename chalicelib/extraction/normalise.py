@@ -428,7 +428,7 @@ PAYMENT_METHODS: list[tuple[str, re.Pattern[str]]] = [
     ("UnionPay", re.compile(r"unionpay|銀聯|银联", re.I)),
     ("AlipayHK", re.compile(r"alipay|支付寶|支付宝", re.I)),
     ("WeChat Pay", re.compile(r"wechat|微信", re.I)),
-    ("PayMe", re.compile(r"payme", re.I)),
+    ("PayMe", re.compile(r"payme(?!nt)", re.I)),  # not "Payment"
     ("FPS", re.compile(r"轉數快|转数快|\bFPS\b", re.I)),
     ("EPS", re.compile(r"易辦事|\bEPS\b", re.I)),
     ("KPay", re.compile(r"\bKPay\b", re.I)),

@@ -73,8 +73,6 @@ def test_a_receipt_mail_without_attachment_becomes_one_expense_read_without_ocr(
                                                                currency)
 
 
-_LABELLED_MERCHANT = ("the resolver's vendor rule takes a large line near the top; a payment confirmation names the "
-                      "merchant in a labelled row (Payee / Merchant / 商戶 / 收款人), which it does not read")
 VENDORS = [
     ("uber", "utf-8", "Uber", False),
     ("foodpanda", "utf-8", "foodpanda", False),
@@ -82,16 +80,10 @@ VENDORS = [
     ("hktvmall", "utf-8", "HKTVmall", False),
     ("big5_fairwood", "big5", "大快活 Fairwood", False),
     ("gb2312_didi", "gb2312", "滴滴出行", False),
-    pytest.param("amazon_jp", "utf-8", "Amazon.co.jp", False, marks=pytest.mark.xfail(strict=True, reason=(
-        "resolver: the 'fuller name' rule prefers the sentence repeating the logo's name ('Amazon.co.jp を"
-        "ご利用いただき…'); and the delivery date (お届け予定) competes with the order date (注文日), so the date "
-        "confidence is 0.73 and the receipt goes to review"))),
-    pytest.param("fps", "utf-8", "Tak Fung Printing Co. 德豐印刷公司", False,
-                 marks=pytest.mark.xfail(strict=True, reason=f"resolver: takes the bank's logo; {_LABELLED_MERCHANT}")),
-    pytest.param("payme", "utf-8", "Cafe de Coral 大家樂", False,
-                 marks=pytest.mark.xfail(strict=True, reason=f"resolver: no vendor; {_LABELLED_MERCHANT}")),
-    pytest.param("octopus", "utf-8", "Maxim's MX 美心MX", False,
-                 marks=pytest.mark.xfail(strict=True, reason=f"resolver: no vendor; {_LABELLED_MERCHANT}")),
+    ("amazon_jp", "utf-8", "Amazon.co.jp", False),  # not the sentence repeating it; not the delivery date
+    ("fps", "utf-8", "Tak Fung Printing Co. 德豐印刷公司", False),  # the labelled merchant row, not the bank's logo
+    ("payme", "utf-8", "Cafe de Coral 大家樂", False),  # the labelled merchant row, not the bank's logo
+    ("octopus", "utf-8", "Maxim's MX 美心MX", False),  # the labelled merchant row, not the bank's logo
 ]
 
 
@@ -113,9 +105,7 @@ def test_hktvmall_order_number_and_line_items():
     assert (receipt.subtotal, receipt.discount) == (Decimal("340.90"), Decimal("20.00"))
 
 
-@pytest.mark.xfail(strict=True, reason="normalise.PAYMENT_METHODS: the PayMe pattern 'payme' matches the word "
-                                       "'Payment' ('付款方式 Payment: Visa' reads as PayMe)")
-def test_payment_label_is_not_read_as_payme():
+def test_payment_label_is_not_read_as_payme():  # '付款方式 Payment: Visa' is a Visa payment
     assert extracted(mails.redirected("hktvmall")).payment_method == "Visa"
 
 
