@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+import os
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BYTES = 15 * 1024 * 1024
 MAX_PDF_PAGES = 10
-MAX_LONG_SIDE = 2000
+MAX_LONG_SIDE = int(os.environ.get("OCR_MAX_LONG_SIDE", "2000"))  # bench/ocr_speed.py measures choices
 PDF_RENDER_DPI = 170
 #: Pillow's own bomb guard, in pixels; a receipt photo is at most ~50 MP.
 MAX_IMAGE_PIXELS = 80_000_000

@@ -23,23 +23,31 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL_SIZE = os.environ.get("OCR_MODEL_SIZE", "small")
 DEFAULT_THREADS = int(os.environ.get("OCR_THREADS", "2"))
+#: Text detection runs on the page scaled so its long side is at most this (faster-paddle's own default is 1600);
+#: recognition batches this many text boxes per ONNX call. bench/ocr_speed.py measures the choices side by side.
+DEFAULT_DET_MAX_SIDE = int(os.environ.get("OCR_DET_MAX_SIDE", "1600"))
+DEFAULT_REC_BATCH = int(os.environ.get("OCR_REC_BATCH", "1"))
 
 
-#: Loaded faster-paddle models by (size, threads): one per process however many adapters are created, because
+#: Loaded faster-paddle models by their settings: one per process however many adapters are created, because
 #: each holds ~300-600 MB of ONNX sessions.
-_MODELS: dict[tuple[str, int], Any] = {}
+_MODELS: dict[tuple[str, int, int, int], Any] = {}
 _MODELS_LOCK = threading.Lock()
 
 
-def _shared_model(model_size: str, threads: int) -> Any:
+def _shared_model(model_size: str, threads: int, det_max_side: int = DEFAULT_DET_MAX_SIDE,
+                  rec_batch: int = DEFAULT_REC_BATCH) -> Any:
+    key = (model_size, threads, det_max_side, rec_batch)
     with _MODELS_LOCK:
-        model = _MODELS.get((model_size, threads))
+        model = _MODELS.get(key)
         if model is None:
             import faster_paddle
 
-            model = faster_paddle.OcrEngine(model_size=model_size, threads=threads)
-            _MODELS[(model_size, threads)] = model
-            logger.info("faster-paddle %s model loaded (%d threads)", model_size, threads)
+            model = faster_paddle.OcrEngine(model_size=model_size, threads=threads, det_max_side=det_max_side,
+                                            rec_batch=rec_batch)
+            _MODELS[key] = model
+            logger.info("faster-paddle %s model loaded (%d threads, detection at %d px, batches of %d)",
+                        model_size, threads, det_max_side, rec_batch)
         return model
 
 
@@ -54,7 +62,8 @@ class FasterPaddleEngine:
     """faster-paddle (PP-OCRv6 via Rust + ONNX Runtime), fully offline."""
 
     def __init__(
-        self, model_size: str = DEFAULT_MODEL_SIZE, threads: int = DEFAULT_THREADS, *, deskew: bool = True
+        self, model_size: str = DEFAULT_MODEL_SIZE, threads: int = DEFAULT_THREADS, *, deskew: bool = True,
+        det_max_side: int = DEFAULT_DET_MAX_SIDE, rec_batch: int = DEFAULT_REC_BATCH,
     ) -> None:
         if model_size not in ("tiny", "small"):
             # "medium" downloads its weights on first use, which is not allowed at run time.
@@ -64,10 +73,12 @@ class FasterPaddleEngine:
         # Straighten the page first (Canny + Hough, ~0.1 s): the boxes are axis-aligned, so on a tilted photo
         # a label and its amount only share a row after deskewing.
         self.deskew = deskew
+        self.det_max_side = det_max_side
+        self.rec_batch = rec_batch
         self._engine: Any = None
 
     def _load(self) -> Any:
-        self._engine = _shared_model(self.model_size, self.threads)
+        self._engine = _shared_model(self.model_size, self.threads, self.det_max_side, self.rec_batch)
         return self._engine
 
     def read(self, image: Image.Image, page: int = 1) -> list[OcrLine]:
