@@ -148,6 +148,19 @@ class Expense(BaseModel):
         return self.status in READ
 
     @property
+    def part_position(self) -> str | None:
+        """Where on its page this receipt of a multi-receipt file lies, in a word a person can find it by."""
+        region = self.source_region
+        if self.source_part is None or region is None:
+            return None
+        x, y = region.left + region.width / 2, region.top + region.height / 2
+        if x < 0.4 or x > 0.6:
+            return "left" if x < 0.4 else "right"
+        if y < 0.4 or y > 0.6:
+            return "top" if y < 0.4 else "bottom"
+        return "middle"
+
+    @property
     def evidence_key(self) -> str | None:
         """What makes two receipts the same paper: the file's bytes, and which receipt of the file it is."""
         if self.file_sha256 is None:

@@ -238,6 +238,9 @@ def approval_page(ctx: ApprovalContext, summary: dict, expenses: ExpenseStore, u
         shown.append({**row, "receipt_url": image,
                       # an e-mailed HTML receipt is a download link, never an <img> or a frame
                       "receipt_email": (expense.content_type or "").startswith("text/html"),
+                      # one of several receipts in one file: which one to look at
+                      "receipt_part": ({"page": expense.source_page or 1, "where": expense.part_position or "middle"}
+                                       if expense.source_part is not None else None),
                       "corrections": corrections(as_read(expenses, expense), expense),
                       "risks": risks(ctx.claims, ctx.directory, claim, expense),
                       "tax": str(expense.tax.quantized().amount) if expense.tax else None,

@@ -119,6 +119,19 @@ async function showReceipt(e, holder) {
   const img = holder.querySelector("img");
   img.src = url;
   holder.querySelector("button").addEventListener("click", () => openZoom(img, label));
+  if (e.source_part !== null && e.source_part !== undefined) {  // one of several receipts in one photo or PDF
+    holder.insertAdjacentHTML("beforeend", `<p class="hint receipt-part">${esc(t("claim.receipt.part",
+      {where: t("receipt.where." + partPosition(e.source_region)), page: e.source_page || 1}))}</p>`);
+  }
+}
+
+// Where a receipt of a multi-receipt file lies on its page, as Expense.part_position says it on the server.
+function partPosition(region) {
+  if (!region) return "middle";
+  const x = region.left + region.width / 2, y = region.top + region.height / 2;
+  if (x < 0.4 || x > 0.6) return x < 0.4 ? "left" : "right";
+  if (y < 0.4 || y > 0.6) return y < 0.4 ? "top" : "bottom";
+  return "middle";
 }
 
 // ---- the page ----------------------------------------------------------------------------------------------
