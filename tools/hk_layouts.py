@@ -96,7 +96,7 @@ class Printed:
             "tax": str(self.tax.quantize(CENT)) if self.tax is not None else None,
             "layout": self.layout,
             "variant": variant,
-            "amounts": {k: str(v) for k, v in self.amounts.items()},
+            "amounts": {k: str(q(v)) for k, v in self.amounts.items()},
         }
 
     def text(self) -> str:
