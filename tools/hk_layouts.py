@@ -521,16 +521,16 @@ def hotel_folio(rng: random.Random) -> Printed:
             size="l",
         )
     )
-    split_pay = rng.random() < 0.4
-    first = q(total * Decimal(rng.choice(["0.3", "0.5"]))) if split_pay else total
+    deposit = q(total * Decimal(rng.choice(["0.3", "0.5"]))) if rng.random() < 0.4 else Decimal(0)
     card = rng.choice(["VISA", "MASTERCARD", "AMEX"])
-    if split_pay:
-        rows.append(split(fmt_date(arrive, ds), "Deposit " + card, money(-first)))
-    rows.append(split(fmt_date(depart, ds), f"{card} XXXX{rng.randint(1000, 9999)}", money(-(total - first))))
+    if deposit:
+        rows.append(split(fmt_date(arrive, ds), "Deposit " + card, money(-deposit)))
+    settled = total - deposit
+    rows.append(split(fmt_date(depart, ds), f"{card} XXXX{rng.randint(1000, 9999)}", money(-settled)))
     rows.append(split(pick_label(rng, lang, ["結餘"], ["Balance", "Balance Due"]), "0.00", size="l"))
     rows += [RULE, center("Thank you for staying with us", "s")]
     vendor = f"{name[1]} {name[0]}" if lang == "both" else name[1]
-    amounts = {"subtotal": subtotal, "service": service, "total": total, "payments": first + (total - first)}
+    amounts = {"subtotal": subtotal, "service": service, "total": total, "payments": deposit + settled}
     if tax is not None:
         amounts["tax"] = tax
     return Printed(
