@@ -1,12 +1,14 @@
 """How well the extraction stage reads receipt layouts it was never tuned on.
 
 ``python -m bench.generalisation [--count 30] [--seeds 9000-9999] [--variants clean,noisy,photo] [--public]
-[--out DIR] [--verbose]`` generates receipts with ``tools.hk_layouts`` on HELD-OUT seeds, runs the real pipeline
-(``extract_document_detailed`` with the default OCR engine, loaded once) and prints ``name: value unit`` lines
-per variant and per layout: total / date / currency (and tax) accuracy, ``wrong_unflagged_rate`` (a scored field
-is wrong while ``needs_review`` is False: the errors that would reach an approver unseen), ``flagged_rate``,
-``n`` and p50 latency. ``--public`` also scores every SROIE and WildReceipt photo in ../shared/realdata (total
-and date where labelled). ``--verbose`` prints one ``# miss`` line per wrong-and-unflagged field.
+[--out DIR] [--verbose] [--results FILE]`` generates receipts with ``tools.hk_layouts`` on HELD-OUT seeds, runs
+the real pipeline (``extract_document_detailed`` with the default OCR engine, loaded once) and prints
+``name: value unit`` lines per variant and per layout: total / date / currency (and tax) accuracy,
+``wrong_unflagged_rate`` (a scored field is wrong while ``needs_review`` is False: the errors that would reach an
+approver unseen), ``flagged_rate``, ``n`` and p50 latency. ``--public`` also scores every SROIE and WildReceipt
+photo in ../shared/realdata (total and date where labelled). ``--verbose`` prints one ``# miss`` line per
+wrong-and-unflagged field; ``--results`` writes every file's outcome (read, wanted, flagged, review reasons) as
+JSON lines for whoever works on the resolver.
 
 Seed policy: seeds below 1000 are for tuning (look at them, fit rules to them); 9000-9999 are for scoring and
 nobody looks at them while tuning, so a rule fitted to the tuning receipts cannot flatter this score. The bench
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import calendar
+import dataclasses
 import datetime
 import json
 import re
@@ -58,6 +61,7 @@ class FileScore:
     needs_review: bool
     seconds: float
     error: str | None = None
+    reasons: tuple[str, ...] = ()
 
     @property
     def wrong(self) -> list[str]:
@@ -104,6 +108,7 @@ def score_file(
         want={f: truth.get(f) for f in REPORTED},
         needs_review=bool(got.get("needs_review")),
         seconds=seconds,
+        reasons=tuple(got.get("review_reasons") or ()),
     )
 
 
@@ -261,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="where the generated sets go (default: a temporary folder)")
     parser.add_argument("--tuning", action="store_true", help="allow seeds below 9000 (tuning, not scoring)")
     parser.add_argument("--verbose", action="store_true", help="print each wrong-and-unflagged field")
+    parser.add_argument("--results", type=Path, help="write every file's outcome as JSON lines here")
     args = parser.parse_args(argv)
 
     from tools.hk_layouts import LAYOUTS, VARIANTS, NoFontError, write_seeded
@@ -322,6 +328,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         for line in misses(scores + public):
             print(line)
+    if args.results:
+        with args.results.open("w", encoding="utf-8") as fh:
+            for sc in scores + public:
+                fh.write(json.dumps(dataclasses.asdict(sc), ensure_ascii=False, default=str) + "\n")
     print(f"# generated sets in {out}")
     return 0
 

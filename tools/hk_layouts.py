@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import random
 import re
 import sys
@@ -339,9 +340,12 @@ def supermarket(rng: random.Random) -> Printed:
     rows += [
         center(rng.choice(["新界沙田正街12號", "香港北角英皇道500號", "九龍觀塘道88號"]), "s"),
         split(f"店號 {rng.randint(100, 999)}", f"收銀機 {rng.randint(1, 12)}", size="s"),
-        split(f"{fmt_date(d, rng.choice(['dmy', 'iso', 'dot']))}", fmt_time(t, "24h")),
         RULE,
     ]
+    stamp = split(f"{fmt_date(d, rng.choice(['dmy', 'iso', 'dot']))}", fmt_time(t, "24h"))
+    date_at_foot = rng.random() < 0.4  # many HK tills print the date and time under the payment
+    if not date_at_foot:
+        rows.insert(-1, stamp)
     lines: list[Decimal] = []
     promo = Decimal(0)
     for _ in range(rng.randint(3, 9)):
@@ -391,7 +395,8 @@ def supermarket(rng: random.Random) -> Printed:
         rows.append(split(pick_label(rng, lang, ["八達通餘額", "餘額"], ["Remaining Value"]), money(remaining, mk)))
     if member:
         rows.append(left(f"會員號碼 ****{rng.randint(1000, 9999)}  今次節省 {money(discount, mk)}"))
-    rows += [RULE, center(rng.choice(["請保留收據以便退換", "多謝惠顧", "THANK YOU FOR SHOPPING"]), "s")]
+    rows += [RULE, *([stamp] if date_at_foot else [])]
+    rows += [center(rng.choice(["請保留收據以便退換", "多謝惠顧", "THANK YOU FOR SHOPPING"]), "s")]
     vendor = f"{name[0]} {name[1]}" if lang == "both" else name[0]
     return Printed(
         "supermarket", rows, vendor, d, total, "HKD", None, amounts, "hant", rng.choice([448, 512, 576]), (0.62,)
@@ -679,10 +684,6 @@ def western(rng: random.Random) -> Printed:
         ),
         DASHES,
         split(f"Server: {rng.choice(['ANNA', 'JOE', 'KELLY', 'RAJ'])}", f"Check #{rng.randint(1000, 9999)}"),
-        split(
-            fmt_date(d, "mdy_en" if us else rng.choice(["dmon", "dmy", "dmon2", "iso"])),
-            fmt_time(t, rng.choice(["12h", "24h"])),
-        ),
         split(f"Table {rng.randint(1, 40)}", f"Guests {rng.randint(1, 6)}"),
         DASHES,
     ]
@@ -728,6 +729,11 @@ def western(rng: random.Random) -> Printed:
     rows.append(split(f"{card} XXXXXXXXXXXX{rng.randint(1000, 9999)}", ""))
     rows.append(split("Change", money(Decimal(0), mk)))
     rows += [DASHES, center(rng.choice(["Thank you! Please come again", "We hope to see you soon"]), "s")]
+    stamp = split(
+        fmt_date(d, "mdy_en" if us else rng.choice(["dmon", "dmy", "dmon2", "iso"])),
+        fmt_time(t, rng.choice(["12h", "24h"])),
+    )
+    rows.insert(5 if rng.random() < 0.6 else len(rows), stamp)  # in the header, or printed at the very end
     amounts = {
         "subtotal": subtotal,
         "service": service,
@@ -901,9 +907,21 @@ def perspective_coeffs(dst: list[tuple[float, float]], src: list[tuple[float, fl
     return _solve(a, b)
 
 
+def curl(img: Image.Image, depth: float, fill: tuple[int, int, int]) -> Image.Image:
+    """Bow the rows like a slip that curls across its width: printed lines become arcs ``depth`` px deep."""
+    w, h = img.size
+    strip = 16
+    mesh = []
+    for x0 in range(0, w, strip):
+        x1 = min(w, x0 + strip)
+        d0, d1 = depth * math.sin(math.pi * x0 / w), depth * math.sin(math.pi * x1 / w)
+        mesh.append(((x0, 0, x1, h), (x0, -d0, x0, h - d0, x1, h - d1, x1, -d1)))
+    return img.transform(img.size, Image.Transform.MESH, mesh, Image.Resampling.BICUBIC, fillcolor=fill)
+
+
 def desk_photo(img: Image.Image, rng: random.Random) -> Image.Image:
-    """The slip on a desk shot by a phone: background around it, perspective, a light gradient and a soft
-    shadow, warm paper, a lower resolution."""
+    """The slip on a desk shot by a phone: background around it, perspective, sometimes a curl and a glare, a
+    light gradient and a soft shadow, warm paper, a lower resolution."""
     w, h = img.size
     paper = img.convert("L").point(lambda v: int(25 + v * 0.86))
     paper = Image.merge("RGB", [paper.point(lambda v, k=k: min(255, int(v * k))) for k in (1.0, 0.98, 0.93)])
@@ -921,6 +939,8 @@ def desk_photo(img: Image.Image, rng: random.Random) -> Image.Image:
     ]
     coeffs = perspective_coeffs(corners, dst)
     warped = desk.transform((cw, ch), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BICUBIC, fillcolor=desk_rgb)
+    if rng.random() < 0.5:
+        warped = curl(warped, rng.uniform(0.01, 0.035) * cw, desk_rgb)
     turned = Image.linear_gradient("L").rotate(rng.uniform(0, 360), Image.Resampling.BICUBIC, expand=True)
     c = turned.width // 2
     light = turned.crop((c - 90, c - 90, c + 90, c + 90)).resize((cw, ch), Image.Resampling.BICUBIC)
@@ -939,6 +959,11 @@ def desk_photo(img: Image.Image, rng: random.Random) -> Image.Image:
         )
         shadow = shadow.filter(ImageFilter.GaussianBlur(cw / 25))
     lit = ImageChops.multiply(warped, Image.merge("RGB", [ImageChops.multiply(light, shadow)] * 3))
+    if rng.random() < 0.3:  # glare from a ceiling light on glossy thermal paper
+        glare = Image.new("L", (cw, ch), 0)
+        gx, gy, r = rng.uniform(0.2, 0.8) * cw, rng.uniform(0.2, 0.8) * ch, rng.uniform(0.08, 0.2) * cw
+        ImageDraw.Draw(glare).ellipse((gx - r, gy - r * 0.6, gx + r, gy + r * 0.6), fill=rng.randint(70, 140))
+        lit = ImageChops.add(lit, Image.merge("RGB", [glare.filter(ImageFilter.GaussianBlur(r / 2))] * 3))
     scale = rng.uniform(1500, 1900) / max(cw, ch)
     lit = lit.resize((int(cw * scale), int(ch * scale)), Image.Resampling.BILINEAR)
     return lit.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.9)))
