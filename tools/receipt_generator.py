@@ -95,7 +95,9 @@ class ReceiptSpec:
     def service_amount(self) -> Decimal:
         if not self.service_charge:
             return Decimal(0)
-        return (self.subtotal * Decimal("0.10")).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP).quantize(CENT)
+        return (
+            (self.subtotal * Decimal("0.10")).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP).quantize(CENT)
+        )
 
     @property
     def total(self) -> Decimal:
@@ -168,7 +170,9 @@ def _lines(spec: ReceiptSpec) -> list[tuple[str, str, str]]:
     rows.append(("rule", "", ""))
     rows.append(("row", _label(spec, "小計", "Subtotal"), _money(spec, spec.subtotal)))
     if spec.service_charge:
-        rows.append(("row", _label(spec, "加一服務費", "Service Charge 10%"), _money(spec, spec.service_amount)))
+        rows.append(
+            ("row", _label(spec, "加一服務費", "Service Charge 10%"), _money(spec, spec.service_amount))
+        )
     if spec.discount:
         rows.append(("row", _label(spec, "折扣", "Discount"), _money(spec, -spec.discount)))
     rows.append(("big", _label(spec, "總計", "TOTAL"), _money(spec, spec.total)))
@@ -199,7 +203,9 @@ def _lines(spec: ReceiptSpec) -> list[tuple[str, str, str]]:
     return rows
 
 
-def render_receipt_image(spec: ReceiptSpec, *, width: int = 576, font_path: Path | None = None) -> Image.Image:
+def render_receipt_image(
+    spec: ReceiptSpec, *, width: int = 576, font_path: Path | None = None
+) -> Image.Image:
     """The receipt as a clean RGB image, thermal-printer width (80 mm at 203 dpi is 576 dots)."""
     path = str(font_path or find_cjk_fonts()[0])
     size = 24
@@ -362,7 +368,9 @@ def generate(out: Path, count: int, seed: int, noisy: bool, strength: float = 1.
         else:
             path = out / f"{name}.png"
             path.write_bytes(render_receipt(spec, font_path=font))
-        (out / f"{name}.json").write_text(json.dumps(spec.truth(), ensure_ascii=False, indent=1), encoding="utf-8")
+        (out / f"{name}.json").write_text(
+            json.dumps(spec.truth(), ensure_ascii=False, indent=1), encoding="utf-8"
+        )
         written.append(path)
     return written
 
