@@ -236,8 +236,8 @@ def approval_page(ctx: ApprovalContext, summary: dict, expenses: ExpenseStore, u
         image = (uploads.view_url(expense.s3_key, expense.s3_version_id, RECEIPT_SECONDS)
                  if expense.s3_key and expense.kind == ExpenseKind.RECEIPT else None)
         shown.append({**row, "receipt_url": image,
-                      # an e-mailed HTML receipt is a download link, never an <img> or a frame
-                      "receipt_email": (expense.content_type or "").startswith("text/html"),
+                      # an e-mailed HTML receipt (receipt_download) is a download link, never an <img> or a frame
+                      "receipt_download": (expense.content_type or "").startswith("text/html"),
                       # one of several receipts in one file: which one to look at
                       "receipt_part": ({"page": expense.source_page or 1, "where": expense.part_position or "middle"}
                                        if expense.source_part is not None else None),

@@ -17,7 +17,7 @@ STATIC = Path(approval_pages.__file__).resolve().parent / "static"
 
 
 def test_the_approval_page_links_an_email_receipt_for_download_instead_of_showing_it():
-    first = {**REPORT["expenses"][0], "receipt_email": True}
+    first = {**REPORT["expenses"][0], "receipt_download": True}
     html = approval_pages.approval({**REPORT, "expenses": [first, *REPORT["expenses"][1:]]}, _request("en"))
     assert 'img src="http://uploads.example/e-1.png' not in html and "<iframe" not in html
     assert 'download rel="noopener">E-receipt' in html
