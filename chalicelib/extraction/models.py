@@ -115,6 +115,8 @@ class ExtractedReceipt(BaseModel):
     discount: Decimal | None = None
     pages: int = 1
     line_items: list[ExtractedLine] = Field(default_factory=list)
+    vendor_read: str | None = None  # the name as printed/read, before the vendor directory canonicalised it
+    vendor_id: str | None = None  # the vendor directory's id, None when the merchant is not in it
 
     @field_validator("confidence")
     @classmethod
