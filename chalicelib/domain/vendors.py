@@ -287,7 +287,7 @@ class VendorDirectory:
         vendor = self._by_id[vendor_id]
         if len(ranked) > 1 and ranked[1][1][0][0] >= score - AMBIGUITY_MARGIN:
             return None
-        if vendor.platform and printed_vendor and self._names_more_than(name, printed_vendor):
+        if vendor.platform and printed_vendor and self._names_more_than(vendor, printed_vendor):
             return None
         where = "the printed vendor line" if cand.source == "printed" else "a header line"
         how = "contains" if score == 1.0 else f"reads as (similarity {score:.2f})"
@@ -301,10 +301,12 @@ class VendorDirectory:
                 if not any(j != i and keys[i] in keys[j] and keys[i] != keys[j] for j in range(len(ranked)))]
 
     @staticmethod
-    def _names_more_than(name: str, printed: str) -> bool:
+    def _names_more_than(platform: Vendor, printed: str) -> bool:
         """The printed vendor line names something besides the platform ("阿城鵝肉 keeta")."""
-        rest = key(printed).replace(key(name), "")
-        return _long_enough(rest) if rest else False
+        rest = key(printed)
+        for name in sorted(platform.all_names(), key=len, reverse=True):
+            rest = rest.replace(key(name), "")
+        return bool(rest) and _long_enough(rest)
 
     def canonical_name(self, vendor: Vendor, text_lines: list[str] | None = None,
                        printed_vendor: str | None = None) -> str:

@@ -26,6 +26,7 @@ from .resolve import (  # noqa: F401  (thresholds re-exported for callers and te
     receipt_from_parsed,
 )
 from .textract_parse import parse_expense_response
+from .vendor_match import VendorDirectory, apply_directory
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,8 @@ class ExtractionResult:
 
 
 def extract_document_detailed(
-    data: bytes, filename: str, *, engine: OcrEngine | None = None, today: datetime.date | None = None
+    data: bytes, filename: str, *, engine: OcrEngine | None = None, today: datetime.date | None = None,
+    vendors: VendorDirectory | None = None,
 ) -> ExtractionResult:
     """Like ``extract_document`` but also returns the response dict and the OCR lines."""
     pages = load_document(data, filename)
@@ -92,6 +94,7 @@ def extract_document_detailed(
             page_lines.append(read_upright(engine or default_engine(), page.image, page.number))
     response = build_analyze_expense(page_lines)
     receipt = receipt_from_parsed(parse_expense_response(response), today=today)
+    receipt = apply_directory(receipt, [line.text for lines in page_lines for line in lines], vendors)
     if not any(page_lines):
         reasons = ["no text could be read (blank, dark or unreadable image)", *receipt.review_reasons]
         receipt = receipt.model_copy(update={"needs_review": True, "review_reasons": reasons})
@@ -112,6 +115,7 @@ def extract_document(data: bytes, filename: str, *, engine: OcrEngine | None = N
     return extract_document_detailed(data, filename, engine=engine).receipt
 
 
-def parse_textract_response(resp: dict) -> ExtractedReceipt:
+def parse_textract_response(resp: dict, *, vendors: VendorDirectory | None = None) -> ExtractedReceipt:
     """The same result from a saved Amazon Textract AnalyzeExpense / GetExpenseAnalysis response."""
-    return receipt_from_parsed(parse_expense_response(resp))
+    parsed = parse_expense_response(resp)
+    return apply_directory(receipt_from_parsed(parsed), parsed.lines, vendors)

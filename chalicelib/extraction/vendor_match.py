@@ -12,6 +12,8 @@ import re
 import unicodedata
 
 from ..domain.vendors import VendorDirectory, VendorMatch, seed_directory
+
+__all__ = ["VendorDirectory", "apply_directory", "default_directory", "tidy_read_name"]
 from .models import ExtractedReceipt
 
 #: Vendor confidence when the directory confirms the name: the match score, scaled so that only an exact
@@ -48,7 +50,7 @@ def apply_directory(
     receipt: ExtractedReceipt, lines: list[str], directory: VendorDirectory | None = None
 ) -> ExtractedReceipt:
     """The receipt with ``vendor`` canonicalised and ``vendor_read`` / ``vendor_id`` set."""
-    directory = directory or default_directory()
+    directory = default_directory() if directory is None else directory
     read = receipt.vendor
     found: VendorMatch | None = directory.match(lines, read)
     if found is None:
