@@ -32,11 +32,13 @@ AMBIGUITY_MARGIN = 0.03
 #: The header (where a merchant prints its name) is this share of the lines, but never fewer than HEADER_MIN_LINES.
 HEADER_SHARE = 0.3
 HEADER_MIN_LINES = 5
-#: Folded-key lengths below which a name is too short to match at all ("OK", "MR"), and below which it must match
-#: exactly (a three-letter fuzzy match is noise). CJK carries more per character, so two characters suffice.
+#: Folded-key lengths below which a name is too short to match at all ("OK", "MR"); CJK carries more per
+#: character, so two characters suffice.
 MIN_LATIN_LEN = 3
 MIN_CJK_LEN = 2
-MIN_FUZZY_LEN = 4
+#: Fuzzy matching needs longer names: one OCR slip in "Taxi" is already "TAX".
+MIN_FUZZY_LATIN = 6
+MIN_FUZZY_CJK = 4
 #: When deciding which scripts the receipt printed, a name counts as printed at this (looser) closeness: the
 #: vendor is already known, the question is only whether its Chinese or English name was on the paper.
 PRINTED_THRESHOLD = 0.6
@@ -228,7 +230,8 @@ def name_score(alias: str, text: str) -> float:
             return 1.0
         if _latin_word_match(alias, text):
             return 1.0
-    if len(a) < MIN_FUZZY_LEN:
+    shortest = MIN_FUZZY_CJK if _CJK.search(a) else MIN_FUZZY_LATIN
+    if len(a) < shortest or len(t) < shortest - 1:
         return 0.0
     return fuzz.ratio(a, t) / 100
 

@@ -133,6 +133,7 @@ def test_short_tokens_never_match():
 
 def test_a_near_miss_on_a_different_name_is_not_a_match(seed):
     assert seed.match(["Welcome to Bob's Diner", *BODY], None) is None
+    assert seed.match(["LIAN HING STATIONERY SDN BHD", "GST ID : 002139201536", "TAX", "TAX INVOICE"], None) is None
     assert seed.match(["CHICKEN FACTORY", "伊勢堂", "Madrid Sizzling", *BODY], None) is None
 
 
