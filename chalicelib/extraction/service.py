@@ -110,9 +110,10 @@ def extract_document_detailed(
     return ExtractionResult(receipt=receipt, response=response, lines=page_lines)
 
 
-def extract_document(data: bytes, filename: str, *, engine: OcrEngine | None = None) -> ExtractedReceipt:
+def extract_document(data: bytes, filename: str, *, engine: OcrEngine | None = None,
+                     vendors: VendorDirectory | None = None) -> ExtractedReceipt:
     """Read a receipt (PNG, JPEG or PDF bytes); raises ``UnsupportedDocument`` / ``DocumentTooLarge``."""
-    return extract_document_detailed(data, filename, engine=engine).receipt
+    return extract_document_detailed(data, filename, engine=engine, vendors=vendors).receipt
 
 
 def parse_textract_response(resp: dict, *, vendors: VendorDirectory | None = None) -> ExtractedReceipt:
