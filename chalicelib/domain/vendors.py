@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rapidfuzz import fuzz
@@ -166,7 +166,7 @@ class VendorMatch(BaseModel):
     why: str
 
 
-class _Candidate(BaseModel):
+class _Candidate(NamedTuple):
     text: str
     source: Literal["printed", "header"]
 
@@ -193,8 +193,9 @@ def _candidates(lines: list[str], printed: str | None) -> list[_Candidate]:
     texts += [(t, "header") for t in header]
     texts += [(f"{a} {b}", "header") for a, b in zip(header, header[1:], strict=False)]
     for text, source in texts:
-        variants = {text, strip_branch(text), *_script_runs(text), *map(strip_branch, _script_runs(text))}
-        out += [_Candidate(text=v, source=source) for v in variants if v.strip()]
+        runs = _script_runs(text)
+        variants = dict.fromkeys([text, strip_branch(text), *runs, *map(strip_branch, runs)])  # ordered, unique
+        out += [_Candidate(v, source) for v in variants if v.strip()]
     return out
 
 
