@@ -42,6 +42,13 @@ MIN_FUZZY_CJK = 4
 #: When deciding which scripts the receipt printed, a name counts as printed at this (looser) closeness: the
 #: vendor is already known, the question is only whether its Chinese or English name was on the paper.
 PRINTED_THRESHOLD = 0.6
+#: A header line names the merchant when the name is most of it; the printed vendor line needs no such share.
+HEADER_NAME_SHARE = 0.6
+#: Header lines that are an address or a phone number never name the merchant ("88 Broadway, Mei Foo").
+_ADDRESS = re.compile(
+    r"(?i)(shop|unit|flat|room|rm|block|blk|floor|[gl\d]+/f|road|rd|street|st|avenue|ave|tel|fax|phone)"
+    r"|地址|電話|电话|傳真|传真|號舖|號鋪|号铺|\d+\s*[號号樓楼室]"
+)
 
 Script = Literal["zh-Hant", "zh-Hans", "en"]
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
@@ -173,7 +180,7 @@ class _Candidate(NamedTuple):
 
 def _header(lines: list[str]) -> list[str]:
     n = max(HEADER_MIN_LINES, math.ceil(HEADER_SHARE * len(lines)))
-    return [t for t in lines[:n] if t and t.strip()]
+    return [t for t in lines[:n] if t and t.strip() and not _ADDRESS.search(t)]
 
 
 def _script_runs(text: str) -> list[str]:
@@ -278,6 +285,8 @@ class VendorDirectory:
                     continue
                 if name_key not in cand_key and _best_possible_ratio(name_key, cand_key) < MATCH_THRESHOLD:
                     continue  # cheap bound first: most names cannot reach the threshold on length alone
+                if cand.source == "header" and len(name_key) < HEADER_NAME_SHARE * len(cand_key):
+                    continue  # the line mentions the name ("Tsing Yi MTR Station"), it is not the name
                 score = name_score(name, cand.text)
                 if score < MATCH_THRESHOLD:
                     continue

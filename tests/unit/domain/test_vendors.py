@@ -104,7 +104,8 @@ def test_a_branch_after_a_chain_name_still_matches_and_is_dropped(seed):
 def test_the_more_specific_name_wins(seed):
     assert _id(seed, ["百老匯戲院", *BODY]) == "broadway-cinema"
     assert _id(seed, ["百老匯", *BODY]) == "broadway"
-    assert _id(seed, ["Welcome to Tsui Wah", *BODY]) == "tsui-wah"  # not Wellcome
+    assert _id(seed, ["Tsui Wah", *BODY]) == "tsui-wah"
+    assert _id(seed, ["Welcome to Tsui Wah", *BODY], "Welcome to Tsui Wah") == "tsui-wah"  # not Wellcome
 
 
 # --- what must not match ----------------------------------------------------------------------------------------
@@ -117,6 +118,16 @@ def test_two_vendors_equally_named_is_no_match(seed):
 def test_a_name_in_the_footer_or_an_item_does_not_name_the_merchant(seed):
     lines = ["伊勢堂", "桌號:10", *BODY, "麥當勞 麥樂雞", "Thank you for shopping at PARKnSHOP"]
     assert seed.match(lines, "伊勢堂") is None
+
+
+@pytest.mark.parametrize("line", [
+    "Shop 12, Tsing Yi MTR Station",  # an address
+    "88 Broadway, Mei Foo",  # a street that shares a chain's name
+    "Tsing Yi MTR Station",  # the name is a small part of the line
+    "Welcome to Tsui Wah",
+])
+def test_a_header_line_that_only_mentions_a_chain_does_not_name_the_merchant(seed, line):
+    assert seed.match(["Pick Coffee", line, *BODY], "Pick Coffee") is None
 
 
 def test_the_header_beats_a_footer_mention(seed):
