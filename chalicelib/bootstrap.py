@@ -214,7 +214,7 @@ class Container:
         if self.settings.ocr_backend == "textract":
             from chalicelib.adapters.textract import TextractExpense
 
-            return TextractExpense(aws.client("textract", self.settings.textract_region))
+            return TextractExpense(aws.client("textract", self.settings.textract_region), self.vendors.directory)
         # Imported here: the OCR engine is heavy and only the extraction Lambda needs it.
         from chalicelib.extraction.service import extract_document
 

@@ -87,3 +87,28 @@ def test_a_saved_textract_response_gets_the_same_canonical_name():
     receipt = parse_textract_response(resp)
     assert (receipt.vendor, receipt.vendor_id) == ("薩莉亞意式餐廳 Saizeriya", "saizeriya")
     assert parse_textract_response(resp, vendors=VendorDirectory([])).vendor_id is None
+
+
+def test_the_textract_backend_uses_the_directory_it_is_given():
+    import json
+
+    import boto3
+    from botocore.stub import ANY, Stubber
+
+    from chalicelib.adapters.textract import TextractExpense
+    from tests.conftest import SHARED
+    from tests.receipts import receipt_png
+
+    saved = SHARED / "realdata" / "textract" / "trp_expense_sample2.analyze_expense.json"
+    if not saved.exists():
+        pytest.skip(f"real Textract response absent at {saved} (../shared/realdata is absent)")
+    response = json.loads(saved.read_text("utf-8"))
+    response.pop("ResponseMetadata", None)
+    client = boto3.client("textract", region_name="ap-southeast-1", aws_access_key_id="x", aws_secret_access_key="x")
+    png = receipt_png("Any Shop", datetime.date(2026, 11, 3), [("Item", "1.00")])
+    finance_only = VendorDirectory([Vendor(id="costco-hk", names={"en": "Costco Hong Kong"}, aliases=("costco",),
+                                           source="finance")])
+    with Stubber(client) as stub:
+        stub.add_response("analyze_expense", response, {"Document": {"Bytes": ANY}})
+        receipt = TextractExpense(client, lambda: finance_only)(png, "receipt.png")
+    assert (receipt.vendor_read, receipt.vendor_id, receipt.vendor) == ("costco", "costco-hk", "Costco Hong Kong")
