@@ -4,7 +4,8 @@
 - `POST /vendors`: a new entry (finance, admins); an id finance already has is 409, a seed id is replaced;
 - `PUT /vendors/{vendor_id}`: finance's version of an entry, new or replacing a seed or finance entry.
 
-The body is a `Vendor` (chalicelib/domain/vendors.py); `source` is always "finance" on what is stored.
+The body is a `Vendor` (chalicelib/domain/vendors.py); `source` is always "finance" on what is stored. Each change
+is audited under `VENDOR#<id>` with the entry it replaced.
 """
 
 from __future__ import annotations
@@ -38,6 +39,16 @@ def _body() -> Vendor:
     return Vendor.model_validate({**payload, "source": "finance"})
 
 
+def _save(principal: Principal, vendor: Vendor, *, new: bool) -> Vendor:
+    """Store finance's entry and audit it with what it replaced: the directory decides partner-vendor findings."""
+    c = bootstrap.container()
+    before = c.vendors.directory().get(vendor.id)
+    stored = c.vendors.put(vendor, principal.employee_id, new=new)
+    c.audit.append(f"VENDOR#{stored.id}", principal, "vendor.added" if before is None else "vendor.changed",
+                   before.model_dump(mode="json") if before else None, stored.model_dump(mode="json"))
+    return stored
+
+
 @blueprint.route("/vendors", methods=["GET"])
 @http.api
 def list_vendors():
@@ -51,7 +62,7 @@ def list_vendors():
 def add_vendor():
     principal = http.principal(_request())
     _require_editor(principal)
-    stored = bootstrap.container().vendors.put(_body(), principal.employee_id, new=True)
+    stored = _save(principal, _body(), new=True)
     return http.json_response(stored.model_dump(mode="json"), 201)
 
 
@@ -63,5 +74,4 @@ def put_vendor(vendor_id: str):
     vendor = _body()
     if vendor.id != vendor_id:
         raise InvalidClaim(f"the body's id {vendor.id!r} is not {vendor_id!r}")
-    stored = bootstrap.container().vendors.put(vendor, principal.employee_id, new=False)
-    return http.json_response(stored.model_dump(mode="json"))
+    return http.json_response(_save(principal, vendor, new=False).model_dump(mode="json"))

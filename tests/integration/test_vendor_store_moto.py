@@ -57,5 +57,9 @@ def test_the_api_lets_finance_and_admins_edit_and_auditors_read(driver, stack):
     status, body = driver.call("GET", "/vendors", None, driver.auth("E300"))
     listed = {v["id"]: v for v in body["vendors"]}
     assert status == 200 and listed["ise-do"]["source"] == "finance" and listed["parknshop"]["source"] == "seed"
-    directory = bootstrap.container().vendors.directory()
-    assert directory.get("ise-do").aliases == ("伊勢堂日本料理",)
+    c = bootstrap.container()
+    assert c.vendors.directory().get("ise-do").aliases == ("伊勢堂日本料理",)
+    records = c.audit.records("VENDOR#ise-do")
+    assert [r.action for r in records] == ["vendor.added", "vendor.changed"]
+    assert records[1].before["aliases"] == ["ISE DO"] and records[1].after["aliases"] == ["伊勢堂日本料理"]
+    assert [r.action for r in c.audit.records("VENDOR#fairwood")] == ["vendor.changed"]  # the seed entry it replaced
