@@ -43,6 +43,7 @@ from chalicelib.web import (
     inbox_routes,
     page_routes,
     pages,
+    vendor_routes,
 )
 from chalicelib.web.security import NO_STORE
 
@@ -59,6 +60,7 @@ app.register_blueprint(finance_routes.blueprint)  # /finance page, its overview,
 app.api.binary_types.append(finance_routes.XLSX_TYPE)  # the XLSX export's bytes pass API Gateway as binary
 app.register_blueprint(claim_routes.blueprint)  # the claim page /claim/{id} and GET /claims/{id}/timeline
 app.register_blueprint(inbox_routes.blueprint)  # /inbox: what waits for the signed-in approver
+app.register_blueprint(vendor_routes.blueprint)  # GET/POST/PUT /vendors: finance extends the vendor directory
 
 def _source_ip() -> str:
     return http.source_ip(app.current_request)

@@ -22,6 +22,7 @@ from chalicelib.adapters.repositories import (
     LedgerStore,
 )
 from chalicelib.adapters.tokens import DevTokenIssuer, TokenVerifier, TrustedIssuer
+from chalicelib.adapters.vendor_store import VendorStore
 from chalicelib.config import Settings, settings
 from chalicelib.services.approvals.context import ApprovalContext
 from chalicelib.services.claimant_updates import ClaimantUpdates
@@ -75,6 +76,11 @@ class Container:
     @cached_property
     def directory(self) -> DirectoryRepository:
         return DirectoryRepository(self.connection)
+
+    @cached_property
+    def vendors(self) -> VendorStore:
+        """Finance's vendor entries; ``vendors.directory()`` is the seed with them merged (extraction, /vendors)."""
+        return VendorStore()
 
     @cached_property
     def links(self) -> ApprovalLinkStore:
@@ -208,11 +214,14 @@ class Container:
         if self.settings.ocr_backend == "textract":
             from chalicelib.adapters.textract import TextractExpense
 
-            return TextractExpense(aws.client("textract", self.settings.textract_region))
+            return TextractExpense(aws.client("textract", self.settings.textract_region), self.vendors.directory)
         # Imported here: the OCR engine is heavy and only the extraction Lambda needs it.
         from chalicelib.extraction.service import extract_document
 
-        return extract_document
+        def extract(data: bytes, filename: str):  # finance's vendor entries count from the next receipt on
+            return extract_document(data, filename, vendors=self.vendors.directory())
+
+        return extract
 
 
 @lru_cache(maxsize=1)

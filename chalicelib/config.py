@@ -14,6 +14,7 @@ class Settings(BaseModel):
     claims_table: str
     expenses_table: str
     directory_table: str
+    vendors_table: str
     audit_table: str
     approvals_table: str
     ledger_table: str
@@ -57,6 +58,7 @@ class Settings(BaseModel):
             claims_table=e["CLAIMS_TABLE"],
             expenses_table=e["EXPENSES_TABLE"],
             directory_table=e["DIRECTORY_TABLE"],
+            vendors_table=e["VENDORS_TABLE"],
             audit_table=e["AUDIT_TABLE"],
             approvals_table=e["APPROVALS_TABLE"],
             ledger_table=e["LEDGER_TABLE"],

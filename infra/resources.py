@@ -127,6 +127,8 @@ TABLES = (
         ),
     ),
     Table("directory", hash_key="pk", range_key="sk", attributes={"pk": "S", "sk": "S"}),
+    # finance's vendor entries (chalicelib/domain/vendors.py), merged over the shipped seed; a few hundred at most
+    Table("vendors", hash_key="vendor_id", attributes={"vendor_id": "S"}),
     Table("audit", hash_key="entity", range_key="seq", attributes={"entity": "S", "seq": "S"}),
     Table("approvals", hash_key="link_id", attributes={"link_id": "S", "approver_id": "S", "state": "S"},
           indexes=(Index("by-approver", "approver_id", "state"),), ttl_attribute="expires_epoch"),

@@ -199,7 +199,9 @@ def access(stage: str) -> dict[str, Access]:
                     "expenses": (*EXPENSE_ROWS, "dynamodb:Query", "dynamodb:DeleteItem"),
                     "advances": (*CLAIM_WRITE, "dynamodb:Query"),  # /advances: the same writes as a claim's
                     # the scan: resuming reminders after a typhoon, the escalation desk; the query: my approvals
-                    "approvals": (*LINKS_RW, "dynamodb:Scan", "dynamodb:Query")},
+                    "approvals": (*LINKS_RW, "dynamodb:Scan", "dynamodb:Query"),
+                    # GET/POST/PUT /vendors: finance's entries are a small table, listed whole
+                    "vendors": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan")},
             indexes={"claims": ("by-department", "by-employee", "by-flagged", "by-review"),
                      "approvals": ("by-approver",),
                      "expenses": ("by-employee",), "advances": ("by-employee", "by-status")},
@@ -222,7 +224,8 @@ def access(stage: str) -> dict[str, Access]:
         "extract_receipt": Access(
             # the expense it reads; the claim an upload or e-mail subject names, among the employee's, joined
             tables={"claims": (*CLAIM_WRITE, "dynamodb:Query"), "expenses": EXPENSE_ROWS, "audit": AUDIT_APPEND,
-                    "directory": ("dynamodb:GetItem",), "idempotency": IDEMPOTENCY},
+                    "directory": ("dynamodb:GetItem",), "idempotency": IDEMPOTENCY,
+                    "vendors": ("dynamodb:Scan",)},  # finance's vendor entries, merged over the seed directory
             indexes={"claims": ("by-employee",)},
             # HeadObject is authorised by s3:GetObject(Version); the claim's version is read, a replacement is
             # hashed, an object over the size limit is deleted for good (services/extraction.py)

@@ -135,6 +135,18 @@ class DirectoryItem(Model):
     headcount = NumberAttribute(null=True)
 
 
+class VendorItem(Model):
+    """A vendor directory entry finance added or changed: the `Vendor` as JSON in `body`."""
+
+    class Meta:
+        table_name = None  # set by bind()
+
+    vendor_id = UnicodeAttribute(hash_key=True)
+    body = UnicodeAttribute()
+    updated_by = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
 class AuditItem(Model):
     class Meta:
         table_name = None  # set by bind()
@@ -235,7 +247,8 @@ class FinanceItem(Model):
 # logical table (infra/resources.py) -> its model; the idempotency table is Powertools' own
 MODELS: dict[str, type[Model]] = {"claims": ClaimItem, "expenses": ExpenseItem, "directory": DirectoryItem,
                                   "audit": AuditItem, "approvals": ApprovalItem, "ledger": LedgerItem,
-                                  "advances": AdvanceItem, "finance": FinanceItem}
+                                  "advances": AdvanceItem, "finance": FinanceItem,
+                                  "vendors": VendorItem}
 
 
 def bind(settings: Settings) -> None:

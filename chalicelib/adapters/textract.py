@@ -9,6 +9,7 @@ parser and Hong Kong rules as the in-region OCR's AnalyzeExpense-shaped output.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.extraction.models import DocumentTooLarge, ExtractedReceipt
@@ -18,8 +19,9 @@ SYNC_LIMIT_BYTES = 10 * 1024 * 1024  # AnalyzeExpense's synchronous document lim
 
 
 class TextractExpense:
-    def __init__(self, client: Any):
+    def __init__(self, client: Any, vendors: Callable[[], Any] | None = None):
         self._client = client
+        self._vendors = vendors  # the vendor directory in force (seed + finance's entries); None: the seed
 
     def __call__(self, data: bytes, filename: str) -> ExtractedReceipt:
         from chalicelib.extraction.documents import load_document
@@ -30,4 +32,5 @@ class TextractExpense:
             raise DocumentTooLarge("Textract reads files up to 10 MB; this one is larger.")
         log.warning("cross-border transfer: receipt %s (%d bytes) sent to Textract in %s", filename, len(data),
                     self._client.meta.region_name)
-        return parse_textract_response(self._client.analyze_expense(Document={"Bytes": data}))
+        response = self._client.analyze_expense(Document={"Bytes": data})
+        return parse_textract_response(response, vendors=self._vendors() if self._vendors else None)

@@ -117,6 +117,8 @@ class ExtractedReceipt(BaseModel):
     discount: Decimal | None = None
     pages: int = 1
     line_items: list[ExtractedLine] = Field(default_factory=list)
+    vendor_read: str | None = None  # the name as printed/read, before the vendor directory canonicalised it
+    vendor_id: str | None = None  # the vendor directory's id, None when the merchant is not in it
     #: Where the receipt is in its file (page, and the region on that page, 0..1), and, on the first receipt of
     #: a file that holds several, all of them in reading order: each becomes its own expense.
     source_page: int | None = None

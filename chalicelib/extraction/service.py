@@ -26,6 +26,7 @@ from .resolve import (  # noqa: F401  (thresholds re-exported for callers and te
     receipt_from_parsed,
 )
 from .textract_parse import parse_expense_documents
+from .vendor_match import VendorDirectory, apply_directory
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,8 @@ class ExtractionResult:
 
 
 def extract_document_detailed(
-    data: bytes, filename: str, *, engine: OcrEngine | None = None, today: datetime.date | None = None
+    data: bytes, filename: str, *, engine: OcrEngine | None = None, today: datetime.date | None = None,
+    vendors: VendorDirectory | None = None,
 ) -> ExtractionResult:
     """Like ``extract_document`` but also returns the response dict and the OCR lines."""
     pages = load_document(data, filename)
@@ -91,7 +93,7 @@ def extract_document_detailed(
             assert page.image is not None
             page_lines.append(read_upright(engine or default_engine(), page.image, page.number))
     response = build_analyze_expense(page_lines)
-    receipt = receipts_from_response(response, today=today)
+    receipt = receipts_from_response(response, today=today, vendors=vendors)
     if not any(page_lines):
         reasons = ["no text could be read (blank, dark or unreadable image)", *receipt.review_reasons]
         receipt = receipt.model_copy(update={"needs_review": True, "review_reasons": reasons})
@@ -107,20 +109,26 @@ def extract_document_detailed(
     return ExtractionResult(receipt=receipt, response=response, lines=page_lines)
 
 
-def extract_document(data: bytes, filename: str, *, engine: OcrEngine | None = None) -> ExtractedReceipt:
+def extract_document(data: bytes, filename: str, *, engine: OcrEngine | None = None,
+                     vendors: VendorDirectory | None = None) -> ExtractedReceipt:
     """Read a receipt (PNG, JPEG or PDF bytes); raises ``UnsupportedDocument`` / ``DocumentTooLarge``."""
-    return extract_document_detailed(data, filename, engine=engine).receipt
+    return extract_document_detailed(data, filename, engine=engine, vendors=vendors).receipt
 
 
-def parse_textract_response(resp: dict) -> ExtractedReceipt:
+def parse_textract_response(resp: dict, *, vendors: VendorDirectory | None = None) -> ExtractedReceipt:
     """The same result from a saved Amazon Textract AnalyzeExpense / GetExpenseAnalysis response."""
-    return receipts_from_response(resp)
+    return receipts_from_response(resp, vendors=vendors)
 
 
-def receipts_from_response(resp: dict, *, today: datetime.date | None = None) -> ExtractedReceipt:
-    """The receipt of a response; when it holds several, the first one carries all of them in ``parts`` and
-    asks for review, so nobody makes a claim of the first one only without seeing the others."""
-    receipts = [receipt_from_parsed(parsed, today=today) for parsed in parse_expense_documents(resp)]
+def receipts_from_response(resp: dict, *, today: datetime.date | None = None,
+                           vendors: VendorDirectory | None = None) -> ExtractedReceipt:
+    """The receipt of a response, its vendor matched against the directory; when it holds several, the first one
+    carries all of them in ``parts`` and asks for review, so nobody makes a claim of the first one only without
+    seeing the others."""
+    receipts = [
+        apply_directory(receipt_from_parsed(parsed, today=today), parsed.lines, vendors)
+        for parsed in parse_expense_documents(resp)
+    ]
     first = receipts[0]
     if len(receipts) == 1:
         return first.model_copy(update={"source_page": None, "source_region": None})

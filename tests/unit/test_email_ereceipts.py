@@ -82,8 +82,8 @@ VENDORS = [
     ("gb2312_didi", "gb2312", "滴滴出行", False),
     ("amazon_jp", "utf-8", "Amazon.co.jp", False),  # not the sentence repeating it; not the delivery date
     ("fps", "utf-8", "Tak Fung Printing Co. 德豐印刷公司", False),  # the labelled merchant row, not the bank's logo
-    ("payme", "utf-8", "Cafe de Coral 大家樂", False),  # the labelled merchant row, not the bank's logo
-    ("octopus", "utf-8", "Maxim's MX 美心MX", False),  # the labelled merchant row, not the bank's logo
+    ("payme", "utf-8", "大家樂 Café de Coral", False),  # the labelled merchant row, as the directory names it
+    ("octopus", "utf-8", "美心 Maxim's", False),  # the group's name (MX is its sub-brand)
 ]
 
 
@@ -130,8 +130,9 @@ def test_receipt_forwarded_as_attachment_is_read_from_the_attached_message():
 
 def test_plain_text_receipt_quoted_with_gt_signs():
     receipt = extracted(mails.plain_quoted_forward())
-    assert (receipt.vendor, receipt.date, receipt.total, receipt.currency) == (
+    assert (receipt.vendor_read, receipt.date, receipt.total, receipt.currency) == (
         "HKTaxi 香港的士", datetime.date(2026, 11, 26), Decimal("127.50"), "HKD")
+    assert receipt.vendor == "的士 Taxi"  # the directory's name: a taxi ride, whichever app hailed it
     assert receipt.needs_review is False
 
 

@@ -168,8 +168,9 @@ def test_extraction_reads_an_html_receipt_end_to_end():
               "<tr><td>Subtotal</td><td>$80.00</td></tr><tr><td>Service charge</td><td>$8.00</td></tr>"
               "<tr><td>Total</td><td>$88.00</td></tr></table></body></html>")
     receipt = extract_document_detailed(markup.encode(), "receipt.html").receipt
-    assert (receipt.vendor, receipt.total, receipt.currency, receipt.needs_review) == (
+    assert (receipt.vendor_read, receipt.total, receipt.currency, receipt.needs_review) == (
         "Tsui Wah 翠華", Decimal("88.00"), "HKD", False)
+    assert receipt.vendor == "翠華餐廳 Tsui Wah Restaurant"  # the vendor directory's name for the chain
 
 
 @pytest.mark.parametrize(("markup", "missing"), [

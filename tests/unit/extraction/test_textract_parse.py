@@ -73,7 +73,8 @@ def test_default_invoice_date(textract_dir: Path) -> None:
 
 def test_costco_vendor(textract_dir: Path) -> None:
     r = parse_textract_response(_load(textract_dir, "trp_expense_sample2.analyze_expense.json"))
-    assert r.vendor == "costco"
+    assert r.vendor_read == "costco"  # what the receipt prints; the vendor directory names the chain
+    assert (r.vendor, r.vendor_id) == ("Costco", "costco")
 
 
 def test_not_an_expense_response(textract_dir: Path) -> None:
