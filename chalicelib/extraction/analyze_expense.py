@@ -79,7 +79,7 @@ def _contains_name(text: str, key: str) -> bool:
 #: Dates on these lines are not the transaction date: expiry, birthdays, the Octopus card's last top-up.
 _NOT_TRANSACTION_DATE = re.compile(
     r"到期|有效期|有效日期|expir|valid|exp\b|生日|birth|截止|使用期|上一次|上次|增值|last\s*add|top.?up|reload|"
-    r"お届け|予定|預計|预计|estimated|expected|arriv",
+    r"お届け|予定|預計|预计|estimated|expected|arriv|抵達|抵达|入住|check.?in",
     re.I,
 )
 
@@ -313,9 +313,17 @@ class _PageBuilder:
         by_date: dict = {}
         for ln in self.lines:
             # an expiry or last top-up date is kept only as a weak candidate: alone, it still goes to review
-            factor = 0.5 if self._not_transaction_date(ln) else 1.0
+            above = self._label_above(ln)
+            weak = self._not_transaction_date(ln) or bool(above and _NOT_TRANSACTION_DATE.search(above.text))
+            factor = 0.5 if weak else 1.0
+            if factor == 1.0 and self._on_ledger_row(ln):
+                factor = 0.9  # a folio's or statement's posting date, not the document's
             for value, _conf, _ in normalise.find_dates(ln.text, day_first=day_first):
-                labelled = bool(ln.role and ln.role[0] == "DATE") or self._row_has_role(ln, "DATE")
+                labelled = (
+                    bool(ln.role and ln.role[0] == "DATE")
+                    or self._row_has_role(ln, "DATE")
+                    or bool(above and above.role and above.role[0] == "DATE" and not above.money())
+                )
                 score = factor * (
                     1.0 if labelled else 0.92
                 )  # the format's reliability is applied by the resolver
@@ -339,6 +347,30 @@ class _PageBuilder:
                 )
             )
             self.fields[-1]["ValueDetection"]["Text"] = _date_text(ln.text, value, day_first)
+
+    def _label_above(self, ln: _Line) -> _Line | None:
+        """The line printed just above and overlapping this one, when it holds no date itself: its label on a
+        narrow receipt ("抵店 Arrival" over "20 Apr 2025")."""
+        best: tuple[float, _Line] | None = None
+        for o in self.lines:
+            gap = ln.box.top - o.box.bottom
+            if o is ln or not (-0.3 * ln.box.height <= gap <= 1.5 * ln.box.height):
+                continue
+            if o.box.right <= ln.box.left or o.box.left >= ln.box.right or normalise.find_dates(o.text):
+                continue
+            if any(p is not o and _same_row(p.box, o.box, self.slope) is not None for p in self.lines):
+                continue  # a column header ("Date  Description  HKD") labels a ledger, not one value
+            if best is None or gap < best[0]:
+                best = (gap, o)
+        return best[1] if best else None
+
+    def _on_ledger_row(self, ln: _Line) -> bool:
+        """A date at the start of a row that ends in an amount: a posting line of a folio or statement."""
+        return ln.box.left < 0.2 and any(
+            o is not ln and o.is_pure_amount() and o.box.left > ln.box.right
+            and _same_row(o.box, ln.box, self.slope) is not None
+            for o in self.lines
+        )
 
     def _not_transaction_date(self, ln: _Line) -> bool:
         """The date's line, or the label left of it on its row ("お届け予定： 2026年11月14日"), says it is not

@@ -61,6 +61,14 @@ _MAINLAND_HINTS = re.compile(
 )
 
 
+_CONVERSION = re.compile(
+    r"equiv|等值|折合|約合|约合|[約约]\s*(?:港|澳|人民|美|HK|US|MOP|RMB)|參考|参考|approx|≈|@\s*\d|exchange\s*rate|"
+    r"匯率|汇率",
+    re.I,
+)
+_MACAU = re.compile(r"澳門|澳门|macau|macao|氹仔|路環|路环|taipa|coloane", re.I)
+
+
 def detect_currency(text: str) -> tuple[str | None, float]:
     """Return ``(ISO code, confidence)`` for a receipt's currency from its text, or ``(None, 0)``.
 
@@ -69,7 +77,10 @@ def detect_currency(text: str) -> tuple[str | None, float]:
     receipts are from Hong Kong) unless the text says otherwise; with no currency sign at all the caller
     decides the default.
     """
-    folded = unicodedata.normalize("NFKC", text)
+    # a converted amount ("USD 64.00 @ 7.81", "HKD equiv. 524.37", "折合港幣") names another currency, not the receipt's
+    folded = "\n".join(
+        line for line in unicodedata.normalize("NFKC", text).splitlines() if not _CONVERSION.search(line)
+    )
     counts: dict[str, int] = {}
     for code, pattern in _CURRENCY_PATTERNS:
         n = len(pattern.findall(folded))
@@ -81,12 +92,15 @@ def detect_currency(text: str) -> tuple[str | None, float]:
         code = "JPY" if _KANA.search(folded) or "JPY" in counts else "CNY"
         counts[code] = counts.get(code, 0) + yen
     if counts:
-        best = max(counts, key=lambda c: counts[c])
+        # a tie between the home currency and a foreign one goes home
+        best = max(counts, key=lambda c: (counts[c], c == "HKD"))
         total = sum(counts.values())
         return best, round(0.7 + 0.29 * counts[best] / total, 3)
     if _KANA.search(folded) and re.search(r"合計|小計", folded):
         return "JPY", 0.75
     hints = len(set(_MAINLAND_HINTS.findall(folded)))
+    if "$" in folded and _MACAU.search(folded):
+        return "MOP", 0.75  # a dollar sign on a Macau receipt is the pataca
     if "$" in folded:
         return ("CNY", 0.6) if hints >= 3 else ("HKD", 0.9)
     if hints >= 2:

@@ -60,6 +60,8 @@ WEIGHTS = {
     "repeat": 0.2,  # printed as a total more than once
     "service_rate": 0.15,  # the service charge is 10% of the subtotal used
     "tax_rate": 0.2,  # the tax is the printed rate of its base
+    "supersedes": 0.3,  # another printed total plus a tip, fee, service charge or tax (or less a discount): a later one
+    "tendered": 0.3,  # the cash or card tendered, with no change, is the same amount
 }
 EXACT = Decimal("0.01")
 #: Cash is paid in 10-cent coins at the smallest: tendered − change may differ from a total by 5 cents.
@@ -364,7 +366,18 @@ def solve(parsed: ParsedExpense) -> Solution:
         for r in list(relations):
             if r.kind in ("sum", "sum_rounded"):
                 relations += _rate_relations(cand.value, r.members, rates)
+        exact = next((t for t in tendered if t.value == cand.value and t not in cand.sources), None)
+        if exact is not None and not change:
+            relations.append(Relation("tendered", (exact,), f"{exact.text()} with no change"))
         cand.relations = relations
+    # a total that another printed total turns into (Balance Due + Tip = Total; 合計 + 服務費 = 總金額) is the later,
+    # payable one: the receipt printed the steps on the way to it
+    totals = [a for a in amounts if a.role == "TOTAL"]
+    for cand in candidates.values():
+        before = [t for t in totals if t.value != cand.value]
+        for r in _sum_relations(cand.value, before, adjustments):
+            if r.kind == "sum":
+                cand.relations.append(Relation("supersedes", r.members, r.sentence))
 
     ranked = sorted(candidates.values(), key=lambda c: (-c.score, -c.prior, -c.value))
     best = ranked[0] if ranked else None
