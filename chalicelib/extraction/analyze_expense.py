@@ -245,6 +245,7 @@ class _PageBuilder:
             amount = cand.money()[-1]
             self._emit_money(label, cand, amount, 1.0)
             found.append((label.role[0], amount, cand))
+        self._tax_column(found)
         # labels with nothing beside them: the amount printed just below (narrow receipts)
         for label in self.lines:
             if (
@@ -261,6 +262,33 @@ class _PageBuilder:
                 self._emit_money(label, below, amount, 0.85)
                 found.append((label.role[0], amount, below))
         return found
+
+    def _tax_column(self, found: list[tuple[str, Decimal, _Line]]) -> None:
+        """A totals row of a table with a tax column (发票: 合计 ¥5777.50 … ¥519.98 under 金额 … 税额): the amount
+        under the tax column's header is the tax, not a second total."""
+        for label in [ln for ln in self.lines if ln.role and ln.role[0] in ("TOTAL", "SUBTOTAL")]:
+            for cand in self.lines:
+                if cand.used_as_value or not cand.is_pure_amount() or cand.box.left <= label.box.right:
+                    continue
+                if _same_row(label.box, cand.box, self.slope) is None:
+                    continue
+                header = self._column_header(cand)
+                if header is not None and (normalise.classify_label(header.text) or ("", 0))[0] == "TAX":
+                    cand.used_as_value = True
+                    amount = cand.money()[-1]
+                    self.fields.append(_field("TAX", 0.9, cand.text, cand.ocr.confidence, cand.box, self.page,
+                                              label=header, currency=self.currency))
+                    found.append(("TAX", amount, cand))
+
+    def _column_header(self, value: _Line) -> _Line | None:
+        """The nearest wordy line above ``value`` that shares its column and a row with other headers."""
+        above = [
+            o for o in self.lines
+            if o.box.bottom <= value.box.top and not o.money()
+            and o.box.left < value.box.right and o.box.right > value.box.left
+            and any(p is not o and _same_row(p.box, o.box, self.slope) is not None for p in self.lines)
+        ]
+        return max(above, key=lambda o: o.box.bottom) if above else None
 
     def _inline_amount(self, label: _Line) -> Decimal | None:
         money = [a for a in label.amounts if a[1]]

@@ -172,15 +172,19 @@ def gather(parsed: ParsedExpense) -> list[Amount]:
         amount = normalise.parse_amount(f.value)
         if amount is None:
             continue
+        score = f.type_confidence * (f.value_confidence or 0.0)
         if role in ("DISCOUNT", "ROUNDING"):
             value = abs(amount) if role == "DISCOUNT" else amount
+        elif amount < 0 and role in ("TOTAL", "AMOUNT_PAID"):
+            # a folio or statement prints the settled total as a credit ("-1,171.15"): the amount, less sure
+            value, score = -amount, score * 0.5
         elif amount <= 0:
             continue
         else:
             value = amount
         rule = normalise.label_rule(_plain_label(f.label)) if f.label else None
         may_be = rule.may_be if rule is not None and rule.role == role else ()
-        out.append(Amount(value, role, f.type_confidence * (f.value_confidence or 0.0), may_be, f))
+        out.append(Amount(value, role, score, may_be, f))
     return out
 
 
