@@ -175,6 +175,8 @@ def find_amounts(text: str) -> list[tuple[Decimal, bool, tuple[int, int]]]:
             continue
         if end < len(s) and s[end].isalpha() and not m.group("cur2") and s[end] not in "xX":
             continue
+        if re.match(r"\s?[%％]", s[end:]):
+            continue  # a rate ("Tax 8.875%", "服務費 10%"), not an amount
         value = _to_decimal(num)
         if value is None:
             continue

@@ -13,8 +13,8 @@ import pytest
 from chalicelib.extraction import normalise, relations
 from chalicelib.extraction.models import ExpenseField, ParsedExpense
 
+from .test_rules import line, resolve
 from .test_rules import receipt as _receipt
-from .test_rules import resolve
 
 
 def receipt(rows, header=None):
@@ -204,3 +204,85 @@ def test_a_vocabulary_rule_without_terms_is_refused(tmp_path) -> None:
 
 def _field(ftype: str, value: str, label: str) -> ExpenseField:
     return ExpenseField(type=ftype, value=value, label=label, type_confidence=0.95, value_confidence=0.98)
+
+
+# ---- layouts the reader was not tuned on (issue #18's misses) -------------------------------------------------
+
+
+def test_a_tip_after_the_balance_due_makes_the_later_total_the_payable_one() -> None:
+    r, _ = resolve(
+        receipt(
+            [
+                ("Subtotal", "$448.00"),
+                ("Service Charge 10%", "$44.80"),
+                ("Balance Due", "$492.80"),
+                ("Tip", "$73.92"),
+                ("Total", "$566.72"),
+                ("Mastercard tendered", "$566.72"),
+                ("Change", "$0.00"),
+            ]
+        )
+    )
+    assert r.total == Decimal("566.72")
+    assert r.needs_review is False, r.review_reasons
+
+
+def test_a_tax_rate_is_not_an_amount() -> None:
+    assert normalise.find_amounts("Sales Tax 8.875%") == []
+    r, _ = resolve(receipt([("Subtotal", "$111.75"), ("Sales Tax 8.875%", "$9.92"), ("Total", "$121.67")]))
+    assert (r.total, r.tax) == (Decimal("121.67"), Decimal("9.92"))
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("應付 TOTAL $540.10\nHKD equiv. 524.37\n澳門新馬路12號", "MOP"),
+        ("總計 MOP 125.00\n約港幣 HKD 121.36\nVISA MOP 125.00", "MOP"),
+        ("Room Charge 2,600.00\nAirport Limousine USD 64.00 @ 7.81\nTotal HKD 12,349.51", "HKD"),
+        ("Total $88.00", "HKD"),
+    ],
+)
+def test_a_converted_amount_does_not_set_the_currency(text: str, code: str) -> None:
+    assert normalise.detect_currency(text)[0] == code
+
+
+def test_the_amount_under_a_tax_column_of_the_totals_row_is_the_tax() -> None:
+    lines = [
+        line("增值税普通发票", 0.35, 0.05, 0.3),
+        line("开票日期：2025年11月26日", 0.03, 0.12, 0.3),
+        line("项目名称", 0.03, 0.2, 0.1),
+        line("金额", 0.7, 0.2, 0.05),
+        line("税率", 0.8, 0.2, 0.05),
+        line("税额", 0.92, 0.2, 0.05),
+        line("*住宿服务*住宿费", 0.03, 0.25, 0.15),
+        line("866.10", 0.64, 0.25, 0.07),
+        line("9%", 0.8, 0.25, 0.03),
+        line("77.95", 0.91, 0.25, 0.06),
+        line("合计", 0.03, 0.32, 0.08),
+        line("￥866.10", 0.6, 0.32, 0.11),
+        line("￥77.95", 0.88, 0.32, 0.09),
+        line("价税合计(大写) 玖佰肆拾肆元零伍分", 0.03, 0.38, 0.5),
+        line("(小写)¥944.05", 0.75, 0.38, 0.2),
+    ]
+    r, _ = resolve(lines)
+    assert (r.total, r.tax, r.currency) == (Decimal("944.05"), Decimal("77.95"), "CNY")
+    assert r.service_charge is None  # 住宿服务 is an item, not a service charge
+
+
+def test_an_arrival_date_printed_under_its_label_is_not_the_folio_date() -> None:
+    lines = [
+        line("HARBOURVIEW HOTEL", 0.3, 0.02, 0.4),
+        line("抵店 Arrival", 0.03, 0.1),
+        line("20 Apr 2025", 0.03, 0.14),
+        line("日期 Date", 0.03, 0.2),
+        line("21 Apr 2025", 0.03, 0.24),
+        line("Total", 0.03, 0.4),
+        line("HK$1,830.00", 0.75, 0.4, 0.15),
+    ]
+    r, _ = resolve(lines)
+    assert r.date.isoformat() == "2025-04-21"
+
+
+def test_a_settled_total_printed_as_a_credit_is_read_with_less_certainty() -> None:
+    r, _ = resolve(receipt([("Room Charge", "930.00"), ("Minibar", "241.15"), ("Total Charges", "-1,171.15")]))
+    assert r.total == Decimal("1171.15")
