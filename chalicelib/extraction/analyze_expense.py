@@ -356,13 +356,14 @@ class _PageBuilder:
                     1.0 if labelled else 0.92
                 )  # the format's reliability is applied by the resolver
                 prev = by_date.get(value)
-                count = prev[2] + 1 if prev else 1
+                # repeats support a date (printed at the head and the foot), but not a ledger's posting dates
+                count = (prev[2] if prev else 0) + (1 if factor == 1.0 else 0)
                 if prev is None or score > prev[0]:
                     by_date[value] = (score, ln, count)
                 else:
                     by_date[value] = (prev[0], prev[1], count)
         for value, (score, ln, count) in by_date.items():
-            boosted = min(0.99, score + 0.03 * (count - 1))
+            boosted = min(0.99, score + 0.03 * max(0, count - 1))
             self.fields.append(
                 _field(
                     "INVOICE_RECEIPT_DATE",
@@ -394,7 +395,8 @@ class _PageBuilder:
 
     def _on_ledger_row(self, ln: _Line) -> bool:
         """A date at the start of a row that ends in an amount: a posting line of a folio or statement."""
-        return ln.box.left < 0.2 and any(
+        margin = min(o.box.left for o in self.lines)
+        return ln.box.left <= margin + 0.03 and any(
             o is not ln and o.is_pure_amount() and o.box.left > ln.box.right
             and _same_row(o.box, ln.box, self.slope) is not None
             for o in self.lines
