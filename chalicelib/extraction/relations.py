@@ -386,7 +386,7 @@ def solve(parsed: ParsedExpense) -> Solution:
     ranked = sorted(candidates.values(), key=lambda c: (-c.score, -c.prior, -c.value))
     best = ranked[0] if ranked else None
     runner = next((c for c in ranked[1:] if best is not None and not _explained_by(c, best)), None)
-    conflicts = _conflicts(best, bases, adjustments, tendered, change) if best else ()
+    conflicts = _conflicts(best, tendered, change) if best else ()
     return Solution(best, runner, tuple(amounts), conflicts)
 
 
@@ -406,9 +406,7 @@ def _explained_by(other: Candidate, best: Candidate) -> bool:
     return other.value in members or other.prior < 0.3
 
 
-def _conflicts(
-    best: Candidate, bases: list[Amount], adjustments: list[Amount], tendered: list[Amount], change: list[Amount]
-) -> tuple[str, ...]:
+def _conflicts(best: Candidate, tendered: list[Amount], change: list[Amount]) -> tuple[str, ...]:
     """Printed sums that the chosen total breaks, as sentences (only sums read clearly enough to be evidence)."""
     out = []
     kinds = {r.kind for r in best.relations}
