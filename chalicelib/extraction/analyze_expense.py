@@ -235,6 +235,7 @@ class _PageBuilder:
                 dy = _same_row(label.box, cand.box, self.slope)
                 if dy is not None:
                     pairs.append((dy / max(label.box.height, 1e-6), label, cand))
+        self._tax_column(found)  # before pairing: a totals row's tax column is not its total
         # greedy one-to-one assignment, closest rows first
         taken_labels: set[int] = set()
         for _, label, cand in sorted(pairs, key=lambda p: p[0]):
@@ -245,7 +246,6 @@ class _PageBuilder:
             amount = cand.money()[-1]
             self._emit_money(label, cand, amount, 1.0)
             found.append((label.role[0], amount, cand))
-        self._tax_column(found)
         # labels with nothing beside them: the amount printed just below (narrow receipts)
         for label in self.lines:
             if (
@@ -616,7 +616,7 @@ class _PageBuilder:
                 o
                 for o in self.lines
                 if o is not value
-                and not o.role
+                and (not o.role or o.role[0] == "ITEM")
                 and not o.money()
                 and o.box.right <= value.box.left + 0.01
                 and _same_row(o.box, value.box, self.slope) is not None

@@ -182,6 +182,8 @@ def test_a_lone_amount_no_label_or_sum_supports_is_not_trusted() -> None:
         ("Balance Due", "TOTAL"),
         ("Delivery date", "DATE"),
         ("稅額", "TAX"),
+        ("*运输服务*客运服务费", "ITEM"),  # a 发票 item, not a service charge
+        ("服務費 10%", "SERVICE_CHARGE"),
         ("税率 13%", "IGNORE"),
     ],
 )
