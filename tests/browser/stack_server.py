@@ -9,6 +9,8 @@ in-process `stack` fixture of the other tests must not inherit. Commands (the sc
   fields, optional), put in a new claim with a mileage line (none when `km` is 0 or absent), submitted; answers
   the claim id, the level-1 approver's link from the approver inbox (the local stand-in for their e-mail), and
   the receipt's expense id.
+  With `"beside": {"vendor": ..., "items": [...]}` the upload is one photo of two receipts side by side: both
+  become expenses of the claim (answers `expense_ids`, left one first).
 - `{"op": "hosted_ui", "domain": ...}`: the stage's Hosted UI domain from now on ("" for none): the sign-in page
   and its CSP as a deployed stage's (the browser test stands in for the Hosted UI itself).
 - `{"op": "decide", "link": ..., "decision": "approve" | "reject" | "return", "comment": ...,
@@ -70,8 +72,17 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"unknown op {command['op']}")
             who = command["employee"]
             png = receipt_png(command["vendor"], date(2026, 11, 20), [tuple(x) for x in command["items"]])
+            if command.get("beside"):
+                other = command["beside"]
+                png = side_by_side(png, receipt_png(other["vendor"], date(2026, 11, 21),
+                                                    [tuple(x) for x in other["items"]]))
             expense_id = driver.upload(who, png, "receipt.png", "image/png")
             driver.wait_expense(who, expense_id)
+            expense_ids = [expense_id]
+            if command.get("beside"):  # the right-hand receipt was split off the same upload
+                from chalicelib.services.extraction import part_expense_id
+
+                expense_ids.append(part_expense_id(expense_id, 1))
             if command["op"] == "draft":
                 status, claim = driver.create_claim(who, command["title"], [], purpose="site visit 實地考察")
                 assert status == 201, claim
@@ -80,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             if command.get("edits"):
                 status, body = driver.edit_expense(who, expense_id, command["edits"])
                 assert status == 200, body
-            status, claim = driver.create_claim(who, command["title"], [expense_id], purpose="client visit 客戶拜訪")
+            status, claim = driver.create_claim(who, command["title"], expense_ids, purpose="client visit 客戶拜訪")
             assert status == 201, claim
             if command.get("km"):
                 status, body = driver.add_line(who, claim["claim_id"], {
@@ -91,12 +102,27 @@ def main(argv: list[str] | None = None) -> int:
             assert status == 200, body
             message = driver.approval_message(claim["claim_id"], 1, seconds=60)
             answers.write(json.dumps({"claim_id": claim["claim_id"], "link": message["link"],
-                                      "expense_id": expense_id}) + "\n")
+                                      "expense_id": expense_id, "expense_ids": expense_ids}) + "\n")
         except Exception as exc:  # the test reads the failure as an answer, and the traceback on stderr
             traceback.print_exc()
             answers.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n")
     running.stop()
     return 0
+
+
+def side_by_side(left: bytes, right: bytes) -> bytes:
+    """One phone photo of two receipts laid side by side on a desk."""
+    import io
+
+    from PIL import Image
+
+    a, b = Image.open(io.BytesIO(left)).convert("RGB"), Image.open(io.BytesIO(right)).convert("RGB")
+    desk = Image.new("RGB", (a.width + b.width + 120, max(a.height, b.height) + 60), (96, 96, 100))
+    desk.paste(a, (30, 30))
+    desk.paste(b, (a.width + 90, 30))
+    out = io.BytesIO()
+    desk.save(out, "PNG")
+    return out.getvalue()
 
 
 def decide(driver, command: dict) -> dict:

@@ -242,3 +242,21 @@ def test_a_draft_is_built_on_its_page_and_submitted(page, local_app):
     expect(page.locator("#timeline")).to_contain_text(f"Submitted by {CLAIMANT}")
     expect(page.get_by_role("button", name="Edit")).to_have_count(0)
     _no_sideways_scroll(page)
+
+
+def test_a_photo_of_two_receipts_makes_two_expenses_each_saying_which_it_is(page, local_app):
+    sent = local_app.command(op="report", employee="E201", title=f"Two receipts, one photo {page.width}",
+                             vendor="翠園 Jade Garden", items=[["燒賣 Siu Mai", f"{40 + page.width % 7}.00"]],
+                             beside={"vendor": "城市的士 City Taxi", "items": [["車資 Fare", "86.50"]]}, seconds=240)
+    sign_in(page, local_app.base, "E201", f"claim/{sent['claim_id']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Two receipts, one photo {page.width}")
+    cards = page.locator("article.expense-card")
+    expect(cards).to_have_count(2)
+    expect(page.locator("article.expense-card", has_text=re.compile("Jade|翠園"))).to_contain_text(
+        "This file holds several receipts: this expense is the one on the left, page 1.")
+    expect(page.locator("article.expense-card", has_text=re.compile("Taxi|的士"))).to_contain_text(
+        "this expense is the one on the right, page 1.")
+    expect(page.locator("article.expense-card", has_text=re.compile("Taxi|的士"))).to_contain_text("HK$86.50")
+    _no_sideways_scroll(page)
+    assert_accessible(page, local_app.base, "a claim of two receipts from one photo")
+    _shot(page, "claim_page_two_receipts_one_photo")
