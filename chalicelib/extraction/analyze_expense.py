@@ -340,13 +340,16 @@ class _PageBuilder:
     def date_fields(self, day_first: bool) -> None:
         by_date: dict = {}
         for ln in self.lines:
+            dates = normalise.find_dates(ln.text, day_first=day_first)
+            if not dates:
+                continue
             # an expiry or last top-up date is kept only as a weak candidate: alone, it still goes to review
             above = self._label_above(ln)
             weak = self._not_transaction_date(ln) or bool(above and _NOT_TRANSACTION_DATE.search(above.text))
             factor = 0.5 if weak else 1.0
             if factor == 1.0 and self._on_ledger_row(ln):
                 factor = 0.9  # a folio's or statement's posting date, not the document's
-            for value, _conf, _ in normalise.find_dates(ln.text, day_first=day_first):
+            for value, _conf, _ in dates:
                 labelled = (
                     bool(ln.role and ln.role[0] == "DATE")
                     or self._row_has_role(ln, "DATE")
