@@ -475,7 +475,7 @@ class _PageBuilder:
         parts.sort(key=lambda p: (0 if _CJK.search(p.text) else 1, p.box.top))
         text = " ".join(p.text.strip() for p in parts)
         conf = min(p.ocr.confidence for p in parts)
-        box = _union([p.box for p in parts])
+        box = BoundingBox.around(p.box for p in parts)
         self.fields.append(_field("VENDOR_NAME", 0.75, text, conf, box, self.page))
 
     def _merchant_field(self) -> bool:
@@ -629,7 +629,7 @@ class _PageBuilder:
                 continue
             name = min(names, key=lambda o: o.box.left)
             price = value.money()[-1]
-            row_box = _union([name.box, value.box])
+            row_box = BoundingBox.around([name.box, value.box])
             items.append(
                 {
                     "LineItemExpenseFields": [
@@ -664,14 +664,6 @@ def _relabel(label: _Line, role: str) -> _Line:
     return _Line(
         label.idx, label.ocr.model_copy(update={"text": f"{role}: {label.text}"}), label.role, label.amounts
     )
-
-
-def _union(boxes: Sequence[BoundingBox]) -> BoundingBox:
-    left = min(b.left for b in boxes)
-    top = min(b.top for b in boxes)
-    right = max(b.right for b in boxes)
-    bottom = max(b.bottom for b in boxes)
-    return BoundingBox(left=left, top=top, width=right - left, height=bottom - top)
 
 
 def _date_text(text: str, value, day_first: bool) -> str:

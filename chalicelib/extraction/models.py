@@ -7,6 +7,7 @@ the OCR engine or the Textract parser, so either side can change without touchin
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -52,6 +53,16 @@ class BoundingBox(BaseModel):
     @property
     def center_y(self) -> float:
         return self.top + self.height / 2
+
+    @classmethod
+    def around(cls, boxes: Iterable[BoundingBox]) -> BoundingBox | None:
+        """The smallest box holding all of ``boxes`` (None for none): a row, a receipt's region on its page."""
+        boxes = list(boxes)
+        if not boxes:
+            return None
+        left, top = min(b.left for b in boxes), min(b.top for b in boxes)
+        right, bottom = max(b.right for b in boxes), max(b.bottom for b in boxes)
+        return cls(left=left, top=top, width=right - left, height=bottom - top)
 
 
 class OcrLine(BaseModel):

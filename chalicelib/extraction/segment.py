@@ -41,14 +41,7 @@ class Part:
 
     @property
     def region(self) -> BoundingBox | None:
-        lines = self.pages[0][1]
-        if not lines:
-            return None
-        left = min(ln.box.left for ln in lines)
-        top = min(ln.box.top for ln in lines)
-        right = max(ln.box.right for ln in lines)
-        bottom = max(ln.box.bottom for ln in lines)
-        return BoundingBox(left=left, top=top, width=right - left, height=bottom - top)
+        return BoundingBox.around(ln.box for ln in self.pages[0][1])
 
 
 def split_document(pages: Sequence[Sequence[OcrLine]]) -> list[Part]:

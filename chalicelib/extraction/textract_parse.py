@@ -107,7 +107,7 @@ def _documents(resp: dict[str, Any]) -> list[ParsedExpense]:
         out.append(
             ParsedExpense(
                 pages=doc_pages, summary_fields=summary, line_items=line_items, lines=lines,
-                source_page=first_page, source_region=_union([b for page, b in boxes if page == first_page]),
+                source_page=first_page, source_region=BoundingBox.around(b for page, b in boxes if page == first_page),
             )
         )
     return out or [ParsedExpense(pages=pages)]
@@ -122,14 +122,6 @@ def _raw_box(geometry: dict | None) -> BoundingBox | None:
                            height=float(bb["Height"]))
     except (KeyError, TypeError, ValueError):
         return None
-
-
-def _union(boxes: list[BoundingBox]) -> BoundingBox | None:
-    if not boxes:
-        return None
-    left, top = min(b.left for b in boxes), min(b.top for b in boxes)
-    right, bottom = max(b.right for b in boxes), max(b.bottom for b in boxes)
-    return BoundingBox(left=left, top=top, width=right - left, height=bottom - top)
 
 
 def _to_field(sf: Any, raw: dict[str, Any]) -> ExpenseField:
