@@ -33,14 +33,19 @@ $(NODE_STAMP): package.json package-lock.json
 $(VENDOR_FILES) &: $(NODE_STAMP) $(DEPS_STAMP)
 	$(PY) -m infra.web_vendor
 
+# The suite runs in WORKERS processes (pytest-xdist; one per core, at most 4), each test file kept on one worker
+# so a file's module-scoped stack starts once; WORKERS=0 runs it in this process.
+WORKERS ?= $(shell n=$$(nproc); echo $$(( n > 4 ? 4 : n )))
+PYTEST_PARALLEL := -n $(WORKERS) --dist loadfile
+
 test: deps
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_PARALLEL)
 
 # The whole suite RUNS times in a row (default 3) while `stress-ng --cpu <cores>` keeps every CPU busy (stress-ng
 # comes from requirements-system.txt via deps); prints each run's counts and duration, stops the hog, fails if any
 # run failed. Timing luck that an idle machine hides shows here.
 test-busy: deps
-	$(PY) -m harness.busy --runs $(or $(RUNS),3)
+	$(PY) -m harness.busy --runs $(or $(RUNS),3) -- $(PYTEST_PARALLEL)
 
 demo: deps
 	$(PY) -m harness.demo
