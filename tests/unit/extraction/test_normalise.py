@@ -187,6 +187,10 @@ def test_quantize_money() -> None:
         ("Total (Inclusive of GST):", "TOTAL"),
         ("Total (Excluding GST):", "SUBTOTAL"),
         ("金額 AMOUNT HKD", "TOTAL"),
+        ("NYC Tax", "TAX"),  # a word before "tax" (the label is compared without its spaces)
+        ("Hotel Accommodation Tax 3%", "TAX"),
+        ("Amount before tax", "SUBTOTAL"),
+        ("Total after tax", "TOTAL"),
     ],
 )
 def test_classify_label_edge_cases(label: str, role: str) -> None:
