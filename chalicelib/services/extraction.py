@@ -51,7 +51,8 @@ def process_upload(
     parsed = UploadKey.parse(key)
     existing = _current(parsed.expense_id, expenses, claims)
     if existing is not None and existing.status != ExpenseStatus.UPLOADED:
-        _audit_replacement(key, version_id, existing, blobs, expenses, claims, max_bytes)
+        for held in [existing, *_other_parts(existing, expenses, claims)]:
+            _audit_replacement(key, version_id, held, blobs, expenses, claims, max_bytes)
         return existing  # a redelivered S3 event (the work is done), or a replaced receipt (audited)
     employee = directory.employee(parsed.employee_id)
     if employee is None:
@@ -106,6 +107,17 @@ def process_upload(
 def part_expense_id(expense_id: str, part: int) -> str:
     """The id of receipt ``part`` (1, 2…) of the file uploaded as ``expense_id``: the same on every retry."""
     return "e-" + uuid.uuid5(SPLIT_NAMESPACE, f"{expense_id}#{part}").hex
+
+
+def _other_parts(expense: Expense, expenses: ExpenseStore, claims: ClaimStore) -> list[Expense]:
+    """The other receipts a split file became (parts 1, 2… of the upload's own expense, part 0), so a file
+    replaced after the split is recorded on every claim that holds one of its receipts, not only the first."""
+    if expense.source_part != 0:
+        return []
+    found = []
+    while (part := _current(part_expense_id(expense.expense_id, len(found) + 1), expenses, claims)) is not None:
+        found.append(part)
+    return found
 
 
 def _split(key: str, expense: Expense, parts: list[ExtractedReceipt], expenses: ExpenseStore,

@@ -67,3 +67,26 @@ def test_receipts_of_one_file_are_not_duplicates_of_each_other_but_the_same_part
     assert len(keys) == 3 and all(k.startswith(mine[0].file_sha256) for k in keys)
     assert [r.expense_id for r in app.expenses.by_file_hash(f"{mine[0].file_sha256}#1")] == [
         extraction.part_expense_id(EXPENSE_ID, 1)]
+
+
+class _Replaced(Blobs):
+    """The same key after the employee uploaded another file over it (a new object version)."""
+
+    def head(self, key, version_id=None):
+        return {**super().head(key, version_id), "VersionId": "v2"}
+
+    def read(self, key, max_bytes, version_id=None):
+        return b"another png"
+
+
+def test_a_file_replaced_after_the_split_is_recorded_on_every_receipt_it_became() -> None:
+    app = bootstrap_fakes()
+    _upload(app)
+    extraction.process_upload(KEY, _Replaced(), app.expenses, app.claims, app.directory,
+                              lambda data, name: FILE, max_bytes=1000, version_id="v2")
+    ids = [EXPENSE_ID, *(extraction.part_expense_id(EXPENSE_ID, i) for i in (1, 2))]
+    replaced = {i: [r.after for r in app.expenses.history(i) if r.action == "evidence.replaced"] for i in ids}
+    assert all(len(records) == 1 for records in replaced.values()), replaced
+    assert [replaced[i][0]["expense_id"] for i in ids] == ids
+    assert all(r[0]["claim_version_id"] == "v1" and r[0]["new_version_id"] == "v2" for r in replaced.values())
+    assert len(app.expenses.unattached("E201")) == 3  # still three receipts, each on the version it was read from
