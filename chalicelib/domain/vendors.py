@@ -127,6 +127,9 @@ class Vendor(BaseModel):
     #: a payment or delivery platform (Octopus, foodpanda): its name on a receipt rarely names the merchant, so it
     #: is matched only from the printed vendor line and never replaces another name printed there
     platform: bool = False
+    #: a kind of merchant rather than one (的士 Taxi): like a platform, it names the vendor only when the printed
+    #: line says no more than that, so "城市的士 City Taxi" keeps its own name
+    generic: bool = False
 
     @field_validator("names")
     @classmethod
@@ -281,7 +284,7 @@ class VendorDirectory:
         for cand in _candidates(text_lines, printed_vendor):
             cand_key = key(cand.text)
             for vendor, name, name_key in self._names:
-                if vendor.platform and cand.source != "printed":
+                if (vendor.platform or vendor.generic) and cand.source != "printed":
                     continue
                 if name_key not in cand_key and _best_possible_ratio(name_key, cand_key) < MATCH_THRESHOLD:
                     continue  # cheap bound first: most names cannot reach the threshold on length alone
@@ -300,7 +303,7 @@ class VendorDirectory:
         vendor = self._by_id[vendor_id]
         if len(ranked) > 1 and ranked[1][1][0][0] >= score - AMBIGUITY_MARGIN:
             return None
-        if vendor.platform and printed_vendor and self._names_more_than(vendor, printed_vendor):
+        if (vendor.platform or vendor.generic) and printed_vendor and self._names_more_than(vendor, printed_vendor):
             return None
         where = "the printed vendor line" if cand.source == "printed" else "a header line"
         how = "contains" if score == 1.0 else f"reads as (similarity {score:.2f})"

@@ -154,6 +154,13 @@ def test_a_platform_name_does_not_replace_the_restaurant_printed_beside_it(seed)
     assert seed.match(["Panda Place", "Octopus Card No.:", *BODY], None) is None  # a payment line is not a merchant
 
 
+def test_a_generic_kind_of_merchant_does_not_replace_the_company_printed_with_it(seed):
+    assert seed.match(["城市的士 City Taxi", *BODY], "城市的士 City Taxi") is None  # the company's own name stays
+    assert seed.match(["大眾的士台", *BODY], "大眾的士台") is None
+    assert _id(seed, ["的士 TAXI", *BODY], "的士 TAXI") == "taxi"  # a receipt that says only "taxi"
+    assert seed.match(["HK TAXI", "的士", *BODY], None) is None  # never from a header line alone
+
+
 # --- canonical names --------------------------------------------------------------------------------------------
 
 
