@@ -186,14 +186,15 @@ def estimate_slope(lines: Sequence[OcrLine]) -> float:
 
 
 class _PageBuilder:
-    def __init__(self, lines: Sequence[OcrLine], page: int, currency: tuple[str, float] | None) -> None:
+    def __init__(self, lines: Sequence[OcrLine], page: int, currency: tuple[str, float] | None,
+                 slope: float | None = None) -> None:
         self.page = page
         self.currency = currency
         self.lines = [
             _Line(i, ln, normalise.classify_label(ln.text), normalise.find_amounts(ln.text))
             for i, ln in enumerate(sorted(lines, key=lambda ln: (ln.box.top, ln.box.left)))
         ]
-        self.slope = estimate_slope([ln.ocr for ln in self.lines])
+        self.slope = estimate_slope([ln.ocr for ln in self.lines]) if slope is None else slope
         self.fields: list[dict] = []
         for ln in self.lines:
             # "數量 產品 總數(HKD$)" / "商品 單價 數量 金額": a column header, not a total
@@ -680,17 +681,94 @@ def build_analyze_expense(pages: Sequence[Sequence[OcrLine]], *, day_first: bool
     code, conf = normalise.detect_currency(all_text)
     currency = (code, conf) if code else None
     documents = [
-        _expense_document(index, part, currency, day_first)
+        _row_reading(index, part, currency, day_first)
         for index, part in enumerate(segment.split_document(pages), start=1)
     ]
     return {"DocumentMetadata": {"Pages": max(1, len(pages))}, "ExpenseDocuments": documents}
 
 
-def _expense_document(index: int, part: segment.Part, currency: tuple[str, float] | None, day_first: bool) -> dict:
+def _row_reading(index: int, part: segment.Part, currency: tuple[str, float] | None, day_first: bool) -> dict:
+    """The receipt read with the rows paired as the page's tilt suggests; but where that reading's sums do not
+    hold, also with the rows paired one row up and one row down, and the reading whose printed sums agree wins.
+
+    Why: on a photo taken at an angle a label and its amount can sit most of a row apart, so the nearest amount
+    to a label is the next row's. Which pairing is right is then a question the receipt answers itself: only
+    the right one makes subtotal + service = total and tendered − change = total hold."""
+    document = _expense_document(index, part, currency, day_first)
+    fit = _arithmetic_fit(document)
+    if fit[0] >= SETTLED_SUPPORT:
+        return document
+    best = (fit, document)
+    for shift in (-1, 1):
+        slopes = {number: _shifted_slope(lines, shift) for number, lines in part.pages}
+        if any(s is None for s in slopes.values()):
+            continue
+        other = _expense_document(index, part, currency, day_first, slopes)
+        other_fit = _arithmetic_fit(other)
+        if other_fit[0] >= MIN_SHIFTED_SUPPORT and other_fit > best[0]:
+            best = (other_fit, other)
+    return best[1]
+
+
+#: A reading whose total an exact printed sum supports (relations.WEIGHTS: a sum or tendered − change, 0.6) is
+#: not second-guessed; one that only the line items support might be items read a row off, and is checked.
+SETTLED_SUPPORT = 0.6
+#: A reading with the rows shifted replaces the first one only when its chosen total satisfies printed sums worth
+#: at least this much (relations.WEIGHTS: a sum 0.6, tendered − change 0.6, the line items 0.4) and nothing contradicts
+#: it.
+MIN_SHIFTED_SUPPORT = 0.4
+
+
+def _arithmetic_fit(document: dict) -> tuple[float, int]:
+    """How well a reading's label and arithmetic agree: the support that printed sums (not a repeat of one
+    number, a payment line or a tendered amount) give the total it chooses, when that total is the amount a total
+    label names, and as a tie-break how few contradictions it leaves; (0, ...) when the label and the sums do not
+    meet on one amount."""
+    from . import relations, textract_parse  # the reading's own check, only when a reading is in doubt
+
+    parsed = textract_parse.parse_expense_response({"ExpenseDocuments": [document]})
+    solution = relations.solve(parsed)
+    best = solution.best
+    if best is None or solution.conflicts:
+        return (0.0, -len(solution.conflicts))
+    if not any(a.role == "TOTAL" or "TOTAL" in a.may_be for a in best.sources):
+        return (0.0, 0)
+    return (round(sum(r.weight for r in best.relations if r.kind not in ("repeat", "paid", "tendered")), 3), 0)
+
+
+def _shifted_slope(lines: Sequence[OcrLine], shift: int) -> float | None:
+    """The tilt that pairs each label with the amount ``shift`` rows below (+1) or above (−1) the one the
+    estimated tilt pairs it with: one row pitch over the distance from the label column to the amount column."""
+    if len(lines) < 4:
+        return None
+    centres = sorted(ln.box.center_y for ln in lines)
+    heights = sorted(ln.box.height for ln in lines)
+    h = heights[len(heights) // 2]
+    gaps = sorted(b - a for a, b in zip(centres, centres[1:], strict=False) if b - a > 0.5 * h)
+    amounts = [(ln.box.left + ln.box.right) / 2 for ln in lines
+               if normalise.find_amounts(ln.text) and not re.search(r"[^\W\d_]{2}", ln.text)]
+    labels = [(ln.box.left + ln.box.right) / 2 for ln in lines
+              if normalise.classify_label(ln.text) and ln.box.left < 0.5]
+    if not gaps or not amounts or not labels:
+        return None
+    pitch = gaps[len(gaps) // 2]
+    dx = sorted(amounts)[len(amounts) // 2] - sorted(labels)[len(labels) // 2]
+    if dx < 0.2:
+        return None
+    slope = estimate_slope(lines) + shift * pitch / dx
+    return slope if abs(slope) <= MAX_SHIFTED_SLOPE else None
+
+
+#: A photo taken at an angle tilts rows by this much at most (dy/dx); a steeper "tilt" pairs rows at random.
+MAX_SHIFTED_SLOPE = 0.1
+
+
+def _expense_document(index: int, part: segment.Part, currency: tuple[str, float] | None, day_first: bool,
+                      slopes: dict[int, float | None] | None = None) -> dict:
     summary: list[dict] = []
     items: list[dict] = []
     for position, (number, lines) in enumerate(part.pages):
-        builder = _PageBuilder(lines, number, currency)
+        builder = _PageBuilder(lines, number, currency, (slopes or {}).get(number))
         found = builder.money_fields()
         builder.fallback_total(found)
         builder.date_fields(day_first)

@@ -255,3 +255,21 @@ def test_an_absurdly_long_printed_total_does_not_break_the_resolver() -> None:
     huge = "$" + "9" * 27 + ".00"
     r, _ = resolve(receipt([("日期: 03/11/2026", None), ("叉燒飯", huge), ("總計", huge)]))
     assert r.total == Decimal("9" * 27 + ".00")  # kept as read; services/extraction.py sends it to review
+
+
+def test_a_photo_tilted_by_most_of_a_row_is_paired_where_the_printed_sums_hold() -> None:
+    """Each amount sits 0.035 above its label while rows are 0.045 apart: the nearest amount to each label is
+    the next row's, and only the pairing one row over makes subtotal + 加一 = total and cash − change = total."""
+    rows = [("2026-01-05", None), ("菠蘿包", "$18.00"), ("奶茶", "$16.00"), ("小計", "$34.00"), ("加一", "$3.40"),
+            ("應付", "$37.40"), ("現金", "$100.00"), ("找零", "$62.60")]
+    r, _ = resolve(receipt(rows, slope=-0.05))
+    assert r.total == Decimal("37.40")
+    assert r.subtotal == Decimal("34.00") and r.service_charge == Decimal("3.40")
+
+
+def test_a_straight_receipt_is_not_re_paired_to_make_a_sum_hold() -> None:
+    """Items that do not add up to the total (a discount the OCR missed) are no reason to pair rows differently:
+    the total label keeps its own row's amount and the receipt goes to review with the sum in words."""
+    rows = [("2026-01-05", None), ("A", "$10.00"), ("B", "$20.00"), ("C", "$5.00"), ("合計", "$32.00")]
+    r, _ = resolve(receipt(rows))
+    assert r.total == Decimal("32.00")
