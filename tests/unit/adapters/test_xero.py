@@ -376,3 +376,14 @@ def test_twenty_retries_of_the_same_claim_make_exactly_one_bill(fake, xero, seed
     assert set(outcomes) - {None} == {bill_id} and outcomes[-1] == bill_id
     assert list(fake.attachments[bill_id]) == ["r.jpg"]
     assert len(fake.writes()) >= 1
+
+
+def test_the_logs_carry_no_name_amount_or_token(fake, xero, caplog):
+    caplog.set_level("DEBUG")
+    for fault in ("429", "401", "500", "timeout_after_write"):
+        fake.inject(fault, method=None if fault == "401" else "PUT")
+    xero.post(make_posting(), [ReceiptFile(file_name="r.jpg", content_type="image/jpeg", content=JPEG)])
+    text = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert caplog.records and "c-7f3a" in text
+    for secret in ("Chan", "91.05", "1.02", "access-", "refresh-", CLIENT_SECRET):
+        assert secret not in text
