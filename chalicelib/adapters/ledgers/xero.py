@@ -165,8 +165,12 @@ def _tracking(config: XeroConfig, cost_centre: str | None) -> list[XeroTracking]
 
 
 def _contact(config: XeroConfig, posting: Posting) -> XeroContact:
+    """The employee's contact: by ContactID when finance mapped one; else by name with the employee id, because
+    Xero matches a contact by Name and two employees called Chan Tai Man must not share one payable balance."""
     contact_id = config.contact_ids.get(posting.employee_id)
-    return XeroContact(ContactID=contact_id) if contact_id else XeroContact(Name=posting.employee_name)
+    if contact_id:
+        return XeroContact(ContactID=contact_id)
+    return XeroContact(Name=f"{posting.employee_name} ({posting.employee_id})"[:255])
 
 
 def build_bill(posting: Posting, config: XeroConfig) -> XeroInvoices:

@@ -104,7 +104,7 @@ def test_the_bill_is_an_accpay_invoice_to_the_employee_with_accounts_tracking_ta
     body = validated(build_bill(make_posting(), XeroConfig(tenant_id=TENANT_ID, tax_types={"taxi": "EXEMPTEXPENSES"})))
     [bill] = body["Invoices"]
     assert (bill["Type"], bill["InvoiceNumber"], bill["Contact"], bill["CurrencyCode"], bill["CurrencyRate"]) == (
-        "ACCPAY", "c-7f3a", {"Name": "Chan Tai Man"}, "HKD", Decimal(1))
+        "ACCPAY", "c-7f3a", {"Name": "Chan Tai Man (E201)"}, "HKD", Decimal(1))
     assert (bill["Date"], bill["DueDate"], bill["Status"], bill["LineAmountTypes"]) == (
         "2026-11-30", "2026-12-14", "AUTHORISED", "NoTax")
     assert [(li["AccountCode"], li["UnitAmount"], li["TaxType"]) for li in bill["LineItems"]] == [
