@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,6 +26,7 @@ from chalicelib.adapters.ledgers.port import LedgerAuthFailed, LedgerUnavailable
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]
 
@@ -226,6 +227,25 @@ class LedgerHttp:
                 attempt += 1
                 continue
             return response
+
+    def write_once(self, external_id: str, write: Callable[[], T], find: Callable[[str], T | None]) -> T:
+        """`write()`, and when its outcome is unknown, `find(external_id)` before writing again: the document a
+        lost answer created is returned instead of a second one. Bounded by the policy's attempts."""
+        for attempt in range(self.policy.max_attempts):
+            try:
+                return write()
+            except WriteOutcomeUnknown as unknown:
+                log.warning("ledger write outcome unknown: looking it up", extra={
+                    "ledger": self.ledger, "external_id": external_id, "cause": unknown.detail,
+                    "attempt": attempt + 1})
+                found = find(external_id)
+                if found is not None:
+                    return found
+                if attempt + 1 >= self.policy.max_attempts:
+                    raise LedgerUnavailable(f"{self.ledger} write of {external_id}: {unknown.detail}, not found after "
+                                            f"{self.policy.max_attempts} attempts: left to the queue") from unknown
+                self.sleep(self.policy.wait(attempt))
+        raise AssertionError("unreachable: max_attempts >= 1")  # pragma: no cover
 
     def _wait_or_give_up(self, attempt: int, cause: str, wait: float) -> None:
         if attempt + 1 >= self.policy.max_attempts:

@@ -204,29 +204,18 @@ class QuickBooksLedger:
         return self._document(bills[0], external_id) if bills else None
 
     def _write(self, external_id: str, body: bytes) -> ExternalDocument:
-        policy = self.http.policy
         params = {"requestid": request_id(external_id, "bill"), "minorversion": MINOR_VERSION}
-        for attempt in range(policy.max_attempts):
-            try:
-                response = self.http.request("POST", "/bill", write=True, body=body, params=params,
-                                             headers={"Content-Type": "application/json"})
-            except WriteOutcomeUnknown as unknown:
-                log.warning("ledger write outcome unknown: looking it up", extra={
-                    "ledger": LEDGER, "external_id": external_id, "cause": unknown.detail, "attempt": attempt + 1})
-                found = self.find(external_id)
-                if found is not None:
-                    return found
-                if attempt + 1 >= policy.max_attempts:
-                    raise LedgerUnavailable(f"{LEDGER} write of {external_id}: {unknown.detail}, not found after "
-                                            f"{policy.max_attempts} attempts: left to the queue") from unknown
-                self.http.sleep(policy.wait(attempt))
-                continue
+
+        def post() -> ExternalDocument:
+            response = self.http.request("POST", "/bill", write=True, body=body, params=params,
+                                         headers={"Content-Type": "application/json"})
             bill = self._json(response, "POST").get("Bill")
             if not isinstance(bill, dict):
                 raise LedgerUnavailable(f"{LEDGER} answered POST /bill without a Bill")
             log.info("ledger document written", extra={"ledger": LEDGER, "external_id": external_id})
             return self._document(bill, external_id)
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        return self.http.write_once(external_id, post, self.find)
 
     def _attach(self, document: ExternalDocument, receipts: Sequence[ReceiptFile]) -> ExternalDocument:
         """Each receipt not yet attached, as an Attachable linked to the bill (POST /upload, multipart)."""

@@ -303,26 +303,15 @@ class XeroLedger:
     # --- the steps -----------------------------------------------------------------------------------------------
     def _write(self, external_id: str, body: bytes) -> ExternalDocument:
         key = f"{self.kind.name}-{external_id}"[:128]
-        policy = self.http.policy
-        for attempt in range(policy.max_attempts):
-            try:
-                response = self.http.request("PUT", f"/{self.kind.collection}", write=True, body=body,
-                                             headers={"Content-Type": "application/json", "Idempotency-Key": key})
-            except WriteOutcomeUnknown as unknown:
-                log.warning("ledger write outcome unknown: looking it up", extra={
-                    "ledger": LEDGER, "external_id": external_id, "cause": unknown.detail, "attempt": attempt + 1})
-                found = self.find(external_id)
-                if found is not None:
-                    return found
-                if attempt + 1 >= policy.max_attempts:
-                    raise LedgerUnavailable(f"{LEDGER} write of {external_id}: {unknown.detail}, not found after "
-                                            f"{policy.max_attempts} attempts: left to the queue") from unknown
-                self.http.sleep(policy.wait(attempt))
-                continue
-            documents = self._documents(response, "PUT")
+
+        def put() -> ExternalDocument:
+            response = self.http.request("PUT", f"/{self.kind.collection}", write=True, body=body,
+                                         headers={"Content-Type": "application/json", "Idempotency-Key": key})
+            document = self._document(self._documents(response, "PUT")[0], external_id)
             log.info("ledger document written", extra={"ledger": LEDGER, "external_id": external_id})
-            return self._document(documents[0], external_id)
-        raise AssertionError("unreachable")  # pragma: no cover
+            return document
+
+        return self.http.write_once(external_id, put, self.find)
 
     def _attach(self, document: ExternalDocument, receipts: Sequence[ReceiptFile]) -> ExternalDocument:
         """Each receipt not yet on the document, uploaded raw (Xero: PUT .../Attachments/{FileName})."""
