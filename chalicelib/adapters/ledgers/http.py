@@ -116,6 +116,8 @@ class OAuth2Client:
         if response.status_code != 200:
             raise LedgerUnavailable(f"{self.ledger} token endpoint answered {response.status_code}")
         body = _json_or_empty(response)
+        if not body.get("access_token"):
+            raise LedgerUnavailable(f"{self.ledger} token endpoint answered without an access token")
         new = TokenSet(access_token=body["access_token"],
                        refresh_token=body.get("refresh_token", tokens.refresh_token),
                        expires_at=self.clock() + timedelta(seconds=int(body.get("expires_in", 1800))))
