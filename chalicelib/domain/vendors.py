@@ -299,6 +299,8 @@ class VendorDirectory:
         if not best:
             return None
         ranked = self._drop_subsumed(sorted(best.items(), key=lambda kv: kv[1][0], reverse=True))
+        named = [r for r in ranked if not self._by_id[r[0]].generic]
+        ranked = named or ranked  # a kind of merchant (的士) yields to a named one found beside it (HKTaxi 香港的士)
         vendor_id, ((score, _, _), name, cand) = ranked[0]
         vendor = self._by_id[vendor_id]
         if len(ranked) > 1 and ranked[1][1][0][0] >= score - AMBIGUITY_MARGIN:

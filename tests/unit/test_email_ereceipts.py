@@ -132,7 +132,7 @@ def test_plain_text_receipt_quoted_with_gt_signs():
     receipt = extracted(mails.plain_quoted_forward())
     assert (receipt.vendor_read, receipt.date, receipt.total, receipt.currency) == (
         "HKTaxi 香港的士", datetime.date(2026, 11, 26), Decimal("127.50"), "HKD")
-    assert receipt.vendor == "的士 Taxi"  # the directory's name: a taxi ride, whichever app hailed it
+    assert receipt.vendor == "HKTaxi 香港的士"  # the hailing app's directory entry, in its own order
     assert receipt.needs_review is False
 
 
