@@ -48,7 +48,7 @@ def assess_claim(rows: list[SpendRecord], history: History, policy: Policy, vend
         found += partners.non_partner(r, vendors)
         found += timing.weekend_holiday(r, policy)
         found += timing.stale_receipt(r, policy)
-        found += timing.night_taxi(r, rows, history, policy)
+        found += timing.night_taxi(r, rows, history, policy, vendors)
         found += shape.round_amount(r, policy)
         out[r.expense_id] = found
     split = splitting.split_claims(rows, history, vendors, policy)

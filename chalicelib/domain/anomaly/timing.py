@@ -12,7 +12,7 @@ import holidays
 
 from chalicelib.domain.anomaly.findings import Finding
 from chalicelib.domain.anomaly.history import History
-from chalicelib.domain.anomaly.records import SpendRecord
+from chalicelib.domain.anomaly.records import SpendRecord, VendorResolver
 from chalicelib.domain.anomaly.words import category_zh, day_en, day_zh, hk
 from chalicelib.domain.policy import Policy
 
@@ -71,7 +71,16 @@ def is_hotel(vendor: str | None) -> bool:
     return bool(vendor) and bool(_HOTEL.search(unicodedata.normalize("NFKC", vendor).casefold()))
 
 
-def night_taxi(record: SpendRecord, claim_rows: list[SpendRecord], history: History, policy: Policy) -> list[Finding]:
+def _hotel(name: str | None, vendors: VendorResolver | None) -> bool:
+    """A hotel by its printed name, or by any name of the directory vendor it resolves to."""
+    if is_hotel(name):
+        return True
+    found = vendors.resolve(name).vendor if vendors is not None and name else None
+    return found is not None and any(is_hotel(n) for n in found.all_names())
+
+
+def night_taxi(record: SpendRecord, claim_rows: list[SpendRecord], history: History, policy: Policy,
+               vendors: VendorResolver | None = None) -> list[Finding]:
     start, end = policy.night_taxi_hours
     t, day = record.receipt_time, record.receipt_date
     if record.category != "taxi" or t is None or day is None or not (start <= t.hour < end):
@@ -81,7 +90,7 @@ def night_taxi(record: SpendRecord, claim_rows: list[SpendRecord], history: Hist
     near = timedelta(days=HOTEL_NEAR_DAYS)
     hotels = [r for r in [*claim_rows, *history.by_employee(record.employee_id)]
               if r.expense_id != record.expense_id and r.receipt_date and abs(r.receipt_date - day) <= near
-              and r.city == record.city and is_hotel(r.vendor)]
+              and r.city == record.city and _hotel(r.vendor, vendors)]
     if not hotels:
         return []
     hotel = hotels[0]
