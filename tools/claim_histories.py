@@ -475,7 +475,7 @@ class _CompanyHistory:
                              evidence=row.evidence_key if rng.random() < 0.3 else None)]
             self.claim(person, claim.submitted_at + timedelta(days=rng.randint(1, 20)), drafts, {"duplicate_colleague"})
         for _ in range(per_type):  # a receipt number already claimed at that vendor, on another day for another sum
-            claim, row = rng.choice(self.receipts(("meals", "general")))
+            claim, row, _ = self._pick(("meals", "general"))
             person = self.by_id[row.employee_id]
             day = min(row.receipt_date + timedelta(days=rng.randint(5, 40)), date(YEAR, 12, 20))
             day = next(d for d in (day + timedelta(days=i) for i in range(10)) if self.g.is_workday(d))
@@ -484,8 +484,9 @@ class _CompanyHistory:
                 amount = min(amount, _money(MEAL_LIMITS[person.employee.rank] * (row.attendees or 1) * Decimal("0.95")))
             drafts = [_Draft(row.category, row.vendor, day, row.receipt_time, _unround(amount),
                              attendees=row.attendees, receipt_no=row.receipt_no, district=row.district)]
-            self.claim(person, self.g.submit_at(day + timedelta(days=rng.randint(2, 12))), drafts,
-                       {"duplicate_receipt_no"})
+            when = max(self.g.submit_at(day + timedelta(days=rng.randint(2, 12))),
+                       claim.submitted_at + timedelta(hours=rng.randint(2, 200)))
+            self.claim(person, when, drafts, {"duplicate_receipt_no"})
         for _ in range(per_type):  # meals over the rank's limit a head
             person = rng.choice(self.c.people)
             day = rng.choice(self.spend_days(rng.randint(1, 12)))
@@ -566,7 +567,7 @@ class _CompanyHistory:
             amount = _money(rng.uniform(4480, 4990))
             if amount % 100 == 0:
                 amount += Decimal("0.5")
-            when = day + timedelta(days=k)
+            when = self._next_workday(day + timedelta(days=k))
             draft = _Draft("general", self.g.printed(vendor), when, self.g.clock(11, 19), amount,
                            receipt_no=self.g.number(), district=rng.choice(person.districts))
             labels = {"threshold_split"} if k else {OPENING}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
@@ -59,9 +60,15 @@ class Policy(BaseModel):
     #: A taxi between these local hours on a working day, near a hotel bill in the same city, is flagged.
     night_taxi_hours: tuple[int, int] = (1, 5)
 
-    def approval_thresholds_hkd(self) -> list[Decimal]:
-        """The HKD amounts above which a claim needs more signatures: what splitting keeps under."""
+    def approval_thresholds_hkd(self, categories: Iterable[str] = ()) -> list[Decimal]:
+        """The HKD amounts above which a claim of these categories needs more signatures: what splitting keeps
+        under. A threshold whose signer the categories need anyway (entertainment always goes to the department
+        head) gains a splitter nothing and is left out."""
         if self.split_thresholds_hkd:
             return sorted(self.split_thresholds_hkd)
-        found = {r.amount_hkd_over for r in self.rules if r.amount_hkd_over is not None and not r.categories}
+        kinds = set(categories)
+        always = {r.require for r in self.rules if r.amount_hkd_over is None and r.per_head_hkd_over is None
+                  and r.risk_at_least is None and (r.categories is None or kinds & set(r.categories))}
+        found = {r.amount_hkd_over for r in self.rules
+                 if r.amount_hkd_over is not None and not r.categories and r.require not in always}
         return sorted(found | {self.link_only_max_hkd})

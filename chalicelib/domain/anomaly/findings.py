@@ -66,8 +66,8 @@ def where(sightings: list[Sighting], claim_id: str, employee_id: str) -> tuple[s
 
 
 def duplicate_code(sightings: list[Sighting], employee_id: str) -> str:
-    """`duplicate_colleague` when anyone else holds the receipt, else `duplicate_own`."""
-    return "duplicate_colleague" if any(s.employee_id != employee_id for s in sightings) else "duplicate_own"
+    """`duplicate_own` when the claimant already claimed it (whoever else did too), else `duplicate_colleague`."""
+    return "duplicate_own" if any(s.employee_id == employee_id for s in sightings) else "duplicate_colleague"
 
 
 def roll_up(claim: Claim, findings: dict[str, list[Finding]]) -> RiskAssessment:

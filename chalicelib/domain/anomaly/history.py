@@ -23,6 +23,17 @@ class ClaimSummary:
     submitted_at: datetime
     total_hkd: Decimal
     first_date: date | None
+    categories: frozenset[str] = frozenset()
+    main_vendor: str | None = None  # as printed on its largest row: what the claim is mostly for
+
+
+def main_vendor(rows: list[SpendRecord]) -> str | None:
+    """The vendor of the claim's largest row, when that row is most of the claim."""
+    priced = [r for r in rows if r.total_hkd is not None]
+    if not priced:
+        return None
+    largest = max(priced, key=lambda r: r.total_hkd)
+    return largest.vendor if largest.total_hkd * 2 > sum(r.total_hkd for r in priced) else None
 
 
 def receipt_number(text: str | None) -> str | None:
@@ -43,6 +54,7 @@ class History:
         self._by_employee: dict[str, list[SpendRecord]] = defaultdict(list)
         self._claims: dict[str, list[ClaimSummary]] = defaultdict(list)
         self._cc_month: dict[tuple[str, int, int], Decimal] = defaultdict(Decimal)
+        self._claim_total: dict[str, Decimal] = defaultdict(Decimal)
         by_claim: dict[str, list[SpendRecord]] = defaultdict(list)
         for record in records:
             by_claim[record.claim_id].append(record)
@@ -70,11 +82,14 @@ class History:
             if number := receipt_number(r.receipt_no):
                 self._by_receipt_no[number].append(r)
             self._by_employee[r.employee_id].append(r)
+            if r.total_hkd is not None:
+                self._claim_total[r.claim_id] += r.total_hkd
         first = fresh[0]
         dates = [r.receipt_date for r in fresh if r.receipt_date]
         total = sum((r.total_hkd for r in fresh if r.total_hkd is not None), Decimal("0"))
         self._claims[first.employee_id].append(
-            ClaimSummary(first.claim_id, first.employee_id, first.submitted_at, total, min(dates) if dates else None))
+            ClaimSummary(first.claim_id, first.employee_id, first.submitted_at, total, min(dates) if dates else None,
+                         frozenset(r.category for r in fresh), main_vendor(fresh)))
 
     # --- what the rules ask ------------------------------------------------------------------------------------
     def same_file(self, evidence_key: str) -> list[SpendRecord]:
@@ -91,6 +106,10 @@ class History:
 
     def claims_of(self, employee_id: str) -> list[ClaimSummary]:
         return self._claims.get(employee_id, [])
+
+    def claim_total(self, claim_id: str) -> Decimal:
+        """The HKD total of a claim held (what routing compared with its thresholds)."""
+        return self._claim_total.get(claim_id, Decimal("0"))
 
     def by_employee(self, employee_id: str) -> list[SpendRecord]:
         return self._by_employee.get(employee_id, [])

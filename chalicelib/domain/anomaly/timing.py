@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from datetime import date, timedelta
+from datetime import date
 
 import holidays
 
@@ -17,7 +17,9 @@ from chalicelib.domain.anomaly.words import category_zh, day_en, day_zh, hk
 from chalicelib.domain.policy import Policy
 
 _HOTEL = re.compile(r"hotel|hostel|resort|\binn\b|酒店|賓館|宾馆|旅館|旅馆|飯店|饭店")
-HOTEL_NEAR_DAYS = 3
+#: A hotel bill is dated at check-out and covers the nights before it: a taxi up to this many days before it (or
+#: on the day after) falls within the stay.
+STAY_DAYS_BEFORE = 14
 
 
 @functools.lru_cache(maxsize=8)
@@ -87,9 +89,9 @@ def night_taxi(record: SpendRecord, claim_rows: list[SpendRecord], history: Hist
         return []
     if day.weekday() >= 5 or holiday_name(day, policy.holiday_country):
         return []
-    near = timedelta(days=HOTEL_NEAR_DAYS)
     hotels = [r for r in [*claim_rows, *history.by_employee(record.employee_id)]
-              if r.expense_id != record.expense_id and r.receipt_date and abs(r.receipt_date - day) <= near
+              if r.expense_id != record.expense_id and r.receipt_date
+              and -1 <= (r.receipt_date - day).days <= STAY_DAYS_BEFORE
               and r.city == record.city and _hotel(r.vendor, vendors)]
     if not hotels:
         return []
