@@ -560,18 +560,20 @@ class _CompanyHistory:
         """One person buys equipment in two or three invoices, each just under HK$5,000, over a few days."""
         rng = self.rng
         person = rng.choice(self.c.people)
-        day = rng.choice(self.spend_days(rng.randint(1, 12)))
+        month = rng.randint(1, 12)
+        days = [d for d in self.spend_days(month)
+                if all(self.g.is_workday(d + timedelta(days=k)) for k in range(3))] or self.spend_days(month)
+        day = rng.choice(days)
         vendor = self.g.vendor(rng.choice(("fortress", "broadway", "apple-store")))
-        at = self.g.submit_at(day + timedelta(days=1))
         for k in range(rng.randint(2, 3)):
             amount = _money(rng.uniform(4480, 4990))
             if amount % 100 == 0:
                 amount += Decimal("0.5")
-            when = self._next_workday(day + timedelta(days=k))
-            draft = _Draft("general", self.g.printed(vendor), when, self.g.clock(11, 19), amount,
+            when = day + timedelta(days=k)
+            draft = _Draft("general", self.g.printed(vendor), when, self.g.clock(11, 17), amount,
                            receipt_no=self.g.number(), district=rng.choice(person.districts))
             labels = {"threshold_split"} if k else {OPENING}
-            self.claim(person, at + timedelta(hours=rng.randint(16, 30) * k), [draft], labels)
+            self.claim(person, self.g.submit_at(when, 18, 22), [draft], labels)
 
     def _split_trip(self) -> None:
         """Colleagues on one trip each claim a just-under-threshold share of the same hotel bill."""

@@ -7,6 +7,8 @@ and a bench can grow one claim by claim. A model can read the same rows (`by_emp
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,10 +38,14 @@ def main_vendor(rows: list[SpendRecord]) -> str | None:
     return largest.vendor if largest.total_hkd * 2 > sum(r.total_hkd for r in priced) else None
 
 
+_LABEL = re.compile(r"^\s*(?:no|nr|inv(?:oice)?|receipt|單號|编号|編號|票號)?\s*[.:#：]?\s*", re.IGNORECASE)
+
+
 def receipt_number(text: str | None) -> str | None:
     """"No. 00123" and "123" are the same number; too short a number (a table or a till) says nothing."""
     if not text:
         return None
+    text = _LABEL.sub("", unicodedata.normalize("NFKC", text))
     digits = "".join(ch for ch in text if ch.isalnum()).lstrip("0").upper()
     return digits if len(digits) >= 4 else None
 
