@@ -258,6 +258,7 @@ class _CompanyHistory:
         self.by_id = {p.employee.employee_id: p for p in company.people}
         self.partners = company.partner_ids()
         self.forbid = company.policy.forbid_weekend_holiday_spend
+        self._used: set[str] = set()
 
     # --- claims -----------------------------------------------------------------------------------------------
     def claim(self, person: Person, submitted: datetime, drafts: list[_Draft], labels: set[str] | None = None,
@@ -544,11 +545,14 @@ class _CompanyHistory:
         rows = self.receipts(categories)
         while True:
             claim, row = self.rng.choice(rows)
+            if row.expense_id in self._used:
+                continue  # one original per injected duplicate, so each case has one label
             match = self.c.vendors.match([], row.vendor) if row.receipt_no else None
             if match is None:
                 continue
             names = {_fold_key(n) for n in match.vendor.names.values()} - {_fold_key(row.vendor)}
             if not respell or names:
+                self._used.add(row.expense_id)
                 return claim, row, match.vendor
 
     def _next_workday(self, day: date) -> date:

@@ -69,6 +69,7 @@ class ClaimStoreHistory:
     are found only by the exact file / vendor+date+total indexes (ExpenseStore), and a cost centre's spend is
     counted from its department's latest `limit` claims, not from a ledger. The Expense does not carry receipt
     numbers, times or cities yet, so the rules that need them stay quiet on live claims."""
+
     def __init__(self, claims: ClaimStore, directory: Directory, limit: int = 200) -> None:
         self._claims = claims
         self._directory = directory

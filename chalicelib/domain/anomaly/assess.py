@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from chalicelib.domain.anomaly import budget, duplicates, limits, partners, shape, splitting, timing
 from chalicelib.domain.anomaly.evidence import weak_evidence
 from chalicelib.domain.anomaly.findings import Finding, Sighting
@@ -20,11 +22,17 @@ RULES = ("duplicate_own", "duplicate_colleague", "duplicate_receipt_no", "over_l
          "needs_review")
 
 
+#: A further check of one row against the history (a per-company model plugs in here): findings with their reasons.
+ExtraRule = Callable[[SpendRecord, History], list[Finding]]
+
+
 def assess_claim(rows: list[SpendRecord], history: History, policy: Policy, vendors: VendorResolver,
                  same_file: dict[str, list[Sighting]] | None = None,
-                 same_content: dict[str, list[Sighting]] | None = None) -> dict[str, list[Finding]]:
+                 same_content: dict[str, list[Sighting]] | None = None,
+                 extra_rules: Iterable[ExtraRule] = ()) -> dict[str, list[Finding]]:
     """Findings per expense id. `same_file` / `same_content`: sightings a store found (live claims only); without
     them they are looked up in the history and the claim itself."""
+    extra_rules = list(extra_rules)
     own = History(rows)
     out: dict[str, list[Finding]] = {}
     for i, r in enumerate(rows):
@@ -50,6 +58,8 @@ def assess_claim(rows: list[SpendRecord], history: History, policy: Policy, vend
         found += timing.stale_receipt(r, policy)
         found += timing.night_taxi(r, rows, history, policy, vendors)
         found += shape.round_amount(r, policy)
+        for rule in extra_rules:
+            found += rule(r, history)
         out[r.expense_id] = found
     split = splitting.split_claims(rows, history, vendors, policy)
     if split:

@@ -74,3 +74,20 @@ def test_an_expense_is_not_a_duplicate_of_itself_and_two_in_one_claim_are():
                 submitted=lunch.submitted_at + timedelta(0))
     found = rules_fired([lunch, twice])
     assert len(found["duplicate_own"]) == 2 and "this claim" in found["duplicate_own"][0].reason
+
+
+def test_a_further_rule_a_model_for_instance_sees_each_row_with_the_history():
+    from chalicelib.domain.anomaly import Finding, History, VendorResolver, assess_claim
+    from chalicelib.domain.policy import Policy
+    from chalicelib.domain.vendors import seed_directory
+
+    seen = [row("90.00", claim="c-old")]
+    calls = []
+
+    def unusual(record, history):
+        calls.append((record.expense_id, len(history.by_employee(record.employee_id))))
+        return [Finding(0.5, "unusual: 6× this employee's usual lunch / 異常：此員工平常午餐的 6 倍", "model")]
+
+    lunch = row("540.00")
+    found = assess_claim([lunch], History(seen), Policy(), VendorResolver(seed_directory()), extra_rules=[unusual])
+    assert calls == [(lunch.expense_id, 1)] and [f.rule for f in found[lunch.expense_id]] == ["model"]
