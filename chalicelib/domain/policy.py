@@ -52,6 +52,8 @@ class Policy(BaseModel):
     #: An amount of at least this much that is a whole multiple of `round_amount_step_hkd` looks made up.
     round_amount_min_hkd: Decimal = Decimal("1000")
     round_amount_step_hkd: Decimal = Decimal("100")
+    #: Fares and room rates are priced in round numbers: a round airfare says nothing.
+    round_amount_exempt_categories: list[str] = Field(default_factory=lambda: ["travel"])
     #: Threshold splitting: claims within this share under an approval threshold, this many days apart or fewer.
     #: Empty thresholds: the routing rules' amounts and the link-only limit.
     split_thresholds_hkd: list[Decimal] = Field(default_factory=list)

@@ -1,6 +1,6 @@
 """Suspiciously round amounts: a large total that is an exact multiple of a round step (HK$3,000.00), which a real
 bill with its items and 10% service charge seldom is. Lines priced by policy (mileage, per diem) are round by
-design and are not looked at."""
+design and are not looked at, nor are fares and room rates (travel), which are priced in round numbers."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def round_step(record: SpendRecord, policy: Policy) -> Decimal:
 
 
 def round_amount(record: SpendRecord, policy: Policy) -> list[Finding]:
-    if record.kind not in ("receipt", "lost_receipt") or record.total is None or record.total_hkd is None:
+    if (record.kind not in ("receipt", "lost_receipt") or record.total is None or record.total_hkd is None
+            or record.category in policy.round_amount_exempt_categories):
         return []
     amount, step = record.total.amount, round_step(record, policy)
     if record.total_hkd < policy.round_amount_min_hkd or amount % step != 0:

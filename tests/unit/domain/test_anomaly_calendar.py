@@ -39,10 +39,11 @@ def test_suspiciously_round_amounts_fire_and_real_bills_do_not():
     (finding,) = rules_fired([row("3000.00", category="general")])["round_amount"]
     assert finding.reason.startswith("round amount: HK$3,000 is an exact multiple of HK$100, which a real bill")
     for quiet in (row("3000.50", category="general"), row("900.00", category="general"),
-                  row("1600.00", category="travel", kind=ExpenseKind.PER_DIEM.value),
-                  row("92300", "JPY", category="travel")):  # yen bills end in 00 anyway
+                  row("1600.00", category="general", kind=ExpenseKind.PER_DIEM.value),
+                  row("92300", "JPY", category="general"),  # yen bills end in 00 anyway
+                  row("2500.00", category="travel")):  # a fare
         assert "round_amount" not in rules_fired([quiet])
-    assert "round_amount" in rules_fired([row("90000", "JPY", category="travel")])
+    assert "round_amount" in rules_fired([row("90000", "JPY", category="general")])
 
 
 def _trip(city: str = "Tokyo") -> list:
