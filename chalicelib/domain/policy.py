@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
@@ -36,3 +37,40 @@ class Policy(BaseModel):
     allowances: AllowancePolicy = Field(default_factory=lambda: DEFAULT_ALLOWANCES.model_copy(deep=True))
     advance_max_hkd: Decimal = Decimal("20000")  # the largest cash advance (備用金) one request may ask for
     advance_overdue_days: int = 30  # a paid advance not settled by a claim within this many days is chased
+
+    # --- anomaly rules (chalicelib.domain.anomaly); the defaults keep a company without them as it was -------------
+    #: Per-head limits by rank (1..5) for a category; where a category has them they replace its company-wide limit.
+    category_limits_by_rank_hkd: dict[str, dict[int, Decimal]] = Field(default_factory=dict)
+    #: Each cost centre's monthly budget in HKD (receipts counted in the month they are dated).
+    cost_centre_budgets_hkd: dict[str, Decimal] = Field(default_factory=dict)
+    #: Spend dated on a Saturday, Sunday or public holiday (of `holiday_country`) is flagged, except these categories.
+    forbid_weekend_holiday_spend: bool = False
+    weekend_holiday_allowed_categories: list[str] = Field(default_factory=lambda: ["travel"])
+    holiday_country: str = "HK"
+    #: A receipt dated more than this many days before the claim's submission is flagged.
+    receipt_max_age_days: int = 90
+    #: An amount of at least this much that is a whole multiple of `round_amount_step_hkd` looks made up.
+    round_amount_min_hkd: Decimal = Decimal("1000")
+    round_amount_step_hkd: Decimal = Decimal("100")
+    #: Fares and room rates are priced in round numbers: a round airfare says nothing.
+    round_amount_exempt_categories: list[str] = Field(default_factory=lambda: ["travel"])
+    #: Threshold splitting: claims within this share under an approval threshold, this many days apart or fewer.
+    #: Empty thresholds: the routing rules' amounts and the link-only limit.
+    split_thresholds_hkd: list[Decimal] = Field(default_factory=list)
+    split_margin: Decimal = Decimal("0.12")
+    split_window_days: int = 3
+    #: A taxi between these local hours on a working day, near a hotel bill in the same city, is flagged.
+    night_taxi_hours: tuple[int, int] = (1, 5)
+
+    def approval_thresholds_hkd(self, categories: Iterable[str] = ()) -> list[Decimal]:
+        """The HKD amounts above which a claim of these categories needs more signatures: what splitting keeps
+        under. A threshold whose signer the categories need anyway (entertainment always goes to the department
+        head) gains a splitter nothing and is left out."""
+        if self.split_thresholds_hkd:
+            return sorted(self.split_thresholds_hkd)
+        kinds = set(categories)
+        always = {r.require for r in self.rules if r.amount_hkd_over is None and r.per_head_hkd_over is None
+                  and r.risk_at_least is None and (r.categories is None or kinds & set(r.categories))}
+        found = {r.amount_hkd_over for r in self.rules
+                 if r.amount_hkd_over is not None and not r.categories and r.require not in always}
+        return sorted(found | {self.link_only_max_hkd})

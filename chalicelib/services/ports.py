@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from chalicelib.domain.advance import Advance, AdvanceStatus
+from chalicelib.domain.anomaly import History, SpendRecord
 from chalicelib.domain.approval_link import StoredLink
 from chalicelib.domain.audit import AuditRecord
 from chalicelib.domain.claim import Claim
@@ -213,3 +214,14 @@ class AdvanceStore(Protocol):
     def by_employee(self, employee_id: str, limit: int = 200) -> list[Advance]: ...
 
     def by_status(self, status: AdvanceStatus, limit: int = 500) -> list[Advance]: ...
+
+
+class ScoringHistory(Protocol):
+    """What a company has seen before a claim, for the anomaly rules: the earlier claims' rows as a `History`.
+
+    `history` leaves out the claim itself and claims that no longer count (rejected, failed, drafts);
+    `remember` is told each scored claim's rows (a store that reads the claims table itself ignores it)."""
+
+    def history(self, claim: Claim, policy: Policy) -> History: ...
+
+    def remember(self, claim: Claim, records: list[SpendRecord]) -> None: ...

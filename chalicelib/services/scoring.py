@@ -11,13 +11,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from chalicelib.domain.anomaly import DEAD, Sighting, assess_expense, roll_up
+from chalicelib.domain.anomaly import (
+    DEAD,
+    History,
+    Sighting,
+    SpendRecord,
+    VendorResolver,
+    assess_claim,
+    record_from_expense,
+    roll_up,
+    weak_evidence,
+)
 from chalicelib.domain.claim import TERMINAL, Claim, ClaimStatus
 from chalicelib.domain.errors import ConcurrentChange, ExecutionAlreadyStarted
 from chalicelib.domain.expense import ExpenseRef
 from chalicelib.domain.identity import SYSTEM
 from chalicelib.domain.money import CurrencyMismatch, NoFxRate
-from chalicelib.services.ports import ClaimStore, Directory, ExpenseStore, WorkflowEngine
+from chalicelib.domain.policy import Policy
+from chalicelib.domain.vendors import VendorDirectory, seed_directory
+from chalicelib.services.ports import ClaimStore, Directory, ExpenseStore, ScoringHistory, WorkflowEngine
 
 log = logging.getLogger(__name__)
 Tell = Callable[[Claim, str], None]  # ClaimantUpdates.tell
@@ -46,21 +58,84 @@ def sightings(refs: list[ExpenseRef], claim: Claim, claims: ClaimStore) -> list[
     return out
 
 
+#: Claims that were never scored are nobody's history yet.
+NOT_YET = frozenset({ClaimStatus.DRAFT, ClaimStatus.SUBMITTED})
+
+
+class ClaimStoreHistory:
+    """The default `ScoringHistory`, read from the claims store the service already has (DynamoDB in AWS, through
+    its by-employee and by-department indexes: no new table or key schema): the claimant's own recent claims and
+    their department's. What it cannot see is said here, not hidden: colleagues' receipts in other departments
+    are found only by the exact file / vendor+date+total indexes (ExpenseStore), and a cost centre's spend is
+    counted from its department's latest `limit` claims, not from a ledger. The Expense does not carry receipt
+    numbers, times or cities yet, so the rules that need them stay quiet on live claims."""
+
+    def __init__(self, claims: ClaimStore, directory: Directory, limit: int = 200) -> None:
+        self._claims = claims
+        self._directory = directory
+        self._limit = limit
+
+    def history(self, claim: Claim, policy: Policy) -> History:
+        seen: dict[str, Claim] = {}
+        for other in [*self._claims.by_employee(claim.employee_id, self._limit),
+                      *self._claims.by_department(claim.department_id, self._limit)]:
+            if other.claim_id != claim.claim_id and other.status not in DEAD and other.status not in NOT_YET:
+                seen.setdefault(other.claim_id, other)
+        people, cost_centres = {}, {}
+        rows: list[SpendRecord] = []
+        for other in seen.values():
+            if other.employee_id not in people:
+                people[other.employee_id] = self._directory.employee(other.employee_id)
+            if other.department_id not in cost_centres:
+                department = self._directory.department(other.department_id)
+                cost_centres[other.department_id] = department.cost_centre if department else None
+            for expense in other.expenses:
+                try:
+                    rows.append(record_from_expense(expense, other, people[other.employee_id], policy.fx,
+                                                    cost_centres[other.department_id]))
+                except (NoFxRate, CurrencyMismatch):
+                    continue  # an old claim in a currency no longer priced: not comparable, left out
+        return History(rows)
+
+    def remember(self, claim: Claim, records: list[SpendRecord]) -> None:
+        """The claims table is the history: nothing to write."""
+
+
+def assess(claim: Claim, claims: ClaimStore, expenses: ExpenseStore, directory: Directory, history: ScoringHistory,
+           vendors: VendorDirectory) -> tuple[dict, list]:
+    """Every rule over the claim: exact duplicates from the expense indexes (live claims only), the rest against
+    the company's history. Returns the findings per expense id and the claim's rows (for `remember`)."""
+    policy = directory.policy()
+    employee = directory.employee(claim.employee_id)
+    department = directory.department(claim.department_id)
+    cost_centre = department.cost_centre if department else None
+    rows = [record_from_expense(e, claim, employee, policy.fx, cost_centre) for e in claim.expenses]
+    same_file, same_content = {}, {}
+    for expense in claim.expenses:
+        by_file = expenses.by_file_hash(expense.evidence_key) if expense.evidence_key else []
+        by_content = expenses.by_dedupe_key(expense.dedupe_key) if expense.dedupe_key else []
+        same_file[expense.expense_id] = sightings(by_file, claim, claims)
+        same_content[expense.expense_id] = sightings(by_content, claim, claims)
+    findings = assess_claim(rows, history.history(claim, policy), policy, VendorResolver(vendors), same_file,
+                            same_content)
+    for expense in claim.expenses:
+        findings[expense.expense_id] += weak_evidence(expense)
+    return findings, rows
+
+
 def score_and_route(
     claim_id: str, claims: ClaimStore, expenses: ExpenseStore, directory: Directory, workflow: WorkflowEngine,
-    tell: Tell,
+    tell: Tell, history: ScoringHistory | None = None, vendors: VendorDirectory | None = None,
 ) -> Claim | None:
+    """`history`: what the company has seen (default: read from the claims store, see
+    `ClaimStoreHistory`); `vendors`: the company's directory with finance's
+    approved suppliers (default: the shipped seed, which names none, so the partner rule stays quiet)."""
     claim = claims.get(claim_id)
     if claim is None or claim.status != ClaimStatus.SUBMITTED:
         return claim  # already scored by an earlier delivery of the same record
     try:
-        policy = directory.policy()
-        findings = {}
-        for expense in claim.expenses:
-            same_file = expenses.by_file_hash(expense.evidence_key) if expense.evidence_key else []
-            same_content = expenses.by_dedupe_key(expense.dedupe_key) if expense.dedupe_key else []
-            findings[expense.expense_id] = assess_expense(expense, claim, policy, sightings(same_file, claim, claims),
-                                                          sightings(same_content, claim, claims))
+        history = history or ClaimStoreHistory(claims, directory)
+        findings, rows = assess(claim, claims, expenses, directory, history, vendors or seed_directory())
         risk = roll_up(claim, findings)
         per_expense = [e.model_copy(update={"risk_reasons": [f.reason for f in findings[e.expense_id]]})
                        for e in claim.expenses]
@@ -82,6 +157,7 @@ def score_and_route(
         return claims.get(claim_id)
     except Exception as exc:  # noqa: BLE001 (see the module docstring)
         return _fail(claims, claim_id, f"it could not be scored: {_why(exc)}", exc, tell)
+    history.remember(in_approval, rows)
     try:
         workflow.start(name, {"claim_id": claim_id})
     except ExecutionAlreadyStarted:

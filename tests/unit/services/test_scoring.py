@@ -1,12 +1,18 @@
 """Scoring on fakes: only the move into `submitted` starts work; a scored claim is handed to the approval
-workflow once; every failure ends visibly (failed, with a reason, the claimant told), never stuck."""
+workflow once; every failure ends visibly (failed, with a reason, the claimant told), never stuck; the rules see
+the company's history through the ScoringHistory port, finance's policy and its approved suppliers."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
+from chalicelib.adapters.scoring_history import InMemoryScoringHistory
 from chalicelib.domain.claim import ClaimStatus
 from chalicelib.domain.money import Money
+from chalicelib.domain.policy import Policy
+from chalicelib.domain.vendors import seed_directory
 from chalicelib.services import scoring
 from tests.fakes import FakeApp, bootstrap_fakes
 from tests.unit.services.support import put_claim
@@ -86,3 +92,51 @@ def test_a_lost_race_leaves_the_winner_in_charge(app):
     claim = _score(app)
     assert claim.status == ClaimStatus.SCORED and claim.risk_reasons == ["the other delivery"]
     assert app.workflow.calls == []  # the winner starts the workflow, not us
+
+
+# ---- the company's history (the ScoringHistory port) --------------------------------------------------------------
+
+def test_a_receipt_resubmitted_with_its_vendor_respelled_is_found_in_the_history(app):
+    history = InMemoryScoringHistory()
+    put_claim(app, claim_id="c-1", status=ClaimStatus.SUBMITTED, submission_count=1)
+    first = scoring.score_and_route("c-1", app.claims, app.expenses, app.directory, app.workflow,
+                                    app.approvals.claimants.tell, history=history)
+    assert first.risk_reasons == [] and len(history.rows) == 1  # scored, then remembered
+    put_claim(app, claim_id="c-2", status=ClaimStatus.SUBMITTED, submission_count=1, vendor="翠华餐厅")
+    again = scoring.score_and_route("c-2", app.claims, app.expenses, app.directory, app.workflow,
+                                    app.approvals.claimants.tell, history=history)
+    assert again.risk_score >= 0.7
+    assert again.risk_reasons == ["duplicate: the same receipt (HK$90 on 2026-11-03) as in claim c-1, the vendor "
+                                  "written there as “Tsui Wah 翠華” / 重複：與申報 c-1為同一收據（2026-11-03，HK$90），"
+                                  "商戶在該處寫作「Tsui Wah 翠華」"]
+
+
+def test_by_default_the_claimants_earlier_claims_are_read_from_the_claims_store(app):
+    now = app.clock()
+    put_claim(app, claim_id="c-1", status=ClaimStatus.POSTED, vendor="Fortress", category="general",
+              total=Money.of("4795.00", "HKD"), submitted_at=now - timedelta(days=1))
+    put_claim(app, claim_id="c-2", status=ClaimStatus.SUBMITTED, vendor="豐澤 Fortress", category="general",
+              total=Money.of("4880.50", "HKD"), submitted_at=now)
+    claim = _score(app, "c-2")
+    assert claim.status == ClaimStatus.IN_APPROVAL
+    assert any(r.startswith("split claim: 2 claims of HK$4,880.50") for r in claim.risk_reasons)
+
+
+def test_a_rejected_claim_is_not_history(app):
+    now = app.clock()
+    put_claim(app, claim_id="c-1", status=ClaimStatus.REJECTED, vendor="Fortress", category="general",
+              total=Money.of("4795.00", "HKD"), submitted_at=now - timedelta(days=1))
+    put_claim(app, claim_id="c-2", status=ClaimStatus.SUBMITTED, vendor="豐澤 Fortress", category="general",
+              total=Money.of("4880.50", "HKD"), submitted_at=now)
+    assert _score(app, "c-2").risk_reasons == []
+
+
+def test_finance_policy_and_approved_suppliers_reach_the_rules(app):
+    app.directory.put_policy(Policy(forbid_weekend_holiday_spend=True))
+    put_claim(app, status=ClaimStatus.SUBMITTED, receipt_date=date(2026, 11, 1), category="entertainment")  # Sunday
+    seed = seed_directory()
+    venues = seed.with_entries([seed.get("tao-heung").model_copy(update={"partner_for": ("entertainment",)})])
+    claim = scoring.score_and_route("c-1", app.claims, app.expenses, app.directory, app.workflow,
+                                    app.approvals.claimants.tell, vendors=venues)
+    codes = [r.split(":")[0] for r in claim.risk_reasons]
+    assert sorted(codes) == ["non-partner vendor", "weekend or holiday spend"]
