@@ -565,5 +565,5 @@ def _score_change(record: ClaimStreamRecord) -> None:
     if scoring.needs_scoring(old, new):
         c = bootstrap.container()
         scored = scoring.score_and_route(new.claim_id, c.claims, c.expenses, c.directory, c.workflow,
-                                         c.claimant_updates.tell)
+                                         c.claimant_updates.tell, vendors=c.vendors.directory())
         logger.info("claim scored", extra={"claim_id": new.claim_id, "status": scored.status.value if scored else None})

@@ -239,9 +239,11 @@ def access(stage: str) -> dict[str, Access]:
             consumes=("raw-mail-events",),
         ),
         "score_claim": Access(
-            tables={"claims": CLAIM_WRITE, "audit": AUDIT_APPEND, "directory": ("dynamodb:GetItem",),
-                    "expenses": (*EXPENSE_ROWS, "dynamodb:Query")},
-            indexes={"expenses": ("by-file-hash", "by-dedupe-key")},  # duplicates: the same file, the same receipt
+            tables={"claims": (*CLAIM_WRITE, "dynamodb:Query"), "audit": AUDIT_APPEND,
+                    "directory": ("dynamodb:GetItem",), "expenses": (*EXPENSE_ROWS, "dynamodb:Query"),
+                    "vendors": ("dynamodb:Scan",)},  # the partner check reads finance's vendor entries
+            # duplicates: the same file, the same receipt; history: the claimant's and the department's claims
+            indexes={"expenses": ("by-file-hash", "by-dedupe-key"), "claims": ("by-employee", "by-department")},
             start_executions=("approval",),
             streams=("claims",),
             publish=("employee-notifications",),  # a claim that cannot be scored fails and its claimant is told
