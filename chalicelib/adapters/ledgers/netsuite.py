@@ -36,7 +36,9 @@ the lookup is read as "not there"); whether the REST service sends Retry-After w
 documented RESTlet/SOAP equivalents differ): without one the policy's backoff is used; the external id's maximum
 length (claim ids are at most 100 characters; one with characters NetSuite does not allow becomes "EC" + 40 hex
 characters of its SHA-256). Receipts are not uploaded (the record service has no file upload in the sources
-above): the document is returned without attachments.
+above): the document is returned without attachments. Whether NetSuite recomputes a foreign line's amount from
+foreignamount x exchangerate (a cent away from the HKD worked out once for the claim) is not documented: the amount
+sent is the posting's; `usemulticurrency` is set when a line is not in HKD.
 """
 
 from __future__ import annotations
@@ -204,6 +206,8 @@ def build_expense_report(posting: Posting, config: NetSuiteConfig) -> dict:
                     "memo": memo(posting.external_id), "expensereportcurrency": _ref(hkd),
                     "expensereportexchangerate": Decimal(1), "complete": config.complete,
                     "expense": {"items": items}}
+    if any(line.original.currency != BASE_CURRENCY for line in posting.lines):
+        report["usemulticurrency"] = True  # the lines' own currency, foreign amount and rate are used
     return _header(report, posting, config)
 
 
@@ -233,7 +237,8 @@ def build_vendor_bill(posting: Posting, config: NetSuiteConfig) -> dict:
         items.append(item)
     bill: dict = {"entity": _ref(vendor), "tranDate": posting.entry_date.isoformat(),
                   "dueDate": (posting.entry_date + timedelta(days=config.due_days)).isoformat(),
-                  "tranId": posting.external_id[:45], "memo": memo(posting.external_id),
+                  "tranId": posting.external_id[:45],  # Reference No.; its length limit is not confirmed
+                  "memo": memo(posting.external_id),
                   "currency": _ref(_currency(config, BASE_CURRENCY)), "exchangeRate": Decimal(1),
                   "expense": {"items": items}}
     return _header(bill, posting, config)

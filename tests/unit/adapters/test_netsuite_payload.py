@@ -37,6 +37,7 @@ def test_the_expense_report_has_categories_currencies_rates_departments_and_the_
     assert (body["entity"], body["subsidiary"], body["department"], body["tranDate"], body["memo"]) == (
         {"id": "1201"}, {"id": "3"}, {"id": "11"}, "2026-11-30", "Expense claim c-7f3a")
     assert (body["expensereportcurrency"], body["expensereportexchangerate"]) == ({"id": "1"}, Decimal(1))
+    assert body["usemulticurrency"] is True
     items = body["expense"]["items"]
     first = items[0]
     assert (first["category"], first["amount"], first["currency"], first["foreignamount"], first["exchangerate"],
@@ -102,3 +103,19 @@ def test_the_adapter_is_exposed_by_name_for_the_factory():
     adapter = build_netsuite(config(), FakeNetSuite().session(), CLIENT_ID, CERTIFICATE_ID, private_key_pem())
     assert adapter.name == "netsuite"
     assert adapter.config.record_url() == "https://1234567-sb1.suitetalk.api.netsuite.com/services/rest/record/v1"
+
+
+def test_an_hkd_only_claim_does_not_ask_for_multicurrency():
+    from chalicelib.domain.ledger_mapping import Posting
+    from chalicelib.domain.money import Money
+    from tests.unit.adapters.test_xero import line
+
+    posting = Posting(external_id="c-hkd", employee_id="E201", employee_name="x", cost_centre=None,
+                      entry_date=make_posting().entry_date, description="d",
+                      lines=[line("e-1", "88.00", "88.00", currency="HKD", cost_centre=None)],
+                      rounding=Money.of("0", "HKD"), total=Money.of("88.00", "HKD"))
+    body = validated(posting, config())
+    assert "usemulticurrency" not in body and "department" not in body
+    assert body["expense"]["items"] == [{"amount": Decimal("88.00"), "currency": {"id": "1"},
+                                         "foreignamount": Decimal("88.00"), "exchangerate": Decimal("1"),
+                                         "expensedate": "2026-11-27", "memo": "meals e-1", "category": {"id": "5"}}]
