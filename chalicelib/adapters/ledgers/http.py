@@ -85,6 +85,15 @@ class MemoryTokenStore:
         self.saves += 1
 
 
+class TokenSource(Protocol):
+    """Where LedgerHttp gets its access token: an OAuth 2.0 refresh-token client, a client-credentials client
+    (NetSuite M2M), or a signed app-key client (Yonyou). `refresh()` is called at most once per request, on 401."""
+
+    def access_token(self) -> str: ...
+
+    def refresh(self) -> str: ...
+
+
 class OAuth2Client:
     """Access tokens from a refresh token (RFC 6749 section 6), refreshed ahead of expiry and on demand."""
 
@@ -171,15 +180,21 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
 
 class LedgerHttp:
     """One ledger's HTTP calls: bearer token and fixed headers, refresh once on 401, 429 waited out, 5xx and
-    timeouts retried for reads and reported as WriteOutcomeUnknown for writes."""
+    timeouts retried for reads and reported as WriteOutcomeUnknown for writes.
 
-    def __init__(self, ledger: str, session: requests.Session, base_url: str, oauth: OAuth2Client, *,
+    `token_param`: send the token as that query parameter instead of a bearer header (Yonyou's `access_token`).
+    `token_expired`: also treat an answer this says yes to as an expired token (a ledger that answers 200 with
+    an error code in the body)."""
+
+    def __init__(self, ledger: str, session: requests.Session, base_url: str, oauth: TokenSource, *,
                  headers: Mapping[str, str] | None = None, policy: RetryPolicy | None = None,
-                 sleep: Sleep = time.sleep, clock: Clock = utcnow):
+                 sleep: Sleep = time.sleep, clock: Clock = utcnow, token_param: str | None = None,
+                 token_expired: Callable[[requests.Response], bool] | None = None):
         self.ledger, self.session, self.base_url, self.oauth = ledger, session, base_url.rstrip("/"), oauth
         self.headers = dict(headers or {})
         self.policy = policy or RetryPolicy()
         self.sleep, self.clock = sleep, clock
+        self.token_param, self.token_expired = token_param, token_expired
 
     def request(self, method: str, path: str, *, write: bool, params: Mapping[str, str] | None = None,
                 body: bytes | None = None, headers: Mapping[str, str] | None = None) -> requests.Response:
@@ -188,9 +203,14 @@ class LedgerHttp:
         attempt = 0  # a refresh on 401 does not count: it happens at most once
         while True:
             token = self.oauth.access_token()
-            sent = {**self.headers, **(headers or {}), "Authorization": f"Bearer {token}"}
+            sent = {**self.headers, **(headers or {})}
+            query = dict(params or {})
+            if self.token_param:
+                query[self.token_param] = token
+            else:
+                sent["Authorization"] = f"Bearer {token}"
             try:
-                response = self.session.request(method, url, params=params, data=body, headers=sent,
+                response = self.session.request(method, url, params=query or None, data=body, headers=sent,
                                                 timeout=self.policy.timeout)
             except (requests.Timeout, requests.ConnectionError) as e:
                 cause = f"{method} {path}: {type(e).__name__}"
@@ -201,7 +221,7 @@ class LedgerHttp:
                 attempt += 1
                 continue
             status = response.status_code
-            if status == 401:
+            if status == 401 or (self.token_expired is not None and self.token_expired(response)):
                 if refreshed:
                     raise LedgerAuthFailed(f"{self.ledger} refused a freshly refreshed token on {method} {path}: "
                                            f"finance must reconnect the {self.ledger} connection")
