@@ -90,6 +90,46 @@ class Container:
     def ledger(self) -> LedgerStore:
         return LedgerStore()
 
+    # --- posting to the company's ledger (services/posting.py) ------------------------------------------------
+    @cached_property
+    def rates(self):
+        from chalicelib.adapters.rate_store import RateStore
+
+        return RateStore()
+
+    @cached_property
+    def posting_records(self):
+        from chalicelib.adapters.posting_records import PostingRecords
+
+        return PostingRecords()
+
+    @cached_property
+    def ledger_wiring(self):
+        """Credentials from Secrets Manager (one client); an HTTP session per container. Tests and the local stack
+        replace `session` with a vendor fake's (tests/ledger_fakes/)."""
+        from chalicelib.adapters.ledgers.factory import LedgerWiring
+
+        return LedgerWiring(journal=self.ledger, secretsmanager=aws.client("secretsmanager", self.settings.region),
+                            secret_id=self.settings.ledger_credentials_secret)
+
+    def ledger_for(self, name: str):
+        from chalicelib.adapters.ledgers.factory import ledger_adapter
+
+        return ledger_adapter(name, self.ledger_wiring)
+
+    @cached_property
+    def posting(self):
+        from chalicelib.services.posting import PostingContext
+
+        return PostingContext(claims=self.claims, directory=self.directory, records=self.posting_records,
+                              rates=self.rates, ledger_for=self.ledger_for, tell=self.claimant_updates.tell,
+                              advances=self.advances)
+
+    @cached_property
+    def posting_queue(self) -> aws.Queue:
+        sqs = aws.client("sqs", self.settings.region)
+        return aws.Queue(sqs, self.settings.posting_queue)
+
     @cached_property
     def uploads(self) -> aws.BlobStore:
         return aws.BlobStore(aws.client("s3", self.settings.region), self.settings.uploads_bucket)
