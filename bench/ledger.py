@@ -234,7 +234,7 @@ def run(name: str, n: int, seed: int) -> tuple[Result, int, Decimal]:
             if claim.external_document_id is None:
                 raise AssertionError(f"{claim.claim_id} posted without its document")
         elif claim.status == ClaimStatus.POSTING_FAILED:
-            result.failures[claim.posting_error.split(": ", 1)[-1][:80]] += 1
+            result.failures[claim.posting_error.split(": ", 1)[-1][:120]] += 1
     return result, duplicates, held - expected
 
 
