@@ -123,7 +123,27 @@ class Container:
 
         return PostingContext(claims=self.claims, directory=self.directory, records=self.posting_records,
                               rates=self.rates, ledger_for=self.ledger_for, tell=self.claimant_updates.tell,
-                              advances=self.advances)
+                              advances=self.advances, receipts=self.receipt_files)
+
+    def receipt_files(self, claim):
+        """The claim's receipt images for a vendor ledger to attach (the version each was read from). A receipt
+        that cannot be read is left out and logged: the document stands without it, the claim links it."""
+        from chalicelib.domain.ledger_mapping import ReceiptFile
+
+        files = []
+        for expense in claim.expenses:
+            if not expense.s3_key:
+                continue
+            try:
+                data = self.uploads.read(expense.s3_key, self.settings.max_upload_bytes, expense.s3_version_id)
+            except Exception:  # noqa: BLE001 (botocore's or ObjectTooLarge: one receipt missing, not the posting)
+                log.warning("receipt not attached", extra={"claim_id": claim.claim_id,
+                                                           "expense_id": expense.expense_id}, exc_info=True)
+                continue
+            suffix = expense.s3_key.rsplit(".", 1)[-1][:5] if "." in expense.s3_key else "bin"
+            files.append(ReceiptFile(file_name=f"receipt-{expense.expense_id}.{suffix}"[:200],
+                                     content_type=expense.content_type or "application/octet-stream", content=data))
+        return files
 
     @cached_property
     def posting_queue(self) -> aws.Queue:

@@ -302,6 +302,7 @@ def access(stage: str) -> dict[str, Access]:
             tables={"claims": CLAIM_WRITE, "expenses": EXPENSE_ROWS, "audit": AUDIT_APPEND,
                     "directory": ("dynamodb:GetItem",), "ledger": ("dynamodb:GetItem", "dynamodb:PutItem"),
                     "advances": CLAIM_WRITE, "postings": POSTING_RECORDS, "fx_rates": ("dynamodb:Query",)},
+            objects={"uploads": ("s3:GetObject", "s3:GetObjectVersion")},  # receipts attached to vendor documents
             secrets=("ledger-credentials",),
             secret_writes=("ledger-credentials",),
             publish=("employee-notifications",),

@@ -170,7 +170,7 @@ def _described(claim: Claim, posting: Posting) -> Posting:
 
 
 def _book(ctx: PostingContext, ledger: LedgerAdapter, claim: Claim, posting: Posting) -> ExternalDocument:
-    receipts = ctx.receipts(claim)
+    receipts = ctx.receipts(claim) if getattr(ledger, "attaches_receipts", True) else ()
     if not claim.advance_id:
         return ledger.post(posting, receipts)
     if not getattr(ledger, "books_advances", False):

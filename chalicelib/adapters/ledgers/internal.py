@@ -33,6 +33,7 @@ def journal_id_for(external_id: str) -> str:
 
 class JournalLedger:
     books_advances = True
+    attaches_receipts = False  # the receipts stay in the uploads bucket, linked from the claim
 
     def __init__(self, store: JournalStore, name: str = "internal"):
         if name not in ("internal", "journal_csv"):

@@ -242,3 +242,26 @@ def test_a_claim_already_posted_answers_with_its_document_without_asking_the_led
 
     assert posting.post(w.ctx, "c-1") == first
     assert len(w.xero.seen) == asked
+
+
+def test_a_vendor_ledger_gets_the_receipts_attached_and_the_internal_journal_never_reads_them():
+    from chalicelib.domain.ledger_mapping import ReceiptFile
+
+    read: list[str] = []
+
+    def receipts(claim):
+        read.append(claim.claim_id)
+        return [ReceiptFile(file_name="receipt-e-1.jpg", content_type="image/jpeg", content=b"\xff\xd8fake")]
+
+    w = World()
+    w.ctx.receipts = receipts
+    w.usd_claim()
+    posting.post(w.ctx, "c-1")
+    [bill] = stored_bills(w.xero, "c-1")
+    assert list(w.xero.attachments[bill["InvoiceID"]]) == ["receipt-e-1.jpg"]
+
+    internal = World(ledger="internal")
+    internal.ctx.receipts = receipts
+    internal.usd_claim("c-2")
+    posting.post(internal.ctx, "c-2")
+    assert read == ["c-1"]
