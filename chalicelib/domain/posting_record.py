@@ -123,6 +123,7 @@ class PostingRecord(BaseModel):
     state: PostingState = PostingState.QUEUED
     version: int = 0
     employee_id: str
+    department_id: str | None = None  # the claim's: finance reads its own department's records
     approved_hkd: Decimal | None = None  # the claim's HKD value as approved (its valuation at submission)
     posted_hkd: Decimal | None = None  # what the ledger booked (dated rates, rounding line included)
     document_id: str | None = None

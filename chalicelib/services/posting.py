@@ -107,7 +107,7 @@ def hand_off(ctx: PostingContext, claim_id: str) -> PostingRecord:
     approved = claim.valuation.hkd_total.amount if claim.valuation else None
     return ctx.records.queue(PostingRecord(
         claim_id=claim_id, period=period_of(now), ledger=ctx.directory.policy().ledger, employee_id=claim.employee_id,
-        approved_hkd=approved, queued_at=now, updated_at=now))
+        department_id=claim.department_id, approved_hkd=approved, queued_at=now, updated_at=now))
 
 
 def post(ctx: PostingContext, claim_id: str, period: str | None = None) -> Outcome:

@@ -9,7 +9,8 @@
   (date, journal id, account, cost centre, debit, credit, currency, original amount, rate, rate date, source,
   description), rendered from the posting records; the `journal_csv` ledger's document links here.
 - `POST /finance/claims/{claim_id}/repost`: a claim whose posting failed, queued again once finance fixed the cause.
-Reading is for finance, auditors and admins (as the dashboard); changing is for finance and admins.
+Reading is for finance (its own department's claims), auditors and admins (every department), as the dashboard;
+changing is for finance and admins.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
-from chalicelib.domain.access import require_dashboard
+from chalicelib.domain.access import reads_every_department, require_dashboard
 from chalicelib.domain.errors import InvalidClaim
 from chalicelib.domain.fx_rates import RateUploadRejected, parse_rates_csv
 from chalicelib.domain.identity import Forbidden, Principal, Role
@@ -85,6 +86,14 @@ def upload_rates():
     return http.json_response(summary, 201)
 
 
+def _records(principal: Principal, period: str):
+    """The period's posting records this reader may see: finance its own department's, auditors and admins all."""
+    records = bootstrap.container().posting_records.by_period(period)
+    if reads_every_department(principal):
+        return records
+    return [r for r in records if r.department_id == principal.department_id]
+
+
 def _words(locale: str, key: str, fallback: str) -> str:
     try:
         return i18n.t(locale, key)
@@ -99,7 +108,7 @@ def reconciliation():
     require_dashboard(principal, "reconciliation")
     period = _period()
     c = bootstrap.container()
-    result = reconcile(period, c.posting_records.by_period(period), clock(), c.settings.posting_max_receives)
+    result = reconcile(period, _records(principal, period), clock(), c.settings.posting_max_receives)
     if (dict(_request().query_params or {})).get("format") == "csv":
         return Response(body="\ufeff" + reconciliation_csv(result), status_code=200, headers={
             "Content-Type": CSV_TYPE, "Content-Disposition": f'attachment; filename="reconciliation-{period}.csv"'})
@@ -122,7 +131,7 @@ def journal():
     ledger = (dict(_request().query_params or {})).get("ledger")
     if ledger is not None and ledger not in LEDGERS:
         raise InvalidClaim(f"ledger is one of {', '.join(LEDGERS)}")
-    records = [r for r in bootstrap.container().posting_records.by_period(period)
+    records = [r for r in _records(principal, period)
                if r.state == PostingState.POSTED and (ledger is None or r.ledger == ledger)]
     rows = [row for r in sorted(records, key=lambda r: r.claim_id) for row in r.journal]
     return Response(body="\ufeff" + journal_csv(rows), status_code=200, headers={

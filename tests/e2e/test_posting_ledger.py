@@ -75,6 +75,9 @@ def test_an_approved_claim_is_posted_off_the_queue_and_reconciled_and_in_the_jou
     assert status == 200 and {r["journal_id"] for r in rows} == {f"JE-{claim_id}"}
     assert sum(float(r["debit"]) for r in rows) == sum(float(r["credit"]) for r in rows) == 90.0
     assert _get(api, driver, f"/finance/reconciliation?period={period}", "E201")[0] == 403
+    # finance of another department sees none of it; an auditor sees every department
+    assert json.loads(_get(api, driver, f"/finance/reconciliation?period={period}", "E121")[1])["ledgers"] == []
+    assert json.loads(_get(api, driver, f"/finance/reconciliation?period={period}", "E400")[1])["ledgers"]
     assert _get(api, driver, "/finance/reconciliation?period=2026-13")[0] == 400
     # the execution waited on the worker's answer and succeeded with the document
     assert _ended(stack) == ("SUCCEEDED", None)
