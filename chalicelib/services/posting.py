@@ -191,14 +191,17 @@ def _posted(ctx: PostingContext, claim: Claim, record: PostingRecord, posting: P
                                             rule=line.rate.rule.value)
               for line in posting.lines}
     expenses = [e.model_copy(update={"booked": booked.get(e.expense_id)}) for e in claim.expenses]
-    posted = ctx.claims.save(claim, claim.moved_to(
-        ClaimStatus.POSTED, journal_id=document.id, ledger=document.ledger, external_document_id=document.id,
-        external_document_url=document.url, posting_error=None, expenses=[e.model_dump() for e in expenses]),
-        SYSTEM, action="claim.posted")
+    # the record first: it says what the ledger holds. Should the claim's write then fail, the redelivered message
+    # finds the claim approved, the ledger finds its document, and both writes are made again (the claim's
+    # short-circuit on `posted` can never leave a record saying `queued` for a claim in the books)
     ctx.records.save(record, record.model_copy(update={
         "state": PostingState.POSTED, "ledger": document.ledger, "posted_hkd": posting.total.amount,
         "document_id": document.id, "document_url": document.url, "reason": None, "updated_at": ctx.now(),
         "attempts": record.attempts + 1, "journal": journal_rows(posting, document.id)}))
+    posted = ctx.claims.save(claim, claim.moved_to(
+        ClaimStatus.POSTED, journal_id=document.id, ledger=document.ledger, external_document_id=document.id,
+        external_document_url=document.url, posting_error=None, expenses=[e.model_dump() for e in expenses]),
+        SYSTEM, action="claim.posted")
     ctx.tell(posted, "posted")
     return _answer(posted)
 

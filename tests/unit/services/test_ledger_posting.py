@@ -265,3 +265,30 @@ def test_a_vendor_ledger_gets_the_receipts_attached_and_the_internal_journal_nev
     internal.usd_claim("c-2")
     posting.post(internal.ctx, "c-2")
     assert read == ["c-1"]
+
+
+def test_a_claim_write_lost_after_the_ledger_wrote_is_redone_on_redelivery_with_one_document():
+    from chalicelib.domain.errors import ConcurrentChange
+
+    w = World()
+    w.usd_claim()
+    real_save = w.app.claims.save
+    lost = []
+
+    def save_once_lost(before, after, actor, action):
+        if action == "claim.posted" and not lost:
+            lost.append(action)
+            raise ConcurrentChange("someone else wrote first")
+        return real_save(before, after, actor, action)
+
+    w.app.claims.save = save_once_lost
+    with pytest.raises(ConcurrentChange):
+        posting.post(w.ctx, "c-1")
+    assert w.app.claims.get("c-1").status == ClaimStatus.APPROVED
+
+    [record] = w.records.by_period("2026-11")
+    assert posting.post(w.ctx, "c-1", record.period)["status"] == "posted"  # the redelivered message
+
+    assert len(stored_bills(w.xero, "c-1")) == 1
+    [record] = w.records.by_period("2026-11")
+    assert record.state == PostingState.POSTED and record.document_id == w.app.claims.get("c-1").external_document_id
