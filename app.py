@@ -41,6 +41,7 @@ from chalicelib.web import (
     finance_routes,
     http,
     inbox_routes,
+    ledger_routes,
     page_routes,
     pages,
     vendor_routes,
@@ -60,6 +61,7 @@ app.register_blueprint(finance_routes.blueprint)  # /finance page, its overview,
 app.api.binary_types.append(finance_routes.XLSX_TYPE)  # the XLSX export's bytes pass API Gateway as binary
 app.register_blueprint(claim_routes.blueprint)  # the claim page /claim/{id} and GET /claims/{id}/timeline
 app.register_blueprint(inbox_routes.blueprint)  # /inbox: what waits for the signed-in approver
+app.register_blueprint(ledger_routes.blueprint)  # POST /fx-rates, reconciliation, the journal CSV, repost
 app.register_blueprint(vendor_routes.blueprint)  # GET/POST/PUT /vendors: finance extends the vendor directory
 
 def _source_ip() -> str:

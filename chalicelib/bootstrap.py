@@ -90,6 +90,66 @@ class Container:
     def ledger(self) -> LedgerStore:
         return LedgerStore()
 
+    # --- posting to the company's ledger (services/posting.py) ------------------------------------------------
+    @cached_property
+    def rates(self):
+        from chalicelib.adapters.rate_store import RateStore
+
+        return RateStore()
+
+    @cached_property
+    def posting_records(self):
+        from chalicelib.adapters.posting_records import PostingRecords
+
+        return PostingRecords()
+
+    @cached_property
+    def ledger_wiring(self):
+        """Credentials from Secrets Manager (one client); an HTTP session per container. Tests and the local stack
+        replace `session` with a vendor fake's (tests/ledger_fakes/)."""
+        from chalicelib.adapters.ledgers.factory import LedgerWiring
+
+        return LedgerWiring(journal=self.ledger, secretsmanager=aws.client("secretsmanager", self.settings.region),
+                            secret_id=self.settings.ledger_credentials_secret)
+
+    def ledger_for(self, name: str):
+        from chalicelib.adapters.ledgers.factory import ledger_adapter
+
+        return ledger_adapter(name, self.ledger_wiring)
+
+    @cached_property
+    def posting(self):
+        from chalicelib.services.posting import PostingContext
+
+        return PostingContext(claims=self.claims, directory=self.directory, records=self.posting_records,
+                              rates=self.rates, ledger_for=self.ledger_for, tell=self.claimant_updates.tell,
+                              advances=self.advances, receipts=self.receipt_files)
+
+    def receipt_files(self, claim):
+        """The claim's receipt images for a vendor ledger to attach (the version each was read from). A receipt
+        that cannot be read is left out and logged: the document stands without it, the claim links it."""
+        from chalicelib.domain.ledger_mapping import ReceiptFile
+
+        files = []
+        for expense in claim.expenses:
+            if not expense.s3_key:
+                continue
+            try:
+                data = self.uploads.read(expense.s3_key, self.settings.max_upload_bytes, expense.s3_version_id)
+            except Exception:  # noqa: BLE001 (botocore's or ObjectTooLarge: one receipt missing, not the posting)
+                log.warning("receipt not attached", extra={"claim_id": claim.claim_id,
+                                                           "expense_id": expense.expense_id}, exc_info=True)
+                continue
+            suffix = expense.s3_key.rsplit(".", 1)[-1][:5] if "." in expense.s3_key else "bin"
+            files.append(ReceiptFile(file_name=f"receipt-{expense.expense_id}.{suffix}"[:200],
+                                     content_type=expense.content_type or "application/octet-stream", content=data))
+        return files
+
+    @cached_property
+    def posting_queue(self) -> aws.Queue:
+        sqs = aws.client("sqs", self.settings.region)
+        return aws.Queue(sqs, self.settings.posting_queue)
+
     @cached_property
     def uploads(self) -> aws.BlobStore:
         return aws.BlobStore(aws.client("s3", self.settings.region), self.settings.uploads_bucket)

@@ -21,6 +21,11 @@ class Settings(BaseModel):
     advances_table: str
     finance_table: str
     idempotency_table: str
+    fx_rates_table: str
+    postings_table: str
+    posting_queue: str
+    posting_max_receives: int = 5
+    ledger_credentials_secret: str
     uploads_bucket: str
     raw_mail_bucket: str
     audit_archive_bucket: str
@@ -65,6 +70,11 @@ class Settings(BaseModel):
             advances_table=e["ADVANCES_TABLE"],
             finance_table=e["FINANCE_TABLE"],
             idempotency_table=e["IDEMPOTENCY_TABLE"],
+            fx_rates_table=e["FX_RATES_TABLE"],
+            postings_table=e["POSTINGS_TABLE"],
+            posting_queue=e["POSTING_QUEUE"],
+            posting_max_receives=int(e.get("POSTING_MAX_RECEIVES", "5")),
+            ledger_credentials_secret=e["LEDGER_CREDENTIALS_SECRET"],
             uploads_bucket=e["UPLOADS_BUCKET"],
             raw_mail_bucket=e["RAW_MAIL_BUCKET"],
             audit_archive_bucket=e["AUDIT_ARCHIVE_BUCKET"],

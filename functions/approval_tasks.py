@@ -74,14 +74,22 @@ def record_rejection(event: dict, context: object) -> dict:
     return {"claim_id": task.claim_id, "status": "rejected"}
 
 
+class PostingTask(BaseModel):
+    claim_id: str
+    task_token: str
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def post_to_ledger(event: dict, context: object) -> dict:
-    task = ClaimTask.model_validate(event)
+    """The approval flow's PostToLedger task (`.waitForTaskToken`): the claim approved and handed to the posting
+    queue with the task's token; the posting worker (functions/posting_worker.py) answers the token."""
+    task = PostingTask.model_validate(event)
     c = bootstrap.container()
-    journal_id = posting.post_claim(task.claim_id, c.claims, c.directory, c.ledger, c.claimant_updates.tell,
-                                    advances=c.advances)
-    return {"claim_id": task.claim_id, "journal_id": journal_id}
+    record = posting.hand_off(c.posting, task.claim_id)
+    c.posting_queue.send({"claim_id": task.claim_id, "period": record.period, "task_token": task.task_token})
+    logger.info("claim queued for posting", extra={"claim_id": task.claim_id, "ledger": record.ledger})
+    return {"claim_id": task.claim_id, "queued": True}
 
 
 @logger.inject_lambda_context

@@ -228,6 +228,7 @@ class LocalStack:
         values = {
             "approval-link-key": secrets.token_urlsafe(48),
             "dev-signing-key": private,  # its public half is derived by the API (DevTokenIssuer.public_jwks)
+            "ledger-credentials": "{}",  # the sample company posts to the internal ledger: no vendor connected
         }
         for logical in r.SECRETS:
             sm.create_secret(Name=self.name(logical), SecretString=values[logical])

@@ -144,6 +144,11 @@ TABLES = (
     # redelivered record harmless), ADOPTER#<department> / <employee> (first month filed electronically)
     Table("finance", hash_key="pk", range_key="sk", attributes={"pk": "S", "sk": "S"}),
     Table("idempotency", hash_key="id", attributes={"id": "S"}, ttl_attribute="expiration"),
+    # Dated FX rates finance loads (POST /fx-rates) or a feed delivers: currency / "<date>#<loaded_at>", every load
+    Table("fx_rates", hash_key="currency", range_key="sk", attributes={"currency": "S", "sk": "S"}),
+    # Approved claims on their way to the books: period (YYYY-MM) / claim id, queued | posted | failed with the
+    # ledger, the document and the reason (reconciliation, the general-journal CSV)
+    Table("postings", hash_key="period", range_key="claim_id", attributes={"period": "S", "claim_id": "S"}),
 )
 
 BUCKETS = ("uploads", "raw-mail", "audit-archive")
@@ -154,6 +159,10 @@ QUEUES = (
     Queue("raw-mail-events", dead_letter="raw-mail-events-dlq"),
     Queue("raw-mail-events-dlq"),
     Queue("claims-stream-dlq"),
+    # Approved claims to post (functions/posting_worker.py): a message carries the claim id and the approval
+    # execution's task token; a retryable ledger failure is retried by redelivery, then dead-lettered
+    Queue("posting", dead_letter="posting-dlq", max_receive_count=5, visibility_timeout=360),
+    Queue("posting-dlq"),
 )
 FUNCTIONS = (
     Function("extract_receipt", "app.extract_receipt", memory_mb=1536, timeout_s=120),
@@ -169,6 +178,7 @@ FUNCTIONS = (
     Function("send_reminder", "functions.reminder_tasks.send_reminder", owner="functions"),
     Function("remind_overdue_advances", "functions.advance_reminders.handler", owner="functions"),
     Function("aggregate_claims", "functions.finance_aggregates.handler", owner="functions"),
+    Function("post_claims", "functions.posting_worker.handler", timeout_s=60, owner="functions"),
 )
 # Functions run on a schedule (EventBridge rules in the template): logical function -> schedule expression (UTC)
 SCHEDULES = {"remind_overdue_advances": "cron(0 1 * * ? *)"}  # 09:00 Hong Kong, daily
@@ -177,6 +187,7 @@ EVENT_SOURCES = (
     EventSource("score_claim", "dynamodb", "claims", batch_size=10),
     EventSource("intake_email", "sqs", "raw-mail-events"),
     EventSource("aggregate_claims", "dynamodb", "claims", batch_size=100),
+    EventSource("post_claims", "sqs", "posting", batch_size=5),
 )
 # S3 ObjectCreated notifications: (bucket, queue, key prefix); read by the local stack and the template
 BUCKET_NOTIFICATIONS = (("uploads", "upload-events", "receipts/"), ("raw-mail", "raw-mail-events", "inbound/"))
@@ -201,7 +212,7 @@ ASL_SUBSTITUTIONS = {
 }
 # The ID tokens are verified against the user pool's published JWKS (fetched and cached), so no key is held as a
 # secret; the dev-signing-key signs `POST /dev/token`'s tokens on the local and dev stages only.
-SECRETS = ("approval-link-key", "dev-signing-key")
+SECRETS = ("approval-link-key", "dev-signing-key", "ledger-credentials")
 DEV_TOKEN_STAGES = ("local", "dev")
 # Sign-in: one Cognito user pool per stage. Username = employee id (case-insensitive), the immutable custom attribute
 # `employee_id` names the directory entry, groups mirror the roles (the directory stays the authority at request
@@ -278,6 +289,9 @@ def lambda_environment(stage: str) -> dict[str, str]:
         env[env_key(secret, "SECRET")] = physical_name(stage, secret)
     for key in KMS_KEYS:
         env[env_key(key, "KEY_ID")] = f"alias/{physical_name(stage, key)}"
+    # the approval flow's posting task sends approved claims here (the posting worker consumes it)
+    env["POSTING_QUEUE"] = physical_name(stage, "posting")
+    env["POSTING_MAX_RECEIVES"] = str(next(q.max_receive_count for q in QUEUES if q.logical == "posting"))
     env["ALLOW_DEV_TOKENS"] = "true" if stage in DEV_TOKEN_STAGES else "false"
     # SMS/voice: not offered in ap-east-1; the local stack writes to an outbox queue instead (plumbing)
     env["TELEPHONY"] = "outbox" if stage == "local" else "pinpoint"

@@ -178,9 +178,12 @@ class Access:
     telephony: bool = False  # SMS and voice through AWS End User Messaging, in TELEPHONY_REGION
     task_tokens: bool = False  # SendTaskSuccess/Failure (approval decisions)
     consumes: tuple[str, ...] = ()  # queues of its SQS event source
+    sends: tuple[str, ...] = ()  # queues it sends to (looked up by name: GetQueueUrl)
+    secret_writes: tuple[str, ...] = ()  # secrets it rewrites (rotated OAuth refresh tokens of the ledgers)
     streams: tuple[str, ...] = ()  # tables whose stream it reads
 
 
+POSTING_RECORDS = ("dynamodb:GetItem", "dynamodb:PutItem")  # PostingRecords.queue/get/save (conditional puts)
 LINKS_RW = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")  # put_pending, get, mark_used/void
 IDEMPOTENCY = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")  # Powertools
 
@@ -201,7 +204,11 @@ def access(stage: str) -> dict[str, Access]:
                     # the scan: resuming reminders after a typhoon, the escalation desk; the query: my approvals
                     "approvals": (*LINKS_RW, "dynamodb:Scan", "dynamodb:Query"),
                     # GET/POST/PUT /vendors: finance's entries are a small table, listed whole
-                    "vendors": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan")},
+                    "vendors": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"),
+                    # POST /fx-rates (a batch write of the checked upload); reconciliation and the journal CSV
+                    # (a Query of one period); a failed posting queued again (POST /finance/claims/{id}/repost)
+                    "fx_rates": ("dynamodb:BatchWriteItem", "dynamodb:Query"),
+                    "postings": (*POSTING_RECORDS, "dynamodb:Query")},
             indexes={"claims": ("by-department", "by-employee", "by-flagged", "by-review"),
                      "approvals": ("by-approver",),
                      "expenses": ("by-employee",), "advances": ("by-employee", "by-status")},
@@ -220,6 +227,7 @@ def access(stage: str) -> dict[str, Access]:
             start_executions=("reminders",),
             stop_executions=("reminders",),
             keys={"decision-signing": ("kms:Sign", "kms:Verify")},
+            sends=("posting",),
         ),
         "extract_receipt": Access(
             # the expense it reads; the claim an upload or e-mail subject names, among the employee's, joined
@@ -283,11 +291,25 @@ def access(stage: str) -> dict[str, Access]:
         "record_rejection": Access(tables={"claims": CLAIM_WRITE, "expenses": EXPENSE_ROWS, "audit": AUDIT_APPEND,
                                            "directory": ("dynamodb:GetItem",)},
                                    publish=("employee-notifications",)),
-        "post_to_ledger": Access(  # a claim naming a cash advance settles it in the same posting
+        # the approval flow's posting task: the claim approved, its posting record queued, the message sent
+        "post_to_ledger": Access(
+            tables={"claims": CLAIM_WRITE, "expenses": EXPENSE_ROWS, "audit": AUDIT_APPEND,
+                    "directory": ("dynamodb:GetItem",), "postings": POSTING_RECORDS},
+            sends=("posting",),
+        ),
+        # the posting worker: dated rates read, the ledger's adapter (internal journal, or a vendor with the
+        # credentials secret, its rotated tokens written back), the claim and its record updated, the claimant
+        # told, the approval flow's task answered; a claim naming a cash advance settles it in the same posting
+        "post_claims": Access(
             tables={"claims": CLAIM_WRITE, "expenses": EXPENSE_ROWS, "audit": AUDIT_APPEND,
                     "directory": ("dynamodb:GetItem",), "ledger": ("dynamodb:GetItem", "dynamodb:PutItem"),
-                    "advances": CLAIM_WRITE},
+                    "advances": CLAIM_WRITE, "postings": POSTING_RECORDS, "fx_rates": ("dynamodb:Query",)},
+            objects={"uploads": ("s3:GetObject", "s3:GetObjectVersion")},  # receipts attached to vendor documents
+            secrets=("ledger-credentials",),
+            secret_writes=("ledger-credentials",),
             publish=("employee-notifications",),
+            task_tokens=True,
+            consumes=("posting",),
         ),
         # the daily overdue-advance reminder: paid advances by status, the policy, one audit note each, the holder told
         "remind_overdue_advances": Access(
@@ -360,6 +382,12 @@ def function_policy(stage: str, fn: r.Function, grant: Access) -> dict:
             ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"),
             [_getatt(queue_id(queue))],
         ))
+    for queue in grant.sends:
+        statements.append(_statement(camel(f"send_{queue}"), ("sqs:SendMessage", "sqs:GetQueueUrl"),
+                                     [_getatt(queue_id(queue))]))
+    if grant.secret_writes:
+        statements.append(_statement("RotateSecrets", ("secretsmanager:PutSecretValue",),
+                                     [_ref(secret_id(s)) for s in grant.secret_writes]))
     for table in grant.streams:
         statements.append(_statement(
             camel(f"read_{table}_stream"),
@@ -480,9 +508,12 @@ def _s3_to_queue_policy(stage: str, bucket: str, queue: str) -> dict:
 
 def _secret(stage: str, logical: str) -> dict:
     value: dict[str, Any] = {"GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True}}
+    if logical == "ledger-credentials":  # finance connects a ledger after deploy (factory.py's JSON shape)
+        value = {"SecretString": "{}"}
     note = {
         "approval-link-key": "HMAC key of the approval links (generated)",
         "dev-signing-key": "private JWK for dev tokens (read only where ALLOW_DEV_TOKENS=true): put it after deploy",
+        "ledger-credentials": "OAuth clients, configs and rotating tokens of the company's ledger (JSON per ledger)",
     }.get(logical, logical)
     return {"Type": "AWS::SecretsManager::Secret",
             "Properties": {"Name": r.physical_name(stage, logical), "Description": note, **value}}

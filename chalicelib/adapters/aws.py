@@ -105,6 +105,19 @@ class Secrets:
         return self._cache[secret_id]
 
 
+class Queue:
+    """One SQS queue the code sends to, by name (its URL is looked up once, on first use)."""
+
+    def __init__(self, sqs: Any, name: str):
+        self._sqs, self.name = sqs, name
+        self._url: str | None = None
+
+    def send(self, body: dict) -> str:
+        if self._url is None:
+            self._url = self._sqs.get_queue_url(QueueName=self.name)["QueueUrl"]
+        return self._sqs.send_message(QueueUrl=self._url, MessageBody=json.dumps(body))["MessageId"]
+
+
 class Workflow:
     """Step Functions: start the approval execution and resume its waiting task."""
 

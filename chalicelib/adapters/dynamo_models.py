@@ -244,11 +244,37 @@ class FinanceItem(Model):
     body = UnicodeAttribute()
 
 
+class FxRateItem(Model):
+    """One dated rate as loaded (chalicelib/adapters/rate_store.py): every load is kept, a correction beside the
+    rate it corrects (sk = date#loaded_at), so an audit sees both; RateBook picks the latest load of a day."""
+
+    class Meta:
+        table_name = None  # set by bind()
+
+    currency = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)  # "<rate date>#<loaded_at>"
+    body = UnicodeAttribute()  # the FxRate as JSON (rate as a decimal string, source, loaded_by, loaded_at)
+
+
+class PostingItem(Model):
+    """One approved claim on its way to the books (chalicelib/adapters/posting_records.py): queued, posted or
+    failed, per period (the month it was approved, Hong Kong time). Reconciliation and the journal CSV are a Query
+    of one period."""
+
+    class Meta:
+        table_name = None  # set by bind()
+
+    period = UnicodeAttribute(hash_key=True)  # "YYYY-MM"
+    claim_id = UnicodeAttribute(range_key=True)
+    version = NumberAttribute()
+    body = UnicodeAttribute()
+
+
 # logical table (infra/resources.py) -> its model; the idempotency table is Powertools' own
 MODELS: dict[str, type[Model]] = {"claims": ClaimItem, "expenses": ExpenseItem, "directory": DirectoryItem,
                                   "audit": AuditItem, "approvals": ApprovalItem, "ledger": LedgerItem,
                                   "advances": AdvanceItem, "finance": FinanceItem,
-                                  "vendors": VendorItem}
+                                  "vendors": VendorItem, "fx_rates": FxRateItem, "postings": PostingItem}
 
 
 def bind(settings: Settings) -> None:

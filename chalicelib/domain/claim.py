@@ -47,6 +47,7 @@ class ClaimStatus(StrEnum):
     REJECTED = "rejected"
     RETURNED = "returned"
     POSTED = "posted"
+    POSTING_FAILED = "posting_failed"  # the ledger refused it (or its connection needs finance): fixed, re-posted
     FAILED = "failed"
 
 
@@ -57,7 +58,8 @@ ALLOWED: dict[ClaimStatus, frozenset[ClaimStatus]] = {
     S.SCORED: frozenset({S.IN_APPROVAL}),
     S.IN_APPROVAL: frozenset({S.IN_APPROVAL, S.APPROVED, S.REJECTED, S.RETURNED}),
     S.RETURNED: frozenset({S.IN_APPROVAL, S.RETURNED}),
-    S.APPROVED: frozenset({S.POSTED}),
+    S.APPROVED: frozenset({S.POSTED, S.POSTING_FAILED}),
+    S.POSTING_FAILED: frozenset({S.POSTED, S.POSTING_FAILED}),  # finance fixed the cause and posts it again
     S.REJECTED: frozenset(),
     S.POSTED: frozenset(),
     S.FAILED: frozenset(),
@@ -158,6 +160,11 @@ class Claim(BaseModel):
     return_reason: str | None = None
     failure_reason: str | None = None
     journal_id: str | None = None
+    # the ledger's document once posted (chalicelib/services/posting.py): which books, its id and where to open it
+    ledger: str | None = None
+    external_document_id: str | None = None
+    external_document_url: str | None = None
+    posting_error: str | None = None  # posting_failed: the ledger's own message
     submission_count: int = 0
     execution_arn: str | None = None
 

@@ -73,6 +73,20 @@ class LineItem(BaseModel):
     disallowed_by: str | None = None
 
 
+class BookedAmount(BaseModel):
+    """What posting booked for an expense: the original amount, the HKD amount, and the dated rate it used
+    (its day, its source: "HKMA er-eeri-daily", "finance upload", "policy table"; the company's rule)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    original: Money
+    hkd: Money
+    rate: Decimal  # HKD per one unit of the original currency
+    rate_date: date
+    rate_source: str
+    rule: str
+
+
 class ExpenseRef(BaseModel):
     """Where an expense is: which employee's, and which claim holds it (None while unattached)."""
 
@@ -137,6 +151,7 @@ class Expense(BaseModel):
     disallowed_by: str | None = None
     fix_requested: str | None = None  # returned for correction: what the approver asked to fix here
     risk_reasons: list[str] = Field(default_factory=list)
+    booked: BookedAmount | None = None  # set when the claim is posted: the amount as the ledger booked it
 
     @field_validator("created_at", "updated_at")
     @classmethod

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from chalicelib.domain.allowances import DEFAULT_ALLOWANCES, AllowancePolicy
+from chalicelib.domain.fx_rates import DEFAULT_MAX_AGE_DAYS, RateRule
 from chalicelib.domain.money import DEFAULT_FX, FxTable
 from chalicelib.domain.routing import RoutingRule, default_rules
 from chalicelib.domain.schedule import ReminderPolicy
+
+#: the books a company keeps: an adapter each (chalicelib/adapters/ledgers/factory.py); `internal` is the journal
+#: this system keeps itself (the `ledger` table), `journal_csv` a general-journal CSV finance downloads per month
+LedgerName = Literal["xero", "quickbooks", "netsuite", "yonyou", "journal_csv", "internal"]
 
 
 class Policy(BaseModel):
@@ -37,6 +43,10 @@ class Policy(BaseModel):
     allowances: AllowancePolicy = Field(default_factory=lambda: DEFAULT_ALLOWANCES.model_copy(deep=True))
     advance_max_hkd: Decimal = Decimal("20000")  # the largest cash advance (備用金) one request may ask for
     advance_overdue_days: int = 30  # a paid advance not settled by a claim within this many days is chased
+    # --- posting to the books (issue 20) ---
+    ledger: LedgerName = "internal"
+    fx_rule: RateRule = RateRule.RECEIPT_DATE  # which day's dated rate converts a foreign amount
+    fx_max_age_days: int = DEFAULT_MAX_AGE_DAYS  # an older dated rate is stale; without any, `fx` ("policy table")
 
     # --- anomaly rules (chalicelib.domain.anomaly); the defaults keep a company without them as it was -------------
     #: Per-head limits by rank (1..5) for a category; where a category has them they replace its company-wide limit.

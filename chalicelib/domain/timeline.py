@@ -25,11 +25,12 @@ from chalicelib.domain.money import FxTable, Money, NoFxRate
 
 S = ClaimStatus
 EventKind = Literal["created", "submitted", "resubmitted", "approved", "rejected", "returned", "reassigned",
-                    "escalated", "escalation_desk", "posted", "failed"]
+                    "escalated", "escalation_desk", "posted", "posting_failed", "failed"]
 # audit actions that are events of their own (decisions come from the signed decisions, not from here)
 _ACTIONS: dict[str, EventKind] = {"claim.created": "created", "claim.submitted": "submitted",
                                   "claim.corrected_after_return": "resubmitted", "approval.reassigned": "reassigned",
-                                  "claim.posted": "posted", "claim.failed": "failed"}
+                                  "claim.posted": "posted", "claim.failed": "failed",
+                                  "claim.posting_failed": "posting_failed"}
 _STEP_ACTION = re.compile(r"^approval\.level_(\d+)\.(escalated|escalation_desk)$")
 
 
@@ -104,6 +105,8 @@ def _event(record: AuditRecord, claim: Claim, claimant: Person, person: PersonLo
         return TimelineEvent(kind=kind, at=record.at)
     if kind == "failed":
         return TimelineEvent(kind=kind, at=record.at, comment=str((record.after or {}).get("failure_reason") or ""))
+    if kind == "posting_failed":  # the ledger's own message
+        return TimelineEvent(kind=kind, at=record.at, comment=str((record.after or {}).get("posting_error") or ""))
     step = _STEP_ACTION.match(record.action)
     if step:
         return TimelineEvent(kind=step.group(2), at=record.at, level=int(step.group(1)),  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ from chalicelib.domain.claim import Claim
 from chalicelib.services.ports import Directory, Notifier
 
 log = logging.getLogger(__name__)
-EVENTS = ("returned", "return_reminder", "rejected", "posted", "failed")
+EVENTS = ("returned", "return_reminder", "rejected", "posted", "failed", "posting_failed")
 
 
 # event -> (the claim field with the reason, subject, English after "Your claim …", 繁中 after "您的報銷申請 …")
@@ -30,6 +30,10 @@ _BECAUSE = {
     "failed": ("failure_reason", "Claim needs attention 申請需跟進",
                "could not be completed: {reason}. Finance has been alerted.",
                "未能完成處理：{reason}。財務部已獲通知。"),
+    "posting_failed": ("posting_error", "Claim approved, not yet paid 申請已批准，尚未入賬",
+                       "was approved but the accounting system refused it: {reason}. Finance has been alerted "
+                       "and will post it again once fixed.",
+                       "已批准，但會計系統未能入賬：{reason}。財務部已獲通知，修正後會重新入賬。"),
 }
 
 

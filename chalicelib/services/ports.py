@@ -8,9 +8,11 @@ PynamoDB or botocore exception.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
 
 from chalicelib.domain.advance import Advance, AdvanceStatus
 from chalicelib.domain.anomaly import History, SpendRecord
@@ -19,9 +21,12 @@ from chalicelib.domain.audit import AuditRecord
 from chalicelib.domain.claim import Claim
 from chalicelib.domain.directory import Delegation, Department, Employee, Office
 from chalicelib.domain.expense import Expense, ExpenseRef
+from chalicelib.domain.fx_rates import FxRate, RateBook
 from chalicelib.domain.identity import Principal
 from chalicelib.domain.ledger import JournalEntry
+from chalicelib.domain.ledger_mapping import Posting, ReceiptFile
 from chalicelib.domain.policy import Policy
+from chalicelib.domain.posting_record import PostingRecord
 from chalicelib.domain.schedule import WeatherAlert
 
 Clock = Callable[[], datetime]
@@ -158,6 +163,55 @@ class Ledger(Protocol):
     def post(self, entry: JournalEntry) -> JournalEntry: ...
 
     def get(self, journal_id: str) -> JournalEntry | None: ...
+
+
+# --- ledger posting: the port every ledger adapter serves (chalicelib/adapters/ledgers/) -------------------------
+class ExternalDocument(BaseModel):
+    """The ledger's document for a claim: stored on the claim so finance can open it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ledger: str  # "xero", "quickbooks", "internal", "journal_csv", ...
+    kind: str  # "bill", "manual_journal", "journal", ...
+    id: str
+    url: str
+    external_id: str  # the claim id, as the ledger holds it
+    attachments: tuple[str, ...] = ()  # file names the ledger holds for it
+    attachment_errors: tuple[str, ...] = ()  # receipts the ledger refused (the document stands without them)
+
+
+class LedgerAdapter(Protocol):
+    """Raises the ledger errors of chalicelib.domain.errors (LedgerError and its kinds, each `retryable` or not)."""
+
+    name: str
+
+    def post(self, posting: Posting, receipts: Sequence[ReceiptFile] = ()) -> ExternalDocument:
+        """Books the posting once, whatever the retries: a document already holding the external id is
+        returned (with any missing receipt attached), never written again."""
+        ...
+
+    def find(self, external_id: str) -> ExternalDocument | None: ...
+
+
+class PostingRecordStore(Protocol):
+    """Approved claims on their way to the books (chalicelib.domain.posting_record): `queue` creates once (a
+    repeat returns the first), `save` is conditional on the version read (ConcurrentChange otherwise)."""
+
+    def queue(self, record: PostingRecord) -> PostingRecord: ...
+
+    def get(self, period: str, claim_id: str) -> PostingRecord | None: ...
+
+    def save(self, before: PostingRecord, after: PostingRecord) -> PostingRecord: ...
+
+    def by_period(self, period: str) -> list[PostingRecord]: ...
+
+
+class RateStore(Protocol):
+    """Dated FX rates (finance's uploads, a feed)."""
+
+    def put_many(self, rates: Sequence[FxRate]) -> int: ...
+
+    def book(self, currencies: Iterable[str], max_age_days: int = ...) -> RateBook: ...
 
 
 class WorkflowEngine(Protocol):

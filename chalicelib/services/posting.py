@@ -1,17 +1,48 @@
-"""Use cases at the end of the approval flow: post to the books, record a rejection, record a failure."""
+"""Use cases at the end of the approval flow: hand an approved claim to the posting queue, post it to the
+company's ledger exactly once, record a rejection, record a failure.
+
+The shape (see functions/posting_worker.py and infra/approval.asl.json): the state machine's PostToLedger task
+waits on a task token; its Lambda (`hand_off`) records the claim as queued and sends `{claim_id, period,
+task_token}` to the `posting` SQS queue; the posting worker (`post_claim`) books it and answers the token. A
+ledger that is unavailable (429 beyond the adapter's own waits, 5xx, timeouts) raises a retryable error: the
+message is redelivered, and after the queue's maxReceiveCount it goes to the dead-letter queue while the claim
+stays `approved` and reconciliation lists it. A refusal (the vendor's validation message, our payload failing the
+vendor schema, a connection that needs finance, no usable rate) ends the claim `posting_failed` with the message,
+one audit record, the claimant told; finance fixes the cause and posts it again (`repost`).
+
+Exactly once: the claim's document is looked up by external id (the claim id) before any write, by every
+adapter, so a redelivered message, a retry after a timeout, or a repost finds the document and never writes
+a second one; the claim's own status (`posted` with its document) short-circuits everything after.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from chalicelib.domain.advance import settlement_journal_lines
 from chalicelib.domain.claim import TERMINAL, Claim, ClaimStatus
-from chalicelib.domain.identity import SYSTEM
-from chalicelib.domain.ledger import journal_for
+from chalicelib.domain.errors import LedgerError
+from chalicelib.domain.expense import BookedAmount
+from chalicelib.domain.fx_rates import FxRateError
+from chalicelib.domain.identity import SYSTEM, Principal
+from chalicelib.domain.ledger_mapping import Posting, ReceiptFile, UnpostableClaim, posting_for
+from chalicelib.domain.posting_record import HK, PostingRecord, PostingState, journal_rows, period_of
+from chalicelib.domain.rate_source import RatesWithPolicyFallback
 from chalicelib.services.advances import settle_advance
-from chalicelib.services.ports import AdvanceStore, ClaimStore, Directory, Ledger
+from chalicelib.services.ports import (
+    AdvanceStore,
+    ClaimStore,
+    Directory,
+    ExternalDocument,
+    LedgerAdapter,
+    PostingRecordStore,
+    RateStore,
+)
 
+JournalStoreLike = object  # adapters.repositories.LedgerStore (post/get of JournalEntry)
 Tell = Callable[[Claim, str], None]  # ClaimantUpdates.tell: the employee hears how their claim ended
 
 
@@ -27,6 +58,10 @@ class ClaimMissing(Exception):
     pass
 
 
+class NotApproved(RuntimeError):
+    pass
+
+
 def _get(claims: ClaimStore, claim_id: str) -> Claim:
     claim = claims.get(claim_id)
     if claim is None:
@@ -34,32 +69,189 @@ def _get(claims: ClaimStore, claim_id: str) -> Claim:
     return claim
 
 
-def post_claim(claim_id: str, claims: ClaimStore, directory: Directory, ledger: Ledger,
+@dataclass
+class PostingContext:
+    """What posting needs; built once per container (bootstrap) or by a test with fakes."""
+
+    claims: ClaimStore
+    directory: Directory
+    records: PostingRecordStore
+    rates: RateStore
+    ledger_for: Callable[[str], LedgerAdapter]  # Policy.ledger -> its adapter (adapters/ledgers/factory.py)
+    tell: Tell = _silent
+    now: Callable[[], datetime] = _utcnow
+    advances: AdvanceStore | None = None
+    receipts: Callable[[Claim], Sequence[ReceiptFile]] = field(default=lambda claim: ())
+
+
+
+class Outcome(dict):
+    """The posting task's answer to the state machine: claim_id, status, journal_id (the document id)."""
+
+
+def _answer(claim: Claim) -> Outcome:
+    return Outcome(claim_id=claim.claim_id, status=claim.status.value,
+                   journal_id=claim.external_document_id or claim.journal_id,
+                   ledger=claim.ledger, error=claim.posting_error)
+
+
+def hand_off(ctx: PostingContext, claim_id: str) -> PostingRecord:
+    """The approval flow's last step: the claim is approved and recorded as queued for its ledger (once: a
+    redelivered hand-off keeps the first record). The caller sends the message."""
+    claim = _get(ctx.claims, claim_id)
+    if claim.status == ClaimStatus.IN_APPROVAL:
+        claim = ctx.claims.save(claim, claim.moved_to(ClaimStatus.APPROVED), SYSTEM, action="claim.approved")
+    if claim.status not in (ClaimStatus.APPROVED, ClaimStatus.POSTED, ClaimStatus.POSTING_FAILED):
+        raise NotApproved(f"claim {claim_id} is {claim.status.value}, not approved")
+    now = ctx.now()
+    approved = claim.valuation.hkd_total.amount if claim.valuation else None
+    return ctx.records.queue(PostingRecord(
+        claim_id=claim_id, period=period_of(now), ledger=ctx.directory.policy().ledger, employee_id=claim.employee_id,
+        department_id=claim.department_id, approved_hkd=approved, queued_at=now, updated_at=now))
+
+
+def post(ctx: PostingContext, claim_id: str, period: str | None = None) -> Outcome:
+    """Books the claim once. Returns the outcome (posted, or posting_failed with the ledger's message); raises a
+    retryable LedgerError for the queue to redeliver."""
+    claim = _get(ctx.claims, claim_id)
+    if claim.status == ClaimStatus.POSTED:
+        return _answer(claim)
+    if claim.status == ClaimStatus.IN_APPROVAL:
+        claim = ctx.claims.save(claim, claim.moved_to(ClaimStatus.APPROVED), SYSTEM, action="claim.approved")
+    if claim.status not in (ClaimStatus.APPROVED, ClaimStatus.POSTING_FAILED):
+        raise NotApproved(f"claim {claim_id} is {claim.status.value}, not approved")
+    policy = ctx.directory.policy()
+    record = ctx.records.get(period, claim_id) if period else None
+    if record is None:
+        record = hand_off(ctx, claim_id)
+    if record.ledger != policy.ledger and record.state != PostingState.POSTED:  # the company moved ledger
+        record = ctx.records.save(record, record.model_copy(update={"ledger": policy.ledger}))
+    try:
+        ledger = ctx.ledger_for(policy.ledger)
+        posting = _posting(ctx, claim, record)
+        document = _book(ctx, ledger, claim, posting)
+    except LedgerError as e:
+        if e.retryable:
+            ctx.records.save(record, record.model_copy(update={
+                "attempts": record.attempts + 1, "reason": str(e)[:500], "updated_at": ctx.now()}))
+            raise
+        return _failed(ctx, claim, record, str(e))
+    except (FxRateError, UnpostableClaim, AdvanceNotBookable) as e:
+        return _failed(ctx, claim, record, str(e))
+    return _posted(ctx, claim, record, posting, document)
+
+
+class AdvanceNotBookable(ValueError):
+    pass
+
+
+def _posting(ctx: PostingContext, claim: Claim, record: PostingRecord) -> Posting:
+    policy = ctx.directory.policy()
+    currencies = {m.currency for e in claim.expenses if (m := e.payable()) is not None}
+    book = RatesWithPolicyFallback(ctx.rates.book(currencies, policy.fx_max_age_days), policy.fx)
+    person = ctx.directory.employee(claim.employee_id)
+    entry_date: date = record.queued_at.astimezone(HK).date()  # the day it was approved and handed to posting
+    posting = posting_for(claim, person.name if person else claim.employee_id, book, entry_date, policy.fx_rule)
+    return _described(claim, posting)
+
+
+def _described(claim: Claim, posting: Posting) -> Posting:
+    """Each line says which claim it is from and, when an approver cut part of it, how much of what was claimed
+    is booked: the ledger's reader sees why the amount differs from the receipt."""
+    lines = []
+    for line in posting.lines:
+        expense = claim.expense(line.expense_id)
+        text = f"Expense claim {claim.claim_id}: {line.description}"
+        if expense is not None and expense.total is not None and line.original.amount != expense.total.amount:
+            text += (f" (partly approved: {line.original.amount} of {expense.total.amount} "
+                     f"{line.original.currency})")
+        lines.append(line.model_copy(update={"description": text[:300]}))
+    return posting.model_copy(update={"lines": lines})
+
+
+def _book(ctx: PostingContext, ledger: LedgerAdapter, claim: Claim, posting: Posting) -> ExternalDocument:
+    receipts = ctx.receipts(claim) if getattr(ledger, "attaches_receipts", True) else ()
+    if not claim.advance_id:
+        return ledger.post(posting, receipts)
+    if not getattr(ledger, "books_advances", False):
+        raise AdvanceNotBookable(f"claim {claim.claim_id} settles cash advance {claim.advance_id}: the "
+                                 f"{ledger.name} adapter does not offset advances yet; post it by hand")
+    if ctx.advances is None:
+        raise RuntimeError(f"claim {claim.claim_id} settles advance {claim.advance_id}: the advance store is needed")
+    advance = settle_advance(ctx.advances, claim.advance_id, claim.claim_id, posting.total, SYSTEM, ctx.now())
+    lines = settlement_journal_lines(advance.settlement, claim.cost_centre,
+                                     f"Advance {advance.advance_id} settled by claim {claim.claim_id}")
+    return ledger.post(posting, receipts, advance_lines=lines)  # type: ignore[call-arg]
+
+
+def _posted(ctx: PostingContext, claim: Claim, record: PostingRecord, posting: Posting,
+            document: ExternalDocument) -> Outcome:
+    booked = {line.expense_id: BookedAmount(original=line.original, hkd=line.hkd, rate=line.rate.hkd_per_unit,
+                                            rate_date=line.rate.rate_date, rate_source=line.rate.source,
+                                            rule=line.rate.rule.value)
+              for line in posting.lines}
+    expenses = [e.model_copy(update={"booked": booked.get(e.expense_id)}) for e in claim.expenses]
+    # the record first: it says what the ledger holds. Should the claim's write then fail, the redelivered message
+    # finds the claim approved, the ledger finds its document, and both writes are made again (the claim's
+    # short-circuit on `posted` can never leave a record saying `queued` for a claim in the books)
+    ctx.records.save(record, record.model_copy(update={
+        "state": PostingState.POSTED, "ledger": document.ledger, "posted_hkd": posting.total.amount,
+        "document_id": document.id, "document_url": document.url, "reason": None, "updated_at": ctx.now(),
+        "attempts": record.attempts + 1, "journal": journal_rows(posting, document.id)}))
+    posted = ctx.claims.save(claim, claim.moved_to(
+        ClaimStatus.POSTED, journal_id=document.id, ledger=document.ledger, external_document_id=document.id,
+        external_document_url=document.url, posting_error=None, expenses=[e.model_dump() for e in expenses]),
+        SYSTEM, action="claim.posted")
+    ctx.tell(posted, "posted")
+    return _answer(posted)
+
+
+def _failed(ctx: PostingContext, claim: Claim, record: PostingRecord, message: str) -> Outcome:
+    message = message[:1000]
+    failed = ctx.claims.save(claim, claim.moved_to(ClaimStatus.POSTING_FAILED, posting_error=message,
+                                                   ledger=record.ledger),
+                             SYSTEM, action="claim.posting_failed")
+    ctx.records.save(record, record.model_copy(update={
+        "state": PostingState.FAILED, "reason": message, "updated_at": ctx.now(), "attempts": record.attempts + 1}))
+    ctx.tell(failed, "posting_failed")
+    return _answer(failed)
+
+
+def repost(ctx: PostingContext, claim_id: str, actor: Principal) -> PostingRecord:
+    """Finance fixed what made posting fail (a rate loaded, an account mapped, the connection renewed): the claim
+    is queued again under the current period. Posting it stays exactly-once (the ledger is asked first)."""
+    claim = _get(ctx.claims, claim_id)
+    if claim.status != ClaimStatus.POSTING_FAILED:
+        raise NotApproved(f"claim {claim_id} is {claim.status.value}: only a claim whose posting failed is re-posted")
+    ctx.claims.note(claim_id, actor, "claim.repost_requested", {"ledger": ctx.directory.policy().ledger})
+    return hand_off(ctx, claim_id)
+
+
+def post_claim(claim_id: str, claims: ClaimStore, directory: Directory, ledger: JournalStoreLike,
                tell: Tell = _silent, *, now: Callable[[], datetime] = _utcnow,
                advances: AdvanceStore | None = None) -> str:
-    """Idempotent: a retried task finds the claim posted and returns the same journal id. A claim that settles a
-    cash advance clears it in the same journal (settling is idempotent too: a retry finds it settled by this
-    claim and books the same lines)."""
-    claim = _get(claims, claim_id)
-    if claim.status == ClaimStatus.POSTED and claim.journal_id:
-        return claim.journal_id
-    if claim.status == ClaimStatus.IN_APPROVAL:
-        claim = claims.save(claim, claim.moved_to(ClaimStatus.APPROVED), SYSTEM, action="claim.approved")
-    if claim.status != ClaimStatus.APPROVED:
-        raise RuntimeError(f"claim {claim_id} is {claim.status.value}, not approved")
-    fx = directory.policy().fx
-    advance_lines = None
-    if claim.advance_id:
-        if advances is None:
-            raise RuntimeError(f"claim {claim_id} settles advance {claim.advance_id}: the advance store is needed")
-        advance = settle_advance(advances, claim.advance_id, claim.claim_id, claim.payable_hkd(fx), SYSTEM, now())
-        advance_lines = settlement_journal_lines(advance.settlement, claim.cost_centre,
-                                                 f"Advance {advance.advance_id} settled by claim {claim.claim_id}")
-    entry = ledger.post(journal_for(claim, fx, now().date(), advance_lines))
-    posted = claims.save(claim, claim.moved_to(ClaimStatus.POSTED, journal_id=entry.journal_id), SYSTEM,
-                         action="claim.posted")
-    tell(posted, "posted")
-    return entry.journal_id
+    """Posts straight to this system's own journal (the `internal` ledger) without the queue, at dated rates
+    none of which are loaded (so the policy table's): what callers outside the approval flow and older tests
+    use. Returns the journal id; a refusal raises PostingFailed."""
+    from chalicelib.adapters.ledgers.internal import JournalLedger  # noqa: PLC0415 (a default wiring only)
+    from chalicelib.adapters.posting_records import MemoryPostingRecords  # noqa: PLC0415
+    from chalicelib.adapters.rate_store import MemoryRateStore  # noqa: PLC0415
+
+    ctx = PostingContext(claims=claims, directory=directory, records=MemoryPostingRecords(), rates=MemoryRateStore(),
+                         ledger_for=lambda name: JournalLedger(ledger, "internal"), tell=tell, now=now,
+                         advances=advances)
+    outcome = post(ctx, claim_id)
+    if outcome["status"] != ClaimStatus.POSTED.value:
+        raise PostingFailed(outcome["error"] or "posting failed")
+    return outcome["journal_id"]
+
+
+class PostingFailed(RuntimeError):
+    pass
+
+
+def hkd_posted(records: Sequence[PostingRecord]) -> Decimal:
+    return sum((r.posted_hkd or Decimal(0) for r in records if r.state == PostingState.POSTED), Decimal(0))
 
 
 def record_rejection(claim_id: str, claims: ClaimStore, tell: Tell = _silent) -> None:
@@ -71,7 +263,7 @@ def record_rejection(claim_id: str, claims: ClaimStore, tell: Tell = _silent) ->
 
 def mark_failed(claim_id: str, error: dict | None, claims: ClaimStore, tell: Tell = _silent) -> None:
     claim = _get(claims, claim_id)
-    if claim.status in TERMINAL:
+    if claim.status in TERMINAL or claim.status == ClaimStatus.POSTING_FAILED:  # the posting worker said why
         return
     error = error or {}
     name = error.get("Error", "unknown error")

@@ -323,12 +323,12 @@ def test_no_iam_statement_allows_every_resource_except_resource_less_actions(mer
     wildcards = [s for role in _of_type(merge, "AWS::IAM::Role").values()
                  for pol in role["Properties"]["Policies"] for s in pol["PolicyDocument"]["Statement"]
                  if s["Resource"] == "*"]
-    # only the approval decision (API handler) resumes task tokens, which have no resource type in IAM; and every
-    # function writes its X-Ray trace (no resource type either)
+    # only the approval decision (API handler) and the posting worker (the PostToLedger task's answer) resume task
+    # tokens, which have no resource type in IAM; and every function writes its X-Ray trace (no resource type either)
     xray = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
     machines = ["xray:GetSamplingRules", "xray:GetSamplingTargets", *xray]  # state machines sample, too
     assert sorted(sorted(s["Action"]) for s in wildcards) == sorted(
-        [["states:SendTaskFailure", "states:SendTaskSuccess"]] + [xray] * len(t.all_functions())
+        [["states:SendTaskFailure", "states:SendTaskSuccess"]] * 2 + [xray] * len(t.all_functions())
         + [machines] * len(r.STATE_MACHINES))
 
 
@@ -390,8 +390,12 @@ def test_each_function_has_its_own_role_with_only_its_resources(merge):
                       ["Statement"] if s["Sid"] == "DirectoryKeyedWrites")
     keys = ["DELEGATION#*", "WEATHER#*"]
     assert delegation["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": keys}}
-    ledger = res[t.role_id("post_to_ledger")]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    ledger = res[t.role_id("post_claims")]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     assert any(s["Resource"] == [{"Fn::GetAtt": [t.table_id("ledger"), "Arn"]}] for s in ledger)
+    handoff = res[t.role_id("post_to_ledger")]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert not any(s["Resource"] == [{"Fn::GetAtt": [t.table_id("ledger"), "Arn"]}] for s in handoff)
+    assert {"sqs:SendMessage", "sqs:GetQueueUrl"} <= actions("post_to_ledger")
+    assert "secretsmanager:PutSecretValue" in actions("post_claims")  # rotated ledger refresh tokens only
     prod_secrets = next(s for s in res[t.role_id(t.API_HANDLER)]["Properties"]["Policies"][0]["PolicyDocument"]
                         ["Statement"] if s["Sid"] == "ReadSecrets")["Resource"]
     assert {"Ref": t.secret_id("dev-signing-key")} not in prod_secrets  # dev tokens are off in prod

@@ -41,7 +41,7 @@ VENDORS = frozenset({"2201"})
 ACCOUNTS = frozenset({"610", "611", "612", "613", "619", "695"})
 CATEGORIES = frozenset({"5", "6"})
 DEPARTMENTS = frozenset({"11", "12"})
-CURRENCIES = frozenset({"1", "2", "3", "4", "5", "6"})
+CURRENCIES = frozenset({"1", "2", "3", "4", "5", "6", "7", "8", "9"})  # the currencies the account enabled
 ERROR_TYPE = "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html"
 
 

@@ -207,6 +207,53 @@ async function exportAs(format) {
   $("fin-export-done").textContent = t("finance.export.done", {file: name});
 }
 
+// Posting reconciliation (GET finance/reconciliation): per ledger, approved vs posted vs failed for the month, and
+// each claim not in the books with its reason, in words; both files download with the reader's token.
+async function loadReconciliation() {
+  const period = $("recon-period").value;
+  const r = await api("GET", "finance/reconciliation?" + new URLSearchParams({period}));
+  if (r.status !== 200) {
+    $("recon-differences").innerHTML = `<li>${esc(errorText(r))}</li>`;
+    return;
+  }
+  const cell = (label, value, num) => `<td${num ? ' class="num"' : ""} data-label="${esc(t(label))}">${esc(value)}</td>`;
+  $("recon-ledgers").querySelector("tbody").innerHTML = r.body.ledgers.map(l => "<tr>"
+    + cell("reconciliation.col.ledger", l.ledger_name) + cell("reconciliation.col.approved", l.approved, true)
+    + cell("reconciliation.col.posted", l.posted, true) + cell("reconciliation.col.failed", l.failed, true)
+    + cell("reconciliation.col.waiting", l.waiting, true)
+    + cell("reconciliation.col.approved_hkd", money(l.approved_hkd, "HKD"), true)
+    + cell("reconciliation.col.posted_hkd", money(l.posted_hkd, "HKD"), true) + "</tr>").join("")
+    || `<tr><td colspan="7">${esc(t("reconciliation.empty"))}</td></tr>`;
+  $("recon-differences").innerHTML = r.body.differences.map(d => `<li><strong>${esc(d.kind_text)}</strong> · `
+    + `${esc(d.ledger_name)} · <a href="${root}claim/${encodeURIComponent(d.claim_id)}">${esc(d.claim_id)}</a>`
+    + (d.approved_hkd ? ` · ${esc(money(d.approved_hkd, "HKD"))}` : "")
+    + `<p class="reasons">${esc(d.reason)}</p></li>`).join("")
+    || `<li>${esc(t("reconciliation.none"))}</li>`;
+}
+
+async function download(path, fallback) {
+  let r;
+  try {
+    r = await fetch(root + path, {headers: {Authorization: "Bearer " + session.token(), Accept: "text/csv"}});
+  } catch {
+    $("recon-done").textContent = t("error.network");
+    return;
+  }
+  if (r.status !== 200) {
+    $("recon-done").textContent = errorText({status: r.status, body: await r.json().catch(() => ({}))});
+    return;
+  }
+  const name = (r.headers.get("content-disposition") || "").match(/filename="([^"]+)"/)?.[1] || fallback;
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await r.blob());
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  $("recon-done").textContent = t("finance.export.done", {file: name});
+}
+
 async function start() {
   if (!session.token()) {
     signIn();
@@ -236,6 +283,12 @@ async function start() {
   $("fin-next").addEventListener("click", () => { page += 1; loadClaims(); });
   $("export-csv").addEventListener("click", () => exportAs("csv"));
   $("export-xlsx").addEventListener("click", () => exportAs("xlsx"));
-  await loadAll();
+  $("recon-period").value = ym(now);
+  $("recon-period").addEventListener("change", loadReconciliation);
+  const month = () => new URLSearchParams({period: $("recon-period").value});
+  $("recon-csv").addEventListener("click", () => download("finance/reconciliation?format=csv&" + month(),
+                                                          "reconciliation.csv"));
+  $("journal-csv").addEventListener("click", () => download("finance/journal.csv?" + month(), "journal.csv"));
+  await Promise.all([loadAll(), loadReconciliation()]);
 }
 start();

@@ -1,0 +1,122 @@
+"""Posting on the local stack: the approval flow's PostToLedger task hands the claim to the `posting` queue and
+waits; the posting worker books it in the company's ledger and answers. Finance loads dated rates, reads the
+reconciliation and downloads the general journal; a ledger that refuses the claim leaves it `posting_failed` with
+the message, the claimant told, and the flow ended without marking the claim failed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+
+import boto3
+
+from chalicelib import bootstrap
+from chalicelib.domain.posting_record import period_of
+from harness.driver import wait_for
+from tests.e2e.test_approval_flow import executions, submitted
+
+RATES = "currency,date,rate,source\nUSD,2026-11-27,7.8155,HKMA er-eeri-daily\nJPY,2026-11-27,0.05213,HKMA\n"
+
+
+def _csv_post(api, driver, employee_id: str, text: str):
+    resp = api.http.request("POST", "/fx-rates", body=text.encode(),
+                            headers={"Content-Type": "text/csv", **driver.auth(employee_id)})
+    return resp.status_code, json.loads(resp.body)
+
+
+def _get(api, driver, path: str, employee_id: str = "E300"):
+    resp = api.http.request("GET", path, headers=driver.auth(employee_id))
+    return resp.status_code, resp.body.decode("utf-8-sig")
+
+
+def _approve(driver, claim_id: str) -> None:
+    step = driver.approval_message(claim_id, level=1)
+    assert driver.decide_signed_in(step["link"], "approve")[0] == 200
+
+
+def test_finance_loads_rates_all_or_nothing_and_only_finance_may(api, driver):
+    status, body = _csv_post(api, driver, "E300", RATES)
+    assert status == 201, body
+    assert (body["loaded"], body["currencies"], body["loaded_by"]) == (2, ["JPY", "USD"], "E300")
+    [usd] = bootstrap.container().rates.rates("USD")
+    assert (str(usd.hkd_per_unit), usd.source, usd.loaded_by) == ("7.8155", "HKMA er-eeri-daily", "E300")
+
+    status, body = _csv_post(api, driver, "E300", RATES + "EUR,2026-11-31,8.4,x\nHKD,2026-11-27,1,x\n")
+    assert status == 400
+    assert [row["line"] for row in body["rows"]] == [4, 5]
+    assert bootstrap.container().rates.rates("EUR") == []  # nothing of the bad file was loaded
+
+    assert _csv_post(api, driver, "E201", RATES)[0] == 403
+
+
+def test_an_approved_claim_is_posted_off_the_queue_and_reconciled_and_in_the_journal(api, driver, stack):
+    claim_id = submitted(driver)
+    _approve(driver, claim_id)
+    final = driver.wait_status("E201", claim_id, {"posted", "posting_failed", "failed"})
+    assert final["status"] == "posted", final
+    assert (final["ledger"], final["external_document_id"]) == ("internal", f"JE-{claim_id}")
+    assert final["expenses"][0]["booked"]["rate_source"] == "base currency"
+    period = period_of(datetime.now(UTC))
+
+    status, body = _get(api, driver, f"/finance/reconciliation?period={period}")
+    assert status == 200
+    answer = json.loads(body)
+    [internal] = answer["ledgers"]
+    assert (internal["ledger"], internal["approved"], internal["posted"], internal["failed"]) == (
+        "internal", 1, 1, 0)
+    assert internal["ledger_name"] in ("本系統日記賬", "This system's journal")
+    status, body = _get(api, driver, f"/finance/reconciliation?period={period}&format=csv")
+    assert status == 200 and body.startswith("period,ledger,approved,posted")
+
+    status, body = _get(api, driver, f"/finance/journal.csv?period={period}")
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert status == 200 and {r["journal_id"] for r in rows} == {f"JE-{claim_id}"}
+    assert sum(float(r["debit"]) for r in rows) == sum(float(r["credit"]) for r in rows) == 90.0
+    assert _get(api, driver, f"/finance/reconciliation?period={period}", "E201")[0] == 403
+    # finance of another department sees none of it; an auditor sees every department
+    assert json.loads(_get(api, driver, f"/finance/reconciliation?period={period}", "E121")[1])["ledgers"] == []
+    assert json.loads(_get(api, driver, f"/finance/reconciliation?period={period}", "E400")[1])["ledgers"]
+    assert _get(api, driver, "/finance/reconciliation?period=2026-13")[0] == 400
+    # the execution waited on the worker's answer and succeeded with the document
+    assert _ended(stack) == ("SUCCEEDED", None)
+
+
+def _ended(stack) -> tuple[str, str | None]:
+    """The one execution's end: its status and error, once it is no longer running."""
+    sfn = boto3.client("stepfunctions", region_name="ap-east-1")
+    [execution] = executions(stack)
+    done = wait_for(lambda: (d := sfn.describe_execution(executionArn=execution["executionArn"]))["status"]
+                    != "RUNNING" and d)
+    return done["status"], done.get("error")
+
+
+def test_a_ledger_refusal_leaves_the_claim_posting_failed_with_the_message_and_finance_reposts(api, driver, stack):
+    c = bootstrap.container()
+    c.directory.put_policy(c.directory.policy().model_copy(update={"ledger": "xero"}))  # nobody connected it
+    claim_id = submitted(driver)
+    _approve(driver, claim_id)
+
+    final = driver.wait_status("E201", claim_id, {"posted", "posting_failed", "failed"})
+    assert final["status"] == "posting_failed", final
+    assert "xero is not connected" in final["posting_error"]
+    assert _ended(stack) == ("FAILED", "PostingFailed")  # ended by the worker's answer, not MarkFailed
+    assert driver.claim("E201", claim_id)["status"] == "posting_failed"
+    told = driver.claimant_message(claim_id, "posting_failed")
+    assert "xero is not connected" in told["en"] and "會計系統未能入賬" in told["zh-Hant"]
+    period = period_of(datetime.now(UTC))
+    answer = json.loads(_get(api, driver, f"/finance/reconciliation?period={period}")[1])
+    [difference] = answer["differences"]
+    assert (difference["claim_id"], difference["kind"]) == (claim_id, "failed")
+    assert "xero is not connected" in difference["reason"] and difference["kind_text"]
+
+    # finance switches the company back to its own journal and posts the claim again
+    c.directory.put_policy(c.directory.policy().model_copy(update={"ledger": "internal"}))
+    resp = api.http.request("POST", f"/finance/claims/{claim_id}/repost", body=b"{}",
+                            headers={"Content-Type": "application/json", **driver.auth("E300")})
+    assert resp.status_code == 202, resp.body
+    assert driver.wait_status("E201", claim_id, {"posted"})["ledger"] == "internal"
+    again = api.http.request("POST", f"/finance/claims/{claim_id}/repost", body=b"{}",
+                             headers={"Content-Type": "application/json", **driver.auth("E300")})
+    assert again.status_code == 409
