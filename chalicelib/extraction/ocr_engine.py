@@ -23,14 +23,17 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL_SIZE = os.environ.get("OCR_MODEL_SIZE", "small")
 DEFAULT_THREADS = int(os.environ.get("OCR_THREADS", "2"))
-#: Text detection runs on the page scaled so its long side is at most this (faster-paddle's own default is 1600);
+#: Text detection runs on the page scaled so its long side is this (faster-paddle's own default is 1600, which
+#: costs twice the CPU: detection grows with the pixels, and on a 2000 px photo it was over half the time);
 #: recognition batches this many text boxes per ONNX call. bench/ocr_speed.py measures the choices side by side.
-DEFAULT_DET_MAX_SIDE = int(os.environ.get("OCR_DET_MAX_SIDE", "1600"))
+#: 800 alone keeps every total and date of the real photos but loses small vendor names, which the header's second
+#: read (below) brings back.
+DEFAULT_DET_MAX_SIDE = int(os.environ.get("OCR_DET_MAX_SIDE", "800"))
 DEFAULT_REC_BATCH = int(os.environ.get("OCR_REC_BATCH", "1"))
 #: Share of the text's height (from its top) read a second time on its own, so it is detected at a higher scale
 #: than the whole page: the vendor's name and address are small print at the top of a receipt, and a coarse
 #: detection of the whole page misses or merges them. 0 turns the second read off.
-DEFAULT_HEADER_SHARE = float(os.environ.get("OCR_HEADER_SHARE", "0"))
+DEFAULT_HEADER_SHARE = float(os.environ.get("OCR_HEADER_SHARE", "0.2"))
 #: The header is only read again when that detects it at least this many times finer than the page pass did.
 HEADER_MIN_GAIN = 1.2
 #: ... and at most at its own resolution (a narrow crop is padded rather than enlarged: the detector's cost grows
@@ -39,8 +42,6 @@ HEADER_MAX_SCALE = 1.0
 #: The region starts this many line heights above the first line read: a logo or a big name above the text is
 #: what a coarse detection misses most.
 HEADER_LINES_ABOVE = 4
-#: ... and ends at most this many line heights below it (a long receipt's header is no taller than a short one's).
-HEADER_MAX_LINES = int(os.environ.get("OCR_HEADER_MAX_LINES", "1000"))
 
 
 #: Loaded faster-paddle models by their settings: one per process however many adapters are created, because
@@ -168,8 +169,7 @@ def header_region(lines: list[OcrLine], size: tuple[int, int], share: float) -> 
     pad = sorted(ln.box.height for ln in lines)[len(lines) // 2] * height
     box = (
         max(0, int(left - pad)), max(0, int(top - HEADER_LINES_ABOVE * pad)),
-        min(width, int(right + pad + 1)),
-        min(height, int(top + min(share * (bottom - top), HEADER_MAX_LINES * pad) + pad + 1)),
+        min(width, int(right + pad + 1)), min(height, int(top + share * (bottom - top) + pad + 1)),
     )
     crop_long = max(box[2] - box[0], box[3] - box[1])
     if crop_long <= 0 or max(width, height) < HEADER_MIN_GAIN * crop_long:
