@@ -1,15 +1,18 @@
 """Where the time and memory of reading a real photo go: OCR settings measured side by side, in one run.
 
-``python -m bench.ocr_speed [--data DIR] [--limit N] [--configs a,b,...] [--rounds R]`` runs the whole extraction
-(documents → OCR → builder → resolver) over a labelled folder once per configuration, each in fresh processes so
-its peak RSS is its own, and prints per configuration: p50 and p90 wall seconds per receipt, p50 CPU seconds
-(user + system of the process, which another busy process on the machine inflates far less than wall time), peak
-RSS in MB after the model load and over the set, and the total / date / vendor exact-match accuracy, so a faster
-setting that reads worse is visible at once. The photos are split into ``--rounds`` interleaved slices and the
-configurations take turns slice by slice (before, after, before, after, ...), so a burst of load from another
+``python -m bench.ocr_speed [--data DIR] [--limit N] [--configs a,b,...] [--rounds R] [--breakdown]`` runs the
+whole extraction (documents → OCR → builder → resolver) over a labelled folder once per configuration, each in
+fresh processes so its peak RSS is its own, and prints per configuration: p50 and p90 wall seconds per receipt, p50
+CPU seconds (user + system of the process, which another busy process on the machine inflates far less than wall
+time), peak RSS in MB after the model load and over the set, and the total / date / vendor exact-match accuracy, so
+a faster setting that reads worse is visible at once. The photos are split into ``--rounds`` interleaved slices and
+the configurations take turns slice by slice (before, after, before, after, ...), so a burst of load from another
 process hits them alike. ``before`` is the default before issue #18 (detection of the whole page at 1600 px);
 ``after`` is the default the code ships now (the environment is cleared of the knobs, so the code's own defaults
-run). Wall times are only comparable within one run on a quiet machine; the CPU figures are the steadier guide.
+run). ``--breakdown`` instead prints, for the settings in the environment, where each photo's wall time goes
+(decoding, deskew, the page's OCR, the header's second OCR, the rest: parsing and resolving) and how many OCR
+passes it took. Wall times are only comparable within one run on a quiet machine; the CPU figures are the steadier
+guide.
 
 Knobs (environment variables the extraction code reads): OCR_MODEL_SIZE (small / tiny), OCR_THREADS,
 OCR_DET_MAX_SIDE (detection input's long side), OCR_HEADER_SHARE (share of the text's height, from the top, read a
@@ -108,6 +111,71 @@ def summary(parts: list[dict]) -> dict:
     }
 
 
+def breakdown(data: Path, limit: int) -> None:
+    """Per photo and in total: seconds spent in each stage, reads (one per orientation tried) and OCR passes (a read
+    is one page pass, plus one when the header is read again), for this process's settings."""
+    from bench.extraction import IMAGE_SUFFIXES
+    from chalicelib.extraction import service
+    from chalicelib.extraction.ocr_engine import default_engine
+
+    files = sorted(p for p in data.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.with_suffix(".json").exists())
+    files = files[:limit] if limit else files
+    engine = default_engine()
+    engine.read(_blank())
+    spent: dict[str, float] = {}
+
+    def timed(name: str, fn):
+        def run(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
+        return run
+
+    class Proxy:
+        """The loaded faster-paddle model, timed: a read's first OCR is the page pass, a second one the header."""
+
+        def __init__(self, model) -> None:
+            self.model, self.reads, self.passes, self.first = model, 0, 0, True
+
+        def prepare(self, data, **kwargs):
+            return timed("deskew", self.model.prepare)(data, **kwargs)
+
+        def ocr(self, data, **kwargs):
+            self.passes += 1
+            name, self.first = ("page_ocr" if self.first else "header_ocr"), False
+            return timed(name, self.model.ocr)(data, **kwargs)
+
+    model, original_read, load = engine._load(), engine.read, service.load_document
+    proxy = Proxy(model)
+
+    def read(image, page=1):
+        proxy.reads += 1
+        proxy.first = True
+        return original_read(image, page)
+
+    engine._engine, engine.read, service.load_document = proxy, read, timed("decode", load)
+    totals: dict[str, float] = {}
+    try:
+        print(f"{'photo':42} {'wall':>5} {'reads':>5} {'passes':>6}  seconds per stage")
+        for path in files:
+            spent.clear()
+            proxy.reads = proxy.passes = 0
+            start = time.perf_counter()
+            service.extract_document_detailed(path.read_bytes(), path.name, engine=engine)
+            wall = time.perf_counter() - start
+            spent["rest"] = wall - sum(spent.values())  # parsing, resolving, cropping and image copies
+            for name, seconds in [*spent.items(), ("wall", wall)]:
+                totals[name] = totals.get(name, 0.0) + seconds
+            stages = " ".join(f"{name} {seconds:.2f}" for name, seconds in spent.items())
+            print(f"{path.name[:42]:42} {wall:>5.2f} {proxy.reads:>5} {proxy.passes:>6}  {stages}", flush=True)
+    finally:
+        engine._engine, engine.read, service.load_document = model, original_read, load
+    n = max(1, len(files))
+    print("mean per photo: " + " ".join(f"{name} {seconds / n:.3f}" for name, seconds in totals.items()))
+
+
 def _blank():
     from PIL import Image
 
@@ -129,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--configs", default=DEFAULT_CONFIGS, help=f"comma-separated, of: {', '.join(CONFIGS)}")
     parser.add_argument("--rounds", type=int, default=4, help="interleaved slices of the photos (default 4)")
+    parser.add_argument("--breakdown", action="store_true", help="time each stage per photo (this environment)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--part", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -137,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.data.is_dir():
         print(f"bench.ocr_speed skipped: {args.data} is absent", file=sys.stderr)
+        return 0
+    if args.breakdown:
+        breakdown(args.data, args.limit)
         return 0
     from chalicelib.extraction.documents import MAX_LONG_SIDE
     from chalicelib.extraction.ocr_engine import (
