@@ -16,9 +16,10 @@ guide.
 
 Knobs (environment variables the extraction code reads): OCR_MODEL_SIZE (small / tiny), OCR_THREADS,
 OCR_DET_MAX_SIDE (detection input's long side), OCR_HEADER_SHARE (share of the text's height, from the top, read a
-second time on its own; 0 = off), OCR_REC_BATCH (text boxes per recognition call), OCR_MAX_LONG_SIDE (photos are
-downscaled to this before OCR), and faster-paddle's own OCR_MEMPAT / OCR_PREPACK (ONNX Runtime memory pattern and
-weight pre-packing) and OCR_DET_SPIN / OCR_REC_SPIN (ONNX Runtime threads spinning while they wait).
+second time on its own; 0 = off), OCR_TILE_BELOW (a page whose long side is under this is read as two halves; 0 =
+never), OCR_REC_BATCH (text boxes per recognition call), OCR_MAX_LONG_SIDE (photos are downscaled to this before
+OCR), and faster-paddle's own OCR_MEMPAT / OCR_PREPACK (ONNX Runtime memory pattern and weight pre-packing) and
+OCR_DET_SPIN / OCR_REC_SPIN (ONNX Runtime threads spinning while they wait).
 """
 
 from __future__ import annotations
@@ -35,12 +36,13 @@ from pathlib import Path
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "realdata" / "receipts" / "hk"
 
-KNOBS = ("OCR_MODEL_SIZE", "OCR_THREADS", "OCR_DET_MAX_SIDE", "OCR_HEADER_SHARE", "OCR_REC_BATCH",
+KNOBS = ("OCR_MODEL_SIZE", "OCR_THREADS", "OCR_DET_MAX_SIDE", "OCR_HEADER_SHARE", "OCR_TILE_BELOW", "OCR_REC_BATCH",
          "OCR_MAX_LONG_SIDE", "OCR_MEMPAT", "OCR_PREPACK", "OCR_DET_SPIN", "OCR_REC_SPIN")
 
 #: name -> environment; "before" is the code's default before issue #18, "after" the code's default now.
 CONFIGS: dict[str, dict[str, str]] = {
-    "before": {"OCR_DET_MAX_SIDE": "1600", "OCR_MAX_LONG_SIDE": "2000", "OCR_REC_BATCH": "1", "OCR_HEADER_SHARE": "0"},
+    "before": {"OCR_DET_MAX_SIDE": "1600", "OCR_MAX_LONG_SIDE": "2000", "OCR_REC_BATCH": "1", "OCR_HEADER_SHARE": "0",
+               "OCR_TILE_BELOW": "0"},
     "after": {},
     "det1280": {"OCR_DET_MAX_SIDE": "1280", "OCR_HEADER_SHARE": "0"},
     "det1024": {"OCR_DET_MAX_SIDE": "1024", "OCR_HEADER_SHARE": "0"},

@@ -42,7 +42,14 @@ HEADER_MAX_SCALE = 1.0
 #: The region starts this many line heights above the first line read: a logo or a big name above the text is
 #: what a coarse detection misses most.
 HEADER_LINES_ABOVE = 4
+#: A page whose long side is under this many pixels (a small scan, a screenshot, a rendered receipt) is read as two
+#: overlapping halves instead (see ``page_tiles``); the halves overlap by this share of the long side. 0 = never.
+TILE_BELOW = int(os.environ.get("OCR_TILE_BELOW", "1600"))
+TILE_OVERLAP = 0.06
 
+
+#: A piece of a page: its pixel box and the stretch of the page's long axis whose lines it reports.
+Tile = tuple[tuple[int, int, int, int], tuple[float, float]]
 
 #: Loaded faster-paddle models by their settings: one per process however many adapters are created, because
 #: each holds ~300-600 MB of ONNX sessions.
@@ -106,9 +113,13 @@ class FasterPaddleEngine:
             if self.deskew:
                 data = engine.prepare(data, deskew=True)
                 width, height = _png_size(data) or (width, height)
-                if self.header_share > 0:  # the header is cut from the deskewed page: decode its PNG only once
-                    image = Image.open(io.BytesIO(data)).convert("RGB")
+                if self.header_share > 0 or max(width, height) < TILE_BELOW:  # pieces are cut from the deskewed
+                    image = Image.open(io.BytesIO(data)).convert("RGB")  # page: decode its PNG only once
                     data = _bmp(image)
+            tiles = page_tiles((width, height), TILE_BELOW)
+            if tiles:
+                del data
+                return self._read_tiles(engine, image, tiles, page)
             lines = _lines(engine.ocr(data), (width, height), page)
             del data
             region = header_region(lines, (width, height), self.header_share)
@@ -125,6 +136,42 @@ class FasterPaddleEngine:
                 "The receipt image could not be read; please upload a clearer photo."
             ) from exc
         return lines
+
+
+    def _read_tiles(self, engine: Any, image: Image.Image, tiles: list[Tile], page: int) -> list[OcrLine]:
+        """Read each tile and keep the lines whose centre lies in the stripe it owns (tiles overlap, so a line cut
+        by one tile's edge is whole in the other)."""
+        size = image.size
+        tall = size[1] >= size[0]
+        lines: list[OcrLine] = []
+        for box, (start, end) in tiles:
+            crop = image.crop(box)
+            for line in _lines(engine.ocr(_bmp(crop)), crop.size, page):
+                line = _to_page(line, box, size)
+                centre = _cy(line) * size[1] if tall else _cx(line) * size[0]
+                if start <= centre < end:
+                    lines.append(line)
+        return sorted(lines, key=lambda ln: (round(_cy(ln), 3), ln.box.left))
+
+
+def page_tiles(size: tuple[int, int], below: int) -> list[Tile]:
+    """For a page whose long side is under ``below`` px (a small scan, a screenshot), two overlapping halves along
+    its long side, each with the stripe of the long axis it owns: the detector scales its input's long side to
+    ``det_max_side``, so each half is detected about twice as finely as the whole page would be, as small print
+    on a small image needs. None (an empty list) for a larger page."""
+    width, height = size
+    long_side = max(width, height)
+    if long_side >= below or long_side < 2:
+        return []
+    half = long_side / 2
+    overlap = int(TILE_OVERLAP * long_side) + 1
+    first, second = (0, min(long_side, int(half) + overlap)), (max(0, int(half) - overlap), long_side)
+    owned = [(0.0, half), (half, float(long_side) + 1)]
+    if height >= width:
+        boxes = [(0, first[0], width, first[1]), (0, second[0], width, second[1])]
+    else:
+        boxes = [(first[0], 0, first[1], height), (second[0], 0, second[1], height)]
+    return list(zip(boxes, owned, strict=True))
 
 
 def _bmp(image: Image.Image) -> bytes:
