@@ -119,11 +119,15 @@ TABLES = (
             "created_at": "S",
             "file_sha256": "S",
             "dedupe_key": "S",
+            **{f"image_band_{i}": "S" for i in range(4)},
         },
         indexes=(
             Index("by-employee", "employee_id", "created_at"),
             Index("by-file-hash", "file_sha256"),
             Index("by-dedupe-key", "dedupe_key"),
+            # the same paper re-photographed: the photo's 64-bit perceptual hash in four 16-bit bands, one sparse
+            # index each (near hashes share a band; the Hamming distance is checked on what comes back)
+            *(Index(f"by-image-band-{i}", f"image_band_{i}") for i in range(4)),
         ),
     ),
     Table("directory", hash_key="pk", range_key="sk", attributes={"pk": "S", "sk": "S"}),

@@ -58,6 +58,41 @@ class _ByDedupeKey(GlobalSecondaryIndex):
     dedupe_key = UnicodeAttribute(hash_key=True)
 
 
+class _ByImageBand0(GlobalSecondaryIndex):
+    """Sparse: expenses whose photo's perceptual hash has this first 16-bit band (one index per band, 0-3:
+    DynamoDB cannot search by Hamming distance, so near hashes are found by a shared band, then compared)."""
+
+    class Meta:
+        index_name = "by-image-band-0"
+        projection = AllProjection()
+
+    image_band_0 = UnicodeAttribute(hash_key=True)
+
+
+class _ByImageBand1(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-image-band-1"
+        projection = AllProjection()
+
+    image_band_1 = UnicodeAttribute(hash_key=True)
+
+
+class _ByImageBand2(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-image-band-2"
+        projection = AllProjection()
+
+    image_band_2 = UnicodeAttribute(hash_key=True)
+
+
+class _ByImageBand3(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-image-band-3"
+        projection = AllProjection()
+
+    image_band_3 = UnicodeAttribute(hash_key=True)
+
+
 class _ByFlagged(GlobalSecondaryIndex):
     """Sparse: open claims with risk reasons (finance's anomaly queue)."""
 
@@ -113,12 +148,21 @@ class ExpenseItem(Model):
     claim_id = UnicodeAttribute(null=True)
     file_sha256 = UnicodeAttribute(null=True)  # Expense.evidence_key: the file's SHA-256 (+ "#part" for one of several)
     dedupe_key = UnicodeAttribute(null=True)
+    image_hash = UnicodeAttribute(null=True)  # Expense.image_hash, and its four bands (sparse index keys)
+    image_band_0 = UnicodeAttribute(null=True)
+    image_band_1 = UnicodeAttribute(null=True)
+    image_band_2 = UnicodeAttribute(null=True)
+    image_band_3 = UnicodeAttribute(null=True)
     version = NumberAttribute()
     body = UnicodeAttribute(null=True)
 
     by_employee = _ExpensesByEmployee()
     by_file_hash = _ByFileHash()
     by_dedupe_key = _ByDedupeKey()
+    by_image_band_0 = _ByImageBand0()
+    by_image_band_1 = _ByImageBand1()
+    by_image_band_2 = _ByImageBand2()
+    by_image_band_3 = _ByImageBand3()
 
 
 class DirectoryItem(Model):
