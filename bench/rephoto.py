@@ -7,7 +7,8 @@ JPEG quality of 40-92, sometimes stored sideways with an EXIF tag), and compares
 pairs of one receipt must match, pairs of two receipts of the same layout (often the same vendor) must not.
 
 What the rule sees besides the hash is what OCR reads, with its slips simulated per photo: the vendor garbled
-(15%), the total (10%) or the date (10%) not read. Printed lines, one ``name: value`` each:
+(15%), the total (10%) or the date (10%) not read, the printed lines read with 1% of characters wrong and 3% of
+lines lost (for the SimHash of the numbers, chalicelib.extraction.text_hash). Printed lines, one ``name: value`` each:
 - ``hash.same.p50/p95/max`` and ``hash.other.min/p05``: Hamming distances of re-photographs and of other receipts;
 - ``hash.precision`` / ``hash.recall``: the image hash alone at the rule's threshold;
 - ``rule.precision`` / ``rule.recall``: the rule (hash + the read total/date/receipt number not contradicting);
@@ -32,6 +33,7 @@ from chalicelib.domain.anomaly.records import SpendRecord
 from chalicelib.domain.money import Money
 from chalicelib.extraction.documents import decode_image
 from chalicelib.extraction.image_hash import distance, receipt_hash
+from chalicelib.extraction.text_hash import text_hash
 from tools import hk_layouts as layouts
 
 EXIF_ORIENTATION_TAG = 0x0112
@@ -75,9 +77,11 @@ def read_as_ocr(printed: layouts.Printed, receipt_no: str, rng: random.Random, e
         vendor = vendor[: max(2, len(vendor) // 2)] + "?"
     total = Money(amount=printed.total, currency=printed.currency) if rng.random() >= 0.10 else None
     day: date | None = printed.date if rng.random() >= 0.10 else None
+    lines = ["".join(ch if rng.random() >= 0.01 else rng.choice("0123456789abcdefghijklmnopqrstuvwxyz口日")
+                     for ch in " ".join(row.cells)) for row in printed.rows if rng.random() >= 0.03]
     return SpendRecord(expense_id=expense_id, claim_id=f"c-{expense_id}", employee_id="u-1",
                        submitted_at=datetime(2026, 1, 1, tzinfo=UTC), vendor=vendor, receipt_date=day, total=total,
-                       total_hkd=printed.total, receipt_no=receipt_no)
+                       total_hkd=printed.total, receipt_no=receipt_no, text_hash=text_hash(lines))
 
 
 def photos(seed: int, per_layout: int, per_receipt: int) -> list[Photo]:

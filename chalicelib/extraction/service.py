@@ -26,6 +26,7 @@ from .resolve import (  # noqa: F401  (thresholds re-exported for callers and te
     TOTAL_CONFIDENCE_THRESHOLD,
     receipt_from_parsed,
 )
+from .text_hash import text_hash
 from .textract_parse import parse_expense_documents
 from .vendor_match import VendorDirectory, apply_directory
 
@@ -159,7 +160,8 @@ def receipts_from_response(resp: dict, *, today: datetime.date | None = None,
     carries all of them in ``parts`` and asks for review, so nobody makes a claim of the first one only without
     seeing the others."""
     receipts = [
-        apply_directory(receipt_from_parsed(parsed, today=today), parsed.lines, vendors)
+        apply_directory(receipt_from_parsed(parsed, today=today), parsed.lines, vendors).model_copy(
+            update={"text_hash": text_hash(parsed.lines or [f.value for f in parsed.summary_fields])})
         for parsed in parse_expense_documents(resp)
     ]
     first = receipts[0]

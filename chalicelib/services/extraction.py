@@ -162,6 +162,7 @@ def _read(expense: Expense, receipt: ExtractedReceipt, part: int | None = None) 
         receipt_time=receipt.receipt_time,
         city=receipt.city,
         image_hash=receipt.image_hash,
+        text_hash=receipt.text_hash,
         line_items=[LineItem(description=line.description, amount=Money(amount=line.amount, currency=currency))
                     for line in receipt.line_items],
         confidence=receipt.confidence,

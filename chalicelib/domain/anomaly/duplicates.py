@@ -19,6 +19,9 @@ from chalicelib.domain.anomaly.words import hk
 #: (bench/rephoto.py, tuned on seeds below 9000). Another receipt of the same layout can come this close: what was
 #: read off the two (`contradicts`) tells them apart.
 REPHOTO_DISTANCE = 16
+#: Two readings of one paper's numbers (SimHash, 64 bits) differ in at most this many bits; further apart, the
+#: receipts print other numbers: two receipts (bench/rephoto.py, simulated OCR slips; seeds below 9000).
+TEXT_DISTANCE = 18
 #: The 64-bit hash is looked up by four 16-bit bands: two hashes within REPHOTO_DISTANCE bits need not share a
 #: band (16 > 3), so the store's band lookup is a first pass and the history's comparison is exhaustive.
 BANDS = 4
@@ -37,10 +40,13 @@ def bands(image_hash: str) -> list[str]:
 
 def contradicts(a: SpendRecord, b: SpendRecord) -> bool:
     """What was read of two receipts says they are two: both totals read and different, both dates read and
-    different, or both receipt numbers read and different. What one of them lacks contradicts nothing."""
+    different, both receipt numbers read and different, or the numbers they print far apart (`TEXT_DISTANCE`).
+    What one of them lacks contradicts nothing."""
     if a.total is not None and b.total is not None and a.total.quantized() != b.total.quantized():
         return True
     if a.receipt_date is not None and b.receipt_date is not None and a.receipt_date != b.receipt_date:
+        return True
+    if a.text_hash and b.text_hash and hamming(a.text_hash, b.text_hash) > TEXT_DISTANCE:
         return True
     return different_numbers(a.receipt_no, b.receipt_no)
 

@@ -53,6 +53,7 @@ class SpendRecord:
     city: str | None = None
     district: str | None = None
     image_hash: str | None = None  # perceptual hash of the receipt's photo (16 hex digits, see extraction)
+    text_hash: str | None = None  # SimHash of the numbers the receipt prints, as read
     dedupe: str | None = field(default=None)
 
     def __post_init__(self) -> None:
@@ -78,7 +79,8 @@ def record_from_expense(expense: Expense, claim: Claim, employee: Employee | Non
         rank=employee.rank if employee else None, vendor=expense.vendor, receipt_date=expense.receipt_date,
         total=expense.total, total_hkd=fx.to_hkd(expense.total).amount if expense.total else None,
         attendees=expense.attendees, receipt_no=expense.receipt_no, receipt_time=expense.receipt_time,
-        city=expense.city, image_hash=expense.image_hash, evidence_key=expense.evidence_key, dedupe=expense.dedupe_key,
+        city=expense.city, image_hash=expense.image_hash, text_hash=expense.text_hash,
+        evidence_key=expense.evidence_key, dedupe=expense.dedupe_key,
     )
 
 
