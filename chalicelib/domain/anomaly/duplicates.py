@@ -18,12 +18,12 @@ from chalicelib.domain.anomaly.words import hk
 #: Two receipt photos whose 64-bit perceptual hashes differ in at most this many bits may show the same paper
 #: (bench/rephoto.py, tuned on seeds below 9000). Another receipt of the same layout can come this close: what was
 #: read off the two (`contradicts`) tells them apart.
-REPHOTO_DISTANCE = 16
+REPHOTO_DISTANCE = 18
 #: Two readings of one paper's numbers (SimHash, 64 bits) differ in at most this many bits; further apart, the
 #: receipts print other numbers: two receipts (bench/rephoto.py, simulated OCR slips; seeds below 9000).
-TEXT_DISTANCE = 18
+TEXT_DISTANCE = 20
 #: The 64-bit hash is looked up by four 16-bit bands: two hashes within REPHOTO_DISTANCE bits need not share a
-#: band (16 > 3), so the store's band lookup is a first pass and the history's comparison is exhaustive.
+#: band (18 > 3), so the store's band lookup is a first pass and the history's comparison is exhaustive.
 BANDS = 4
 
 
