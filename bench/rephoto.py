@@ -13,7 +13,7 @@ lines lost (for the SimHash of the numbers, chalicelib.extraction.text_hash). Pr
 - ``hash.precision`` / ``hash.recall``: the image hash alone at the rule's threshold;
 - ``rule.precision`` / ``rule.recall``: the rule (hash + the read total/date/receipt number/numbers' SimHash not
   contradicting), comparing every pair as the history does;
-- ``band.recall``: the share of re-photograph pairs that share one of the four 16-bit bands (what the DynamoDB
+- ``band.recall``: the share of re-photograph pairs that share one of the eight 8-bit bands (what the DynamoDB
   band indexes find across departments; the claims history compares every pair);
 - ``hash_ms.p50`` / ``hash_ms.p95``: hash time per decoded image.
 Seeds below 9000 were used to tune (``image_hash`` and ``REPHOTO_DISTANCE``); score on 9000 and above.

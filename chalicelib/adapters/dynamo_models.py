@@ -9,7 +9,7 @@ a second read; the claim's expenses travel inside it.
 from __future__ import annotations
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
@@ -58,39 +58,15 @@ class _ByDedupeKey(GlobalSecondaryIndex):
     dedupe_key = UnicodeAttribute(hash_key=True)
 
 
-class _ByImageBand0(GlobalSecondaryIndex):
-    """Sparse: expenses whose photo's perceptual hash has this first 16-bit band (one index per band, 0-3:
-    DynamoDB cannot search by Hamming distance, so near hashes are found by a shared band, then compared)."""
-
-    class Meta:
-        index_name = "by-image-band-0"
-        projection = AllProjection()
-
-    image_band_0 = UnicodeAttribute(hash_key=True)
-
-
-class _ByImageBand1(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "by-image-band-1"
-        projection = AllProjection()
-
-    image_band_1 = UnicodeAttribute(hash_key=True)
-
-
-class _ByImageBand2(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "by-image-band-2"
-        projection = AllProjection()
-
-    image_band_2 = UnicodeAttribute(hash_key=True)
-
-
-class _ByImageBand3(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "by-image-band-3"
-        projection = AllProjection()
-
-    image_band_3 = UnicodeAttribute(hash_key=True)
+def _image_band_index(band: int) -> GlobalSecondaryIndex:
+    """Sparse: expenses whose photo's perceptual hash has this 8-bit band value (bands 0-7, one index each:
+    DynamoDB cannot search by Hamming distance, so near hashes are found by a shared band, then compared). Only
+    the hash and where the expense is are projected."""
+    meta = type("Meta", (), {"index_name": f"by-image-band-{band}",
+                             "projection": IncludeProjection(["image_hash", "employee_id", "claim_id"])})
+    index = type(f"_ByImageBand{band}", (GlobalSecondaryIndex,),
+                 {"Meta": meta, f"image_band_{band}": UnicodeAttribute(hash_key=True)})
+    return index()
 
 
 class _ByFlagged(GlobalSecondaryIndex):
@@ -153,16 +129,24 @@ class ExpenseItem(Model):
     image_band_1 = UnicodeAttribute(null=True)
     image_band_2 = UnicodeAttribute(null=True)
     image_band_3 = UnicodeAttribute(null=True)
+    image_band_4 = UnicodeAttribute(null=True)
+    image_band_5 = UnicodeAttribute(null=True)
+    image_band_6 = UnicodeAttribute(null=True)
+    image_band_7 = UnicodeAttribute(null=True)
     version = NumberAttribute()
     body = UnicodeAttribute(null=True)
 
     by_employee = _ExpensesByEmployee()
     by_file_hash = _ByFileHash()
     by_dedupe_key = _ByDedupeKey()
-    by_image_band_0 = _ByImageBand0()
-    by_image_band_1 = _ByImageBand1()
-    by_image_band_2 = _ByImageBand2()
-    by_image_band_3 = _ByImageBand3()
+    by_image_band_0 = _image_band_index(0)
+    by_image_band_1 = _image_band_index(1)
+    by_image_band_2 = _image_band_index(2)
+    by_image_band_3 = _image_band_index(3)
+    by_image_band_4 = _image_band_index(4)
+    by_image_band_5 = _image_band_index(5)
+    by_image_band_6 = _image_band_index(6)
+    by_image_band_7 = _image_band_index(7)
 
 
 class DirectoryItem(Model):

@@ -63,7 +63,7 @@ def claim_from_body(body: str) -> Claim:
 
 
 def _image_keys(expense: Expense) -> dict[str, str | None]:
-    """The photo's hash and its four bands, the keys of the sparse by-image-band-N indexes."""
+    """The photo's hash and its eight bands, the keys of the sparse by-image-band-N indexes."""
     keys: dict[str, str | None] = {"image_hash": expense.image_hash}
     for i, band in enumerate(bands(expense.image_hash) if expense.image_hash else [None] * BANDS):
         keys[f"image_band_{i}"] = band
@@ -284,10 +284,9 @@ class ExpenseRepository:
         return [_ref(i) for i in ExpenseItem.by_dedupe_key.query(key)]
 
     def by_image_hash(self, image_hash: str, max_distance: int = REPHOTO_DISTANCE) -> list[ExpenseRef]:
-        """Expenses whose photo hashes within `max_distance` bits: those sharing one of the four 16-bit bands
+        """Expenses whose photo hashes within `max_distance` bits: those sharing one of the eight 8-bit bands
         (a Query per band index), confirmed by their Hamming distance."""
-        indexes = (ExpenseItem.by_image_band_0, ExpenseItem.by_image_band_1, ExpenseItem.by_image_band_2,
-                   ExpenseItem.by_image_band_3)
+        indexes = [getattr(ExpenseItem, f"by_image_band_{i}") for i in range(BANDS)]
         found: dict[str, ExpenseRef] = {}
         for index, band in zip(indexes, bands(image_hash), strict=True):
             for item in index.query(band):

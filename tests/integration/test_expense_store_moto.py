@@ -81,7 +81,7 @@ def test_a_photo_is_found_by_a_near_hash_through_its_band_indexes_unattached_and
     expense = receipt("e-photo", "E201", image_hash="c3a5f00f1e2d3c4b")
     expenses.create(expense, SYSTEM)
     assert [r.expense_id for r in expenses.by_image_hash("c3a5f00f1e2d3c4a")] == ["e-photo"]  # 1 bit: shares 3 bands
-    assert [r.claim_id for r in expenses.by_image_hash("c3a5ffff1e2d3c4b")] == [None]  # 4 bits, one band differs
+    assert [r.claim_id for r in expenses.by_image_hash("c3a5ffff1e2d3c4b")] == [None]  # 4 bits, a band differs
     assert expenses.by_image_hash("3c5a0ff0e1d2c3b4") == []  # no band shared
     assert expenses.by_image_hash("c3a5000000000000") == []  # shares a band, too far: confirmed by distance
     claims.create(_draft("c-photo"), SYSTEM)

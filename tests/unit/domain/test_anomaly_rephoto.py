@@ -15,7 +15,7 @@ PHOTO = "c3a5f00f1e2d3c4b"
 
 
 def flipped(image_hash: str, bits: int) -> str:
-    """The hash with its `bits` lowest bits flipped (the last band only: the first three still match)."""
+    """The hash with its `bits` lowest bits flipped (the first bands still match)."""
     return f"{int(image_hash, 16) ^ ((1 << bits) - 1):016x}"
 
 
@@ -74,7 +74,7 @@ def test_rows_a_store_found_by_hash_count_beside_the_history():
 
 
 def test_bands_and_what_contradicts():
-    assert bands(PHOTO) == ["0:c3a5", "1:f00f", "2:1e2d", "3:3c4b"]
+    assert bands(PHOTO) == ["0:c3", "1:a5", "2:f0", "3:0f", "4:1e", "5:2d", "6:3c", "7:4b"]
     a = row("10.00", receipt_no=None)
     assert not contradicts(a, row("10.00", receipt_no=None, total=None))
     assert contradicts(a, row("11.00", receipt_no=None))
