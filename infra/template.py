@@ -250,8 +250,10 @@ def access(stage: str) -> dict[str, Access]:
             tables={"claims": (*CLAIM_WRITE, "dynamodb:Query"), "audit": AUDIT_APPEND,
                     "directory": ("dynamodb:GetItem",), "expenses": (*EXPENSE_ROWS, "dynamodb:Query"),
                     "vendors": ("dynamodb:Scan",)},  # the partner check reads finance's vendor entries
-            # duplicates: the same file, the same receipt; history: the claimant's and the department's claims
-            indexes={"expenses": ("by-file-hash", "by-dedupe-key"), "claims": ("by-employee", "by-department")},
+            # duplicates: the same file, the same receipt, the same paper re-photographed (its hash's eight bands);
+            # history: the claimant's and the department's claims
+            indexes={"expenses": ("by-file-hash", "by-dedupe-key", *(f"by-image-band-{i}" for i in range(8))),
+                     "claims": ("by-employee", "by-department")},
             start_executions=("approval",),
             streams=("claims",),
             publish=("employee-notifications",),  # a claim that cannot be scored fails and its claimant is told

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from chalicelib.domain.advance import Advance, AdvanceStatus
+from chalicelib.domain.anomaly.duplicates import REPHOTO_DISTANCE, bands, hamming
 from chalicelib.domain.approval_link import StoredLink
 from chalicelib.domain.audit import GENESIS, AuditRecord
 from chalicelib.domain.claim import Claim
@@ -82,6 +83,7 @@ class FakeExpenses:
     def __init__(self, audit: FakeAudit):
         self.items: dict[str, Expense] = {}  # unattached
         self.refs: dict[str, tuple[ExpenseRef, str | None, str | None, int]] = {}  # id -> ref, sha, key, version
+        self.image_hashes: dict[str, str | None] = {}  # id -> the photo's perceptual hash
         self._audit = audit
         self.lock = threading.RLock()
 
@@ -100,6 +102,7 @@ class FakeExpenses:
     def _index(self, expense: Expense, claim_id: str | None) -> None:
         ref = ExpenseRef(expense_id=expense.expense_id, employee_id=expense.employee_id, claim_id=claim_id)
         self.refs[expense.expense_id] = (ref, expense.evidence_key, expense.dedupe_key, expense.version)
+        self.image_hashes[expense.expense_id] = expense.image_hash
 
     def create(self, expense: Expense, actor: Principal, action: str = "expense.created") -> None:
         with self.lock:
@@ -159,6 +162,13 @@ class FakeExpenses:
 
     def by_dedupe_key(self, key: str) -> list[ExpenseRef]:
         return [ref.model_copy() for ref, _, dedupe, _ in self.refs.values() if dedupe == key]
+
+    def by_image_hash(self, image_hash: str) -> list[ExpenseRef]:
+        """As the repository: a shared 16-bit band first (its four sparse indexes), then the Hamming distance."""
+        wanted = set(bands(image_hash))
+        return [ref.model_copy() for expense_id, (ref, _, _, _) in self.refs.items()
+                if (mine := self.image_hashes.get(expense_id)) and wanted & set(bands(mine))
+                and hamming(mine, image_hash) <= REPHOTO_DISTANCE]
 
 
 class FakeClaims:

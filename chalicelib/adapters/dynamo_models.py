@@ -9,7 +9,7 @@ a second read; the claim's expenses travel inside it.
 from __future__ import annotations
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
@@ -56,6 +56,17 @@ class _ByDedupeKey(GlobalSecondaryIndex):
         projection = AllProjection()
 
     dedupe_key = UnicodeAttribute(hash_key=True)
+
+
+def _image_band_index(band: int) -> GlobalSecondaryIndex:
+    """Sparse: expenses whose photo's perceptual hash has this 8-bit band value (bands 0-7, one index each:
+    DynamoDB cannot search by Hamming distance, so near hashes are found by a shared band, then compared). Only
+    the hash and where the expense is are projected."""
+    meta = type("Meta", (), {"index_name": f"by-image-band-{band}",
+                             "projection": IncludeProjection(["image_hash", "employee_id", "claim_id"])})
+    index = type(f"_ByImageBand{band}", (GlobalSecondaryIndex,),
+                 {"Meta": meta, f"image_band_{band}": UnicodeAttribute(hash_key=True)})
+    return index()
 
 
 class _ByFlagged(GlobalSecondaryIndex):
@@ -113,12 +124,29 @@ class ExpenseItem(Model):
     claim_id = UnicodeAttribute(null=True)
     file_sha256 = UnicodeAttribute(null=True)  # Expense.evidence_key: the file's SHA-256 (+ "#part" for one of several)
     dedupe_key = UnicodeAttribute(null=True)
+    image_hash = UnicodeAttribute(null=True)  # Expense.image_hash, and its four bands (sparse index keys)
+    image_band_0 = UnicodeAttribute(null=True)
+    image_band_1 = UnicodeAttribute(null=True)
+    image_band_2 = UnicodeAttribute(null=True)
+    image_band_3 = UnicodeAttribute(null=True)
+    image_band_4 = UnicodeAttribute(null=True)
+    image_band_5 = UnicodeAttribute(null=True)
+    image_band_6 = UnicodeAttribute(null=True)
+    image_band_7 = UnicodeAttribute(null=True)
     version = NumberAttribute()
     body = UnicodeAttribute(null=True)
 
     by_employee = _ExpensesByEmployee()
     by_file_hash = _ByFileHash()
     by_dedupe_key = _ByDedupeKey()
+    by_image_band_0 = _image_band_index(0)
+    by_image_band_1 = _image_band_index(1)
+    by_image_band_2 = _image_band_index(2)
+    by_image_band_3 = _image_band_index(3)
+    by_image_band_4 = _image_band_index(4)
+    by_image_band_5 = _image_band_index(5)
+    by_image_band_6 = _image_band_index(6)
+    by_image_band_7 = _image_band_index(7)
 
 
 class DirectoryItem(Model):

@@ -26,6 +26,7 @@ from chalicelib.adapters.dynamo_models import (
     LedgerItem,
 )
 from chalicelib.domain import finance
+from chalicelib.domain.anomaly.duplicates import BANDS, REPHOTO_DISTANCE, bands, hamming
 from chalicelib.domain.approval_link import StoredLink
 from chalicelib.domain.audit import GENESIS, AuditRecord
 from chalicelib.domain.claim import Claim
@@ -61,17 +62,27 @@ def claim_from_body(body: str) -> Claim:
     return Claim.model_validate_json(body)
 
 
+def _image_keys(expense: Expense) -> dict[str, str | None]:
+    """The photo's hash and its eight bands, the keys of the sparse by-image-band-N indexes."""
+    keys: dict[str, str | None] = {"image_hash": expense.image_hash}
+    for i, band in enumerate(bands(expense.image_hash) if expense.image_hash else [None] * BANDS):
+        keys[f"image_band_{i}"] = band
+    return keys
+
+
 def _index_item(expense: Expense, claim_id: str) -> ExpenseItem:
     """The row of an expense a claim holds: where it is and what duplicate checks look it up by."""
     return ExpenseItem(expense_id=expense.expense_id, employee_id=expense.employee_id,
                        created_at=expense.created_at.isoformat(), claim_id=claim_id,
-                       file_sha256=expense.evidence_key, dedupe_key=expense.dedupe_key, version=expense.version)
+                       file_sha256=expense.evidence_key, dedupe_key=expense.dedupe_key, version=expense.version,
+                       **_image_keys(expense))
 
 
 def _unattached_item(expense: Expense) -> ExpenseItem:
     return ExpenseItem(expense_id=expense.expense_id, employee_id=expense.employee_id,
                        created_at=expense.created_at.isoformat(), file_sha256=expense.evidence_key,
-                       dedupe_key=expense.dedupe_key, version=expense.version, body=expense.model_dump_json())
+                       dedupe_key=expense.dedupe_key, version=expense.version, body=expense.model_dump_json(),
+                       **_image_keys(expense))
 
 
 def _move_expenses(tx: TransactWrite, before: Claim | None, after: Claim) -> None:
@@ -89,7 +100,8 @@ def _move_expenses(tx: TransactWrite, before: Claim | None, after: Claim) -> Non
             tx.save(_index_item(expense, after.claim_id), condition=ExpenseItem.expense_id.does_not_exist() | free)
         elif after.layout == "receipt":
             tx.save(_index_item(expense, after.claim_id), condition=ExpenseItem.expense_id.does_not_exist() | mine)
-        elif (was.evidence_key, was.dedupe_key) != (expense.evidence_key, expense.dedupe_key):
+        elif (was.evidence_key, was.dedupe_key, was.image_hash) != (expense.evidence_key, expense.dedupe_key,
+                                                                     expense.image_hash):
             tx.save(_index_item(expense, after.claim_id), condition=mine)
     for expense_id in old.keys() - new.keys():
         if old[expense_id].kind == ExpenseKind.RECEIPT:  # a receipt leaving the claim is unattached again
@@ -270,6 +282,17 @@ class ExpenseRepository:
 
     def by_dedupe_key(self, key: str) -> list[ExpenseRef]:
         return [_ref(i) for i in ExpenseItem.by_dedupe_key.query(key)]
+
+    def by_image_hash(self, image_hash: str, max_distance: int = REPHOTO_DISTANCE) -> list[ExpenseRef]:
+        """Expenses whose photo hashes within `max_distance` bits: those sharing one of the eight 8-bit bands
+        (a Query per band index), confirmed by their Hamming distance."""
+        indexes = [getattr(ExpenseItem, f"by_image_band_{i}") for i in range(BANDS)]
+        found: dict[str, ExpenseRef] = {}
+        for index, band in zip(indexes, bands(image_hash), strict=True):
+            for item in index.query(band):
+                if item.image_hash and hamming(item.image_hash, image_hash) <= max_distance:
+                    found.setdefault(item.expense_id, _ref(item))
+        return list(found.values())
 
 
 def _ref(item: ExpenseItem) -> ExpenseRef:

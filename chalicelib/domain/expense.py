@@ -11,7 +11,7 @@ import hashlib
 import json
 import unicodedata
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 
@@ -133,6 +133,15 @@ class Expense(BaseModel):
     receipt_date: date | None = None
     total: Money | None = None
     tax: Money | None = None
+    #: Read from the receipt for the anomaly rules: its printed number, the local time printed beside its date,
+    #: the city it was paid in (None when the receipt does not say), and the perceptual hash of its photo
+    #: (16 hex digits, chalicelib.extraction.image_hash): the same paper photographed again hashes a few bits away;
+    #: and a SimHash of the numbers it prints (chalicelib.extraction.text_hash), which tells look-alikes apart.
+    receipt_no: str | None = Field(default=None, max_length=64)
+    receipt_time: time | None = None
+    city: str | None = Field(default=None, max_length=64)
+    image_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$")
+    text_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$")  # of the numbers it prints
     line_items: list[LineItem] = Field(default_factory=list)
     confidence: dict[str, float] = Field(default_factory=dict)
     review_reasons: list[str] = Field(default_factory=list)

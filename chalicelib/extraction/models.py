@@ -123,6 +123,10 @@ class ExtractedReceipt(BaseModel):
     review_reasons: list[str]
     payment_method: str | None = None
     receipt_no: str | None = None
+    receipt_time: datetime.time | None = None  # the local time printed beside the date (HH:MM), when printed
+    city: str | None = None  # from the currency and the address wording, when they name one
+    image_hash: str | None = None  # perceptual hash of the receipt's image (image_hash.py), None for text/PDF
+    text_hash: str | None = None  # SimHash of the numbers it prints (text_hash.py)
     subtotal: Decimal | None = None
     service_charge: Decimal | None = None
     discount: Decimal | None = None

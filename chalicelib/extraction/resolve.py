@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -283,6 +284,7 @@ def receipt_from_parsed(parsed: ParsedExpense, *, today: datetime.date | None = 
 
     vendor, vendor_conf = _resolve_vendor(parsed)
     receipt_no, _ = _resolve_text(parsed, "INVOICE_RECEIPT_ID")
+    receipt_time = _resolve_time(parsed, day_first, today) if date is not None else None
     return ExtractedReceipt(
         vendor=vendor,
         date=date,
@@ -300,6 +302,8 @@ def receipt_from_parsed(parsed: ParsedExpense, *, today: datetime.date | None = 
         review_reasons=reasons,
         payment_method=_payment_method(parsed),
         receipt_no=receipt_no,
+        receipt_time=receipt_time,
+        city=_city(parsed, currency),
         subtotal=money.subtotal,
         service_charge=money.service,
         discount=money.discount,
@@ -354,3 +358,42 @@ def _payment_method(parsed: ParsedExpense) -> str | None:
         if found:
             return found
     return None
+
+
+#: A time of day printed beside a date: 13:25, 13:25:58, 9:05 (24-hour, as Hong Kong tills print).
+_TIME = re.compile(r"(?<![\d:])([01]?\d|2[0-3])[:：]([0-5]\d)(?::[0-5]\d)?(?![\d:])")
+
+
+def _resolve_time(parsed: ParsedExpense, day_first: bool, today: datetime.date) -> datetime.time | None:
+    """The HH:MM on the same field or line as a date (the date field first): when the receipt was printed."""
+    texts = [f.value for f in _fields(parsed, "INVOICE_RECEIPT_DATE")] + list(parsed.lines)
+    for text in texts:
+        dates = normalise.find_dates(text, day_first=day_first, today=today)
+        if not dates:
+            continue
+        rest = "".join(ch if not any(a <= i < b for _, _, (a, b) in dates) else " " for i, ch in enumerate(text))
+        m = _TIME.search(rest)
+        if m:
+            return datetime.time(int(m.group(1)), int(m.group(2)))
+    return None
+
+
+#: Cities a receipt's address names, in the words receipts print them, by the currency they are paid in there.
+_MACAU_WORDS = re.compile(r"澳門|澳门|macau|macao|氹仔|taipa|coloane", re.I)
+_MAINLAND_WORDS = (("Shenzhen", re.compile(r"深圳|shenzhen", re.I)),
+                   ("Shanghai", re.compile(r"上海|shanghai", re.I)),
+                   ("Beijing", re.compile(r"北京|beijing", re.I)),
+                   ("Guangzhou", re.compile(r"廣州|广州|guangzhou", re.I)))
+_CURRENCY_CITY = {"HKD": "Hong Kong", "MOP": "Macau", "SGD": "Singapore"}
+
+
+def _city(parsed: ParsedExpense, currency: str) -> str | None:
+    """Where the receipt was paid: Macau when a Hong Kong-dollar receipt says so (Macau takes HKD), a mainland
+    city a yuan receipt names, else its currency's one city (HKD: Hong Kong); None when nothing says (a yuan
+    receipt naming no city, a yen one). A Hong Kong shop named for Shanghai stays in Hong Kong."""
+    text = "\n".join([*(f.value for f in parsed.summary_fields), *parsed.lines])
+    if currency in ("HKD", "MOP") and _MACAU_WORDS.search(text):
+        return "Macau"
+    if currency == "CNY":
+        return next((city for city, words in _MAINLAND_WORDS if words.search(text)), None)
+    return _CURRENCY_CITY.get(currency)

@@ -158,6 +158,11 @@ def _read(expense: Expense, receipt: ExtractedReceipt, part: int | None = None) 
         receipt_date=receipt.date,
         total=Money(amount=receipt.total, currency=currency) if receipt.total is not None else None,
         tax=Money(amount=receipt.tax, currency=currency) if receipt.tax is not None else None,
+        receipt_no=receipt.receipt_no[:64] if receipt.receipt_no else None,
+        receipt_time=receipt.receipt_time,
+        city=receipt.city,
+        image_hash=receipt.image_hash,
+        text_hash=receipt.text_hash,
         line_items=[LineItem(description=line.description, amount=Money(amount=line.amount, currency=currency))
                     for line in receipt.line_items],
         confidence=receipt.confidence,

@@ -94,6 +94,10 @@ class ExpenseStore(Protocol):
 
     def by_dedupe_key(self, key: str) -> list[ExpenseRef]: ...
 
+    def by_image_hash(self, image_hash: str) -> list[ExpenseRef]:
+        """Expenses whose photo's perceptual hash is near (the same paper photographed again)."""
+        ...
+
 
 class Directory(Protocol):
     def employee(self, employee_id: str) -> Employee | None: ...

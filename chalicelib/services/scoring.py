@@ -24,7 +24,7 @@ from chalicelib.domain.anomaly import (
 )
 from chalicelib.domain.claim import TERMINAL, Claim, ClaimStatus
 from chalicelib.domain.errors import ConcurrentChange, ExecutionAlreadyStarted
-from chalicelib.domain.expense import ExpenseRef
+from chalicelib.domain.expense import Expense, ExpenseRef
 from chalicelib.domain.identity import SYSTEM
 from chalicelib.domain.money import CurrencyMismatch, NoFxRate
 from chalicelib.domain.policy import Policy
@@ -67,8 +67,7 @@ class ClaimStoreHistory:
     its by-employee and by-department indexes: no new table or key schema): the claimant's own recent claims and
     their department's. What it cannot see is said here, not hidden: colleagues' receipts in other departments
     are found only by the exact file / vendor+date+total indexes (ExpenseStore), and a cost centre's spend is
-    counted from its department's latest `limit` claims, not from a ledger. The Expense does not carry receipt
-    numbers, times or cities yet, so the rules that need them stay quiet on live claims."""
+    counted from its department's latest `limit` claims, not from a ledger."""
 
     def __init__(self, claims: ClaimStore, directory: Directory, limit: int = 200) -> None:
         self._claims = claims
@@ -116,11 +115,28 @@ def assess(claim: Claim, claims: ClaimStore, expenses: ExpenseStore, directory: 
         by_content = expenses.by_dedupe_key(expense.dedupe_key) if expense.dedupe_key else []
         same_file[expense.expense_id] = sightings(by_file, claim, claims)
         same_content[expense.expense_id] = sightings(by_content, claim, claims)
+    same_image = {e.expense_id: near_photos(e, claim, claims, expenses, directory, policy) for e in claim.expenses
+                  if e.image_hash}
     findings = assess_claim(rows, history.history(claim, policy), policy, VendorResolver(vendors), same_file,
-                            same_content)
+                            same_content, same_image=same_image)
     for expense in claim.expenses:
         findings[expense.expense_id] += weak_evidence(expense)
     return findings, rows
+
+
+def near_photos(expense: Expense, claim: Claim, claims: ClaimStore, expenses: ExpenseStore, directory: Directory,
+                policy: Policy) -> list[SpendRecord]:
+    """Rows of live claims' expenses whose photo hashes near this one's (any department: the hash index)."""
+    out = []
+    for s in sightings(expenses.by_image_hash(expense.image_hash), claim, claims):
+        other = claim if s.claim_id == claim.claim_id else claims.get(s.claim_id)
+        held = other.expense(s.expense_id) if other else None
+        if held is not None and held.expense_id != expense.expense_id:
+            try:
+                out.append(record_from_expense(held, other, directory.employee(other.employee_id), policy.fx))
+            except (NoFxRate, CurrencyMismatch):
+                continue
+    return out
 
 
 def score_and_route(

@@ -74,3 +74,17 @@ def test_a_removed_receipt_is_unattached_again_and_a_corrected_one_reindexed(sto
     back = expenses.get("e-3")
     assert back is not None and back.total == Money.of("95.00", "HKD") and expenses.locate("e-3").claim_id is None
     assert [e.expense_id for e in expenses.unattached("E201")] == ["e-3"]
+
+
+def test_a_photo_is_found_by_a_near_hash_through_its_band_indexes_unattached_and_in_a_claim(stores):
+    claims, expenses = stores
+    expense = receipt("e-photo", "E201", image_hash="c3a5f00f1e2d3c4b")
+    expenses.create(expense, SYSTEM)
+    assert [r.expense_id for r in expenses.by_image_hash("c3a5f00f1e2d3c4a")] == ["e-photo"]  # 1 bit: shares 3 bands
+    assert [r.claim_id for r in expenses.by_image_hash("c3a5ffff1e2d3c4b")] == [None]  # 4 bits, a band differs
+    assert expenses.by_image_hash("3c5a0ff0e1d2c3b4") == []  # no band shared
+    assert expenses.by_image_hash("c3a5000000000000") == []  # shares a band, too far: confirmed by distance
+    claims.create(_draft("c-photo"), SYSTEM)
+    draft = claims.get("c-photo")
+    claims.save(draft, draft.moved_to(draft.status, expenses=[expense]), SYSTEM, "claim.expense_added")
+    assert [r.claim_id for r in expenses.by_image_hash("c3a5f00f1e2d3c4a")] == ["c-photo"]

@@ -17,7 +17,8 @@ from chalicelib.domain.expense import Expense
 from chalicelib.domain.policy import Policy
 
 #: Every rule code a finding can carry, for dashboards, queues and the bench.
-RULES = ("duplicate_own", "duplicate_colleague", "duplicate_receipt_no", "over_limit", "over_budget", "non_partner",
+RULES = ("duplicate_own", "duplicate_colleague", "duplicate_receipt_no", "duplicate_rephotographed", "over_limit",
+         "over_budget", "non_partner",
          "threshold_split", "weekend_holiday", "stale_receipt", "round_amount", "night_taxi", "no_receipt",
          "needs_review")
 
@@ -29,9 +30,11 @@ ExtraRule = Callable[[SpendRecord, History], list[Finding]]
 def assess_claim(rows: list[SpendRecord], history: History, policy: Policy, vendors: VendorResolver,
                  same_file: dict[str, list[Sighting]] | None = None,
                  same_content: dict[str, list[Sighting]] | None = None,
-                 extra_rules: Iterable[ExtraRule] = ()) -> dict[str, list[Finding]]:
+                 extra_rules: Iterable[ExtraRule] = (),
+                 same_image: dict[str, list[SpendRecord]] | None = None) -> dict[str, list[Finding]]:
     """Findings per expense id. `same_file` / `same_content`: sightings a store found (live claims only); without
-    them they are looked up in the history and the claim itself."""
+    them they are looked up in the history and the claim itself. `same_image`: rows of live claims whose photo
+    hashes near each expense's (a store's band lookup), beside the history's own."""
     extra_rules = list(extra_rules)
     own = History(rows)
     out: dict[str, list[Finding]] = {}
@@ -51,6 +54,9 @@ def assess_claim(rows: list[SpendRecord], history: History, policy: Policy, vend
             found += duplicates.respelled(r, [*history.on_day(r.receipt_date), *own.on_day(r.receipt_date)], vendors,
                                           reported)
         found += duplicates.receipt_no_reused(r, history, own, vendors, reported)
+        if r.image_hash:
+            found += duplicates.rephotographed(r, [*(same_image or {}).get(r.expense_id, []), *history.with_image(),
+                                                   *own.with_image()], reported)
         found += limits.over_limit(r, policy)
         found += budget.over_budget(r, rows[:i], history, policy)
         found += partners.non_partner(r, vendors)

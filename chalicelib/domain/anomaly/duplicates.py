@@ -1,6 +1,8 @@
 """The same receipt claimed twice: the same file; the same vendor, date and total; the same vendor spelled another
 way (繁/简/English, an OCR slip) on the same date for the same total; a receipt number already claimed at that
-vendor. Whose the earlier claim is (the claimant's own or a colleague's) is said, and becomes the rule code.
+vendor; the same paper photographed again (a perceptual hash of the photo within `REPHOTO_DISTANCE` bits, and
+nothing read off the two receipts saying they are two). Whose the earlier claim is (the claimant's own or a
+colleague's) is said, and becomes the rule code (the re-photograph has its own code, `duplicate_rephotographed`).
 
 Look-alikes that stay quiet: colleagues at one lunch each paying their share (different totals, or the same
 total on receipts with different numbers), and the same taxi fare every month (different dates).
@@ -12,6 +14,43 @@ from chalicelib.domain.anomaly.findings import Finding, Sighting, duplicate_code
 from chalicelib.domain.anomaly.history import History, receipt_number
 from chalicelib.domain.anomaly.records import SpendRecord, VendorResolver
 from chalicelib.domain.anomaly.words import hk
+
+#: Two receipt photos whose 64-bit perceptual hashes differ in at most this many bits may show the same paper
+#: (bench/rephoto.py, tuned on seeds below 9000). Another receipt of the same layout can come this close: what was
+#: read off the two (`contradicts`) tells them apart.
+REPHOTO_DISTANCE = 18
+#: Two readings of one paper's numbers (SimHash, 64 bits) differ in at most this many bits; further apart, the
+#: receipts print other numbers: two receipts (bench/rephoto.py, simulated OCR slips; seeds below 9000).
+TEXT_DISTANCE = 20
+#: The 64-bit hash is looked up by eight 8-bit bands. Two hashes within REPHOTO_DISTANCE bits need not share a
+#: band (only within 7 bits must they): bench/rephoto.py measures how many re-photographs do (96% on tuning seed 2;
+#: 45% with four 16-bit bands), so the store's band lookup is a first pass and the history's comparison is
+#: exhaustive.
+BANDS = 8
+
+
+def hamming(a: str, b: str) -> int:
+    """Bits that differ between two hashes written in hex."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def bands(image_hash: str) -> list[str]:
+    """The hash's lookup keys: band i as "i:hh" (64 / BANDS bits each)."""
+    width = len(image_hash) // BANDS
+    return [f"{i}:{image_hash[i * width:(i + 1) * width]}" for i in range(BANDS)]
+
+
+def contradicts(a: SpendRecord, b: SpendRecord) -> bool:
+    """What was read of two receipts says they are two: both totals read and different, both dates read and
+    different, both receipt numbers read and different, or the numbers they print far apart (`TEXT_DISTANCE`).
+    What one of them lacks contradicts nothing."""
+    if a.total is not None and b.total is not None and a.total.quantized() != b.total.quantized():
+        return True
+    if a.receipt_date is not None and b.receipt_date is not None and a.receipt_date != b.receipt_date:
+        return True
+    if a.text_hash and b.text_hash and hamming(a.text_hash, b.text_hash) > TEXT_DISTANCE:
+        return True
+    return different_numbers(a.receipt_no, b.receipt_no)
 
 
 def different_numbers(a: str | None, b: str | None) -> bool:
@@ -86,3 +125,28 @@ def receipt_no_reused(record: SpendRecord, history: History, claim_rows: History
                           f"{en} ({hk(first.total_hkd)} on {first.receipt_date}) / 重複：{record.vendor} 收據編號 "
                           f"{record.receipt_no} 已於{zh}申報（{first.receipt_date}，{hk(first.total_hkd)}）",
                     "duplicate_receipt_no")]
+
+
+def rephotographed(record: SpendRecord, candidates: list[SpendRecord], reported: set[str]) -> list[Finding]:
+    """The same paper photographed again (another crop, tilt, light or phone): the photos' perceptual hashes within
+    REPHOTO_DISTANCE bits, and neither the totals, the dates nor the receipt numbers read say they are two.
+    Another receipt of the same layout (the same café, another day or amount) is told apart by what was read."""
+    if not record.image_hash:
+        return []
+    same = [r for r in candidates
+            if r.expense_id != record.expense_id and r.expense_id not in reported and r.image_hash
+            and r.evidence_key != record.evidence_key and hamming(r.image_hash, record.image_hash) <= REPHOTO_DISTANCE
+            and not contradicts(record, r)]
+    if not same:
+        return []
+    same = list({r.expense_id: r for r in same}.values())
+    found = sightings(same, record)
+    reported.update(s.expense_id for s in found)
+    en, zh = where(found, record.claim_id, record.employee_id)
+    first = same[0]
+    said = [x for x in (hk(first.total_hkd) if first.total_hkd is not None else None,
+                        str(first.receipt_date) if first.receipt_date else None) if x]
+    en_said = f" ({', '.join(said)}{', ' + first.vendor if first.vendor else ''})" if said or first.vendor else ""
+    zh_said = f"（{'，'.join([*said, *([first.vendor] if first.vendor else [])])}）" if said or first.vendor else ""
+    return [Finding(0.85, f"duplicate: a photo of the same paper receipt as in {en}{en_said}, taken again / "
+                          f"重複：與{zh}{zh_said}為同一張收據再次拍攝", "duplicate_rephotographed")]

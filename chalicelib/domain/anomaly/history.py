@@ -57,6 +57,7 @@ class History:
         self._by_dedupe: dict[str, list[SpendRecord]] = defaultdict(list)
         self._by_day: dict[date, list[SpendRecord]] = defaultdict(list)
         self._by_receipt_no: dict[str, list[SpendRecord]] = defaultdict(list)
+        self._with_image: list[SpendRecord] = []
         self._by_employee: dict[str, list[SpendRecord]] = defaultdict(list)
         self._claims: dict[str, list[ClaimSummary]] = defaultdict(list)
         self._cc_month: dict[tuple[str, int, int], Decimal] = defaultdict(Decimal)
@@ -87,6 +88,8 @@ class History:
                     self._cc_month[(r.cost_centre, r.receipt_date.year, r.receipt_date.month)] += r.total_hkd
             if number := receipt_number(r.receipt_no):
                 self._by_receipt_no[number].append(r)
+            if r.image_hash:
+                self._with_image.append(r)
             self._by_employee[r.employee_id].append(r)
             if r.total_hkd is not None:
                 self._claim_total[r.claim_id] += r.total_hkd
@@ -109,6 +112,10 @@ class History:
 
     def with_receipt_no(self, number: str) -> list[SpendRecord]:
         return self._by_receipt_no.get(number, [])
+
+    def with_image(self) -> list[SpendRecord]:
+        """Rows with a photo's perceptual hash (compared one by one: a few thousand XORs per claim)."""
+        return self._with_image
 
     def claims_of(self, employee_id: str) -> list[ClaimSummary]:
         return self._claims.get(employee_id, [])

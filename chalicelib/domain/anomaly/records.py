@@ -52,6 +52,8 @@ class SpendRecord:
     evidence_key: str | None = None
     city: str | None = None
     district: str | None = None
+    image_hash: str | None = None  # perceptual hash of the receipt's photo (16 hex digits, see extraction)
+    text_hash: str | None = None  # SimHash of the numbers the receipt prints, as read
     dedupe: str | None = field(default=None)
 
     def __post_init__(self) -> None:
@@ -68,15 +70,16 @@ class SpendRecord:
 
 def record_from_expense(expense: Expense, claim: Claim, employee: Employee | None, fx: FxTable,
                         cost_centre: str | None = None) -> SpendRecord:
-    """The row for one expense of a claim. The Expense does not carry the receipt number, time or city that
-    extraction reads (ExtractionResult.receipt_no): until it does, those rules stay quiet on live claims."""
+    """The row for one expense of a claim, with what extraction read for the rules (receipt number, time of day,
+    city, image hash: None on expenses read before it kept them)."""
     return SpendRecord(
         expense_id=expense.expense_id, claim_id=claim.claim_id, employee_id=claim.employee_id,
         submitted_at=claim.submitted_at or claim.updated_at, category=expense.category, kind=expense.kind.value,
         department_id=claim.department_id, cost_centre=expense.cost_centre or claim.cost_centre or cost_centre,
         rank=employee.rank if employee else None, vendor=expense.vendor, receipt_date=expense.receipt_date,
         total=expense.total, total_hkd=fx.to_hkd(expense.total).amount if expense.total else None,
-        attendees=expense.attendees, receipt_no=getattr(expense, "receipt_no", None),
+        attendees=expense.attendees, receipt_no=expense.receipt_no, receipt_time=expense.receipt_time,
+        city=expense.city, image_hash=expense.image_hash, text_hash=expense.text_hash,
         evidence_key=expense.evidence_key, dedupe=expense.dedupe_key,
     )
 

@@ -83,22 +83,56 @@ _DUPLICATE = re.compile(r"^duplicate: same (?P<what>receipt file|vendor, date an
 _WHERE = re.compile(r"this claim|claim (?P<claim>\S+?)(?: of colleague (?P<colleague>\S+?))?(?=, |$)")
 _OVER = re.compile(r"^over limit: HKD (?P<amount>[\d,]+(?:\.\d+)?)(?: a head \((?P<heads>\d+) people\))? exceeds "
                    r"the (?P<category>\S+) limit of HKD (?P<limit>[\d,]+(?:\.\d+)?) / ")
+_HK = r"HK\$(?P<{}>[\d,]+(?:\.\d+)?)"
+# the limit of the claimant's rank (policy limits by rank): "HK$900 a head (3 people, HK$2,700 in all) is over..."
+_OVER_RANK = re.compile(r"^over limit: " + _HK.format("amount") + r"(?: a head \((?P<heads>\d+) people, [^)]*\))? is "
+                        r"over the (?P<category>\S+) limit of " + _HK.format("limit") + r" a head for rank "
+                        r"(?P<rank>\S+) / ")
+# the duplicates beyond the same file or content: a respelled vendor, a receipt number seen before, a re-photograph
+_RESPELLED = re.compile(r"^duplicate: the same receipt \(.*?\) as in (?P<where>.+?), the vendor written there as "
+                        r"“(?P<vendor>.*?)” / ")
+_RECEIPT_NO = re.compile(r"^duplicate: receipt number (?P<number>.+?) of .+? was already claimed in (?P<where>.+?) "
+                         r"\([^()]*\) / ")
+_REPHOTO = re.compile(r"^duplicate: a photo of the same paper receipt as in (?P<where>.+?)(?: \([^()]*\))?, taken "
+                      r"again / ")
+#: Rules whose reason is kept as text under a heading naming its kind: their English lead-in, the rule code.
+_KINDS = {"over budget: ": "over_budget", "non-partner vendor: ": "non_partner", "split claim: ": "threshold_split",
+          "weekend or holiday spend: ": "weekend_holiday", "old receipt: ": "stale_receipt",
+          "round amount: ": "round_amount", "night taxi: ": "night_taxi"}
 
 
 def _number(text: str) -> str:
     return str(Decimal(text.replace(",", "")))
 
 
+def _where(text: str) -> list[dict]:
+    return [{"this_claim": m.group(0) == "this claim", "claim_id": m.group("claim"),
+             "colleague_id": m.group("colleague")} for m in _WHERE.finditer(text)]
+
+
 def parse_reason(reason: str) -> dict:
-    """One stored reason as {"code", ...values}; an unknown one keeps its text, split into its languages."""
+    """One stored reason as {"code", ...values}; a rule whose values a page does not need keeps its text (without
+    its lead-in) under its rule code; an unknown one keeps its text as "other", split into its languages."""
     if match := _DUPLICATE.match(reason):
-        where = [{"this_claim": m.group(0) == "this claim", "claim_id": m.group("claim"),
-                  "colleague_id": m.group("colleague")} for m in _WHERE.finditer(match.group("where"))]
         code = "duplicate_file" if match.group("what") == "receipt file" else "duplicate_content"
-        return {"code": code, "where": where}
-    if match := _OVER.match(reason):
-        return {"code": "over_limit", "amount": _number(match.group("amount")), "limit": _number(match.group("limit")),
-                "heads": int(match.group("heads") or 1), "category": match.group("category")}
+        return {"code": code, "where": _where(match.group("where"))}
+    if match := _RESPELLED.match(reason):
+        return {"code": "duplicate_respelled", "where": _where(match.group("where")), "vendor": match.group("vendor")}
+    if match := _RECEIPT_NO.match(reason):
+        return {"code": "duplicate_receipt_no", "where": _where(match.group("where")),
+                "number": match.group("number")}
+    if match := _REPHOTO.match(reason):
+        return {"code": "duplicate_rephotographed", "where": _where(match.group("where"))}
+    if match := _OVER.match(reason) or _OVER_RANK.match(reason):
+        found = {"code": "over_limit", "amount": _number(match.group("amount")),
+                 "limit": _number(match.group("limit")), "heads": int(match.group("heads") or 1),
+                 "category": match.group("category")}
+        return found | ({"rank": match.group("rank")} if "rank" in match.groupdict() else {})
+    for lead, code in _KINDS.items():
+        if reason.startswith(lead):
+            en, _, zh = reason.removeprefix(lead).partition(" / ")
+            zh = zh.split("：", 1)[-1] if zh else en  # "超出預算：..." without its lead-in
+            return {"code": code, "en": en, "zh-Hant": zh}
     if reason.startswith("no receipt: lost-receipt line"):
         return {"code": "no_receipt"}
     if reason.startswith("extraction needed review"):

@@ -111,3 +111,35 @@ def test_hkd_equivalents_use_the_claims_own_rates():
     rate = policy.fx.hkd_per_unit["CNY"]
     assert review.hkd_equivalents(policy, claim) == {"CNY": str((Decimal("880.00") * rate).quantize(Decimal("0.01")))}
     assert review.in_hkd(policy, claim, Money.of("1.00", "HKD")) is None
+
+
+def test_the_newer_rules_reasons_read_back_as_their_kind():
+    from tests.unit.domain.anomaly_support import row, rules_fired
+
+    def one(rule: str, rows, seen=(), **kw) -> dict:
+        (finding,) = rules_fired(rows, list(seen), **kw)[rule]
+        return review.parse_reason(finding.reason)
+
+    first = row("408.00", vendor="譚仔雲南米線 TamJai Yunnan Mixian", claim="c-old", receipt_no="21107961")
+    assert one("duplicate_own", [row("408.00", vendor="谭仔云南米线", receipt_no="21107961")], [first]) == {
+        "code": "duplicate_respelled", "vendor": "譚仔雲南米線 TamJai Yunnan Mixian",
+        "where": [{"this_claim": False, "claim_id": "c-old", "colleague_id": None}]}
+    fairwood = row("140.00", vendor="Fairwood", receipt_no="No. 034037427", claim="c-old", who="E2")
+    doctored = row("180.39", vendor="大快活 Fairwood", day=date(2025, 3, 12), receipt_no="34037427")
+    assert one("duplicate_receipt_no", [doctored], [fairwood]) == {
+        "code": "duplicate_receipt_no", "number": "34037427",
+        "where": [{"this_claim": False, "claim_id": "c-old", "colleague_id": "E2"}]}
+    photo = row("388.00", claim="c-old", receipt_no=None, image_hash="c3a5f00f1e2d3c4b")
+    again = row("388.00", vendor="?? 4-1", receipt_no=None, image_hash="c3a5f00f1e2d3c4a")
+    assert one("duplicate_rephotographed", [again], [photo]) == {
+        "code": "duplicate_rephotographed", "where": [{"this_claim": False, "claim_id": "c-old", "colleague_id": None}]}
+
+    sunday = one("weekend_holiday", [row("88.00", day=date(2025, 3, 9))],
+                 policy=Policy(forbid_weekend_holiday_spend=True))
+    assert sunday["code"] == "weekend_holiday" and sunday["en"].startswith("HK$88 of meals on Sunday 9 March 2025")
+    assert sunday["zh-Hant"].startswith("2025年3月9日（星期日）")
+    assert one("round_amount", [row("3000.00", category="general")])["code"] == "round_amount"
+    by_rank = Policy(category_limits_by_rank_hkd={"meals": {2: Decimal("500")}})
+    ranked = one("over_limit", [row("2700.00", attendees=3)], policy=by_rank)
+    assert ranked == {"code": "over_limit", "amount": "900", "limit": "500", "heads": 3, "category": "meals",
+                      "rank": "2"}

@@ -117,3 +117,20 @@ def test_the_data_block_is_json_that_cannot_close_the_script():
 def test_a_refused_link_says_why_in_words(reason, words):
     html = approval_pages.refused(reason, _request("en"))
     assert words in html and "<b>" not in html
+
+
+def test_the_newer_rules_show_as_their_kind_in_either_language():
+    place = [{"this_claim": False, "title": "Lunch", "created_at": "2026-11-10T02:00:00+00:00", "status": "posted",
+              "own": True}]
+    risks = [{"code": "duplicate_rephotographed", "where": place},
+             {"code": "duplicate_receipt_no", "number": "34037427", "where": place},
+             {"code": "duplicate_respelled", "vendor": "譚仔 <TamJai>", "where": place},
+             {"code": "night_taxi", "en": "HK$320 taxi at 03:10 …", "zh-Hant": "深夜 HK$320 …"}]
+    report = {**REPORT, "expenses": [{**REPORT["expenses"][0], "risks": risks}]}
+    html = approval_pages.approval(report, _request("en"))
+    assert "A photo of the same paper receipt, taken again, is in their claim “Lunch” of 10 Nov 2026 (Paid)." in html
+    assert "Receipt number 34037427 of this vendor was already claimed in their claim “Lunch”" in html
+    assert "the vendor written there as “譚仔 &lt;TamJai&gt;”." in html
+    assert "<strong>Night taxi</strong>: HK$320 taxi at 03:10 …" in html
+    zh = approval_pages.approval(report, _request("zh-Hant"))
+    assert "同一張收據的另一張相片亦見於" in zh and "<strong>深夜的士</strong>: 深夜 HK$320 …" in zh
