@@ -199,3 +199,32 @@ def test_the_s3_store_keeps_versions_metadata_and_the_current_pointer(trained):
     assert s3.get_object(Bucket="models", Key=current_key("default"))["Body"].read() == (
         b'{"version": "20261130T190000Z"}')
     assert m.load(remote, "default").version == outcome.version
+
+
+def test_the_compiled_forest_scores_exactly_as_scikit_learn(trained):
+    import numpy as np
+
+    _, _, rows = trained
+    model, vectors = m.train(rows)
+    x = model.standardise(vectors[:300] + [[v * 3 for v in vectors[0]]])
+    assert np.allclose(m.forest_scores(model.forest, x), -model.estimator.score_samples(x))
+
+
+def test_the_retrain_reads_the_companys_scored_claims_of_the_last_year_by_department():
+    app = bootstrap_fakes()
+    put_claim(app, claim_id="c-1", status=ClaimStatus.POSTED, submitted_at=NOW - timedelta(days=30))
+    put_claim(app, claim_id="c-2", status=ClaimStatus.REJECTED, submitted_at=NOW - timedelta(days=30))
+    put_claim(app, claim_id="c-3", status=ClaimStatus.SUBMITTED, submitted_at=NOW - timedelta(days=1))
+    put_claim(app, claim_id="c-4", status=ClaimStatus.POSTED, submitted_at=NOW - timedelta(days=400))
+    department = app.directory.department(app.directory.employee("E201").department_id)
+
+    class WithDepartments:
+        def __getattr__(self, name):
+            return getattr(app.directory, name)
+
+        def departments(self):
+            return [(department, 1)]
+
+    rows = m.company_rows(app.claims, WithDepartments(), app.directory.policy(), NOW)
+    assert [r.claim_id for r in rows] == ["c-1"]
+    assert rows[0].cost_centre == department.cost_centre and rows[0].total_hkd == Decimal("90")
