@@ -47,6 +47,7 @@ FEATURES = ("amount_vs_employee", "amount_vs_company", "amount_vs_vendor", "per_
             "distance_km", "hour_unusual")
 #: An employee needs this many earlier rows of a kind of spend before their own median is their norm.
 MIN_OWN = 3
+CENT = Decimal("0.01")
 #: A place is one of the employee's usual ones once they spent there this many times.
 USUAL_PLACE_VISITS = 2
 
@@ -83,16 +84,22 @@ def place(row: SpendRecord) -> str | None:
     return row.city
 
 
-def _median(values: Sequence[float]) -> float | None:
+def _median(values: Sequence[Decimal]) -> Decimal | None:
+    """The median of sorted HKD amounts, in Decimal (money stays money; only ratios become floats)."""
     n = len(values)
     if not n:
         return None
     mid = n // 2
-    return values[mid] if n % 2 else (values[mid - 1] + values[mid]) / 2
+    return values[mid] if n % 2 else ((values[mid - 1] + values[mid]) / 2).quantize(CENT)
 
 
-def _log_amount(amount: Decimal | None) -> float | None:
-    return math.log(float(amount)) if amount is not None and amount > 0 else None
+def _positive(amount: Decimal | None) -> Decimal | None:
+    return amount if amount is not None and amount > 0 else None
+
+
+def _log_ratio(amount: Decimal | None, usual: Decimal | None) -> float:
+    """log(amount / usual), the ratio taken in Decimal; 0 when either is unknown."""
+    return math.log(float(amount / usual)) if amount is not None and usual else 0.0
 
 
 def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -114,12 +121,12 @@ def _clock_gap(a: float, b: float) -> float:
 class CompanyNorms:
     """The company's norms, from its training rows; stored inside the model artefact (vendor names, no people)."""
 
-    slot_log_median: dict[str, float] = field(default_factory=dict)  # log HKD
-    category_log_median: dict[str, float] = field(default_factory=dict)
-    per_head_log_median: dict[str, float] = field(default_factory=dict)  # by category
+    slot_median: dict[str, Decimal] = field(default_factory=dict)  # HKD
+    category_median: dict[str, Decimal] = field(default_factory=dict)
+    per_head_median: dict[str, Decimal] = field(default_factory=dict)  # by category
     vendor_counts: dict[str, int] = field(default_factory=dict)
     rows: int = 0
-    vendor_log_median: dict[str, float] = field(default_factory=dict)  # vendors with MIN_OWN rows or more
+    vendor_median: dict[str, Decimal] = field(default_factory=dict)  # vendors with MIN_OWN rows or more
 
     @classmethod
     def of(cls, rows: Iterable[SpendRecord]) -> CompanyNorms:
@@ -129,14 +136,14 @@ class CompanyNorms:
         n = 0
         for r in rows:
             n += 1
-            if (v := _log_amount(r.total_hkd)) is not None:
+            if (v := _positive(r.total_hkd)) is not None:
                 by_slot[slot(r)].append(v)
                 by_cat[r.category].append(v)
-            if (h := _log_amount(r.per_head_hkd)) is not None:
+            if (h := _positive(r.per_head_hkd)) is not None:
                 per_head[r.category].append(h)
             if r.vendor:
                 vendors[vendor_key(r.vendor)] += 1
-                if (v := _log_amount(r.total_hkd)) is not None:
+                if (v := _positive(r.total_hkd)) is not None:
                     at_vendor[vendor_key(r.vendor)].append(v)
         med = {k: _median(sorted(v)) for k, v in by_slot.items()}
         return cls({k: v for k, v in med.items() if v is not None},
@@ -144,24 +151,26 @@ class CompanyNorms:
                    {k: _median(sorted(v)) for k, v in per_head.items()}, dict(vendors), n,
                    {k: _median(sorted(v)) for k, v in at_vendor.items() if len(v) >= MIN_OWN})
 
-    def usual_log(self, row: SpendRecord) -> float | None:
-        return self.slot_log_median.get(slot(row), self.category_log_median.get(row.category))
+    def usual(self, row: SpendRecord) -> Decimal | None:
+        return self.slot_median.get(slot(row), self.category_median.get(row.category))
+
+    _MONEY = ("slot_median", "category_median", "per_head_median", "vendor_median")
 
     def to_json(self) -> dict:
-        return {"slot_log_median": self.slot_log_median, "category_log_median": self.category_log_median,
-                "per_head_log_median": self.per_head_log_median, "vendor_counts": self.vendor_counts,
-                "rows": self.rows, "vendor_log_median": self.vendor_log_median}
+        body = {name: {k: str(v) for k, v in getattr(self, name).items()} for name in self._MONEY}
+        return {**body, "vendor_counts": self.vendor_counts, "rows": self.rows}
 
     @classmethod
     def from_json(cls, body: dict) -> CompanyNorms:
-        return cls(**body)
+        money = {name: {k: Decimal(v) for k, v in body[name].items()} for name in cls._MONEY}
+        return cls(**money, vendor_counts=body["vendor_counts"], rows=body["rows"])
 
 
 class EmployeeNorms:
     """One employee's earlier rows, indexed for the features (built once per employee per claim)."""
 
     def __init__(self, rows: Iterable[SpendRecord]) -> None:
-        self.by_slot: dict[str, list[float]] = defaultdict(list)  # sorted log amounts
+        self.by_slot: dict[str, list[Decimal]] = defaultdict(list)  # sorted HKD amounts
         self.vendors: Counter[str] = Counter()
         self.places: Counter[str] = Counter()
         self.hours: dict[str, list[float]] = defaultdict(list)
@@ -169,7 +178,7 @@ class EmployeeNorms:
             self.add(r)
 
     def add(self, r: SpendRecord) -> None:
-        if (v := _log_amount(r.total_hkd)) is not None:
+        if (v := _positive(r.total_hkd)) is not None:
             insort(self.by_slot[slot(r)], v)
         if r.vendor:
             self.vendors[vendor_key(r.vendor)] += 1
@@ -180,7 +189,7 @@ class EmployeeNorms:
 
     def remove(self, r: SpendRecord) -> None:
         """Leave-one-out while training: the row itself is not its own norm."""
-        if (v := _log_amount(r.total_hkd)) is not None:
+        if (v := _positive(r.total_hkd)) is not None:
             self.by_slot[slot(r)].remove(v)
         if r.vendor:
             self.vendors[vendor_key(r.vendor)] -= 1
@@ -189,7 +198,7 @@ class EmployeeNorms:
         if (h := _hour(r.receipt_time)) is not None:
             self.hours[r.category].remove(h)
 
-    def usual_log(self, row: SpendRecord) -> float | None:
+    def usual(self, row: SpendRecord) -> Decimal | None:
         own = self.by_slot.get(slot(row), [])
         return _median(own) if len(own) >= MIN_OWN else None
 
@@ -213,26 +222,21 @@ class Explained:
     lag_days: int | None
 
 
-def _hkd(log_value: float | None) -> Decimal | None:
-    return Decimal(str(round(math.exp(log_value)))) if log_value is not None else None
-
-
 def vector(row: SpendRecord, own: EmployeeNorms, company: CompanyNorms, in_company: bool = False
            ) -> tuple[list[float], Explained]:
     """The row's features (in `FEATURES` order) and the numbers behind them. `in_company`: the row is one of the
     rows `company` was built from (training), so its own vendor visit is not counted."""
-    amount = _log_amount(row.total_hkd)
-    company_usual = company.usual_log(row)
-    own_usual = own.usual_log(row)
+    amount = _positive(row.total_hkd)
+    company_usual = company.usual(row)
+    own_usual = own.usual(row)
     employee_usual = own_usual if own_usual is not None else company_usual
-    vs_employee = amount - employee_usual if amount is not None and employee_usual is not None else 0.0
-    vs_company = amount - company_usual if amount is not None and company_usual is not None else 0.0
+    vs_employee = _log_ratio(amount, employee_usual)
+    vs_company = _log_ratio(amount, company_usual)
     vkey = vendor_key(row.vendor)
-    vendor_usual = company.vendor_log_median.get(vkey) if vkey else None
-    vs_vendor = amount - vendor_usual if amount is not None and vendor_usual is not None else 0.0
-    head = _log_amount(row.per_head_hkd)
-    head_usual = company.per_head_log_median.get(row.category)
-    per_head = head - head_usual if head is not None and head_usual is not None else 0.0
+    vendor_usual = company.vendor_median.get(vkey) if vkey else None
+    vs_vendor = _log_ratio(amount, vendor_usual)
+    head_usual = company.per_head_median.get(row.category)
+    per_head = _log_ratio(_positive(row.per_head_hkd), head_usual)
     heads = math.log(max(1, row.attendees or 1))
     seen = max(0, company.vendor_counts.get(vkey, 0) - (1 if in_company else 0)) if vkey else 0
     own_seen = own.vendors.get(vkey, 0) if vkey else 0
@@ -258,8 +262,8 @@ def vector(row: SpendRecord, own: EmployeeNorms, company: CompanyNorms, in_compa
     values = [vs_employee, vs_company, vs_vendor, per_head, heads, -math.log1p(seen), 0.0 if own_seen else 1.0,
               hs, hc, ws, wc, math.log1p(lag) if lag is not None else 0.0,
               math.log1p(km) if km is not None else 0.0, gap]
-    return values, Explained(_hkd(employee_usual) if own_usual is not None else None, _hkd(company_usual),
-                             _hkd(head_usual), _hkd(vendor_usual), seen, own_seen, tuple(usual), km, nearest_hour, lag)
+    return values, Explained(own_usual, company_usual, head_usual, vendor_usual, seen, own_seen, tuple(usual), km,
+                             nearest_hour, lag)
 
 
 def training_vectors(rows: list[SpendRecord], company: CompanyNorms) -> list[list[float]]:

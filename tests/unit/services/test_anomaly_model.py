@@ -16,8 +16,9 @@ from moto import mock_aws
 from chalicelib.adapters.model_store import InMemoryModelStore, S3ModelStore, current_key, model_key
 from chalicelib.adapters.scoring_history import InMemoryScoringHistory
 from chalicelib.domain.anomaly import History, SpendRecord
-from chalicelib.domain.anomaly.explain import phrase, reason
+from chalicelib.domain.anomaly.explain import hk_zh, phrase, reason
 from chalicelib.domain.anomaly.features import FEATURES, CompanyNorms, EmployeeNorms, Explained, vector
+from chalicelib.domain.anomaly.words import hk
 from chalicelib.domain.claim import ClaimStatus
 from chalicelib.domain.money import Money
 from chalicelib.services import anomaly_model as m
@@ -72,7 +73,7 @@ def test_a_planted_6x_dinner_is_flagged_and_said_in_words(trained):
     history = History(rows)
     own = EmployeeNorms(history.by_employee("E201"))
     dinner = next(r for r in rows if r.employee_id == "E201" and r.receipt_time.hour == 20)
-    usual = Decimal(str(round(float(__import__("math").exp(own.usual_log(dinner))))))
+    usual = own.usual(dinner)
     odd = replace(dinner, expense_id="planted", total_hkd=usual * 6, total=Money.of(usual * 6, "HKD"),
                   submitted_at=NOW, receipt_date=date(2026, 11, 20))
     normal = replace(dinner, expense_id="normal", submitted_at=NOW, receipt_date=date(2026, 11, 20))
@@ -82,7 +83,7 @@ def test_a_planted_6x_dinner_is_flagged_and_said_in_words(trained):
     assert finding.rule == "unusual_for_company"
     text = finding.reason
     assert "6×" in text and "倍" in text and " / 與公司慣常不同：" in text
-    assert f"HK${usual * 6:,.0f}" in text and f"港幣{usual * 6:,.0f}元" in text
+    assert hk(usual * 6) in text and hk_zh(usual * 6) in text
     assert not any(name in text for name in FEATURES)  # never a feature's name
 
 
