@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
@@ -13,6 +14,7 @@ from chalice import Chalice, Response
 from pydantic import BaseModel, Field
 
 from chalicelib import bootstrap
+from chalicelib.adapters import model_store
 from chalicelib.adapters.events import RAW_MAIL_PREFIX, ClaimStreamRecord, S3EventMessage, S3NotificationRecord
 from chalicelib.adapters.intake_uploads import UploadsBucketStarter
 from chalicelib.adapters.repositories import claim_from_body
@@ -25,6 +27,7 @@ from chalicelib.domain.reporting import summarise
 from chalicelib.intake.metadata import web_upload_metadata
 from chalicelib.observability import lambda_logger
 from chalicelib.services import (
+    anomaly_model,
     claims,
     email_intake,
     extraction,
@@ -549,6 +552,12 @@ def _intake_email(mail: S3NotificationRecord) -> dict:
     return {"key": mail.key, "status": result.status, "expenses": len(result.expense_ids), "sender": result.sender}
 
 
+@functools.cache
+def _models():
+    """The models bucket (the per-company anomaly models; none configured: rules only)."""
+    return model_store.from_environment()
+
+
 @app.lambda_function(name="score_claim")
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
@@ -566,6 +575,7 @@ def _score_change(record: ClaimStreamRecord) -> None:
     old = claim_from_body(old_image.body) if old_image else None
     if scoring.needs_scoring(old, new):
         c = bootstrap.container()
+        model = anomaly_model.scorer(_models(), c.directory.policy().company)  # loaded once per container
         scored = scoring.score_and_route(new.claim_id, c.claims, c.expenses, c.directory, c.workflow,
-                                         c.claimant_updates.tell, vendors=c.vendors.directory())
+                                         c.claimant_updates.tell, vendors=c.vendors.directory(), model=model)
         logger.info("claim scored", extra={"claim_id": new.claim_id, "status": scored.status.value if scored else None})

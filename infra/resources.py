@@ -160,7 +160,9 @@ TABLES = (
     Table("postings", hash_key="period", range_key="claim_id", attributes={"period": "S", "claim_id": "S"}),
 )
 
-BUCKETS = ("uploads", "raw-mail", "audit-archive")
+# models: the per-company anomaly models (anomaly/<company>/<version>/model.joblib + metadata.json, and a
+# `current` pointer), written by retrain_anomaly and read by score_claim (chalicelib/adapters/model_store.py)
+BUCKETS = ("uploads", "raw-mail", "audit-archive", "models")
 TOPICS = ("approver-notifications", "employee-notifications")
 QUEUES = (
     Queue("upload-events", dead_letter="upload-events-dlq"),
@@ -175,7 +177,8 @@ QUEUES = (
 )
 FUNCTIONS = (
     Function("extract_receipt", "app.extract_receipt", memory_mb=1536, timeout_s=120),
-    Function("score_claim", "app.score_claim", memory_mb=512, timeout_s=60),
+    # a container image (infra/template.py IMAGE_FUNCTIONS): the anomaly model needs scikit-learn
+    Function("score_claim", "app.score_claim", memory_mb=1024, timeout_s=60),
     Function("intake_email", "app.intake_email", memory_mb=512, timeout_s=60),
     Function("route_claim", "functions.approval_tasks.route_claim", owner="functions"),
     Function("request_approval", "functions.approval_tasks.request_approval", owner="functions"),
@@ -188,9 +191,13 @@ FUNCTIONS = (
     Function("remind_overdue_advances", "functions.advance_reminders.handler", owner="functions"),
     Function("aggregate_claims", "functions.finance_aggregates.handler", owner="functions"),
     Function("post_claims", "functions.posting_worker.handler", timeout_s=60, owner="functions"),
+    # trains the company's anomaly model from its claims, validates it and promotes it (an image: scikit-learn)
+    Function("retrain_anomaly", "functions.retrain_anomaly.handler", memory_mb=2048, timeout_s=900,
+             owner="functions"),
 )
 # Functions run on a schedule (EventBridge rules in the template): logical function -> schedule expression (UTC)
-SCHEDULES = {"remind_overdue_advances": "cron(0 1 * * ? *)"}  # 09:00 Hong Kong, daily
+SCHEDULES = {"remind_overdue_advances": "cron(0 1 * * ? *)",  # 09:00 Hong Kong, daily
+             "retrain_anomaly": "cron(0 19 * * ? *)"}  # 03:00 Hong Kong, daily (the quietest hour)
 EVENT_SOURCES = (
     EventSource("extract_receipt", "sqs", "upload-events"),
     EventSource("score_claim", "dynamodb", "claims", batch_size=10),
@@ -204,7 +211,7 @@ BUCKET_NOTIFICATIONS = (("uploads", "upload-events", "receipts/"), ("raw-mail", 
 BROWSER_UPLOAD_BUCKETS = (("uploads", ("POST",)),)
 # Versioned buckets: a receipt written again under its key (an upload form reused within its 15 minutes) adds a
 # version; the one a claim was read from stays (claims keep its version id). The audit archive keeps history.
-VERSIONED_BUCKETS = ("uploads", "audit-archive")
+VERSIONED_BUCKETS = ("uploads", "audit-archive", "models")  # models: a replaced artefact stays inspectable
 # Amazon SES receiving is not offered in ap-east-1: the receipt rule lives here and writes into the HK bucket
 SES_RECEIVING_REGION = "ap-southeast-1"
 STATE_MACHINES = {"approval": ASL_PATH, "reminders": REMINDERS_ASL_PATH}

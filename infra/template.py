@@ -33,7 +33,9 @@ CHALICE_FUNCTION_IDS = {API_HANDLER: "APIHandler"}
 REST_API_ID = "RestAPI"
 
 # Functions shipped as a container image instead of the zip bundle (see the module docstring).
-IMAGE_FUNCTIONS = ("extract_receipt",)
+# score_claim and retrain_anomaly run the per-company anomaly model (scikit-learn, numpy, scipy: about 260 MB
+# installed, over the zip limit); the same image, another command (ImageConfig.Command).
+IMAGE_FUNCTIONS = ("extract_receipt", "score_claim", "retrain_anomaly")
 IMAGE_PARAMETER = "ExtractionImageUri"
 DOCKERFILE = "infra/Dockerfile.extraction"
 
@@ -257,6 +259,17 @@ def access(stage: str) -> dict[str, Access]:
             start_executions=("approval",),
             streams=("claims",),
             publish=("employee-notifications",),  # a claim that cannot be scored fails and its claimant is told
+            # the company's current anomaly model (read once per container); listing makes a missing one a 404
+            other_objects={"models": (("s3:GetObject",), ("anomaly/",))},
+            lists={"models": ("anomaly/*",)},
+        ),
+        # the daily retrain: the company's claims by department (Queries), ranks from the directory; the new
+        # version, its metadata and the `current` pointer written under anomaly/
+        "retrain_anomaly": Access(
+            tables={"claims": ("dynamodb:Query",), "directory": ("dynamodb:GetItem", "dynamodb:Query")},
+            indexes={"claims": ("by-department",)},
+            other_objects={"models": (("s3:GetObject", "s3:PutObject"), ("anomaly/",))},
+            lists={"models": ("anomaly/*",)},
         ),
         # the finance aggregates: markers, buckets and adopters read in batches, written in one transaction each
         "aggregate_claims": Access(
@@ -850,7 +863,7 @@ def build(stage: str) -> dict:
         "Parameters": {
             IMAGE_PARAMETER: {
                 "Type": "String",
-                "Description": f"ECR image URI (with digest) built from {DOCKERFILE} for the OCR function",
+                "Description": f"ECR image URI (with digest) from {DOCKERFILE} (OCR, anomaly scoring, retraining)",
             },
             SIGNIN_DOMAIN_PARAMETER: {
                 "Type": "String", "Default": r.hosted_ui_prefix(stage),

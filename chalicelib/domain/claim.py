@@ -150,6 +150,7 @@ class Claim(BaseModel):
 
     risk_score: float | None = None
     risk_reasons: list[str] = Field(default_factory=list)
+    risk_model_version: str | None = None  # the anomaly model version that scored it ("rules-only": none)
 
     approval_level: int = 0
     pending_link_id: str | None = None

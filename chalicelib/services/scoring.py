@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
 from chalicelib.domain.anomaly import (
     DEAD,
@@ -32,6 +33,7 @@ from chalicelib.domain.vendors import VendorDirectory, seed_directory
 from chalicelib.services.ports import ClaimStore, Directory, ExpenseStore, ScoringHistory, WorkflowEngine
 
 log = logging.getLogger(__name__)
+RULES_ONLY_VERSION = "rules-only"  # what a claim scored without a model records (as anomaly_model's RulesOnly)
 Tell = Callable[[Claim, str], None]  # ClaimantUpdates.tell
 
 
@@ -100,10 +102,23 @@ class ClaimStoreHistory:
         """The claims table is the history: nothing to write."""
 
 
+class ModelHook(Protocol):
+    """The company's anomaly model as one extra rule (chalicelib.services.anomaly_model: ModelRule or RulesOnly):
+    `prime` scores a claim's rows in one batch, `version` is recorded on the claim, `note` says why there is none."""
+
+    version: str
+    note: str | None
+
+    def prime(self, rows: list[SpendRecord], history: History) -> None: ...
+
+    def __call__(self, row: SpendRecord, history: History) -> list: ...
+
+
 def assess(claim: Claim, claims: ClaimStore, expenses: ExpenseStore, directory: Directory, history: ScoringHistory,
-           vendors: VendorDirectory) -> tuple[dict, list]:
+           vendors: VendorDirectory, model: ModelHook | None = None) -> tuple[dict, list]:
     """Every rule over the claim: exact duplicates from the expense indexes (live claims only), the rest against
-    the company's history. Returns the findings per expense id and the claim's rows (for `remember`)."""
+    the company's history, and the company's model when given. Returns the findings per expense id and the claim's
+    rows (for `remember`)."""
     policy = directory.policy()
     employee = directory.employee(claim.employee_id)
     department = directory.department(claim.department_id)
@@ -117,8 +132,11 @@ def assess(claim: Claim, claims: ClaimStore, expenses: ExpenseStore, directory: 
         same_content[expense.expense_id] = sightings(by_content, claim, claims)
     same_image = {e.expense_id: near_photos(e, claim, claims, expenses, directory, policy) for e in claim.expenses
                   if e.image_hash}
-    findings = assess_claim(rows, history.history(claim, policy), policy, VendorResolver(vendors), same_file,
-                            same_content, same_image=same_image)
+    seen = history.history(claim, policy)
+    if model is not None:
+        model.prime(rows, seen)
+    findings = assess_claim(rows, seen, policy, VendorResolver(vendors), same_file, same_content,
+                            same_image=same_image, extra_rules=[model] if model is not None else [])
     for expense in claim.expenses:
         findings[expense.expense_id] += weak_evidence(expense)
     return findings, rows
@@ -142,23 +160,27 @@ def near_photos(expense: Expense, claim: Claim, claims: ClaimStore, expenses: Ex
 def score_and_route(
     claim_id: str, claims: ClaimStore, expenses: ExpenseStore, directory: Directory, workflow: WorkflowEngine,
     tell: Tell, history: ScoringHistory | None = None, vendors: VendorDirectory | None = None,
+    model: ModelHook | None = None,
 ) -> Claim | None:
     """`history`: what the company has seen (default: read from the claims store, see
     `ClaimStoreHistory`); `vendors`: the company's directory with finance's
-    approved suppliers (default: the shipped seed, which names none, so the partner rule stays quiet)."""
+    approved suppliers (default: the shipped seed, which names none, so the partner rule stays quiet); `model`:
+    the company's anomaly model (default: none, the rules only). The claim records which model version scored it
+    (`risk_model_version`), and so does its audit trail (`claim.risk_model`, with the reason when rules only)."""
     claim = claims.get(claim_id)
     if claim is None or claim.status != ClaimStatus.SUBMITTED:
         return claim  # already scored by an earlier delivery of the same record
     try:
         history = history or ClaimStoreHistory(claims, directory)
-        findings, rows = assess(claim, claims, expenses, directory, history, vendors or seed_directory())
+        findings, rows = assess(claim, claims, expenses, directory, history, vendors or seed_directory(), model)
         risk = roll_up(claim, findings)
         per_expense = [e.model_copy(update={"risk_reasons": [f.reason for f in findings[e.expense_id]]})
                        for e in claim.expenses]
         scored = claims.save(
             claim,
             claim.moved_to(ClaimStatus.SCORED, risk_score=risk.score, risk_reasons=risk.reasons,
-                           expenses=[e.model_dump() for e in per_expense]),
+                           expenses=[e.model_dump() for e in per_expense],
+                           risk_model_version=model.version if model is not None else RULES_ONLY_VERSION),
             SYSTEM,
             action="claim.scored",
         )
@@ -174,6 +196,11 @@ def score_and_route(
     except Exception as exc:  # noqa: BLE001 (see the module docstring)
         return _fail(claims, claim_id, f"it could not be scored: {_why(exc)}", exc, tell)
     history.remember(in_approval, rows)
+    if model is not None and model.note:  # no model for this company: its audit trail says why (the claim.scored
+        try:  # record already carries risk_model_version, as every scored claim's does)
+            claims.note(claim_id, SYSTEM, "claim.risk_model", {"model_version": model.version, "note": model.note})
+        except Exception as exc:  # noqa: BLE001 - a missing note must not stop the claim
+            log.warning("claim %s: risk model note not written: %s", claim_id, type(exc).__name__)
     try:
         workflow.start(name, {"claim_id": claim_id})
     except ExecutionAlreadyStarted:

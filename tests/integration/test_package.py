@@ -381,7 +381,11 @@ def test_each_function_has_its_own_role_with_only_its_resources(merge):
     assert "sms-voice:SendTextMessage" in actions("send_reminder")
     assert not any(a.startswith("sms-voice:") for a in actions(t.API_HANDLER))
     assert "sns:Publish" in actions("request_approval") and "sns:Publish" not in actions("route_claim")
-    assert not any(a.startswith("s3:") for a in actions("score_claim"))
+    # scoring reads only the anomaly models (anomaly/ of the models bucket), never a receipt
+    score_s3 = [st for st in merge["Resources"][t.role_id("score_claim")]["Properties"]["Policies"][0]
+                ["PolicyDocument"]["Statement"] if any(a.startswith("s3:") for a in st["Action"])]
+    assert {a for st in score_s3 for a in st["Action"]} == {"s3:GetObject", "s3:ListBucket"}
+    assert all(t.bucket_id("models") in str(st["Resource"]) for st in score_s3)
     assert actions("route_claim") == {"logs:CreateLogStream", "logs:PutLogEvents", "dynamodb:GetItem",
                                       "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
     assert {"kms:Sign", "kms:Verify"} <= actions(t.API_HANDLER)

@@ -20,7 +20,7 @@ from chalicelib.domain.policy import Policy
 RULES = ("duplicate_own", "duplicate_colleague", "duplicate_receipt_no", "duplicate_rephotographed", "over_limit",
          "over_budget", "non_partner",
          "threshold_split", "weekend_holiday", "stale_receipt", "round_amount", "night_taxi", "no_receipt",
-         "needs_review")
+         "needs_review", "unusual_for_company")
 
 
 #: A further check of one row against the history (a per-company model plugs in here): findings with their reasons.

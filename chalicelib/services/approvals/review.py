@@ -98,7 +98,8 @@ _REPHOTO = re.compile(r"^duplicate: a photo of the same paper receipt as in (?P<
 #: Rules whose reason is kept as text under a heading naming its kind: their English lead-in, the rule code.
 _KINDS = {"over budget: ": "over_budget", "non-partner vendor: ": "non_partner", "split claim: ": "threshold_split",
           "weekend or holiday spend: ": "weekend_holiday", "old receipt: ": "stale_receipt",
-          "round amount: ": "round_amount", "night taxi: ": "night_taxi"}
+          "round amount: ": "round_amount", "night taxi: ": "night_taxi",
+          "unusual for this company: ": "unusual_for_company"}
 
 
 def _number(text: str) -> str:

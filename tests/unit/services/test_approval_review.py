@@ -143,3 +143,11 @@ def test_the_newer_rules_reasons_read_back_as_their_kind():
     ranked = one("over_limit", [row("2700.00", attendees=3)], policy=by_rank)
     assert ranked == {"code": "over_limit", "amount": "900", "limit": "500", "heads": 3, "category": "meals",
                       "rank": "2"}
+
+
+def test_the_models_reason_is_shown_under_its_own_heading_in_both_languages():
+    reason = ("unusual for this company: HK$4,800 is 6× this employee's usual dinner (HK$800) / "
+              "與公司慣常不同：港幣4,800元是此員工一般晚餐（港幣800元）的6倍")
+    assert review.parse_reason(reason) == {
+        "code": "unusual_for_company", "en": "HK$4,800 is 6× this employee's usual dinner (HK$800)",
+        "zh-Hant": "港幣4,800元是此員工一般晚餐（港幣800元）的6倍"}
