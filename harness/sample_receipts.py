@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -13,8 +14,11 @@ from tools.receipt_generator import ReceiptSpec, render_receipt
 def receipt_png(vendor: str, when: date, items: list[tuple[str, str]], currency: str = "HKD") -> bytes:
     """A clean printed receipt from the project's labelled-receipt generator (day-first date, 總額 TOTAL)."""
     chinese, _, english = vendor.partition(" ") if not vendor.isascii() else ("", "", vendor)
+    # each receipt its own number, as a shop prints: one number on two different receipts is a duplicate claim
+    number = int(hashlib.sha256(repr((vendor, when, items, currency)).encode()).hexdigest()[:8], 16) % 100000
     spec = ReceiptSpec(vendor=chinese or english, vendor_en=english or None, date=when,
-                       items=[(name, Decimal(price)) for name, price in items], currency=currency, date_style="dmy")
+                       items=[(name, Decimal(price)) for name, price in items], currency=currency, date_style="dmy",
+                       receipt_no=f"A{number:05d}")
     return render_receipt(spec)
 
 

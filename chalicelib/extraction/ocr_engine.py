@@ -142,35 +142,33 @@ class FasterPaddleEngine:
         """Read each tile and keep the lines whose centre lies in the stripe it owns (tiles overlap, so a line cut
         by one tile's edge is whole in the other)."""
         size = image.size
-        tall = size[1] >= size[0]
         lines: list[OcrLine] = []
         for box, (start, end) in tiles:
             crop = image.crop(box)
             for line in _lines(engine.ocr(_bmp(crop)), crop.size, page):
                 line = _to_page(line, box, size)
-                centre = _cy(line) * size[1] if tall else _cx(line) * size[0]
+                centre = _cy(line) * size[1]
                 if start <= centre < end:
                     lines.append(line)
         return sorted(lines, key=lambda ln: (round(_cy(ln), 3), ln.box.left))
 
 
 def page_tiles(size: tuple[int, int], below: int) -> list[Tile]:
-    """For a page whose long side is under ``below`` px (a small scan, a screenshot), two overlapping halves along
-    its long side, each with the stripe of the long axis it owns: the detector scales its input's long side to
+    """For a tall page whose height is under ``below`` px (a small scan, a screenshot), a top and a bottom half that
+    overlap, each with the stripe of the height it owns: the detector scales its input's long side to
     ``det_max_side``, so each half is detected about twice as finely as the whole page would be, as small print
-    on a small image needs. None (an empty list) for a larger page."""
+    on a small image needs. None (an empty list) for a larger or a wide page."""
     width, height = size
     long_side = max(width, height)
-    if long_side >= below or long_side < 2:
+    if long_side >= below or long_side < 2 or width > height:
+        # a wide page is read whole: cut across its width, every centred line (the vendor's name above all) would
+        # come back as two pieces, one from each half
         return []
     half = long_side / 2
     overlap = int(TILE_OVERLAP * long_side) + 1
     first, second = (0, min(long_side, int(half) + overlap)), (max(0, int(half) - overlap), long_side)
     owned = [(0.0, half), (half, float(long_side) + 1)]
-    if height >= width:
-        boxes = [(0, first[0], width, first[1]), (0, second[0], width, second[1])]
-    else:
-        boxes = [(first[0], 0, first[1], height), (second[0], 0, second[1], height)]
+    boxes = [(0, first[0], width, first[1]), (0, second[0], width, second[1])]
     return list(zip(boxes, owned, strict=True))
 
 
