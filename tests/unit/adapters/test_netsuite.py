@@ -16,17 +16,7 @@ from chalicelib.adapters.ledgers.port import LedgerAuthFailed, LedgerUnavailable
 from chalicelib.domain.ledger_mapping import ReceiptFile
 from tests.ledger_fakes.netsuite import CERTIFICATE_ID, CLIENT_ID, TOKEN_URL, FakeNetSuite, private_key_pem
 from tests.unit.adapters.test_netsuite_payload import config
-from tests.unit.adapters.test_xero import JPEG, NOW, Clock, Sleeper, make_posting
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sleeper(clock) -> Sleeper:
-    return Sleeper(clock)
+from tests.unit.adapters.test_xero import JPEG, NOW, make_posting
 
 
 @pytest.fixture

@@ -15,17 +15,7 @@ from chalicelib.adapters.ledgers.quickbooks import QuickBooksLedger, fault_messa
 from chalicelib.domain.ledger_mapping import ReceiptFile
 from tests.ledger_fakes.quickbooks import CLIENT_ID, CLIENT_SECRET, FakeQuickBooks
 from tests.unit.adapters.test_quickbooks_payload import config
-from tests.unit.adapters.test_xero import JPEG, NOW, Clock, Sleeper, make_posting
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sleeper(clock) -> Sleeper:
-    return Sleeper(clock)
+from tests.unit.adapters.test_xero import JPEG, NOW, make_posting
 
 
 @pytest.fixture

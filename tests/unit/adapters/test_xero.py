@@ -69,16 +69,6 @@ def make_posting(claim_id: str = "c-7f3a", rounding: str = "-0.01") -> Posting:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sleeper(clock) -> Sleeper:
-    return Sleeper(clock)
-
-
-@pytest.fixture
 def fake() -> FakeXero:
     return FakeXero()
 

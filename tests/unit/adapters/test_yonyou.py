@@ -16,18 +16,8 @@ from chalicelib.adapters.ledgers.port import LedgerAuthFailed, LedgerUnavailable
 from chalicelib.adapters.ledgers.yonyou import YonyouLedger, business_id
 from chalicelib.domain.ledger_mapping import ReceiptFile
 from tests.ledger_fakes.yonyou import APP_KEY, APP_SECRET, QUERY, SAVE, FakeYonyou
-from tests.unit.adapters.test_xero import JPEG, NOW, Clock, Sleeper, make_posting
+from tests.unit.adapters.test_xero import JPEG, NOW, make_posting
 from tests.unit.adapters.test_yonyou_payload import config
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sleeper(clock) -> Sleeper:
-    return Sleeper(clock)
 
 
 @pytest.fixture
