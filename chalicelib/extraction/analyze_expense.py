@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from difflib import SequenceMatcher
 
-from . import normalise, segment
+from . import normalise, relations, segment, textract_parse
 from .models import BoundingBox, OcrLine
 
 #: Label roles that are money amounts, mapped to the Textract summary field type they become. Roles without a
@@ -688,8 +688,9 @@ def build_analyze_expense(pages: Sequence[Sequence[OcrLine]], *, day_first: bool
 
 
 def _row_reading(index: int, part: segment.Part, currency: tuple[str, float] | None, day_first: bool) -> dict:
-    """The receipt read with the rows paired as the page's tilt suggests; but where that reading's sums do not
-    hold, also with the rows paired one row up and one row down, and the reading whose printed sums agree wins.
+    """The receipt read with the rows paired as the page's tilt suggests; but where no exact printed sum backs the
+    total it chooses, also with the rows paired one row up and one row down, and the reading whose total label and
+    printed sums agree wins.
 
     Why: on a photo taken at an angle a label and its amount can sit most of a row apart, so the nearest amount
     to a label is the next row's. Which pairing is right is then a question the receipt answers itself: only
@@ -714,8 +715,7 @@ def _row_reading(index: int, part: segment.Part, currency: tuple[str, float] | N
 #: not second-guessed; one that only the line items support might be items read a row off, and is checked.
 SETTLED_SUPPORT = 0.6
 #: A reading with the rows shifted replaces the first one only when its chosen total satisfies printed sums worth
-#: at least this much (relations.WEIGHTS: a sum 0.6, tendered − change 0.6, the line items 0.4) and nothing contradicts
-#: it.
+#: at least this much (relations.WEIGHTS: a sum 0.6, tendered − change 0.6, the line items 0.4), contradicted by none.
 MIN_SHIFTED_SUPPORT = 0.4
 
 
@@ -724,8 +724,6 @@ def _arithmetic_fit(document: dict) -> tuple[float, int]:
     number, a payment line or a tendered amount) give the total it chooses, when that total is the amount a total
     label names, and as a tie-break how few contradictions it leaves; (0, ...) when the label and the sums do not
     meet on one amount."""
-    from . import relations, textract_parse  # the reading's own check, only when a reading is in doubt
-
     parsed = textract_parse.parse_expense_response({"ExpenseDocuments": [document]})
     solution = relations.solve(parsed)
     best = solution.best
