@@ -25,7 +25,8 @@ def hk_zh(amount: Decimal) -> str:
     return f"港幣{q:,.0f}元" if q == q.to_integral_value() else f"港幣{q:,}元"
 
 
-def _times(ratio: float) -> str:
+def _times(ratio: Decimal) -> str:
+    """A ratio of two Decimal amounts, said as people say it (6×, 1.5×)."""
     return f"{ratio:.0f}×" if ratio >= 3 else f"{ratio:.1f}×"
 
 
@@ -41,21 +42,21 @@ def phrase(feature: str, row: SpendRecord, why: Explained) -> tuple[str, str] | 
     amount = row.total_hkd
     en_kind, zh_kind = _kind(row)
     if feature == "amount_vs_employee" and amount is not None and why.employee_usual_hkd:
-        r = float(amount / why.employee_usual_hkd)
+        r = amount / why.employee_usual_hkd
         return (f"{hk(amount)} is {_times(r)} this employee's usual {en_kind} ({hk(why.employee_usual_hkd)})",
                 f"{hk_zh(amount)}是此員工一般{zh_kind}（{hk_zh(why.employee_usual_hkd)}）的{_times(r).rstrip('×')}倍")
     if feature in ("amount_vs_company", "amount_vs_employee") and amount is not None and why.company_usual_hkd:
-        r = float(amount / why.company_usual_hkd)
+        r = amount / why.company_usual_hkd
         return (f"{hk(amount)} is {_times(r)} the company's usual {en_kind} ({hk(why.company_usual_hkd)})",
                 f"{hk_zh(amount)}是公司一般{zh_kind}（{hk_zh(why.company_usual_hkd)}）的{_times(r).rstrip('×')}倍")
     if feature == "amount_vs_vendor" and amount is not None and why.vendor_usual_hkd and row.vendor:
-        r = float(amount / why.vendor_usual_hkd)
+        r = amount / why.vendor_usual_hkd
         return (f"{hk(amount)} is {_times(r)} the company's usual bill at {row.vendor} ({hk(why.vendor_usual_hkd)})",
                 f"{hk_zh(amount)}是公司在「{row.vendor}」一般消費（{hk_zh(why.vendor_usual_hkd)}）的"
                 f"{_times(r).rstrip('×')}倍")
     if feature in ("per_head_vs_company", "attendees") and row.per_head_hkd is not None and why.company_per_head_hkd:
         heads = row.attendees or 1
-        r = float(row.per_head_hkd / why.company_per_head_hkd)
+        r = row.per_head_hkd / why.company_per_head_hkd
         return (f"{hk(row.per_head_hkd)} a head for {heads} people is {_times(r)} the company's usual "
                 f"{hk(why.company_per_head_hkd)} a head",
                 f"{heads}人每人{hk_zh(row.per_head_hkd)}，是公司一般每人{hk_zh(why.company_per_head_hkd)}的"
