@@ -150,11 +150,14 @@ def _fix_ocr_digits(text: str) -> str:
 
 
 def clean_amount_text(text: str) -> str:
-    """The text amounts are found in (spans from ``find_amounts`` index into it): NFKC, HKS→HK$, s196→$196."""
+    """The text amounts are found in (spans from ``find_amounts`` index into it): NFKC, HKS→HK$, s196→$196,
+    HK$4,770:05→HK$4,770.05."""
     s = unicodedata.normalize("NFKC", text)
     s = re.sub(r"HK\s*[S5]\s*(?=[\d\s])", "HK$", s)  # HK$ read as HKS / HK5
     s = re.sub(r"(?<![A-Za-z0-9])[sS](?=\d+[.,]\d{1,2}(?!\d))", "$", s)  # $196.0 read as s196.0
     s = s.replace("$ ", "$").replace(". ", ".") if re.search(r"\d\. \d", s) else s.replace("$ ", "$")
+    # a decimal point read as a colon: only where a time cannot be (after thousands or a currency sign)
+    s = re.sub(r"((?:\d,\d{3}|[$¥€£]\d{1,3})):(\d{2})(?![\d:])", r"\1.\2", s)
     return _fix_ocr_digits(s)
 
 

@@ -243,8 +243,12 @@ def _close(a: Decimal, b: Decimal, tolerance: Decimal) -> bool:
     return abs(a - b) <= tolerance
 
 
-def _sum_relations(total: Decimal, bases: list[Amount], adjustments: list[Amount]) -> list[Relation]:
-    """The best subtotal + adjustments = total relation for this total (exact before rounded)."""
+def _sum_relations(total: Decimal, bases: list[Amount], adjustments: list[Amount],
+                   printed: frozenset[Decimal] = frozenset()) -> list[Relation]:
+    """The best subtotal + adjustments = total relation for this total (exact before rounded).
+
+    A sum that rounds to the total is no support when the exact sum is itself printed elsewhere (a payment
+    line, a second total): that receipt did not round, so the total was probably misread (4,770:05 as 4770)."""
     best: Relation | None = None
     signed = [(a, -a.value if a.role == "DISCOUNT" else a.value) for a in adjustments[:MAX_ADJUSTMENTS]]
     for base in bases:
@@ -260,7 +264,7 @@ def _sum_relations(total: Decimal, bases: list[Amount], adjustments: list[Amount
                     kind = "repeat" if base.value == total else "sum_rounded"
                 elif _close(got, total, EXACT):
                     kind = "sum"
-                elif _close(got, total, ROUNDING_TOLERANCE) and subset:
+                elif _close(got, total, ROUNDING_TOLERANCE) and subset and got not in printed:
                     kind = "sum_rounded"
                 else:
                     continue
@@ -351,10 +355,11 @@ def solve(parsed: ParsedExpense) -> Solution:
             offer(value, _PRIOR["TEXT"], None)
     if len(items) == 1:
         offer(items[0].value, 0.05, items[0])
+    printed = frozenset(abs(v) for v in (*labelled, *_text_amounts(parsed)))
 
     for cand in candidates.values():
         relations: list[Relation] = []
-        relations += _sum_relations(cand.value, bases, adjustments)
+        relations += _sum_relations(cand.value, bases, adjustments, printed)
         relations += _change_relations(cand.value, tendered, change)
         paid = next((a for a in by_role.get("AMOUNT_PAID", []) if a.value == cand.value), None)
         if paid is not None and any(s.role != "AMOUNT_PAID" for s in cand.sources):
@@ -386,7 +391,7 @@ def solve(parsed: ParsedExpense) -> Solution:
     ranked = sorted(candidates.values(), key=lambda c: (-c.score, -c.prior, -c.value))
     best = ranked[0] if ranked else None
     runner = next((c for c in ranked[1:] if best is not None and not _explained_by(c, best)), None)
-    conflicts = _conflicts(best, tendered, change) if best else ()
+    conflicts = _conflicts(best, tendered, change, ranked) if best else ()
     return Solution(best, runner, tuple(amounts), conflicts)
 
 
@@ -406,7 +411,12 @@ def _explained_by(other: Candidate, best: Candidate) -> bool:
     return other.value in members or other.prior < 0.3
 
 
-def _conflicts(best: Candidate, tendered: list[Amount], change: list[Amount]) -> tuple[str, ...]:
+#: Relations that tie a total to other printed amounts exactly (not within rounding).
+_EXACT_KINDS = frozenset({"sum", "change", "items", "paid", "supersedes", "repeat", "tendered"})
+
+
+def _conflicts(best: Candidate, tendered: list[Amount], change: list[Amount],
+               ranked: list[Candidate] = ()) -> tuple[str, ...]:
     """Printed sums that the chosen total breaks, as sentences (only sums read clearly enough to be evidence)."""
     out = []
     kinds = {r.kind for r in best.relations}
@@ -414,4 +424,11 @@ def _conflicts(best: Candidate, tendered: list[Amount], change: list[Amount]) ->
         t, c = max(tendered, key=lambda a: a.score), max(change, key=lambda a: a.score)
         if t.score >= 0.7 and c.score >= 0.7 and t.value > c.value:
             out.append(f"{t.text()} − {c.text()} = {t.value - c.value}, not the total {best.value}")
+    if not kinds & _EXACT_KINDS:
+        # nothing printed adds up to the chosen total, yet the receipt's own parts add up exactly to another
+        # amount: one of the two was misread
+        rival = next((r for c in ranked if c is not best for r in c.relations
+                      if r.kind == "sum" and len(r.members) >= 2 and min(m.score for m in r.members) >= 0.7), None)
+        if rival is not None:
+            out.append(f"{rival.sentence}, not the total {best.value}")
     return tuple(out)

@@ -202,3 +202,16 @@ def test_classify_label_edge_cases(label: str, role: str) -> None:
 def test_not_money_labels(label: str) -> None:
     found = normalise.classify_label(label)
     assert found is None or found[0] not in ("TAX", "DISCOUNT", "TOTAL")
+
+
+@pytest.mark.parametrize("text, value", [
+    ("HK$4,770:05", Decimal("4770.05")),  # a decimal point read as a colon after thousands
+    ("$12:50", Decimal("12.50")),  # or after a currency sign
+])
+def test_a_colon_is_a_decimal_point_where_a_time_cannot_be(text, value):
+    assert normalise.parse_amount(text) == value
+
+
+@pytest.mark.parametrize("text", ["12:50", "15:30:05", "Time 1,2:30"])
+def test_a_time_keeps_its_colon(text):
+    assert "." not in normalise.clean_amount_text(text)

@@ -288,3 +288,34 @@ def test_an_arrival_date_printed_under_its_label_is_not_the_folio_date() -> None
 def test_a_settled_total_printed_as_a_credit_is_read_with_less_certainty() -> None:
     r, _ = resolve(receipt([("Room Charge", "930.00"), ("Minibar", "241.15"), ("Total Charges", "-1,171.15")]))
     assert r.total == Decimal("1171.15")
+
+
+def test_a_sum_that_only_rounds_to_the_total_is_no_support_when_the_exact_sum_is_printed_too() -> None:
+    # the folio's total misread a cent short; the card line prints what items + service charge really make
+    parsed = ParsedExpense(
+        summary_fields=[
+            _field("SUBTOTAL", "4336.41", "Total Room & Spa"),
+            _field("SERVICE_CHARGE", "433.64", "Service Charge 10%"),
+            _field("TOTAL", "4770.00", "Total Charges"),
+        ],
+        lines=["Service Charge 10% 433.64", "Total Charges 4770.00", "AMEX XXXX9331 4,770.05"],
+    )
+    solution = relations.solve(parsed)
+    assert solution.best is not None and solution.best.value == Decimal("4770.00")
+    assert not any(r.kind == "sum_rounded" for r in solution.best.relations)
+    # the label alone is not enough against the receipt's own arithmetic: a person checks it
+    assert solution.conflicts == ("subtotal 4336.41 + service charge 433.64 = 4770.05, not the total 4770.00",)
+
+
+def test_a_sum_that_rounds_to_the_total_still_supports_it_when_nothing_prints_the_exact_sum() -> None:
+    parsed = ParsedExpense(
+        summary_fields=[
+            _field("SUBTOTAL", "86.00", "小計"),
+            _field("SERVICE_CHARGE", "8.60", "加一"),
+            _field("TOTAL", "95.00", "合計"),
+        ],
+        lines=["小計 86.00", "加一 8.60", "合計 95.00"],
+    )
+    solution = relations.solve(parsed)
+    assert solution.best is not None and solution.best.value == Decimal("95.00")
+    assert [r.kind for r in solution.best.relations][0] == "sum_rounded"
