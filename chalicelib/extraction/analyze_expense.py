@@ -482,9 +482,8 @@ class _PageBuilder:
     def _merchant_field(self) -> bool:
         """A labelled merchant ("收款人 Payee  Tak Fung Printing", "Merchant: Cafe de Coral"): who was paid, as a
         payment confirmation names it; it beats any guess from the header."""
-        for label in self.lines:
-            if not label.role or label.role[0] != "MERCHANT":
-                continue
+        merchants = [ln for ln in self.lines if ln.role and ln.role[0] == "MERCHANT"]
+        for label in sorted(merchants, key=lambda ln: -ln.role[1]):  # an invoice's seller before its cashier
             after = re.split(r"[:：]", label.text, maxsplit=1)
             value: _Line | None = None
             text = after[1].strip() if len(after) == 2 else ""

@@ -42,16 +42,18 @@ def squash(text: str) -> str:
 # ----------------------------------------------------------------------------------------------------
 # Currencies
 
+# Codes are matched as printed, in capitals: case-blind, "AmountDue" holds NTD and "Liqueur" EUR. NTD and EUR also
+# hide inside capitalised words ("PAYMENTDUE", "EUROPE", "LIQUEUR"), so they must stand apart from other letters.
 _CURRENCY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("MOP", re.compile(r"MOP|M0P|澳門元|澳門幣|澳幣|葡幣|patacas?", re.I)),
-    ("TWD", re.compile(r"NT\$|NTD|TWD|新臺幣|新台幣", re.I)),
-    ("USD", re.compile(r"US\$|USD|美元|美金", re.I)),
-    ("SGD", re.compile(r"S\$|SGD", re.I)),
-    ("MYR", re.compile(r"(?<![A-Z])RM\s?\d|MYR|ringgit|SDN\.?\s?BHD|\bS/B\b|malaysia", re.I)),
-    ("CNY", re.compile(r"RMB|CNY|人民幣|人民币|元整", re.I)),
-    ("JPY", re.compile(r"JPY|円|税込|稅込|消費稅|消費税", re.I)),
-    ("EUR", re.compile(r"EUR|€", re.I)),
-    ("GBP", re.compile(r"GBP|£", re.I)),
+    ("MOP", re.compile(r"MOP|M0P|澳門元|澳門幣|澳幣|葡幣|(?i:patacas?)")),
+    ("TWD", re.compile(r"NT\$|(?<![A-Z])NTD(?![A-Z])|TWD|新臺幣|新台幣")),
+    ("USD", re.compile(r"US\$|USD|美元|美金")),
+    ("SGD", re.compile(r"(?<![A-Z])S\$|SGD")),
+    ("MYR", re.compile(r"(?<![A-Z])RM\s?\d|MYR|(?i:ringgit|malaysia)|SDN\.?\s?BHD|\bS/B\b")),
+    ("CNY", re.compile(r"RMB|CNY|人民幣|人民币|元整")),
+    ("JPY", re.compile(r"JPY|円|税込|稅込|消費稅|消費税")),
+    ("EUR", re.compile(r"(?<![A-Z])EUR(?![A-Z])|€")),
+    ("GBP", re.compile(r"GBP|£")),
     ("HKD", re.compile(r"HK\$|HKD|HK\s*\$|HKS\d|港幣|港元|港币", re.I)),
 ]
 _KANA = re.compile(r"[\u3040-\u30ff]")
@@ -157,8 +159,55 @@ def clean_amount_text(text: str) -> str:
     s = re.sub(r"(?<![A-Za-z0-9])[sS](?=\d+[.,]\d{1,2}(?!\d))", "$", s)  # $196.0 read as s196.0
     s = s.replace("$ ", "$").replace(". ", ".") if re.search(r"\d\. \d", s) else s.replace("$ ", "$")
     # a decimal point read as a colon: only where a time cannot be (after thousands or a currency sign)
-    s = re.sub(r"((?:\d,\d{3}|[$¥€£]\d{1,3})):(\d{2})(?![\d:])", r"\1.\2", s)
+    s = re.sub(r"((?:\d,\d{3}|(?:[$¥€£]|\b(?:HKD|RMB|CNY|USD|MOP|EUR|GBP|SGD|TWD|MYR|RM)\s?)\d+)):(\d{2})(?![\d:])",
+               r"\1.\2", s)
     return _fix_ocr_digits(s)
+
+
+# Amounts written in Chinese financial numerals (大写), as mainland invoices and cheques print the total: a second
+# reading of the same amount that an OCR slip in the digits cannot share.
+_WORD_DIGITS = {
+    c: i for i, cs in enumerate(("零〇", "壹", "贰貳", "叁參", "肆", "伍", "陆陸", "柒", "捌", "玖")) for c in cs
+}
+_WORD_UNITS = {"拾": 10, "佰": 100, "仟": 1000}
+_WORD_SECTIONS = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
+_IN_WORDS = re.compile(
+    r"[零〇壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬亿億]+[元圆圓](?:[零〇壹贰貳叁參肆伍陆陸柒捌玖][角毛])?"
+    r"(?:[零〇]?[壹贰貳叁參肆伍陆陸柒捌玖]分)?"
+)
+
+
+def _whole_in_words(text: str) -> int | None:
+    total = section = digit = 0
+    seen = False
+    for ch in text:
+        if ch in _WORD_DIGITS:
+            digit, seen = _WORD_DIGITS[ch], True
+        elif ch in _WORD_UNITS:
+            section += (digit or (1 if not seen else 0)) * _WORD_UNITS[ch]
+            digit, seen = 0, True
+        elif ch in _WORD_SECTIONS:  # 万 scales its own section; 亿 everything before it (壹亿贰仟万)
+            scale = _WORD_SECTIONS[ch]
+            total = (total + section + digit) * scale if scale > 10**4 else total + (section + digit) * scale
+            section = digit = 0
+        else:
+            return None
+    return total + section + digit if seen else None
+
+
+def amounts_in_words(text: str) -> list[Decimal]:
+    """Every amount written in financial numerals in ``text`` (贰仟柒佰贰拾玖元伍角贰分 → 2729.52)."""
+    found = []
+    for m in _IN_WORDS.finditer(unicodedata.normalize("NFKC", text)):
+        whole, _, rest = re.split(r"([元圆圓])", m.group(0), maxsplit=1)
+        value = _whole_in_words(whole)
+        if value is None:
+            continue
+        jiao = re.search(r"(.)[角毛]", rest)
+        fen = re.search(r"(.)分", rest)
+        cents = (_WORD_DIGITS[jiao.group(1)] * 10 if jiao else 0) + (_WORD_DIGITS[fen.group(1)] if fen else 0)
+        found.append(Decimal(value) + Decimal(cents) / 100)
+    return found
 
 
 def find_amounts(text: str) -> list[tuple[Decimal, bool, tuple[int, int]]]:

@@ -47,6 +47,9 @@ _PRIOR = {
     "TAX": 0.1,  # an amount-due line misread as tax
     "TEXT": 0.1,  # an amount printed with no label that we could pair
 }
+#: How far an amount written in financial numerals is trusted as a total: below a labelled figure (a word may be
+#: misread too), enough to count as the total printed a second time.
+IN_WORDS_SCORE = 0.85
 #: Below this prior a candidate no printed sum supports is a guess, not a total.
 PRIOR_FLOOR = 0.3
 #: Evidence weight of each relation (additive when ranking, combined as independent evidence for confidence).
@@ -185,6 +188,9 @@ def gather(parsed: ParsedExpense) -> list[Amount]:
         rule = normalise.label_rule(_plain_label(f.label)) if f.label else None
         may_be = rule.may_be if rule is not None and rule.role == role else ()
         out.append(Amount(value, role, score, may_be, f))
+    # the total in financial numerals (价税合计(大写)…): the same total read a second, independent way
+    for value in dict.fromkeys(v for line in parsed.lines for v in normalise.amounts_in_words(line) if v > 0):
+        out.append(Amount(value, "TOTAL", IN_WORDS_SCORE))
     return out
 
 

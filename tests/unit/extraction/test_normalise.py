@@ -215,3 +215,28 @@ def test_a_colon_is_a_decimal_point_where_a_time_cannot_be(text, value):
 @pytest.mark.parametrize("text", ["12:50", "15:30:05", "Time 1,2:30"])
 def test_a_time_keeps_its_colon(text):
     assert "." not in normalise.clean_amount_text(text)
+
+
+@pytest.mark.parametrize("text, value", [
+    ("价税合计(大写)贰仟柒佰贰拾玖元伍角贰分", Decimal("2729.52")),
+    ("人民幣壹萬貳仟參佰肆拾伍元陸角柒分", Decimal("12345.67")),
+    ("壹拾元整", Decimal("10")),
+    ("叁佰元零伍分", Decimal("300.05")),
+    ("壹亿贰仟万元整", Decimal("120000000")),
+    ("壹万零伍元", Decimal("10005")),
+])
+def test_amounts_in_financial_numerals(text, value):
+    assert normalise.amounts_in_words(text) == [value]
+
+
+@pytest.mark.parametrize("text", ["伍角", "一百元", "開票人：陳靜"])  # no 元, ordinary numerals, no amount
+def test_text_without_a_financial_amount_gives_none(text):
+    assert normalise.amounts_in_words(text) == []
+
+
+@pytest.mark.parametrize("text, code", [
+    ("AmountDue $486.20", "HKD"), ("PAYMENTDUE $5", "HKD"), ("Liqueur $20", "HKD"), ("EUROPE TOUR $9", "HKD"),
+    ("NTD 300", "TWD"), ("EUR 12.00", "EUR"), ("US$ 12.00", "USD"), ("Total: USD64.00", "USD"),
+])
+def test_a_currency_code_is_read_as_printed_not_inside_a_word(text, code):
+    assert normalise.detect_currency(text)[0] == code

@@ -319,3 +319,23 @@ def test_a_sum_that_rounds_to_the_total_still_supports_it_when_nothing_prints_th
     solution = relations.solve(parsed)
     assert solution.best is not None and solution.best.value == Decimal("95.00")
     assert [r.kind for r in solution.best.relations][0] == "sum_rounded"
+
+
+def test_the_total_in_financial_numerals_confirms_the_figures() -> None:
+    parsed = ParsedExpense(
+        summary_fields=[_field("TOTAL", "¥2729.52", "(小写)"), _field("TOTAL", "¥101.28", "合计")],
+        lines=["合计 ¥101.28", "价税合计(大写)⊗贰仟柒佰贰拾玖元伍角贰分", "(小写)¥2729.52"],
+    )
+    solution = relations.solve(parsed)
+    assert solution.best is not None and solution.best.value == Decimal("2729.52")
+    assert [r.kind for r in solution.best.relations] == ["repeat"]
+
+
+def test_a_misread_figure_loses_to_the_printed_sum_and_the_amount_in_words() -> None:
+    parsed = ParsedExpense(
+        summary_fields=[_field("TOTAL", "2415.50", "合计"), _field("TAX", "314.02", "税额"),
+                        _field("TOTAL", "¥2729.00", "(小写)")],
+        lines=["合计 2415.50 314.02", "价税合计(大写)贰仟柒佰贰拾玖元伍角贰分", "(小写)¥2729.00"],
+    )
+    solution = relations.solve(parsed)
+    assert solution.best is not None and solution.best.value == Decimal("2729.52")

@@ -273,3 +273,20 @@ def test_a_straight_receipt_is_not_re_paired_to_make_a_sum_hold() -> None:
     rows = [("2026-01-05", None), ("A", "$10.00"), ("B", "$20.00"), ("C", "$5.00"), ("合計", "$32.00")]
     r, _ = resolve(receipt(rows))
     assert r.total == Decimal("32.00")
+
+
+def test_an_invoice_names_its_seller_not_the_cashier_who_took_the_money() -> None:
+    r, _ = resolve(
+        receipt(
+            [
+                ("开票日期:2025年2月12日", None),
+                ("*餐饮服务*餐费", "1748.00"),
+                ("价税合计(小写)", "¥1748.00"),
+                ("收款人:李强", None),
+                ("销售方名称:上海浦江餐饮有限公司", None),
+                ("开票人:陈静", None),
+            ],
+            header=["增值税普通发票"],
+        )
+    )
+    assert r.vendor == "上海浦江餐饮有限公司"
