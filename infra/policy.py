@@ -128,8 +128,10 @@ SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE|CREDENTIAL|API_
 SECRET_VALUE = re.compile(
     r"(-----BEGIN [A-Z ]*PRIVATE KEY-----|AKIA[0-9A-Z]{16}|\"d\"\s*:\s*\"[A-Za-z0-9_-]{20,}|xox[baprs]-|"
     r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.)")
-# What a secret-named variable may hold: a Secrets Manager / SSM name or ARN, a KMS alias, a URL or an issuer urn
-REFERENCE = re.compile(r"^(arn:aws[-a-z]*:(secretsmanager|ssm|kms):|alias/|https://|urn:|/?[a-z0-9][a-z0-9/_-]*$)")
+# What a secret-named variable may hold: the name of one of this app's secrets (Secrets Manager / SSM parameter),
+# an ARN, a KMS alias, a URL or an issuer urn, or a flag
+REFERENCE = re.compile(rf"^(arn:aws[-a-z]*:(secretsmanager|ssm|kms):|alias/|https://|urn:|/?{r.APP_NAME}-[a-z0-9/_-]+$"
+                       r"|true$|false$|\d+$)")
 
 
 def plain_secrets(template: dict) -> list[str]:
