@@ -414,8 +414,8 @@ def fixed_monthly() -> dict[str, Decimal]:
 
 
 CUTS = {
-    "lambda_compute": "extraction dominates Lambda: run OCR on arm64 (-20% per GB-s), right-size its 1536 MB with "
-                      "AWS Lambda Power Tuning, and skip OCR of e-receipts that carry their data",
+    "lambda_compute": "run OCR on arm64 (-20% per GB-s), right-size its 1536 MB with AWS Lambda Power Tuning, and "
+                      "skip OCR of e-receipts that carry their data",
     "xray": "sample traces (X-Ray's default rule: 1/s + 5%) instead of tracing every invocation",
     "api_gateway": "an HTTP API instead of the REST API (about 70% cheaper per request); fewer page polls",
     "step_functions": "an Express workflow for the routing part (billed by duration, not transitions)",
@@ -430,6 +430,19 @@ UNIT_NAMES = {"lambda_requests": "requests", "lambda_gb_s": "GB-s", "states_tran
               "s3_gb_month": "GB-month", "kms_requests": "requests", "sns_publishes": "publishes",
               "sqs_requests": "requests", "apigw_requests": "requests", "secrets_calls": "calls",
               "xray_traces": "traces"}
+
+
+def lambda_cuts(functions: dict[str, dict]) -> str:
+    """What would cut Lambda compute, from where its GB-seconds went in this run."""
+    ranked = sorted(functions.items(), key=lambda kv: -kv[1]["gb_s"])
+    total = sum(line["gb_s"] for _, line in ranked) or 1.0
+    parts = [f"{fn} {100 * line['gb_s'] / total:.0f}% ({line['invocations']:.1f}/claim)" for fn, line in ranked[:3]]
+    advice = [CUTS["lambda_compute"]]
+    chatty = [fn for fn, line in ranked if line["invocations"] >= 4 and fn != API]
+    if chatty:
+        advice.append(f"filter the claims stream (event-source FilterCriteria) so {', '.join(chatty)} run only "
+                      "for the changes they act on")
+    return "; ".join(["GB-s by function: " + ", ".join(parts), *advice])
 
 
 def _usd(value: Decimal, places: str = "0.0001") -> str:
@@ -465,7 +478,9 @@ def report(billed: dict, measured: dict) -> list[str]:
     top = [(k, v) for k, v in ranked if v > 0][:3]
     lines.append("cost_dominated_by: " + ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in top))
     for key, _ in top:
-        if key in CUTS:
+        if key == "lambda_compute":
+            lines.append(f"cost_cut_{key}: {lambda_cuts(billed['lambda'])}")
+        elif key in CUTS:
             lines.append(f"cost_cut_{key}: {CUTS[key]}")
     return lines
 

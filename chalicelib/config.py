@@ -81,8 +81,9 @@ class Settings(BaseModel):
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         e = os.environ if env is None else env
         allowed = tuple(x.strip() for x in e.get("RESIDENCY_ALLOWED_REGIONS", "").split(",") if x.strip())
-        check_residency(e["STAGE"], {"APP_REGION": e.get("APP_REGION", HOME_REGION),
-                                     "AWS_REGION": e.get("AWS_REGION", "")}, allowed)
+        # AWS_REGION is where the Lambda runtime runs the function; on a laptop it is only the shell's default
+        runtime = e.get("AWS_REGION", "") if e.get("AWS_LAMBDA_FUNCTION_NAME") else ""
+        check_residency(e["STAGE"], {"APP_REGION": e.get("APP_REGION", HOME_REGION), "AWS_REGION": runtime}, allowed)
         return cls(
             stage=e["STAGE"],
             region=e.get("APP_REGION", HOME_REGION),

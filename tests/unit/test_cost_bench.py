@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -65,7 +66,7 @@ def test_bill_prices_gb_seconds_by_memory_size_in_decimal():
 
 
 def test_prices_are_data_with_their_pages_cited():
-    assert "Recorded 2026-12-02" in open(cost.__file__, encoding="utf-8").read()
+    assert "Recorded 2026-12-02" in Path(cost.__file__).read_text("utf-8")
     for key, (usd, unit, _note) in cost.PRICES.items():
         assert isinstance(usd, Decimal) and usd > 0 and unit, key
     assert all(url.startswith("https://aws.amazon.com/") for url in cost.PRICING_PAGES.values())

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _env(stage: str = "prod", **changes: str) -> dict[str, str]:
-    return {**r.lambda_environment(stage), **changes}
+    """The stage's environment as the Lambda runtime presents it (it sets AWS_REGION and the function name)."""
+    return {**r.lambda_environment(stage), "AWS_LAMBDA_FUNCTION_NAME": f"hk-expense-{stage}-api_handler", **changes}
 
 
 def test_settings_load_in_hong_kong():
@@ -32,6 +33,14 @@ def test_the_app_refuses_to_start_in_another_region(setting):
     message = str(refused.value)
     assert setting in message and "us-east-1" in message and "ap-east-1" in message
     assert "RESIDENCY_ALLOWED_REGIONS" in message  # says how a stage may allow it
+
+
+def test_outside_lambda_the_shells_default_region_is_not_where_the_app_runs():
+    env = _env("local", AWS_REGION="us-west-2")
+    env.pop("AWS_LAMBDA_FUNCTION_NAME")
+    assert Settings.from_env(env).region == "ap-east-1"
+    with pytest.raises(ResidencyError):  # but the app's own region setting is always checked
+        Settings.from_env({**env, "APP_REGION": "us-west-2"})
 
 
 def test_a_stage_may_allow_another_region_only_explicitly():
