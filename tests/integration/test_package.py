@@ -387,9 +387,11 @@ def test_each_function_has_its_own_role_with_only_its_resources(merge):
     assert {a for st in score_s3 for a in st["Action"]} == {"s3:GetObject", "s3:ListBucket"}
     assert all(t.bucket_id("models") in str(st["Resource"]) for st in score_s3)
     assert actions("route_claim") == {"logs:CreateLogStream", "logs:PutLogEvents", "dynamodb:GetItem",
-                                      "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+                                      "xray:PutTraceSegments", "xray:PutTelemetryRecords", *t.DATA_KEY_ACTIONS}
     assert {"kms:Sign", "kms:Verify"} <= actions(t.API_HANDLER)
-    assert not any(a.startswith("kms:") for f in r.FUNCTIONS for a in actions(f.logical))
+    # the other functions use KMS only for the stage's data key, through the services that encrypt with it
+    assert all({a for a in actions(f.logical) if a.startswith("kms:")} == set(t.DATA_KEY_ACTIONS)
+               for f in r.FUNCTIONS)
     delegation = next(s for s in res[t.role_id(t.API_HANDLER)]["Properties"]["Policies"][0]["PolicyDocument"]
                       ["Statement"] if s["Sid"] == "DirectoryKeyedWrites")
     keys = ["DELEGATION#*", "WEATHER#*"]
@@ -555,8 +557,9 @@ def test_ses_receiving_stack_writes_only_into_the_hong_kong_raw_mail_bucket(tmp_
     assert action["S3Action"]["BucketName"] == {"Fn::Sub": hk_bucket}
     assert action["S3Action"]["ObjectKeyPrefix"] == raw_mail_prefix  # the prefix that feeds intake_email
     assert "TopicArn" not in action["S3Action"] and rule["ScanEnabled"] and rule["TlsPolicy"] == "Require"
-    [statement] = tpl["Resources"]["SesWriteRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    [statement, key] = tpl["Resources"]["SesWriteRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "s3:PutObject"
+    assert key["Action"] == "kms:GenerateDataKey"  # the raw-mail bucket's SSE-KMS key, through S3 only
     assert statement["Resource"]["Fn::Sub"].endswith(f"{hk_bucket}/{raw_mail_prefix}*")
     path = tmp_path / "ses.json"
     path.write_text(json.dumps(tpl))
