@@ -5,9 +5,10 @@ by the OCR Lambda, submitted, scored, routed, approved through the link by the o
 posted to the ledger. Every AWS call the deployment's code makes is counted on the way (botocore's one call
 point, attributed to the Lambda function running it, as harness/iam_recorder.py does):
 
-* Lambda: requests, and GB-seconds = measured duration x MemorySize from the template (infra/template.py), by
-  function. Durations are this machine's, with moto in-process answering AWS calls (no network round trips;
-  moto's own work counted instead): a proxy, printed so it can be compared with CloudWatch's REPORT lines.
+* Lambda: requests, and GB-seconds = duration x MemorySize from the template (infra/template.py), by function.
+  The duration priced is the handler's CPU time on its own thread plus AWS_CALL_LATENCY_S for each AWS call it
+  made: wall-clock time here includes moto's work and, on a shared machine, waiting for a core (the wall-clock
+  figure is printed too, as an upper bound). Compare both with CloudWatch's REPORT lines after a real deploy.
 * Step Functions (standard): state transitions, from the executions' histories (StateEntered events).
 * DynamoDB on-demand: RRU/WRU from each call's items and their sizes (1 KB per WRU, 4 KB per RRU, eventually
   consistent reads half, transactions double, one more write per GSI an item is projected into); stream reads by
@@ -81,6 +82,7 @@ PRICES: dict[str, tuple[Decimal, str, str]] = {  # key -> (USD, unit, note)
     "voice_minute": (Decimal("0.0130"), "voice minute to a Hong Kong number", "check"),
 }
 
+AWS_CALL_LATENCY_S = 0.010  # a typical in-region AWS API round trip from Lambda (DynamoDB single-digit ms, S3 ~20)
 TARGET_PER_1000 = Decimal("1.00")  # issue #21: at most US$1 per 1,000 claims without SMS/voice
 API = "api_handler"
 
@@ -237,15 +239,33 @@ def run_claims(claims: int) -> dict:
     real_call = Chalice.__call__
 
     def as_api_handler(self, event, context):
-        started = time.monotonic()
+        started, started_cpu = time.monotonic(), time.thread_time()
         with iam_recorder.running(r.function_name("local", API)):
             try:
                 return real_call(self, event, context)
             finally:
                 api_seconds.append(time.monotonic() - started)
+                cpu[API].append(time.thread_time() - started_cpu)
+
+    cpu: dict[str, list[float]] = defaultdict(list)  # logical function -> CPU seconds per invocation
+    handler_of = {fn.handler: fn.logical for fn in r.FUNCTIONS}
+    real_resolve = lambda_shim.resolve
+
+    def timed_resolve(handler: str):
+        target = real_resolve(handler)
+
+        def timed(event, context):
+            started = time.thread_time()
+            try:
+                return target(event, context)
+            finally:
+                cpu[handler_of.get(handler, handler)].append(time.thread_time() - started)
+
+        return timed
 
     running = start(_free_port())
     install(meter)
+    lambda_shim.resolve = timed_resolve
     Chalice.__call__ = as_api_handler  # type: ignore[method-assign]
     lambda_shim.INVOCATIONS.clear()
     driver, stack = running.driver, running.stack
@@ -275,9 +295,10 @@ def run_claims(claims: int) -> dict:
         stored = stored_bytes(stack)
     finally:
         Chalice.__call__ = real_call  # type: ignore[method-assign]
+        lambda_shim.resolve = real_resolve
         running.stop()
     invocations = [dict(x) for x in lambda_shim.INVOCATIONS]
-    return {"claims": claims, "meter": meter, "api_seconds": api_seconds, "invocations": invocations,
+    return {"claims": claims, "meter": meter, "api_seconds": api_seconds, "invocations": invocations, "cpu": cpu,
             "transitions": transitions, "stored": stored, "receipt_bytes": receipt_bytes, "sms": sms,
             "voice": voice}
 
@@ -336,12 +357,20 @@ def bill(measured: dict) -> dict:
     for inv in measured["invocations"]:
         seconds[_logical(inv["function"])].append(inv["seconds"])
     seconds[API] = list(measured["api_seconds"])
+    calls_by_function: Counter = Counter()
+    for (fn_name, _service, _op), count in meter.calls.items():
+        calls_by_function[_logical(fn_name)] += count
+    cpu = measured.get("cpu") or {}
     lambda_lines = {}
     for fn, durations in sorted(seconds.items()):
-        billed = sum(math.ceil(d * 1000) / 1000 for d in durations)  # 1 ms granularity
-        gb_s = billed * memory.get(fn, 128) / 1024
-        lambda_lines[fn] = {"invocations": len(durations) / n, "gb_s": gb_s / n, "memory_mb": memory.get(fn, 128),
-                            "mean_ms": 1000 * billed / max(1, len(durations))}
+        mem_gb = memory.get(fn, 128) / 1024
+        wall = sum(math.ceil(d * 1000) / 1000 for d in durations)  # 1 ms granularity
+        estimate = (sum(cpu[fn]) if fn in cpu else wall) + calls_by_function[fn] * AWS_CALL_LATENCY_S
+        estimate = min(estimate, wall)  # never above what the clock saw
+        lambda_lines[fn] = {"invocations": len(durations) / n, "gb_s": estimate * mem_gb / n,
+                            "wall_gb_s": wall * mem_gb / n, "memory_mb": memory.get(fn, 128),
+                            "mean_ms": 1000 * estimate / max(1, len(durations)),
+                            "wall_mean_ms": 1000 * wall / max(1, len(durations))}
     calls = Counter()
     for (_fn, service, op), count in meter.calls.items():
         calls[(service, op)] += count
@@ -359,6 +388,7 @@ def bill(measured: dict) -> dict:
     units = {
         "lambda_requests": invocations / n,
         "lambda_gb_s": sum(line["gb_s"] for line in lambda_lines.values()),
+        "lambda_gb_s_wall_clock": sum(line["wall_gb_s"] for line in lambda_lines.values()),
         "states_transitions": measured["transitions"] / n,
         "dynamodb_rru": meter.ddb.rru / n,
         "dynamodb_wru": meter.ddb.wru / n,
@@ -425,7 +455,8 @@ CUTS = {
 }
 
 
-UNIT_NAMES = {"lambda_requests": "requests", "lambda_gb_s": "GB-s", "states_transitions": "transitions",
+UNIT_NAMES = {"lambda_requests": "requests", "lambda_gb_s": "GB-s", "lambda_gb_s_wall_clock": "GB-s (upper bound)",
+              "states_transitions": "transitions",
               "dynamodb_rru": "RRU", "dynamodb_wru": "WRU", "s3_tier1": "requests", "s3_tier2": "requests",
               "s3_gb_month": "GB-month", "kms_requests": "requests", "sns_publishes": "publishes",
               "sqs_requests": "requests", "apigw_requests": "requests", "secrets_calls": "calls",
@@ -454,16 +485,20 @@ def report(billed: dict, measured: dict) -> list[str]:
     lines = [f"cost_claims: {measured['claims']} count"]
     for fn, line in sorted(billed["lambda"].items(), key=lambda kv: -kv[1]["gb_s"]):
         lines.append(f"cost_lambda_{fn}_gb_s_per_claim: {line['gb_s']:.4f} GB-s "
-                     f"({line['invocations']:.2f} invocations x {line['mean_ms']:.0f} ms at {line['memory_mb']} MB)")
+                     f"({line['invocations']:.2f} invocations x {line['mean_ms']:.0f} ms at {line['memory_mb']} MB; "
+                     f"wall clock here {line['wall_mean_ms']:.0f} ms)")
     for key, value in units.items():
         lines.append(f"cost_units_{key}_per_claim: {value:.4f} {UNIT_NAMES[key]}")
     for table, (rru, wru) in sorted(billed["ddb_by_table"].items(), key=lambda kv: -sum(kv[1])):
         lines.append(f"cost_dynamodb_{table.rsplit('-', 1)[-1]}_per_claim: {rru / measured['claims']:.2f} RRU "
                      f"{wru / measured['claims']:.2f} WRU")
     total = sum(cost.values(), Decimal(0))
+    wall_extra = (Decimal(str(units["lambda_gb_s_wall_clock"] - units["lambda_gb_s"])) * price("lambda_gb_s") * 1000)
     for key, value in sorted(cost.items(), key=lambda kv: -kv[1]):
         lines.append(f"cost_{key}_usd_per_1000_claims: {_usd(value)} USD")
     lines.append(f"cost_total_usd_per_1000_claims_without_sms_voice: {_usd(total)} USD")
+    lines.append(f"cost_total_with_wall_clock_lambda_usd_per_1000_claims: {_usd(total + wall_extra)} USD "
+                 "(upper bound: this machine's wall-clock durations)")
     lines.append(f"cost_target_usd_per_1000_claims: {_usd(TARGET_PER_1000, '0.01')} USD "
                  f"({'met' if total <= TARGET_PER_1000 else 'MISSED'})")
     lines.append(f"cost_sms_voice_measured_usd_per_1000_claims: {_usd(tel['measured'])} USD "
