@@ -6,9 +6,10 @@ posted to the ledger. Every AWS call the deployment's code makes is counted on t
 point, attributed to the Lambda function running it, as harness/iam_recorder.py does):
 
 * Lambda: requests, and GB-seconds = duration x MemorySize from the template (infra/template.py), by function.
-  The duration priced is the handler's CPU time on its own thread plus AWS_CALL_LATENCY_S for each AWS call it
-  made: wall-clock time here includes moto's work and, on a shared machine, waiting for a core (the wall-clock
-  figure is printed too, as an upper bound). Compare both with CloudWatch's REPORT lines after a real deploy.
+  The duration priced is the process's CPU time while the handler ran (the OCR computes on native threads;
+  moto's in-process work for the handler is included, an over-count) plus AWS_CALL_LATENCY_S for each AWS call it
+  made, never more than the wall clock: wall-clock time on a shared machine includes waiting for a core (it is
+  printed too, as an upper bound). Compare both with CloudWatch's REPORT lines after a real deploy.
 * Step Functions (standard): state transitions, from the executions' histories (StateEntered events).
 * DynamoDB on-demand: RRU/WRU from each call's items and their sizes (1 KB per WRU, 4 KB per RRU, eventually
   consistent reads half, transactions double, one more write per GSI an item is projected into); stream reads by
@@ -239,13 +240,13 @@ def run_claims(claims: int) -> dict:
     real_call = Chalice.__call__
 
     def as_api_handler(self, event, context):
-        started, started_cpu = time.monotonic(), time.thread_time()
+        started, started_cpu = time.monotonic(), time.process_time()
         with iam_recorder.running(r.function_name("local", API)):
             try:
                 return real_call(self, event, context)
             finally:
                 api_seconds.append(time.monotonic() - started)
-                cpu[API].append(time.thread_time() - started_cpu)
+                cpu[API].append(time.process_time() - started_cpu)
 
     cpu: dict[str, list[float]] = defaultdict(list)  # logical function -> CPU seconds per invocation
     handler_of = {fn.handler: fn.logical for fn in r.FUNCTIONS}
@@ -255,11 +256,11 @@ def run_claims(claims: int) -> dict:
         target = real_resolve(handler)
 
         def timed(event, context):
-            started = time.thread_time()
+            started = time.process_time()
             try:
                 return target(event, context)
             finally:
-                cpu[handler_of.get(handler, handler)].append(time.thread_time() - started)
+                cpu[handler_of.get(handler, handler)].append(time.process_time() - started)
 
         return timed
 
