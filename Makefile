@@ -11,7 +11,7 @@ DEPS_STAMP := $(VENV)/.deps-$(shell cat requirements.txt requirements-dev.txt re
 NODE_STAMP := node_modules/.ci-$(shell cat package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
 VENDOR_FILES := $(addprefix chalicelib/web/static/vendor/,chart.umd.js axe.min.js)
 
-.PHONY: deps test test-busy demo bench bench-dashboard package lint clean
+.PHONY: deps test test-busy demo bench bench-dashboard package deploy lint clean
 
 deps: $(DEPS_STAMP) $(VENDOR_FILES)
 
@@ -57,6 +57,7 @@ bench: deps
 	$(PY) -m bench.ledger --claims 1000
 	$(PY) -m bench.anomaly --seed 4242
 	$(PY) -m bench.rephoto --seed 9000
+	$(PY) -m bench.cost --claims $(or $(COST_CLAIMS),20)
 	@if [ -d ../shared/realdata/receipts/hk ]; then $(PY) -m bench.extraction --data ../shared/realdata/receipts/hk; \
 	else echo "bench.extraction skipped: ../shared/realdata/receipts/hk is absent"; fi
 
@@ -68,6 +69,13 @@ bench-dashboard: deps
 
 package: deps
 	$(PY) -m infra.package --stage $(STAGE)
+
+# One command per stage: `make deploy STAGE=dev|staging|prod [IMAGE_URI=...] [DRY_RUN=1]`. Packages and runs every
+# gate (residency guard, cfn-lint, Guard rules, secrets check), then deploys with the AWS credentials in the
+# environment; with none (or DRY_RUN=1) it prints what it would do and changes nothing. README: "Deploy".
+deploy: deps
+	$(PY) -m infra.deploy --stage $(STAGE) $(if $(IMAGE_URI),--image-uri $(IMAGE_URI)) \
+	  $(if $(RECEIVING_DOMAIN),--receiving-domain $(RECEIVING_DOMAIN)) $(if $(DRY_RUN),--dry-run)
 
 lint: deps
 	$(VENV)/bin/ruff check .

@@ -19,6 +19,7 @@ from chalicelib.adapters.events import RAW_MAIL_PREFIX, ClaimStreamRecord, S3Eve
 from chalicelib.adapters.intake_uploads import UploadsBucketStarter
 from chalicelib.adapters.repositories import claim_from_body
 from chalicelib.adapters.tokens import KeysUnavailable, Unauthorized
+from chalicelib.domain import transfers
 from chalicelib.domain.access import require_dashboard
 from chalicelib.domain.approval_link import LinkRefused
 from chalicelib.domain.claim import Claim, ClaimStatus, InvalidClaim
@@ -547,6 +548,7 @@ def _intake_email(mail: S3NotificationRecord) -> dict:
     """Idempotent by itself (deterministic expense ids, replay detection): no Powertools wrapper needed."""
     c = bootstrap.container()
     raw = c.raw_mail.read(mail.key, MAX_EMAIL_BYTES)
+    transfers.log_transfer("ses-receiving", c.settings.ses_receiving_region, size_bytes=len(raw))
     result = email_intake.process_raw_email(mail.key, raw, c.directory, UploadsBucketStarter(c.uploads),
                                             c.audit, max_bytes=c.settings.max_upload_bytes)
     return {"key": mail.key, "status": result.status, "expenses": len(result.expense_ids), "sender": result.sender}

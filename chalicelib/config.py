@@ -1,4 +1,8 @@
-"""Settings read once per container from the environment that infra/resources.py defines."""
+"""Settings read once per container from the environment that infra/resources.py defines.
+
+Loading them is also the residency check: the app refuses to start outside Hong Kong (HOME_REGION) unless its stage
+lists the region in RESIDENCY_ALLOWED_REGIONS (infra/resources.py STAGE_ALLOWED_REGIONS; no deploy stage does).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,23 @@ import os
 from functools import lru_cache
 
 from pydantic import BaseModel
+
+from chalicelib.domain.transfers import HOME_REGION
+
+
+class ResidencyError(RuntimeError):
+    """The app was started in a region its stage does not allow: personal data must stay in Hong Kong."""
+
+
+def check_residency(stage: str, regions: dict[str, str], allowed: tuple[str, ...]) -> None:
+    """`regions`: setting name -> region it names (APP_REGION, and AWS_REGION where the Lambda runtime sets it)."""
+    permitted = {HOME_REGION, *allowed}
+    for name, region in regions.items():
+        if region and region not in permitted:
+            raise ResidencyError(
+                f"refusing to start: {name} is {region}, but stage {stage!r} keeps its data in Hong Kong "
+                f"({HOME_REGION}). Deploy to {HOME_REGION}, or, if this stage may run elsewhere, list the region "
+                "in its RESIDENCY_ALLOWED_REGIONS (infra/resources.py STAGE_ALLOWED_REGIONS) and record why.")
 
 
 class Settings(BaseModel):
@@ -50,6 +71,8 @@ class Settings(BaseModel):
     telephony_outbox_queue: str
     ocr_backend: str = "local"
     textract_region: str = "ap-southeast-1"
+    ses_receiving_region: str = "ap-southeast-1"  # where e-mailed receipts were received (a logged transfer)
+    allowed_regions: tuple[str, ...] = ()  # regions besides HOME_REGION this stage may run in (none by default)
     max_upload_bytes: int = 15 * 1024 * 1024
     approval_link_ttl_seconds: int = 7 * 24 * 3600
     upload_url_ttl_seconds: int = 900
@@ -57,9 +80,15 @@ class Settings(BaseModel):
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         e = os.environ if env is None else env
+        allowed = tuple(x.strip() for x in e.get("RESIDENCY_ALLOWED_REGIONS", "").split(",") if x.strip())
+        # AWS_REGION is where the Lambda runtime runs the function; on a laptop it is only the shell's default
+        runtime = e.get("AWS_REGION", "") if e.get("AWS_LAMBDA_FUNCTION_NAME") else ""
+        check_residency(e["STAGE"], {"APP_REGION": e.get("APP_REGION", HOME_REGION), "AWS_REGION": runtime}, allowed)
         return cls(
             stage=e["STAGE"],
-            region=e.get("APP_REGION", "ap-east-1"),
+            region=e.get("APP_REGION", HOME_REGION),
+            allowed_regions=allowed,
+            ses_receiving_region=e.get("SES_RECEIVING_REGION", "ap-southeast-1"),
             claims_table=e["CLAIMS_TABLE"],
             expenses_table=e["EXPENSES_TABLE"],
             directory_table=e["DIRECTORY_TABLE"],

@@ -8,7 +8,10 @@ Steps (nothing here talks to AWS; pip downloads Linux wheels from the package in
    packages (they ship in the extraction container image, infra/Dockerfile.extraction; see infra/template.py).
    Chalice caches the built bundle in build/.chalice-src/.chalice/deployments, pip caches wheels in build/.cache.
 2. `chalice package --merge-template` with the template from infra/template.py (built from infra/resources.py).
-3. Post-process (infra.template.finalize), check sizes against Lambda's limits, run cfn-lint.
+3. Post-process (infra.template.finalize), check sizes against Lambda's limits.
+4. The gates, each of which fails the step: the residency guard (infra/residency.py: every data resource in
+   ap-east-1, the SES receiving stack the one declared exception), cfn-lint, the Guard policy rules and the
+   plain-secrets check (infra/policy.py, suppressions justified in infra/policy/suppressions.json).
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from infra import policy, residency, ses_receiving, web_vendor
 from infra import resources as r
-from infra import ses_receiving, web_vendor
 from infra import template as t
 
 ROOT = r.ROOT
@@ -206,7 +209,9 @@ def check_handlers(out: Path, stage: str, code_dir: Path | None = None) -> dict[
 
 def run_cfn_lint(template: Path, region: str = r.REGION) -> tuple[int, str]:
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    cmd = [str(cfn_lint) if cfn_lint.exists() else "cfn-lint", "--regions", region, "--", str(template)]
+    ignored = policy.cfn_lint_ignored(policy.load_suppressions())
+    cmd = [str(cfn_lint) if cfn_lint.exists() else "cfn-lint", "--regions", region,
+           *(["--ignore-checks", *ignored] if ignored else []), "--", str(template)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
     return proc.returncode, (proc.stdout + proc.stderr).strip()
 
@@ -233,8 +238,12 @@ def package(stage: str, out: Path | None = None, lint: bool = True) -> dict:
     report["handlers"] = check_handlers(out, stage)
     shutil.rmtree(out / ".import-check", ignore_errors=True)
     ses_path = out / "ses-receiving.json"  # the one stack outside ap-east-1 (see infra/ses_receiving.py)
-    ses_path.write_text(json.dumps(ses_receiving.build(stage), indent=2) + "\n", "utf-8")
+    ses_template = ses_receiving.build(stage)
+    ses_path.write_text(json.dumps(ses_template, indent=2) + "\n", "utf-8")
     report["ses_template"] = str(ses_path)
+    residency.check(stage, {"main": (final, r.REGION), "ses-receiving": (ses_template, r.SES_RECEIVING_REGION)})
+    report["residency"] = "ok"
+    report["policy"] = gate_policy(final, ses_template)
     if lint:
         for key, path, region in (("cfn_lint", sam_path, r.REGION),
                                   ("cfn_lint_ses", ses_path, r.SES_RECEIVING_REGION)):
@@ -244,6 +253,21 @@ def package(stage: str, out: Path | None = None, lint: bool = True) -> dict:
             if code & 2:
                 raise SystemExit(f"cfn-lint found errors in {path}:\n{text}")
     return report
+
+
+def gate_policy(*templates: dict) -> dict:
+    """Guard rules and the secrets check on each template; SystemExit on an unexcused finding or a plain secret."""
+    suppressions = policy.load_suppressions()
+    reports = [policy.check(template, suppressions) for template in templates]
+    failures = [f for rep in reports for f in rep["guard_failures"]]
+    secrets = [s for rep in reports for s in rep["plain_secrets"]]
+    if failures or secrets:
+        lines = [f"{f['rule']} {f['resource']}: {f['message']}" for f in failures] + secrets
+        raise SystemExit("policy checks failed (fix, or justify in infra/policy/suppressions.json):\n  "
+                         + "\n  ".join(lines))
+    used_anywhere = [e for e in suppressions["guard"] if all(e in rep["stale_suppressions"] for rep in reports)]
+    return {"guard_findings": sum(rep["guard_findings"] for rep in reports), "suppressed": len(suppressions["guard"]),
+            "stale_suppressions": used_anywhere}
 
 
 def _mb(n: int) -> str:
@@ -270,6 +294,13 @@ def main(argv: list[str] | None = None) -> int:
     for logical, result in report["handlers"].items():
         status = "ok" if result["ok"] else f"FAILED: {result['error']}"
         print(f"handler:    {logical:<18} {result['package']:<5} {result['handler']:<45} {status}")
+    print(f"residency:  {report['residency']} (every data resource in {r.REGION}; SES receiving in "
+          f"{r.SES_RECEIVING_REGION} is the declared exception)")
+    pol = report["policy"]
+    print(f"policy:     {pol['guard_findings']} Guard findings, all covered by the {pol['suppressed']} justified "
+          "suppressions in infra/policy/suppressions.json; no plain secrets")
+    for stale in pol["stale_suppressions"]:
+        print(f"            stale suppression (matches nothing, remove it): {stale['rule']} {stale['resources']}")
     if "cfn_lint" in report:
         lint = report["cfn_lint"]
         print(f"cfn-lint:   {'clean' if lint['exit_code'] == 0 else 'exit ' + str(lint['exit_code'])}")

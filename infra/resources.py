@@ -212,8 +212,13 @@ BROWSER_UPLOAD_BUCKETS = (("uploads", ("POST",)),)
 # Versioned buckets: a receipt written again under its key (an upload form reused within its 15 minutes) adds a
 # version; the one a claim was read from stays (claims keep its version id). The audit archive keeps history.
 VERSIONED_BUCKETS = ("uploads", "audit-archive", "models")  # models: a replaced artefact stays inspectable
-# Amazon SES receiving is not offered in ap-east-1: the receipt rule lives here and writes into the HK bucket
+# Amazon SES receiving is not offered in ap-east-1: the receipt rule lives here and writes into the HK bucket.
+# The one declared exception to residency (infra/residency.py); its transfer is in chalicelib/domain/transfers.py.
 SES_RECEIVING_REGION = "ap-southeast-1"
+# Regions besides REGION where a stage's app may start and its resources may be (chalicelib/config.py and
+# infra/residency.py read it). None: every stage is Hong Kong only. Adding one is a decision to record here, e.g.
+# {"dev": ("ap-southeast-1",)} for a developer sandbox that never holds real claims.
+STAGE_ALLOWED_REGIONS: dict[str, tuple[str, ...]] = {}
 STATE_MACHINES = {"approval": ASL_PATH, "reminders": REMINDERS_ASL_PATH}
 # ASL DefinitionSubstitutions (for every state machine): placeholder -> logical function name
 ASL_SUBSTITUTIONS = {
@@ -273,7 +278,9 @@ def hosted_ui_domain(prefix: str, region: str = REGION) -> str:
 
 
 # KMS keys: logical -> (KeySpec, KeyUsage); referenced by alias alias/<app>-<stage>-<logical>
-KMS_KEYS = {"decision-signing": ("RSA_2048", "SIGN_VERIFY")}
+# data: the stage's customer-managed key for S3 SSE-KMS and DynamoDB encryption at rest (infra/template.py)
+KMS_KEYS = {"decision-signing": ("RSA_2048", "SIGN_VERIFY"), "data": ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")}
+DATA_KEY = "data"
 
 
 def physical_name(stage: str, logical: str) -> str:
@@ -315,6 +322,8 @@ def lambda_environment(stage: str) -> dict[str, str]:
     env["OCR_BACKEND"] = "local"
     env["TEXTRACT_REGION"] = "ap-southeast-1"
     env["TELEPHONY_REGION"] = "ap-southeast-1"
+    env["SES_RECEIVING_REGION"] = SES_RECEIVING_REGION  # logged as a transfer for each e-mail taken in
+    env["RESIDENCY_ALLOWED_REGIONS"] = ",".join(STAGE_ALLOWED_REGIONS.get(stage, ()))
     env["TELEPHONY_ORIGINATION"] = f"{APP_NAME}-{stage}-sender"
     env["TELEPHONY_OUTBOX_QUEUE"] = physical_name(stage, "telephony-outbox")
     pool = user_pool_placeholder(stage)

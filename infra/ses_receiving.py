@@ -26,6 +26,9 @@ def build(stage: str) -> dict:
         "Parameters": {
             "ReceivingDomain": {"Type": "String", "Default": f"receipts.{stage}.example.com",
                                 "Description": "Employees forward receipts to any address at this domain"},
+            "DataKeyArn": {"Type": "String", "AllowedPattern": f"^arn:aws:kms:{r.REGION}:[0-9]{{12}}:key/.+$",
+                           "Description": f"the Hong Kong stack's DataKeyArn output: the raw-mail bucket's "
+                                          f"SSE-KMS key in {r.REGION}"},
         },
         "Resources": {
             "SesWriteRole": {
@@ -37,8 +40,13 @@ def build(stage: str) -> dict:
                     }]},
                     "Policies": [{"PolicyName": "WriteRawMailToHongKong", "PolicyDocument": {
                         "Version": "2012-10-17",
-                        "Statement": [{"Effect": "Allow", "Action": "s3:PutObject",
-                                       "Resource": {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket}/{_prefix()}*"}}],
+                        "Statement": [
+                            {"Effect": "Allow", "Action": "s3:PutObject",
+                             "Resource": {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket}/{_prefix()}*"}},
+                            # the bucket encrypts with the stage's key (SSE-KMS): S3 asks it for a data key
+                            {"Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": {"Ref": "DataKeyArn"},
+                             "Condition": {"StringEquals": {"kms:ViaService": f"s3.{r.REGION}.amazonaws.com"}}},
+                        ],
                     }}],
                 },
             },

@@ -338,6 +338,21 @@ def access(stage: str) -> dict[str, Access]:
     }
 
 
+# What S3 (GenerateDataKey to write, Decrypt to read) and DynamoDB ask of the caller for a customer-managed key
+DATA_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+
+
+def data_key_services(grant: Access) -> list[str]:
+    """The services a function reaches the data key through: Lambda (its environment variables, at cold start),
+    then S3 and DynamoDB from what it accesses."""
+    services = ["lambda"]
+    if grant.objects or grant.other_objects:
+        services.append("s3")
+    if grant.tables or grant.keyed_writes or grant.streams:
+        services.append("dynamodb")
+    return services
+
+
 def _statement(sid: str, actions, resources) -> dict:
     return {"Sid": sid, "Effect": "Allow", "Action": sorted(set(actions)), "Resource": resources}
 
@@ -358,6 +373,12 @@ def function_policy(stage: str, fn: r.Function, grant: Access) -> dict:
         statements.append(statement)
     for key, actions in (grant.keys or {}).items():
         statements.append(_statement(camel(f"use_{key}_key"), actions, [_getatt(key_id(key))]))
+    services = data_key_services(grant)
+    if services:  # the stage's data key: only through Lambda/S3/DynamoDB, only the services the function uses
+        statement = _statement("UseDataKeyThroughServices", DATA_KEY_ACTIONS, [_getatt(key_id(r.DATA_KEY))])
+        statement["Condition"] = {"StringEquals": {"kms:ViaService": [
+            _sub(f"{service}.${{AWS::Region}}.amazonaws.com") for service in services]}}
+        statements.append(statement)
     for bucket, actions in (grant.objects or {}).items():
         prefixes = [p for b, _, p in BUCKET_NOTIFICATIONS if b == bucket] or [""]
         statements.append(_statement(
@@ -428,7 +449,8 @@ def _table(stage: str, table: r.Table) -> dict:
         "TableName": r.physical_name(stage, table.logical),
         "BillingMode": "PAY_PER_REQUEST",
         **r.table_keys(table),
-        "SSESpecification": {"SSEEnabled": True},
+        # the stage's customer-managed key: key policy, rotation and CloudTrail record of use are the company's
+        "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": _getatt(key_id(r.DATA_KEY))},
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         "DeletionProtectionEnabled": stage == "prod",
     }
@@ -443,7 +465,9 @@ def _bucket(stage: str, bucket: str) -> dict:
     props: dict[str, Any] = {
         "BucketName": _sub(r.bucket_name(stage, bucket, "${AWS::AccountId}")),
         "BucketEncryption": {"ServerSideEncryptionConfiguration": [
-            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
+                                               "KMSMasterKeyID": _getatt(key_id(r.DATA_KEY))},
+             "BucketKeyEnabled": True}  # one data key per bucket and period: KMS calls (and cost) down ~99%
         ]},
         "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "IgnorePublicAcls": True,
                                            "BlockPublicPolicy": True, "RestrictPublicBuckets": True},
@@ -636,7 +660,8 @@ def kms_alias(stage: str, logical: str) -> str:
 
 
 def _kms_key(stage: str, logical: str, spec: str, usage: str) -> dict:
-    """Retained: decisions signed with it must stay verifiable for as long as the audit trail is kept."""
+    """Retained: decisions signed with it must stay verifiable, and data encrypted under it readable, for as long
+    as the audit trail is kept. Never MultiRegion (infra/residency.py): the key material stays in Hong Kong."""
     return _retain({
         "Type": "AWS::KMS::Key",
         "Properties": {
@@ -644,6 +669,7 @@ def _kms_key(stage: str, logical: str, spec: str, usage: str) -> dict:
             "KeySpec": spec,
             "KeyUsage": usage,
             "PendingWindowInDays": 30,
+            **({"EnableKeyRotation": True} if usage == "ENCRYPT_DECRYPT" else {}),
             # The standard first statement: the account (i.e. IAM policies) controls use of the key. In a key
             # policy `Resource: "*"` means this key only; the function roles name it by ARN.
             "KeyPolicy": {"Version": "2012-10-17", "Statement": [{
@@ -702,6 +728,7 @@ def _function_props(stage: str, fn: r.Function) -> dict:
         "FunctionName": r.function_name(stage, fn.logical),
         "Role": _getatt(role_id(fn.logical)),
         "Environment": {"Variables": environment(stage, fn)},
+        "KmsKeyArn": _getatt(key_id(r.DATA_KEY)),  # the variables at rest under the stage's key (no secrets in them)
         "Tracing": "Active",
     }
     if fn.logical == API_HANDLER:  # .chalice/config.json sizes only the FUNCTIONS; Chalice's default is 128 MB
@@ -875,6 +902,10 @@ def build(stage: str) -> dict:
         "Outputs": {
             "ApprovalStateMachineArn": {"Value": _ref(state_machine_id("approval"))},
             "UploadsBucketName": {"Value": _ref(bucket_id("uploads"))},
+            "RawMailBucketName": {"Value": _ref(bucket_id("raw-mail")),
+                                  "Description": "the SES receiving stack writes here (its RawMailBucket parameter)"},
+            "DataKeyArn": {"Value": _getatt(key_id(r.DATA_KEY)),
+                           "Description": "SSE-KMS key of the buckets and tables (the SES stack's DataKeyArn)"},
             "UserPoolId": {"Value": _ref(USER_POOL_ID)},
             "UserPoolWebClientId": {"Value": _ref(USER_POOL_CLIENT_ID)},
             "SignInHostedUiDomain": {"Value": sign_in_environment(stage)["AUTH_HOSTED_UI_DOMAIN"]},

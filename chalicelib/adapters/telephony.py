@@ -10,12 +10,9 @@ outbox adapter, the shape of a local telephony provider: one JSON message per SM
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
-from chalicelib.domain.masking import mask_phone
-
-log = logging.getLogger(__name__)
+from chalicelib.domain import transfers
 
 VOICES = {"Asia/Shanghai": "ZHIYU", "Asia/Hong_Kong": "AMY"}
 
@@ -26,8 +23,8 @@ class PinpointTelephony:
         self._origin = origination_identity
 
     def _transfer(self, kind: str, phone: str) -> None:
-        log.warning("cross-border transfer: %s reminder via %s to %s", kind, self._client.meta.region_name,
-                    mask_phone(phone))
+        """Logged as the register says (chalicelib/domain/transfers.py): the kind and regions, never the number."""
+        transfers.log_transfer(kind, self._client.meta.region_name)
 
     def send_sms(self, phone: str, text: str) -> str:
         self._transfer("sms", phone)

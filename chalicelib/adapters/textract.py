@@ -8,13 +8,12 @@ parser and Hong Kong rules as the in-region OCR's AnalyzeExpense-shaped output.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.domain import transfers
 from chalicelib.extraction.models import DocumentTooLarge, ExtractedReceipt
 
-log = logging.getLogger(__name__)
 SYNC_LIMIT_BYTES = 10 * 1024 * 1024  # AnalyzeExpense's synchronous document limit
 
 
@@ -30,7 +29,6 @@ class TextractExpense:
         load_document(data, filename)  # the same type, corruption and size checks as the local OCR
         if len(data) > SYNC_LIMIT_BYTES:
             raise DocumentTooLarge("Textract reads files up to 10 MB; this one is larger.")
-        log.warning("cross-border transfer: receipt %s (%d bytes) sent to Textract in %s", filename, len(data),
-                    self._client.meta.region_name)
+        transfers.log_transfer("textract", self._client.meta.region_name, size_bytes=len(data))
         response = self._client.analyze_expense(Document={"Bytes": data})
         return parse_textract_response(response, vendors=self._vendors() if self._vendors else None)
