@@ -40,9 +40,11 @@ from chalicelib.services.approvals import decisions, delegation, requests, revie
 from chalicelib.web import (
     advance_routes,
     approval_pages,
+    auth,
     claim_routes,
     finance_routes,
     http,
+    i18n,
     inbox_routes,
     ledger_routes,
     page_routes,
@@ -114,6 +116,18 @@ def audit_calls(event, get_response):
     response = get_response(event)
     _audit_call(event, response.status_code, started)
     return response
+
+
+@app.middleware("http")
+def role_table(event, get_response):
+    """Innermost: the route's row of the RBAC table (domain/rbac.py) is checked before its body runs, in one
+    place (web/auth.py); a refusal (403 in words) is still audited and still gets the security headers."""
+    try:
+        auth.authorize(event.method, event.path, event.uri_params, event.query_params, i18n.locale_of(event),
+                       lambda: http.principal(event), bootstrap.container().directory)
+    except Exception as exc:  # noqa: BLE001 (mapped to 401/403/503 by the shared error table)
+        return _error_response(exc)
+    return get_response(event)
 
 
 def _audit_call(event, status: int, started: datetime) -> None:
