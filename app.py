@@ -49,6 +49,7 @@ from chalicelib.web import (
     ledger_routes,
     page_routes,
     pages,
+    privacy_routes,
     vendor_routes,
 )
 from chalicelib.web.security import NO_STORE
@@ -68,6 +69,8 @@ app.register_blueprint(claim_routes.blueprint)  # the claim page /claim/{id} and
 app.register_blueprint(inbox_routes.blueprint)  # /inbox: what waits for the signed-in approver
 app.register_blueprint(ledger_routes.blueprint)  # POST /fx-rates, reconciliation, the journal CSV, repost
 app.register_blueprint(vendor_routes.blueprint)  # GET/POST/PUT /vendors: finance extends the vendor directory
+app.register_blueprint(privacy_routes.blueprint)  # PDPO: bank details, data access and correction requests
+app.api.binary_types.append(privacy_routes.ZIP_TYPE)  # the data export's ZIP
 
 def _source_ip() -> str:
     return http.source_ip(app.current_request)

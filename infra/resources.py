@@ -273,7 +273,9 @@ def hosted_ui_domain(prefix: str, region: str = REGION) -> str:
 
 
 # KMS keys: logical -> (KeySpec, KeyUsage); referenced by alias alias/<app>-<stage>-<logical>
-KMS_KEYS = {"decision-signing": ("RSA_2048", "SIGN_VERIFY")}
+KMS_KEYS = {"decision-signing": ("RSA_2048", "SIGN_VERIFY"),
+            # envelope encryption of employees' bank accounts: a data key per record (adapters/privacy_store.py)
+            "bank-details": ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")}
 
 
 def physical_name(stage: str, logical: str) -> str:

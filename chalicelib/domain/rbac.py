@@ -127,6 +127,15 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("POST", "/admin/claims/{claim_id}/reassign"): _r(ADMIN_ONLY),
     ("GET", "/admin/escalations"): _r(ADMIN_ONLY),
     ("PUT", "/admin/weather"): _r(ADMIN_ONLY),
+    # personal data (PDPO): bank details for reimbursement, data access and correction requests
+    ("PUT", "/me/bank-account"): _r(STAFF),
+    ("GET", "/employees/{employee_id}/bank-account"): _r({FA: ALL, P: ALL}, subject="employee_id"),
+    ("GET", "/me/data-export"): _r(EVERYONE),
+    ("POST", "/admin/dsar/{employee_id}"): _r({FA: ALL}, subject="employee_id"),
+    ("POST", "/me/correction-requests"): _r(EVERYONE),
+    ("GET", "/me/correction-requests"): _r(EVERYONE),
+    ("GET", "/finance/correction-requests"): _r({F: DEPT, FA: ALL, AU: ALL}),
+    ("POST", "/finance/correction-requests/{request_id}/resolve"): _r({F: DEPT, FA: ALL}),
 }
 
 

@@ -127,10 +127,14 @@ def test_the_directory_cannot_grant_the_delegate_role():
 
 def test_the_auditor_changes_nothing_and_the_admin_decides_no_claim():
     for (method, path), row in rbac.TABLE.items():
-        if method != "GET" and not row.public:
+        if method != "GET" and not row.public and path != "/me/correction-requests":
             assert row.scopes.get(Role.AUDITOR, Scope.NONE) == Scope.NONE, (method, path)
     for key in (("POST", "/me/approvals/decisions"), ("GET", "/me/approvals")):
         assert rbac.TABLE[key].scopes.get(Role.ADMIN, Scope.NONE) == Scope.NONE
+
+
+def test_bank_details_are_read_by_payroll_and_finance_admins_only():
+    assert rbac.allowed_roles("GET", "/employees/{employee_id}/bank-account") == (Role.FINANCE_ADMIN, Role.PAYROLL)
 
 
 def _claim(owner: str) -> Claim:
