@@ -136,7 +136,9 @@ def data_export(subject_id: str, requester: Principal, directory: Directory, hol
     audit_records = {
         "person": _dump(audit.records(person_entity(subject_id))),
         "claims": {c.claim_id: _dump(audit.records(holdings.claim_entity(c.claim_id))) for c in claims},
-        "expenses": {e.expense_id: _dump(holdings.expense_history(e.expense_id)) for e in unattached},
+        # each expense's own trail (before it joined a claim, or while it is unattached)
+        "expenses": {e.expense_id: _dump(holdings.expense_history(e.expense_id))
+                     for e in [*unattached, *(x for c in claims for x in c.expenses)]},
         "advances": {a.advance_id: _dump(holdings.advance_history(a.advance_id)) for a in advances},
     }
     data = {
