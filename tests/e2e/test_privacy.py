@@ -7,10 +7,12 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from datetime import UTC, datetime
 
 from chalicelib import bootstrap
 from chalicelib.adapters.dynamo_models import DirectoryItem
 from chalicelib.services.privacy import person_entity
+from tests import audit_events
 
 EN = {"Accept-Language": "en"}
 ACCOUNT = {"holder_name": "WONG SIU MING", "bank_code": "004", "branch_code": "123", "account_number": "456789001"}
@@ -100,8 +102,12 @@ def test_a_data_access_request_exports_everything_masked_and_corrections_reach_f
 
 
 def test_the_table_refuses_before_the_route_runs_and_the_refusal_is_audited(driver):
+    today = datetime.now(UTC).date()
     status, body = driver.call("POST", "/claims", {"title": "x"}, _as(driver, "E400"))  # the auditor reads only
     assert status == 403 and body["error"].startswith("This is for an employee")
     assert "an auditor (read-only)" in body["error"]
+    assert bootstrap.container().claims.by_employee("E400") == []  # the route body never ran
+    refused = [r for r in audit_events.events("API", today) if r.after["path"] == "/claims"]
+    assert [(r.role, r.after["method"], r.after["status"]) for r in refused] == [("auditor", "POST", 403)]
     status, body = driver.call("GET", "/finance/overview", None, driver.auth("E201"))  # 繁中 by default
     assert status == 403 and "此操作只限" in body["error"]
