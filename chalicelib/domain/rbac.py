@@ -46,6 +46,15 @@ class Rule:
         return max((self.scopes.get(role, Scope.NONE) for role in roles), default=Scope.NONE)
 
 
+# A role that includes another: a finance admin is finance too (the use cases' finer checks that ask for finance,
+# e.g. paying an advance of one's own department, then agree with this table).
+IMPLIES: dict[Role, frozenset[Role]] = {Role.FINANCE_ADMIN: frozenset({Role.FINANCE})}
+
+
+def with_implied(roles: frozenset[Role]) -> frozenset[Role]:
+    return roles.union(*(IMPLIES.get(r, frozenset()) for r in roles))
+
+
 E, A, D, F, FA, P, AU, AD = (Role.EMPLOYEE, Role.APPROVER, Role.DELEGATE, Role.FINANCE, Role.FINANCE_ADMIN,
                              Role.PAYROLL, Role.AUDITOR, Role.ADMIN)
 ROLES: tuple[Role, ...] = (E, A, D, F, FA, P, AU, AD)

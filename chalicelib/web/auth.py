@@ -34,7 +34,8 @@ def principal_for(identity: Identity, directory: Directory, source_ip: str = "un
         if role is not Role.DELEGATE:  # standing in is given per claim by a delegation, never by the directory
             roles.add(role)
     return Principal(user_id=identity.subject, employee_id=employee.employee_id,
-                     department_id=employee.department_id, roles=frozenset(roles), source_ip=source_ip)
+                     department_id=employee.department_id, roles=rbac.with_implied(frozenset(roles)),
+                     source_ip=source_ip)
 
 
 # ---- the one place the RBAC table is enforced (app.py's middleware calls it before any route body) --------------

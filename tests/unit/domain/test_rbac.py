@@ -152,3 +152,24 @@ def test_refusals_are_in_the_readers_language():
     with pytest.raises(Forbidden) as refused:
         auth.authorize("GET", "/finance/overview", {}, {}, "zh-Hant", lambda: person(Role.EMPLOYEE), Directory())
     assert "此操作只限" in str(refused.value) and "員工" in str(refused.value)
+
+
+def test_a_finance_admin_is_finance_too_so_the_finer_checks_agree():
+    from chalicelib.adapters.tokens import Identity
+
+    class Listing:
+        def employee(self, employee_id):
+            return Employee(employee_id=employee_id, name="x", email="x@example.com", department_id=HOME, rank=2,
+                            roles=["finance_admin"])
+
+    principal = auth.principal_for(Identity(subject="s", employee_id=ME, issuer="https://issuer.example"), Listing())
+    assert principal.roles == frozenset({Role.FINANCE_ADMIN, Role.FINANCE})
+    assert rbac.scope(principal, "GET", "/finance/claims") == Scope.EVERY  # the widest cell, not finance's
+
+
+def test_an_implied_role_opens_nothing_its_own_column_does_not():
+    """The implication only serves the finer checks: on every row the implying role already reaches as far."""
+    for role, implied in rbac.IMPLIES.items():
+        for key, row in rbac.TABLE.items():
+            for other in implied:
+                assert row.scopes.get(other, Scope.NONE) <= row.scopes.get(role, Scope.NONE), (key, role, other)
