@@ -41,13 +41,16 @@ from chalicelib.services.approvals import decisions, delegation, requests, revie
 from chalicelib.web import (
     advance_routes,
     approval_pages,
+    auth,
     claim_routes,
     finance_routes,
     http,
+    i18n,
     inbox_routes,
     ledger_routes,
     page_routes,
     pages,
+    privacy_routes,
     vendor_routes,
 )
 from chalicelib.web.security import NO_STORE
@@ -67,6 +70,8 @@ app.register_blueprint(claim_routes.blueprint)  # the claim page /claim/{id} and
 app.register_blueprint(inbox_routes.blueprint)  # /inbox: what waits for the signed-in approver
 app.register_blueprint(ledger_routes.blueprint)  # POST /fx-rates, reconciliation, the journal CSV, repost
 app.register_blueprint(vendor_routes.blueprint)  # GET/POST/PUT /vendors: finance extends the vendor directory
+app.register_blueprint(privacy_routes.blueprint)  # PDPO: bank details, data access and correction requests
+app.api.binary_types.append(privacy_routes.ZIP_TYPE)  # the data export's ZIP
 
 def _source_ip() -> str:
     return http.source_ip(app.current_request)
@@ -115,6 +120,18 @@ def audit_calls(event, get_response):
     response = get_response(event)
     _audit_call(event, response.status_code, started)
     return response
+
+
+@app.middleware("http")
+def role_table(event, get_response):
+    """Innermost: the route's row of the RBAC table (domain/rbac.py) is checked before its body runs, in one
+    place (web/auth.py); a refusal (403 in words) is still audited and still gets the security headers."""
+    try:
+        auth.authorize(event.method, event.path, event.uri_params, event.query_params, i18n.locale_of(event),
+                       lambda: http.principal(event), bootstrap.container().directory)
+    except Exception as exc:  # noqa: BLE001 (mapped to 401/403/503 by the shared error table)
+        return _error_response(exc)
+    return get_response(event)
 
 
 def _audit_call(event, status: int, started: datetime) -> None:

@@ -188,6 +188,25 @@ class Container:
     def signer(self) -> aws.DecisionSigner:
         return aws.DecisionSigner(aws.client("kms", self.settings.region), self.settings.decision_signing_key_id)
 
+    # --- personal data (services/privacy.py) --------------------------------------------------------------------
+    @cached_property
+    def bank_vault(self):
+        from chalicelib.adapters.privacy_store import BankDetailsVault
+
+        return BankDetailsVault(aws.client("kms", self.settings.region), self.settings.bank_details_key_id)
+
+    @cached_property
+    def corrections(self):
+        from chalicelib.adapters.privacy_store import CorrectionRequests
+
+        return CorrectionRequests()
+
+    @cached_property
+    def holdings(self):
+        from chalicelib.adapters.privacy_store import Holdings
+
+        return Holdings(self.claims, self.expenses, self.advances)
+
     @cached_property
     def approvals(self) -> ApprovalContext:
         return ApprovalContext(

@@ -56,6 +56,7 @@ class Settings(BaseModel):
     approval_link_secret: str
     dev_signing_key_secret: str
     decision_signing_key_id: str
+    bank_details_key_id: str  # the KMS key bank accounts are sealed under (envelope encryption)
     allow_dev_tokens: bool
     public_base_url: str
     auth_issuer: str  # the user pool's `iss`
@@ -113,6 +114,7 @@ class Settings(BaseModel):
             approval_link_secret=e["APPROVAL_LINK_KEY_SECRET"],
             dev_signing_key_secret=e["DEV_SIGNING_KEY_SECRET"],
             decision_signing_key_id=e["DECISION_SIGNING_KEY_ID"],
+            bank_details_key_id=e["BANK_DETAILS_KEY_ID"],
             reminders_state_machine_arn=e["REMINDERS_STATE_MACHINE_ARN"],
             telephony=e["TELEPHONY"],
             telephony_region=e["TELEPHONY_REGION"],

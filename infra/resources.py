@@ -279,7 +279,9 @@ def hosted_ui_domain(prefix: str, region: str = REGION) -> str:
 
 # KMS keys: logical -> (KeySpec, KeyUsage); referenced by alias alias/<app>-<stage>-<logical>
 # data: the stage's customer-managed key for S3 SSE-KMS and DynamoDB encryption at rest (infra/template.py)
-KMS_KEYS = {"decision-signing": ("RSA_2048", "SIGN_VERIFY"), "data": ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")}
+KMS_KEYS = {"decision-signing": ("RSA_2048", "SIGN_VERIFY"), "data": ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"),
+            # envelope encryption of employees' bank accounts: a data key per record (adapters/privacy_store.py)
+            "bank-details": ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")}
 DATA_KEY = "data"
 
 

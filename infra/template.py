@@ -185,6 +185,7 @@ class Access:
     streams: tuple[str, ...] = ()  # tables whose stream it reads
 
 
+KEY_PURPOSES = {"bank-details": "reimbursement-bank-account"}  # kms:EncryptionContext:purpose each key requires
 POSTING_RECORDS = ("dynamodb:GetItem", "dynamodb:PutItem")  # PostingRecords.queue/get/save (conditional puts)
 LINKS_RW = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")  # put_pending, get, mark_used/void
 IDEMPOTENCY = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")  # Powertools
@@ -215,7 +216,9 @@ def access(stage: str) -> dict[str, Access]:
                      "approvals": ("by-approver",),
                      "expenses": ("by-employee",), "advances": ("by-employee", "by-status")},
             # PUT /me/delegation and PUT /admin/weather only
-            keyed_writes={"directory": (("dynamodb:PutItem",), ("DELEGATION#*", "WEATHER#*"))},
+            # and the privacy rows: sealed bank accounts, correction requests (services/privacy.py)
+            keyed_writes={"directory": (("dynamodb:PutItem",),
+                                        ("DELEGATION#*", "WEATHER#*", "BANK#*", "CORRECTION#*"))},
             # the presigned upload form is signed by this role, so the role itself must be allowed the PUT,
             # and reads the claim's version to copy a corrected receipt into labelled/ (services/labelling.py)
             objects={"uploads": ("s3:PutObject", "s3:GetObject", "s3:GetObjectVersion")},
@@ -228,7 +231,10 @@ def access(stage: str) -> dict[str, Access]:
             # decisions stop the link's reminders; reassign/resubmit/weather start new ones
             start_executions=("reminders",),
             stop_executions=("reminders",),
-            keys={"decision-signing": ("kms:Sign", "kms:Verify")},
+            # bank details: sealed under a fresh data key (PUT /me/bank-account), opened for payroll (GET
+            # /employees/{id}/bank-account); the key's use is bound to that purpose by its encryption context
+            keys={"decision-signing": ("kms:Sign", "kms:Verify"),
+                  "bank-details": ("kms:GenerateDataKey", "kms:Decrypt")},
             sends=("posting",),
         ),
         "extract_receipt": Access(
@@ -372,7 +378,10 @@ def function_policy(stage: str, fn: r.Function, grant: Access) -> dict:
         statement["Condition"] = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(patterns)}}
         statements.append(statement)
     for key, actions in (grant.keys or {}).items():
-        statements.append(_statement(camel(f"use_{key}_key"), actions, [_getatt(key_id(key))]))
+        statement = _statement(camel(f"use_{key}_key"), actions, [_getatt(key_id(key))])
+        if key in KEY_PURPOSES:  # only with the encryption context the code sends (adapters/privacy_store.py)
+            statement["Condition"] = {"StringEquals": {"kms:EncryptionContext:purpose": KEY_PURPOSES[key]}}
+        statements.append(statement)
     services = data_key_services(grant)
     if services:  # the stage's data key: only through Lambda/S3/DynamoDB, only the services the function uses
         statement = _statement("UseDataKeyThroughServices", DATA_KEY_ACTIONS, [_getatt(key_id(r.DATA_KEY))])
@@ -661,7 +670,8 @@ def kms_alias(stage: str, logical: str) -> str:
 
 def _kms_key(stage: str, logical: str, spec: str, usage: str) -> dict:
     """Retained: decisions signed with it must stay verifiable, and data encrypted under it readable, for as long
-    as the audit trail is kept. Never MultiRegion (infra/residency.py): the key material stays in Hong Kong."""
+    as the records are kept. A symmetric key rotates yearly (KMS keeps the old material to decrypt). Never
+    MultiRegion (infra/residency.py): the key material stays in Hong Kong."""
     return _retain({
         "Type": "AWS::KMS::Key",
         "Properties": {

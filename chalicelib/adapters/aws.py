@@ -13,6 +13,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from chalicelib.domain import masking
 from chalicelib.domain.errors import ExecutionAlreadyStarted, ObjectTooLarge
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, signature_version="s3v4")
@@ -172,8 +173,9 @@ class Notifier:
     def publish(self, subject: str, message: dict, attributes: dict[str, str]) -> str:
         resp = self._sns.publish(
             TopicArn=self._topic,
-            Subject=subject[:99],
-            Message=json.dumps(message, ensure_ascii=False),
+            Subject=masking.scrub(subject, frozenset())[:99],
+            # nobody reading a notification needs a full card, HKID or bank account number (domain/masking.py)
+            Message=json.dumps(masking.scrub_all(message, frozenset()), ensure_ascii=False),
             # SNS refuses an empty attribute value (e.g. no escalation desk configured): leave such ones out
             MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items() if v},
         )

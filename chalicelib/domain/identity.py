@@ -10,7 +10,10 @@ from pydantic import BaseModel, ConfigDict
 class Role(StrEnum):
     EMPLOYEE = "employee"
     APPROVER = "approver"
-    FINANCE = "finance"
+    FINANCE = "finance"  # finance of their own department
+    FINANCE_ADMIN = "finance_admin"  # finance across every department; runs data requests
+    PAYROLL = "payroll"  # pays reimbursements: reads employees' bank details
+    DELEGATE = "delegate"  # standing in for an approver: never granted by the directory (see domain/rbac.py)
     AUDITOR = "auditor"
     ADMIN = "admin"
 
@@ -29,7 +32,8 @@ class Principal(BaseModel):
 
     @property
     def primary_role(self) -> str:
-        for role in (Role.ADMIN, Role.FINANCE, Role.AUDITOR, Role.APPROVER, Role.EMPLOYEE):
+        for role in (Role.ADMIN, Role.FINANCE_ADMIN, Role.FINANCE, Role.PAYROLL, Role.AUDITOR, Role.APPROVER,
+                     Role.EMPLOYEE):
             if role in self.roles:
                 return role.value
         return "unknown"

@@ -26,6 +26,7 @@ from openpyxl.utils import get_column_letter
 
 from chalicelib import bootstrap
 from chalicelib.domain import finance as fin
+from chalicelib.domain import masking
 from chalicelib.domain.access import reads_every_department, require_dashboard
 from chalicelib.domain.claim import ClaimStatus
 from chalicelib.domain.errors import InvalidClaim
@@ -134,7 +135,7 @@ def finance_export():
     locale = i18n.locale_of(_request())
     employee = c.directory.employee(principal.employee_id)
     zone = employee.timezone if employee else pages.VIEWER_ZONE
-    table = export_table(rows, locale, zone)
+    table = export_table(rows, locale, zone, principal.roles)
     stamp = clock().astimezone(fin.HK).strftime("%Y%m%d-%H%M")
     if fmt == "csv":
         body, content_type = to_csv(table), CSV_TYPE
@@ -148,8 +149,9 @@ EXPORT_COLUMNS = ("title", "claimant", "department", "created", "status", "categ
                   "flagged", "reasons")
 
 
-def export_table(rows: list[dict], locale: str, zone: str) -> list[list[object]]:
-    """Header and rows as people read them: localised words, amounts with their currency, HKD as a Decimal."""
+def export_table(rows: list[dict], locale: str, zone: str, roles: frozenset = frozenset()) -> list[list[object]]:
+    """Header and rows as people read them: localised words, amounts with their currency, HKD as a Decimal; card,
+    HKID and bank account numbers in claim text masked unless the reader's roles need them (domain/masking.py)."""
     def words(prefix: str, value: str) -> str:
         try:
             return i18n.t(locale, f"{prefix}.{value}")
@@ -165,7 +167,7 @@ def export_table(rows: list[dict], locale: str, zone: str) -> list[list[object]]
             " + ".join(i18n.money(a["amount"], a["currency"], locale) for a in r["amounts"]),
             Decimal(r["hkd"]["amount"]), yes if r["flagged"] else no, "; ".join(r["reasons"] + r["review_reasons"]),
         ])
-    return out
+    return [[masking.scrub(v, roles) if isinstance(v, str) else v for v in row] for row in out]
 
 
 def to_csv(table: list[list[object]]) -> str:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
+from chalicelib.domain import masking
 from chalicelib.domain.access import reads_every_department, require_dashboard
 from chalicelib.domain.errors import InvalidClaim
 from chalicelib.domain.fx_rates import RateUploadRejected, parse_rates_csv
@@ -134,7 +135,8 @@ def journal():
     records = [r for r in _records(principal, period)
                if r.state == PostingState.POSTED and (ledger is None or r.ledger == ledger)]
     rows = [row for r in sorted(records, key=lambda r: r.claim_id) for row in r.journal]
-    return Response(body="\ufeff" + journal_csv(rows), status_code=200, headers={
+    body = masking.scrub(journal_csv(rows), principal.roles)  # card/HKID/account numbers in claim text
+    return Response(body="\ufeff" + body, status_code=200, headers={
         "Content-Type": CSV_TYPE, "Content-Disposition": f'attachment; filename="journal-{period}.csv"'})
 
 

@@ -147,6 +147,19 @@ def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, mon
             pass
         assert driver.decide_signed_in(step["link"], "approve")[0] == 200
         assert driver.wait_status("E202", report["claim_id"], {"posted", "failed"})["status"] == "posted"
+        # F: personal data: a bank account sealed (KMS data key) and opened for payroll, a data export, a
+        # correction request resolved by the department's finance
+        account = {"holder_name": "HO WING", "bank_code": "024", "branch_code": "555", "account_number": "12345678"}
+        assert driver.call("PUT", "/me/bank-account", account, driver.auth("E202"))[0] == 200
+        payroll = c.directory.employee("E121")
+        c.directory.put_employee(payroll.model_copy(update={"roles": [*payroll.roles, "payroll"]}))
+        assert driver.call("GET", "/employees/E202/bank-account", None, driver.auth("E121"))[0] == 200
+        assert driver.call("GET", "/me/data-export?format=json", None, driver.auth("E202"))[0] == 200
+        status, asked = driver.call("POST", "/me/correction-requests", {"what_is_wrong": "my e-mail is misspelt"},
+                                    driver.auth("E202"))
+        assert status == 201, asked
+        assert driver.call("POST", f"/finance/correction-requests/{asked['request']['request_id']}/resolve",
+                           {"outcome": "corrected", "note": "fixed"}, driver.auth("E300"))[0] == 200
     finally:
         iam_recorder.uninstall()
 

@@ -394,8 +394,13 @@ def test_each_function_has_its_own_role_with_only_its_resources(merge):
                for f in r.FUNCTIONS)
     delegation = next(s for s in res[t.role_id(t.API_HANDLER)]["Properties"]["Policies"][0]["PolicyDocument"]
                       ["Statement"] if s["Sid"] == "DirectoryKeyedWrites")
-    keys = ["DELEGATION#*", "WEATHER#*"]
+    keys = ["DELEGATION#*", "WEATHER#*", "BANK#*", "CORRECTION#*"]  # delegations, weather, the privacy rows
     assert delegation["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": keys}}
+    # bank details: only the API opens them, and only with the encryption context the vault sends
+    bank = next(s for s in res[t.role_id(t.API_HANDLER)]["Properties"]["Policies"][0]["PolicyDocument"]
+                ["Statement"] if s["Resource"] == [{"Fn::GetAtt": [t.key_id("bank-details"), "Arn"]}])
+    assert sorted(bank["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert bank["Condition"] == {"StringEquals": {"kms:EncryptionContext:purpose": "reimbursement-bank-account"}}
     ledger = res[t.role_id("post_claims")]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     assert any(s["Resource"] == [{"Fn::GetAtt": [t.table_id("ledger"), "Arn"]}] for s in ledger)
     handoff = res[t.role_id("post_to_ledger")]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
