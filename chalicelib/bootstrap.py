@@ -48,6 +48,17 @@ class Container:
         return AuditLog(self.connection)
 
     @cached_property
+    def audit_trail(self):
+        """Seals (KMS) and the Object Lock archive (S3) over the audit table's chains."""
+        from chalicelib.adapters.audit_store import AuditArchive, AuditSealer
+        from chalicelib.services.audit_trail import AuditTrail
+
+        s = self.settings
+        return AuditTrail(chains=self.audit,
+                          archive=AuditArchive(aws.client("s3", s.region), s.audit_archive_bucket),
+                          sealer=AuditSealer(aws.client("kms", s.region), s.audit_sealing_key_id))
+
+    @cached_property
     def claims(self) -> ClaimRepository:
         return ClaimRepository(self.connection, self.audit)
 

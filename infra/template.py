@@ -332,6 +332,22 @@ def access(stage: str) -> dict[str, Access]:
             indexes={"advances": ("by-status",)},
             publish=("employee-notifications",),
         ),
+        # audit seals: the chains read (records, the last one, the chains that moved: by-hour), the head signed,
+        # the seal and its records written to the Object Lock archive (and earlier seals read back to check)
+        "seal_ended_claims": Access(
+            tables={"audit": ("dynamodb:Query",)},
+            keys={"audit-sealing": ("kms:Sign", "kms:GetPublicKey")},
+            other_objects={r.AUDIT_ARCHIVE: (("s3:GetObject", "s3:PutObject"), ("seals/",))},
+            lists={r.AUDIT_ARCHIVE: ("seals/*",)},
+            streams=("claims",),
+        ),
+        "seal_audit_sweep": Access(
+            tables={"audit": ("dynamodb:Query",)},
+            indexes={"audit": ("by-hour",)},
+            keys={"audit-sealing": ("kms:Sign", "kms:GetPublicKey")},
+            other_objects={r.AUDIT_ARCHIVE: (("s3:GetObject", "s3:PutObject"), ("seals/",))},
+            lists={r.AUDIT_ARCHIVE: ("seals/*",)},
+        ),
         "mark_failed": Access(tables={"claims": CLAIM_WRITE, "expenses": EXPENSE_ROWS, "audit": AUDIT_APPEND,
                                      "directory": ("dynamodb:GetItem",)},
                               publish=("employee-notifications",)),
@@ -451,6 +467,11 @@ def _bucket(stage: str, bucket: str) -> dict:
     }
     if bucket in VERSIONED_BUCKETS:
         props["VersioningConfiguration"] = {"Status": "Enabled"}
+    if bucket == r.AUDIT_ARCHIVE:  # seals: neither deleted nor overwritten by anyone before retention ends
+        mode, period = r.AUDIT_ARCHIVE_RETENTION[stage]
+        props["ObjectLockEnabled"] = True
+        props["ObjectLockConfiguration"] = {"ObjectLockEnabled": "Enabled",
+                                            "Rule": {"DefaultRetention": {"Mode": mode, **period}}}
     cors = [{"AllowedMethods": list(methods), "AllowedHeaders": ["Content-Type"], "MaxAge": 3000,
              "AllowedOrigins": [_sub(f"https://${{{REST_API_ID}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}")]}
             for b, methods in r.BROWSER_UPLOAD_BUCKETS if b == bucket]
