@@ -173,6 +173,7 @@ class Access:
     # bucket -> (actions, prefixes) for object access outside the notification prefix
     other_objects: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] | None = None
     lists: dict[str, tuple[str, ...]] | None = None  # bucket -> prefixes it may list (HeadObject 404 vs 403)
+    version_lists: dict[str, tuple[str, ...]] | None = None  # bucket -> prefixes whose versions it may list
     secrets: tuple[str, ...] = ()
     publish: tuple[str, ...] = ()  # topics
     start_executions: tuple[str, ...] = ()  # state machines
@@ -337,16 +338,16 @@ def access(stage: str) -> dict[str, Access]:
         "seal_ended_claims": Access(
             tables={"audit": ("dynamodb:Query",)},
             keys={"audit-sealing": ("kms:Sign", "kms:GetPublicKey")},
-            other_objects={r.AUDIT_ARCHIVE: (("s3:GetObject", "s3:PutObject"), ("seals/",))},
-            lists={r.AUDIT_ARCHIVE: ("seals/*",)},
+            other_objects={r.AUDIT_ARCHIVE: (("s3:GetObjectVersion", "s3:PutObject"), ("seals/",))},
+            version_lists={r.AUDIT_ARCHIVE: ("seals/*",)},
             streams=("claims",),
         ),
         "seal_audit_sweep": Access(
             tables={"audit": ("dynamodb:Query",)},
             indexes={"audit": ("by-hour",)},
             keys={"audit-sealing": ("kms:Sign", "kms:GetPublicKey")},
-            other_objects={r.AUDIT_ARCHIVE: (("s3:GetObject", "s3:PutObject"), ("seals/",))},
-            lists={r.AUDIT_ARCHIVE: ("seals/*",)},
+            other_objects={r.AUDIT_ARCHIVE: (("s3:GetObjectVersion", "s3:PutObject"), ("seals/",))},
+            version_lists={r.AUDIT_ARCHIVE: ("seals/*",)},
         ),
         "mark_failed": Access(tables={"claims": CLAIM_WRITE, "expenses": EXPENSE_ROWS, "audit": AUDIT_APPEND,
                                      "directory": ("dynamodb:GetItem",)},
@@ -385,6 +386,11 @@ def function_policy(stage: str, fn: r.Function, grant: Access) -> dict:
                                      [_sub(f"${{{bucket_id(bucket)}.Arn}}/{p}*") for p in prefixes]))
     for bucket, prefixes in (grant.lists or {}).items():
         statement = _statement(camel(f"list_{bucket}"), ("s3:ListBucket",), [_getatt(bucket_id(bucket))])
+        statement["Condition"] = {"StringLike": {"s3:prefix": list(prefixes)}}
+        statements.append(statement)
+    for bucket, prefixes in (grant.version_lists or {}).items():
+        statement = _statement(camel(f"list_{bucket}_versions"), ("s3:ListBucketVersions",),
+                               [_getatt(bucket_id(bucket))])
         statement["Condition"] = {"StringLike": {"s3:prefix": list(prefixes)}}
         statements.append(statement)
     if grant.secrets:

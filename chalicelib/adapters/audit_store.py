@@ -6,8 +6,8 @@ which is also what moto does with any message, so a seal made locally verifies l
 
 The archive bucket is created with Object Lock in compliance mode and a seven-year default retention
 (infra/resources.py AUDIT_ARCHIVE_RETENTION): every object version written here can be neither deleted nor
-overwritten by anyone until it expires. One object per seal: `seals/<entity>/<seq>.json` holding the seal and the
-records since the previous one.
+overwritten by anyone until it expires. A later version may be stacked on a key, so only the first is read.
+One object per seal: `seals/<entity>/<seq>.json`, the seal and the records since the previous one.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class AuditSealer:
         self._kms = kms
         self.key_id = key_id
         self._public: dict[str, Any] = {}
+        self._arns: dict[str, str] = {}
 
     def sign(self, seal: Seal) -> Seal:
         resp = self._kms.sign(KeyId=self.key_id, Message=seal.message(), MessageType="RAW",
@@ -48,15 +49,20 @@ class AuditSealer:
         return self._key(key_id or self.key_id).public_bytes(serialization.Encoding.PEM,
                                                              serialization.PublicFormat.SubjectPublicKeyInfo)
 
+    def trusted_key(self) -> str:
+        """Our sealing key's id (the alias resolved by GetPublicKey; AWS answers its ARN, moto its bare id, so
+        the id after `key/` is compared): the only key whose seals count. Another key of the account, however
+        valid its signature, is not ours."""
+        self._key(self.key_id)
+        return _bare(self._arns[self.key_id])
+
     def verify(self, seal: Seal) -> bool:
-        return self.verify_bytes(seal.message(), seal.key_id, seal.signature) if seal.algorithm == ALGORITHM \
-            else False
+        return seal.algorithm == ALGORITHM and self.verify_bytes(seal.message(), seal.key_id, seal.signature)
 
     def verify_bytes(self, message: bytes, key_id: str, signature: str) -> bool:
-        try:
-            key = self._key(key_id)
-        except ClientError:  # a key id that is not ours (or no longer exists): nothing it signed counts
+        if _bare(key_id) != self.trusted_key():
             return False
+        key = self._key(self.key_id)  # always our key's public half, whatever the seal names
         try:
             key.verify(base64.b64decode(signature), message, ec.ECDSA(hashes.SHA256()))
         except (InvalidSignature, ValueError):
@@ -65,9 +71,14 @@ class AuditSealer:
 
     def _key(self, key_id: str):
         if key_id not in self._public:
-            der = self._kms.get_public_key(KeyId=key_id)["PublicKey"]
-            self._public[key_id] = serialization.load_der_public_key(der)
+            resp = self._kms.get_public_key(KeyId=key_id)
+            self._public[key_id] = self._public[resp["KeyId"]] = serialization.load_der_public_key(resp["PublicKey"])
+            self._arns[key_id] = self._arns[resp["KeyId"]] = resp["KeyId"]
         return self._public[key_id]
+
+
+def _bare(key_id: str) -> str:
+    return key_id.rsplit("/", 1)[-1]
 
 
 class ArchivedSeal(BaseModel):
@@ -100,16 +111,29 @@ class AuditArchive:
         return resp.get("VersionId")
 
     def keys(self, entity: str) -> list[str]:
-        pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
-                                                                  Prefix=f"{self.PREFIX}{entity}/")
-        return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+        return sorted(self._first_versions(f"{self.PREFIX}{entity}/"))
 
-    def get(self, key: str) -> ArchivedSeal:
-        body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        return ArchivedSeal.model_validate_json(body)
+    def _first_versions(self, prefix: str) -> dict[str, str]:
+        """key -> the first version written under it. Object Lock keeps that version, but anyone allowed to
+        write may stack another on top: the archive only ever reads the first, the one that was locked."""
+        first: dict[str, tuple] = {}
+        pages = self._s3.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=prefix)
+        for page in pages:
+            for v in page.get("Versions", []):
+                seen = first.get(v["Key"])
+                if seen is None or v["LastModified"] < seen[0]:
+                    first[v["Key"]] = (v["LastModified"], v["VersionId"])
+        return {key: version for key, (_, version) in first.items()}
+
+    def get(self, key: str, version: str | None = None) -> ArchivedSeal:
+        return ArchivedSeal.model_validate_json(self.raw(key, version))
 
     def seals(self, entity: str) -> list[ArchivedSeal]:
-        return [self.get(k) for k in self.keys(entity)]
+        versions = self._first_versions(f"{self.PREFIX}{entity}/")
+        return [self.get(k, versions[k]) for k in sorted(versions)]
 
-    def raw(self, key: str) -> bytes:
-        return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+    def raw(self, key: str, version: str | None = None) -> bytes:
+        if version is None:
+            version = self._first_versions(key).get(key)
+        extra = {"VersionId": version} if version else {}
+        return self._s3.get_object(Bucket=self.bucket, Key=key, **extra)["Body"].read()
