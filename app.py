@@ -40,6 +40,7 @@ from chalicelib.services.approvals import decisions, delegation, requests, revie
 from chalicelib.web import (
     advance_routes,
     approval_pages,
+    audit_routes,
     audit_view,
     claim_routes,
     finance_routes,
@@ -64,6 +65,7 @@ app.register_blueprint(advance_routes.blueprint)  # cash advances (備用金): P
 app.register_blueprint(page_routes.blueprint)  # /signin, GET /me, receipt images
 app.register_blueprint(finance_routes.blueprint)  # /finance page, its overview, claim list, queues and export
 app.api.binary_types.append(finance_routes.XLSX_TYPE)  # the XLSX export's bytes pass API Gateway as binary
+app.register_blueprint(audit_routes.blueprint)  # POST /audit/exports: the auditor's bundle
 app.register_blueprint(claim_routes.blueprint)  # the claim page /claim/{id} and GET /claims/{id}/timeline
 app.register_blueprint(inbox_routes.blueprint)  # /inbox: what waits for the signed-in approver
 app.register_blueprint(ledger_routes.blueprint)  # POST /fx-rates, reconciliation, the journal CSV, repost

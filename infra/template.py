@@ -174,6 +174,8 @@ class Access:
     other_objects: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] | None = None
     lists: dict[str, tuple[str, ...]] | None = None  # bucket -> prefixes it may list (HeadObject 404 vs 403)
     version_lists: dict[str, tuple[str, ...]] | None = None  # bucket -> prefixes whose versions it may list
+    # the audit archive: (actions, prefix) pairs, so reading seals and writing exports are granted apart
+    archive_objects: tuple[tuple[tuple[str, ...], str], ...] = ()
     secrets: tuple[str, ...] = ()
     publish: tuple[str, ...] = ()  # topics
     start_executions: tuple[str, ...] = ()  # state machines
@@ -213,7 +215,7 @@ def access(stage: str) -> dict[str, Access]:
                     "fx_rates": ("dynamodb:BatchWriteItem", "dynamodb:Query"),
                     "postings": (*POSTING_RECORDS, "dynamodb:Query")},
             indexes={"claims": ("by-department", "by-employee", "by-flagged", "by-review"),
-                     "approvals": ("by-approver",),
+                     "approvals": ("by-approver",), "audit": ("by-hour",),
                      "expenses": ("by-employee",), "advances": ("by-employee", "by-status")},
             # PUT /me/delegation and PUT /admin/weather only
             keyed_writes={"directory": (("dynamodb:PutItem",), ("DELEGATION#*", "WEATHER#*"))},
@@ -229,7 +231,12 @@ def access(stage: str) -> dict[str, Access]:
             # decisions stop the link's reminders; reassign/resubmit/weather start new ones
             start_executions=("reminders",),
             stop_executions=("reminders",),
-            keys={"decision-signing": ("kms:Sign", "kms:Verify")},
+            # decisions signed and checked; audit trails checked against their seals (the sealing key's public
+            # half); the auditor's export: its manifest signed, both public keys, seals read, the zip written
+            keys={"decision-signing": ("kms:Sign", "kms:Verify", "kms:GetPublicKey"),
+                  "audit-sealing": ("kms:Sign", "kms:GetPublicKey")},
+            archive_objects=((("s3:GetObjectVersion",), "seals/"), (("s3:PutObject", "s3:GetObject"), "exports/")),
+            version_lists={r.AUDIT_ARCHIVE: ("seals/*",)},
             sends=("posting",),
         ),
         "extract_receipt": Access(
@@ -338,7 +345,7 @@ def access(stage: str) -> dict[str, Access]:
         "seal_ended_claims": Access(
             tables={"audit": ("dynamodb:Query",)},
             keys={"audit-sealing": ("kms:Sign", "kms:GetPublicKey")},
-            other_objects={r.AUDIT_ARCHIVE: (("s3:GetObjectVersion", "s3:PutObject"), ("seals/",))},
+            archive_objects=((("s3:GetObjectVersion", "s3:PutObject"), "seals/"),),
             version_lists={r.AUDIT_ARCHIVE: ("seals/*",)},
             streams=("claims",),
         ),
@@ -346,7 +353,7 @@ def access(stage: str) -> dict[str, Access]:
             tables={"audit": ("dynamodb:Query",)},
             indexes={"audit": ("by-hour",)},
             keys={"audit-sealing": ("kms:Sign", "kms:GetPublicKey")},
-            other_objects={r.AUDIT_ARCHIVE: (("s3:GetObjectVersion", "s3:PutObject"), ("seals/",))},
+            archive_objects=((("s3:GetObjectVersion", "s3:PutObject"), "seals/"),),
             version_lists={r.AUDIT_ARCHIVE: ("seals/*",)},
         ),
         "mark_failed": Access(tables={"claims": CLAIM_WRITE, "expenses": EXPENSE_ROWS, "audit": AUDIT_APPEND,
@@ -388,6 +395,9 @@ def function_policy(stage: str, fn: r.Function, grant: Access) -> dict:
         statement = _statement(camel(f"list_{bucket}"), ("s3:ListBucket",), [_getatt(bucket_id(bucket))])
         statement["Condition"] = {"StringLike": {"s3:prefix": list(prefixes)}}
         statements.append(statement)
+    for i, (actions, prefix) in enumerate(grant.archive_objects):
+        statements.append(_statement(camel(f"audit_archive_{prefix.strip('/')}_{i}"), actions,
+                                     [_sub(f"${{{bucket_id(r.AUDIT_ARCHIVE)}.Arn}}/{prefix}*")]))
     for bucket, prefixes in (grant.version_lists or {}).items():
         statement = _statement(camel(f"list_{bucket}_versions"), ("s3:ListBucketVersions",),
                                [_getatt(bucket_id(bucket))])

@@ -110,6 +110,17 @@ class AuditArchive:
             raise
         return resp.get("VersionId")
 
+    def put_export(self, export_id: str, data: bytes) -> str:
+        """An auditor's bundle, kept beside the seals (and under the same lock): what was handed over stays."""
+        key = f"exports/{export_id}.zip"
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/zip",
+                            ChecksumAlgorithm="SHA256", IfNoneMatch="*")
+        return key
+
+    def download_url(self, key: str, seconds: int) -> str:
+        return self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
+                                               ExpiresIn=seconds)
+
     def keys(self, entity: str) -> list[str]:
         return sorted(self._first_versions(f"{self.PREFIX}{entity}/"))
 
