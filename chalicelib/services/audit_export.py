@@ -28,7 +28,9 @@ from chalicelib.services.audit_trail import BATCH_PREFIX, STANDALONE
 
 FORMAT = "hk-expense audit bundle v1"
 MANIFEST_CONTEXT = "hk-expense audit bundle manifest v1"  # what the manifest signature is over, with its hash
-VERIFIER = Path(__file__).resolve().parents[2] / "tools" / "verify_audit_bundle.py"
+# tools/verify_audit_bundle.py, reached through a link inside chalicelib: only chalicelib travels in the Lambda
+# package (infra/package.py copies the link's target), and the API's export ships the verifier too
+VERIFIER = Path(__file__).parent / "verify_audit_bundle.py"
 README = """Audit bundle: {scope}
 Exported {created_at} (UTC).
 

@@ -102,3 +102,13 @@ def test_a_batch_head_does_not_depend_on_order_but_on_every_record():
     records = chain(3)
     assert batch_head(records) == batch_head(list(reversed(records)))
     assert batch_head(records[:2]) != batch_head(records)
+
+
+def test_the_exporter_ships_the_verifier_from_inside_the_packaged_code():
+    from pathlib import Path
+
+    from chalicelib.services import audit_export
+
+    root = Path(audit_export.__file__).resolve().parents[2]
+    assert audit_export.VERIFIER.parent == Path(audit_export.__file__).parent  # inside chalicelib (packaged)
+    assert audit_export.VERIFIER.read_bytes() == (root / "tools" / "verify_audit_bundle.py").read_bytes()
