@@ -58,6 +58,7 @@ bench: deps
 	$(PY) -m bench.anomaly --seed 4242
 	$(PY) -m bench.rephoto --seed 9000
 	$(PY) -m bench.cost --claims $(or $(COST_CLAIMS),20)
+	$(PY) -m bench.audit --records 100000
 	@if [ -d ../shared/realdata/receipts/hk ]; then $(PY) -m bench.extraction --data ../shared/realdata/receipts/hk; \
 	else echo "bench.extraction skipped: ../shared/realdata/receipts/hk is absent"; fi
 

@@ -42,6 +42,8 @@ from chalicelib.web import (
     advance_routes,
     approval_pages,
     auth,
+    audit_routes,
+    audit_view,
     claim_routes,
     finance_routes,
     http,
@@ -66,6 +68,7 @@ app.register_blueprint(advance_routes.blueprint)  # cash advances (備用金): P
 app.register_blueprint(page_routes.blueprint)  # /signin, GET /me, receipt images
 app.register_blueprint(finance_routes.blueprint)  # /finance page, its overview, claim list, queues and export
 app.api.binary_types.append(finance_routes.XLSX_TYPE)  # the XLSX export's bytes pass API Gateway as binary
+app.register_blueprint(audit_routes.blueprint)  # POST /audit/exports: the auditor's bundle
 app.register_blueprint(claim_routes.blueprint)  # the claim page /claim/{id} and GET /claims/{id}/timeline
 app.register_blueprint(inbox_routes.blueprint)  # /inbox: what waits for the signed-in approver
 app.register_blueprint(ledger_routes.blueprint)  # POST /fx-rates, reconciliation, the journal CSV, repost
@@ -140,10 +143,11 @@ def _audit_call(event, status: int, started: datetime) -> None:
         actor = _principal()
     except (Unauthorized, KeysUnavailable):
         actor = Principal(user_id="anonymous", employee_id="", department_id="", roles=frozenset(),
-                          source_ip=_source_ip())
+                          source_ip=_source_ip(), user_agent=http.user_agent(app.current_request))
+    path = _concrete_path(event)
     c.audit.event("API", started, actor, "api.call",
-                  {"method": event.method, "path": _concrete_path(event), "route": event.path, "status": status,
-                   "at": started.isoformat()})
+                  {"method": event.method, "path": path, "route": event.path, "status": status,
+                   "at": started.isoformat()}, resource=f"{event.method} {path}")
 
 
 def _concrete_path(event) -> str:
@@ -353,11 +357,15 @@ def edit_expense(expense_id):
 @app.route("/expenses/{expense_id}/audit", methods=["GET"])
 @api
 def expense_audit(expense_id):
-    """The expense's own hash-chained trail while it was unattached, and the claim holding it now."""
+    """The expense's own hash-chained trail while it was unattached, checked against its seals, and the claim
+    holding it now."""
     c = bootstrap.container()
     _, claim = claims.get_expense(_principal(), c.expenses, c.claims, expense_id)  # the expense's read rules
+    entity = c.expenses.entity(expense_id)
     return _json({"expense_id": expense_id, "claim_id": claim.claim_id if claim else None,
-                  "records": [r.model_dump(mode="json") for r in c.expenses.history(expense_id)]})
+                  "records": [r.model_dump(mode="json") for r in c.expenses.history(expense_id)],
+                  "verification": audit_view.verification(c.audit_trail.check(entity),
+                                                          i18n.locale_of(app.current_request))})
 
 
 @app.route("/expenses/{expense_id}/submit", methods=["POST"])
@@ -376,15 +384,22 @@ def submit_expense(expense_id):
 @app.route("/claims/{claim_id}/audit", methods=["GET"])
 @api
 def claim_audit(claim_id):
+    """The claim's records and each expense's from before it joined, with whether each trail verifies up to its
+    last seal (and, where it does not, which record breaks it, in words)."""
     principal = _principal()
     c = bootstrap.container()
     claim = claims.get_claim(principal, c.claims, claim_id)  # the same read rules as the claim itself
+    locale = i18n.locale_of(app.current_request)
     records = c.audit.records(c.claims.entity(claim_id))
     # each expense's own trail from before it joined the claim (uploaded, read, corrected, evidence replaced)
     before = {e.expense_id: [r.model_dump(mode="json") for r in c.expenses.history(e.expense_id)]
               for e in claim.expenses}
+    trails = {e: audit_view.verification(c.audit_trail.check(c.expenses.entity(e)), locale)
+              for e, v in before.items() if v}
     return _json({"records": [r.model_dump(mode="json") for r in records],
-                  "expenses": {k: v for k, v in before.items() if v}})
+                  "expenses": {k: v for k, v in before.items() if v},
+                  "verification": audit_view.verification(c.audit_trail.check(c.claims.entity(claim_id)), locale),
+                  "expense_verification": trails})
 
 
 @app.route("/claims/{claim_id}/signatures", methods=["GET"])

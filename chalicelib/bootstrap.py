@@ -48,6 +48,38 @@ class Container:
         return AuditLog(self.connection)
 
     @cached_property
+    def audit_trail(self):
+        """Seals (KMS) and the Object Lock archive (S3) over the audit table's chains."""
+        from chalicelib.adapters.audit_store import AuditArchive, AuditSealer
+        from chalicelib.services.audit_trail import AuditTrail
+
+        s = self.settings
+        return AuditTrail(chains=self.audit,
+                          archive=AuditArchive(aws.client("s3", s.region), s.audit_archive_bucket),
+                          sealer=AuditSealer(aws.client("kms", s.region), s.audit_sealing_key_id))
+
+    @cached_property
+    def audit_export_sources(self):
+        """What an auditor's bundle reads (services/audit_export.py): chains, seals, receipts, signatures, keys."""
+        from cryptography.hazmat.primitives import serialization
+
+        from chalicelib.services.approvals import decisions
+        from chalicelib.services.audit_export import ExportSources
+
+        s = self.settings
+
+        def decision_key_pem() -> bytes:
+            der = aws.client("kms", s.region).get_public_key(KeyId=s.decision_signing_key_id)["PublicKey"]
+            return serialization.load_der_public_key(der).public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+        return ExportSources(
+            audit=self.audit, trail=self.audit_trail, claim=self.claims.get,
+            receipt=lambda e: self.uploads.read(e.s3_key, s.max_upload_bytes, e.s3_version_id),
+            signatures=lambda claim: decisions.verify_signatures(self.approvals, claim),
+            decision_key_pem=decision_key_pem)
+
+    @cached_property
     def claims(self) -> ClaimRepository:
         return ClaimRepository(self.connection, self.audit)
 

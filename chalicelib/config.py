@@ -57,6 +57,7 @@ class Settings(BaseModel):
     dev_signing_key_secret: str
     decision_signing_key_id: str
     bank_details_key_id: str  # the KMS key bank accounts are sealed under (envelope encryption)
+    audit_sealing_key_id: str = ""  # seals of the audit chains (infra/resources.py KMS_KEYS)
     allow_dev_tokens: bool
     public_base_url: str
     auth_issuer: str  # the user pool's `iss`
@@ -115,6 +116,7 @@ class Settings(BaseModel):
             dev_signing_key_secret=e["DEV_SIGNING_KEY_SECRET"],
             decision_signing_key_id=e["DECISION_SIGNING_KEY_ID"],
             bank_details_key_id=e["BANK_DETAILS_KEY_ID"],
+            audit_sealing_key_id=e.get("AUDIT_SEALING_KEY_ID", ""),
             reminders_state_machine_arn=e["REMINDERS_STATE_MACHINE_ARN"],
             telephony=e["TELEPHONY"],
             telephony_region=e["TELEPHONY_REGION"],

@@ -21,7 +21,8 @@ _current = threading.local()
 CALLS: dict[str, set[tuple[str, str | None]]] = defaultdict(set)  # function -> {(iam action, table or None)}
 _original = BaseClient._make_api_call
 
-_S3 = {"HeadObject": ("GetObject",), "ListObjectsV2": ("ListBucket",), "CopyObject": ("GetObject", "PutObject")}
+_S3 = {"HeadObject": ("GetObject",), "ListObjectsV2": ("ListBucket",), "CopyObject": ("GetObject", "PutObject"),
+       "ListObjectVersions": ("ListBucketVersions",)}
 _TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
 
 

@@ -161,7 +161,13 @@ class LocalStack:
         s3, sqs = self.client("s3"), self.client("sqs")
         for bucket in r.BUCKETS:
             name = r.bucket_name(self.stage, bucket)
-            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": r.REGION})
+            locked = bucket == r.AUDIT_ARCHIVE  # Object Lock can only be turned on when the bucket is created
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": r.REGION},
+                             **({"ObjectLockEnabledForBucket": True} if locked else {}))
+            if locked:
+                mode, period = r.AUDIT_ARCHIVE_RETENTION[self.stage]
+                s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration={
+                    "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": mode, **period}}})
             s3.put_bucket_encryption(
                 Bucket=name,
                 ServerSideEncryptionConfiguration={

@@ -25,6 +25,7 @@ class Index:
     hash_key: str
     range_key: str | None = None
     include: tuple[str, ...] = ()  # project only these attributes (and the keys); none: every attribute
+    keys_only: bool = False  # project the table's and the index's keys only
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ def table_keys(table: Table) -> dict:
     if table.indexes:
         keys["GlobalSecondaryIndexes"] = [
             {"IndexName": ix.name, "KeySchema": key_schema(ix.hash_key, ix.range_key),
-             "Projection": ({"ProjectionType": "INCLUDE", "NonKeyAttributes": list(ix.include)} if ix.include
+             "Projection": ({"ProjectionType": "KEYS_ONLY"} if ix.keys_only
+                            else {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(ix.include)} if ix.include
                             else {"ProjectionType": "ALL"})}
             for ix in table.indexes
         ]
@@ -138,7 +140,10 @@ TABLES = (
     Table("directory", hash_key="pk", range_key="sk", attributes={"pk": "S", "sk": "S"}),
     # finance's vendor entries (chalicelib/domain/vendors.py), merged over the shipped seed; a few hundred at most
     Table("vendors", hash_key="vendor_id", attributes={"vendor_id": "S"}),
-    Table("audit", hash_key="entity", range_key="seq", attributes={"entity": "S", "seq": "S"}),
+    # the audit chains; by-hour (keys only) names the chains that moved in an hour, in eight shards so no one
+    # index partition takes every write: the seal sweep and the auditor export read it (never a Scan)
+    Table("audit", hash_key="entity", range_key="seq", attributes={"entity": "S", "seq": "S", "hour_shard": "S"},
+          indexes=(Index("by-hour", "hour_shard", keys_only=True),)),
     Table("approvals", hash_key="link_id", attributes={"link_id": "S", "approver_id": "S", "state": "S"},
           indexes=(Index("by-approver", "approver_id", "state"),), ttl_attribute="expires_epoch"),
     Table("ledger", hash_key="journal_id", attributes={"journal_id": "S"}),
@@ -194,16 +199,21 @@ FUNCTIONS = (
     # trains the company's anomaly model from its claims, validates it and promotes it (an image: scikit-learn)
     Function("retrain_anomaly", "functions.retrain_anomaly.handler", memory_mb=2048, timeout_s=900,
              owner="functions"),
+    # audit seals (functions/seal_audit.py): at a claim's end, from the claims stream; hourly, every chain behind
+    Function("seal_ended_claims", "functions.seal_audit.on_claim_change", timeout_s=60, owner="functions"),
+    Function("seal_audit_sweep", "functions.seal_audit.sweep", timeout_s=900, owner="functions"),
 )
 # Functions run on a schedule (EventBridge rules in the template): logical function -> schedule expression (UTC)
 SCHEDULES = {"remind_overdue_advances": "cron(0 1 * * ? *)",  # 09:00 Hong Kong, daily
-             "retrain_anomaly": "cron(0 19 * * ? *)"}  # 03:00 Hong Kong, daily (the quietest hour)
+             "retrain_anomaly": "cron(0 19 * * ? *)",  # 03:00 Hong Kong, daily (the quietest hour)
+             "seal_audit_sweep": "cron(5 * * * ? *)"}  # hourly, five minutes past
 EVENT_SOURCES = (
     EventSource("extract_receipt", "sqs", "upload-events"),
     EventSource("score_claim", "dynamodb", "claims", batch_size=10),
     EventSource("intake_email", "sqs", "raw-mail-events"),
     EventSource("aggregate_claims", "dynamodb", "claims", batch_size=100),
     EventSource("post_claims", "sqs", "posting", batch_size=5),
+    EventSource("seal_ended_claims", "dynamodb", "claims", batch_size=25),
 )
 # S3 ObjectCreated notifications: (bucket, queue, key prefix); read by the local stack and the template
 BUCKET_NOTIFICATIONS = (("uploads", "upload-events", "receipts/"), ("raw-mail", "raw-mail-events", "inbound/"))
@@ -281,8 +291,16 @@ def hosted_ui_domain(prefix: str, region: str = REGION) -> str:
 # data: the stage's customer-managed key for S3 SSE-KMS and DynamoDB encryption at rest (infra/template.py)
 KMS_KEYS = {"decision-signing": ("RSA_2048", "SIGN_VERIFY"), "data": ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"),
             # envelope encryption of employees' bank accounts: a data key per record (adapters/privacy_store.py)
-            "bank-details": ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")}
+            "bank-details": ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"),
+            # audit seals (chalicelib/adapters/audit_store.py): ECDSA P-256, verifiable offline with the PEM
+            "audit-sealing": ("ECC_NIST_P256", "SIGN_VERIFY")}
 DATA_KEY = "data"
+# The audit archive: S3 Object Lock in compliance mode, so no one (root included) can delete or overwrite a seal
+# before it expires. Seven years: the Inland Revenue Ordinance (s.51C) and the SFC's record-keeping rules both
+# ask for seven. dev keeps a day: a compliance-mode object cannot be removed early, even to tear a stack down.
+AUDIT_ARCHIVE = "audit-archive"
+AUDIT_ARCHIVE_RETENTION = {"local": ("COMPLIANCE", {"Years": 7}), "dev": ("COMPLIANCE", {"Days": 1}),
+                           "staging": ("COMPLIANCE", {"Years": 7}), "prod": ("COMPLIANCE", {"Years": 7})}
 
 
 def physical_name(stage: str, logical: str) -> str:

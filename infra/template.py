@@ -173,6 +173,9 @@ class Access:
     # bucket -> (actions, prefixes) for object access outside the notification prefix
     other_objects: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] | None = None
     lists: dict[str, tuple[str, ...]] | None = None  # bucket -> prefixes it may list (HeadObject 404 vs 403)
+    version_lists: dict[str, tuple[str, ...]] | None = None  # bucket -> prefixes whose versions it may list
+    # the audit archive: (actions, prefix) pairs, so reading seals and writing exports are granted apart
+    archive_objects: tuple[tuple[tuple[str, ...], str], ...] = ()
     secrets: tuple[str, ...] = ()
     publish: tuple[str, ...] = ()  # topics
     start_executions: tuple[str, ...] = ()  # state machines
@@ -213,7 +216,7 @@ def access(stage: str) -> dict[str, Access]:
                     "fx_rates": ("dynamodb:BatchWriteItem", "dynamodb:Query"),
                     "postings": (*POSTING_RECORDS, "dynamodb:Query")},
             indexes={"claims": ("by-department", "by-employee", "by-flagged", "by-review"),
-                     "approvals": ("by-approver",),
+                     "approvals": ("by-approver",), "audit": ("by-hour",),
                      "expenses": ("by-employee",), "advances": ("by-employee", "by-status")},
             # PUT /me/delegation and PUT /admin/weather only
             # and the privacy rows: sealed bank accounts, correction requests (services/privacy.py)
@@ -231,10 +234,15 @@ def access(stage: str) -> dict[str, Access]:
             # decisions stop the link's reminders; reassign/resubmit/weather start new ones
             start_executions=("reminders",),
             stop_executions=("reminders",),
-            # bank details: sealed under a fresh data key (PUT /me/bank-account), opened for payroll (GET
+            # decisions signed and checked; audit trails checked against their seals (the sealing key's public
+            # half); the auditor's export: its manifest signed, both public keys, seals read, the zip written.
+            # Bank details: sealed under a fresh data key (PUT /me/bank-account), opened for payroll (GET
             # /employees/{id}/bank-account); the key's use is bound to that purpose by its encryption context
-            keys={"decision-signing": ("kms:Sign", "kms:Verify"),
+            keys={"decision-signing": ("kms:Sign", "kms:Verify", "kms:GetPublicKey"),
+                  "audit-sealing": ("kms:Sign", "kms:GetPublicKey"),
                   "bank-details": ("kms:GenerateDataKey", "kms:Decrypt")},
+            archive_objects=((("s3:GetObjectVersion",), "seals/"), (("s3:PutObject", "s3:GetObject"), "exports/")),
+            version_lists={r.AUDIT_ARCHIVE: ("seals/*",)},
             sends=("posting",),
         ),
         "extract_receipt": Access(
@@ -338,6 +346,22 @@ def access(stage: str) -> dict[str, Access]:
             indexes={"advances": ("by-status",)},
             publish=("employee-notifications",),
         ),
+        # audit seals: the chains read (records, the last one, the chains that moved: by-hour), the head signed,
+        # the seal and its records written to the Object Lock archive (and earlier seals read back to check)
+        "seal_ended_claims": Access(
+            tables={"audit": ("dynamodb:Query",)},
+            keys={"audit-sealing": ("kms:Sign", "kms:GetPublicKey")},
+            archive_objects=((("s3:GetObjectVersion", "s3:PutObject"), "seals/"),),
+            version_lists={r.AUDIT_ARCHIVE: ("seals/*",)},
+            streams=("claims",),
+        ),
+        "seal_audit_sweep": Access(
+            tables={"audit": ("dynamodb:Query",)},
+            indexes={"audit": ("by-hour",)},
+            keys={"audit-sealing": ("kms:Sign", "kms:GetPublicKey")},
+            archive_objects=((("s3:GetObjectVersion", "s3:PutObject"), "seals/"),),
+            version_lists={r.AUDIT_ARCHIVE: ("seals/*",)},
+        ),
         "mark_failed": Access(tables={"claims": CLAIM_WRITE, "expenses": EXPENSE_ROWS, "audit": AUDIT_APPEND,
                                      "directory": ("dynamodb:GetItem",)},
                               publish=("employee-notifications",)),
@@ -399,6 +423,14 @@ def function_policy(stage: str, fn: r.Function, grant: Access) -> dict:
                                      [_sub(f"${{{bucket_id(bucket)}.Arn}}/{p}*") for p in prefixes]))
     for bucket, prefixes in (grant.lists or {}).items():
         statement = _statement(camel(f"list_{bucket}"), ("s3:ListBucket",), [_getatt(bucket_id(bucket))])
+        statement["Condition"] = {"StringLike": {"s3:prefix": list(prefixes)}}
+        statements.append(statement)
+    for i, (actions, prefix) in enumerate(grant.archive_objects):
+        statements.append(_statement(camel(f"audit_archive_{prefix.strip('/')}_{i}"), actions,
+                                     [_sub(f"${{{bucket_id(r.AUDIT_ARCHIVE)}.Arn}}/{prefix}*")]))
+    for bucket, prefixes in (grant.version_lists or {}).items():
+        statement = _statement(camel(f"list_{bucket}_versions"), ("s3:ListBucketVersions",),
+                               [_getatt(bucket_id(bucket))])
         statement["Condition"] = {"StringLike": {"s3:prefix": list(prefixes)}}
         statements.append(statement)
     if grant.secrets:
@@ -484,6 +516,11 @@ def _bucket(stage: str, bucket: str) -> dict:
     }
     if bucket in VERSIONED_BUCKETS:
         props["VersioningConfiguration"] = {"Status": "Enabled"}
+    if bucket == r.AUDIT_ARCHIVE:  # seals: neither deleted nor overwritten by anyone before retention ends
+        mode, period = r.AUDIT_ARCHIVE_RETENTION[stage]
+        props["ObjectLockEnabled"] = True
+        props["ObjectLockConfiguration"] = {"ObjectLockEnabled": "Enabled",
+                                            "Rule": {"DefaultRetention": {"Mode": mode, **period}}}
     cors = [{"AllowedMethods": list(methods), "AllowedHeaders": ["Content-Type"], "MaxAge": 3000,
              "AllowedOrigins": [_sub(f"https://${{{REST_API_ID}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}")]}
             for b, methods in r.BROWSER_UPLOAD_BUCKETS if b == bucket]

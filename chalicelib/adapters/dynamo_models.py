@@ -9,7 +9,7 @@ a second read; the claim's expenses travel inside it.
 from __future__ import annotations
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
@@ -175,6 +175,16 @@ class VendorItem(Model):
     updated_at = UnicodeAttribute()
 
 
+class _ByHour(GlobalSecondaryIndex):
+    """Which chains moved in an hour (keys only): the seal sweep and the auditor export find them here."""
+
+    class Meta:
+        index_name = "by-hour"
+        projection = KeysOnlyProjection()
+
+    hour_shard = UnicodeAttribute(hash_key=True)
+
+
 class AuditItem(Model):
     class Meta:
         table_name = None  # set by bind()
@@ -183,6 +193,8 @@ class AuditItem(Model):
     seq = UnicodeAttribute(range_key=True)
     body = UnicodeAttribute()
     hash = UnicodeAttribute()
+    hour_shard = UnicodeAttribute(null=True)  # "<yyyy-mm-ddThh>#<0-7>": not part of the record or its hash
+    by_hour = _ByHour()
 
 
 class _ByApprover(GlobalSecondaryIndex):

@@ -8,6 +8,7 @@ without its audit record, and two writers cannot both win.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import uuid
 from collections.abc import Callable
@@ -110,32 +111,53 @@ def _move_expenses(tx: TransactWrite, before: Claim | None, after: Claim) -> Non
             tx.delete(ExpenseItem(expense_id=expense_id), condition=mine)
 
 
+HOUR_SHARDS = 8
+
+
+def hour_shard(entity: str, at: datetime) -> str:
+    """The by-hour index key of a record: its UTC hour and a stable shard of its entity."""
+    shard = int(hashlib.sha256(entity.encode()).hexdigest()[:4], 16) % HOUR_SHARDS
+    return f"{at.astimezone(UTC):%Y-%m-%dT%H}#{shard}"
+
+
 class AuditLog:
-    def __init__(self, connection: Connection):
+    def __init__(self, connection: Connection, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self._connection = connection
+        self._clock = clock
 
     def records(self, entity: str) -> list[AuditRecord]:
-        return [
-            AuditRecord.model_validate_json(item.body)
-            for item in AuditItem.query(entity, scan_index_forward=True)
-        ]
+        return [record for _, record in self.slots(entity)]
+
+    def slots(self, entity: str) -> list[tuple[int, AuditRecord]]:
+        """(sequence slot, record) as stored: a check compares the slot with what the record says."""
+        return [(int(item.seq), AuditRecord.model_validate_json(item.body))
+                for item in AuditItem.query(entity, scan_index_forward=True)]
 
     def last(self, entity: str) -> AuditRecord | None:
         for item in AuditItem.query(entity, scan_index_forward=False, limit=1):
             return AuditRecord.model_validate_json(item.body)
         return None
 
+    def touched(self, hour: datetime) -> set[str]:
+        """Every entity with a record written in `hour` (UTC), from the by-hour index: eight small Queries."""
+        prefix = f"{hour.astimezone(UTC):%Y-%m-%dT%H}"
+        return {item.entity for shard in range(HOUR_SHARDS)
+                for item in AuditItem.by_hour.query(f"{prefix}#{shard}")}
+
     def next_record(
-        self, entity: str, actor: Principal, action: str, before: dict | None, after: dict | None
+        self, entity: str, actor: Principal, action: str, before: dict | None, after: dict | None,
+        resource: str = "",
     ) -> AuditRecord:
         last = self.last(entity)
         return AuditRecord(
             entity=entity,
             seq=(last.seq + 1) if last else 1,
-            at=datetime.now(UTC),
+            at=self._clock(),
             actor_id=actor.user_id,
             role=actor.primary_role,
             source_ip=actor.source_ip,
+            user_agent=actor.user_agent,
+            resource=resource,
             action=action,
             before=before,
             after=after,
@@ -145,7 +167,8 @@ class AuditLog:
     @staticmethod
     def item(record: AuditRecord) -> AuditItem:
         return AuditItem(
-            entity=record.entity, seq=_seq(record.seq), body=record.model_dump_json(), hash=record.hash
+            entity=record.entity, seq=_seq(record.seq), body=record.model_dump_json(), hash=record.hash,
+            hour_shard=hour_shard(record.entity, record.at),
         )
 
     def write_with(self, item, condition, record: AuditRecord, refused: Exception,
@@ -161,17 +184,18 @@ class AuditLog:
         except TransactWriteError as exc:
             raise refused from exc
 
-    def event(self, kind: str, at: datetime, actor: Principal, action: str, after: dict) -> str:
+    def event(self, kind: str, at: datetime, actor: Principal, action: str, after: dict, resource: str = "") -> str:
         """A standalone record (an API call, a refused link), one entity each: never a hot chain that a flood of
-        requests would contend on."""
+        requests would contend on (the seal sweep signs them in hourly batches)."""
         entity = f"{kind}#{at.date().isoformat()}#{uuid.uuid4().hex}"
-        self.append(entity, actor, action, None, after)
+        self.append(entity, actor, action, None, after, resource)
         return entity
 
-    def append(self, entity: str, actor: Principal, action: str, before: dict | None, after: dict | None) -> None:
+    def append(self, entity: str, actor: Principal, action: str, before: dict | None, after: dict | None,
+               resource: str = "") -> None:
         """A record outside a claim transaction (API calls, refused links), chained all the same."""
         for _ in range(5):
-            record = self.next_record(entity, actor, action, before, after)
+            record = self.next_record(entity, actor, action, before, after, resource)
             try:
                 self.item(record).save(condition=AuditItem.entity.does_not_exist())
                 return

@@ -26,6 +26,7 @@ class Principal(BaseModel):
     department_id: str
     roles: frozenset[Role]
     source_ip: str = "unknown"
+    user_agent: str = ""  # the caller's client, as its request said (audit records keep it)
 
     def has(self, role: Role) -> bool:
         return role in self.roles

@@ -47,6 +47,11 @@ def source_ip(request) -> str:
     return identity.get("sourceIp") or "unknown"
 
 
+def user_agent(request) -> str:
+    """The caller's client as it names itself (kept in audit records; cut short, it is the caller's text)."""
+    return (request.headers.get("user-agent", "") if request else "")[:256]
+
+
 def principal(request) -> Principal:
     """The caller, verified once per request (the audit middleware asks again after the route): the token says
     who, the directory says with which roles and department (chalicelib/web/auth.py)."""
@@ -56,7 +61,8 @@ def principal(request) -> Principal:
     header = request.headers.get("authorization", "")
     token = header[7:] if header.lower().startswith("bearer ") else None
     c = bootstrap.container()
-    verified = auth.principal_for(c.verifier.verify(token), c.directory, source_ip(request))
+    verified = auth.principal_for(c.verifier.verify(token), c.directory, source_ip(request)).model_copy(
+        update={"user_agent": user_agent(request)})
     request.verified_principal = verified
     return verified
 

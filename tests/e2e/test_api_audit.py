@@ -63,3 +63,45 @@ def test_a_read_is_audited_with_the_claim_it_read_but_never_an_approval_token(dr
     approval = [r.after for r in records if r.after["route"] == "/approvals/{token}"]
     assert approval and approval[-1]["path"] == "/approvals/{token}"
     assert not any(token in json.dumps(r.after) for r in records)
+
+
+def test_the_claim_audit_says_in_words_whether_the_trail_verifies_and_which_record_breaks_it(driver):
+    from chalicelib.adapters.dynamo_models import AuditItem
+    from chalicelib.adapters.repositories import _seq
+    from tests.e2e.test_approval_flow import submitted
+
+    claim_id = submitted(driver)
+    english = {**driver.auth("E201"), "Accept-Language": "en"}
+    status, body = driver.call("GET", f"/claims/{claim_id}/audit", None, english)
+    assert status == 200, body
+    assert body["verification"]["status"] == "not_sealed" and body["verification"]["problem"] is None
+    assert all((r["before"] is None) == (r["before_digest"] is None) and r["after_digest"] for r in body["records"])
+
+    c = bootstrap.container()
+    c.audit_trail.seal(f"CLAIM#{claim_id}")
+    status, body = driver.call("GET", f"/claims/{claim_id}/audit", None, english)
+    verification = body["verification"]
+    assert verification["status"] == "verified" and verification["sealed_seq"] == len(body["records"])
+    assert verification["message"].startswith("Verified up to ")
+
+    item = AuditItem.get(f"CLAIM#{claim_id}", _seq(1))
+    record = json.loads(item.body)
+    record["actor_id"] = "someone-else"
+    item.body = json.dumps(record)
+    item.save()
+    status, body = driver.call("GET", f"/claims/{claim_id}/audit", None, {**driver.auth("E201"),
+                                                                            "Accept-Language": "zh-HK"})
+    verification = body["verification"]
+    assert verification["status"] == "broken" and verification["problem"] == {"kind": "edited", "seq": 1}
+    assert verification["message"] == "審計紀錄未能通過核實。第 1 項紀錄在寫入後被修改。"
+    status, body = driver.call("GET", f"/claims/{claim_id}/audit", None, english)
+    assert body["verification"]["message"] == ("The audit trail does not verify. "
+                                               "Record 1 was changed after it was written.")
+
+
+def test_api_calls_carry_the_callers_user_agent_and_the_resource_they_touched(driver):
+    today = datetime.now(UTC).date()
+    headers = {**driver.auth("E201"), "User-Agent": "Mozilla/5.0 (iPhone) Safari/605.1"}
+    assert driver.call("GET", "/claims", None, headers)[0] == 200
+    mine = [r for r in api_records(today) if r.user_agent == "Mozilla/5.0 (iPhone) Safari/605.1"]
+    assert mine and mine[-1].resource == "GET /claims" and mine[-1].after_digest

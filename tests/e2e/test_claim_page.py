@@ -85,3 +85,4 @@ def test_only_the_claims_readers_see_its_timeline_and_others_learn_nothing(drive
     assert status == 200
     html = page["raw"]
     assert 'src="../static/claim.js"' in html and "Wong Siu Ming" not in html
+    assert 'id="audit-section"' in html  # claim.js fills it from GET /claims/{id}/audit: verified up to when, or not

@@ -13,6 +13,7 @@ escalations (see test_approval_flow.before_escalating) and the SMS and call are 
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
 from chalice import Chalice
 
@@ -129,6 +130,13 @@ def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, mon
         stack.client("lambda").invoke(FunctionName=r.function_name("local", "remind_overdue_advances"), Payload=b"{}")
         # the daily anomaly retrain: the company's claims by department; too few here, so no version is written
         stack.client("lambda").invoke(FunctionName=r.function_name("local", "retrain_anomaly"), Payload=b"{}")
+        # the hourly audit sweep: the chains that moved, sealed into the archive; the API calls in batches
+        stack.client("lambda").invoke(FunctionName=r.function_name("local", "seal_audit_sweep"), Payload=b"{}")
+        # the auditor's bundle of claim A: seals read back, receipts, signatures, both public keys, the zip stored
+        today = datetime.now(UTC).date().isoformat()
+        assert driver.call("POST", "/audit/exports", {"from": today, "to": today, "claim_id": a},
+                           driver.auth("E400"))[0] == 201
+        assert driver.call("GET", f"/claims/{a}/audit", None, driver.auth("E400"))[0] == 200
         wait_for(lambda: r.function_name("local", "intake_email") in iam_recorder.CALLS)
         # E: a report (報銷單) settling D's advance: a receipt joins the draft its upload names, a mileage line is
         # priced, the receipt is taken out again and listed among the unattached; submitted, approved, posted

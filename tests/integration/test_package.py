@@ -389,9 +389,16 @@ def test_each_function_has_its_own_role_with_only_its_resources(merge):
     assert actions("route_claim") == {"logs:CreateLogStream", "logs:PutLogEvents", "dynamodb:GetItem",
                                       "xray:PutTraceSegments", "xray:PutTelemetryRecords", *t.DATA_KEY_ACTIONS}
     assert {"kms:Sign", "kms:Verify"} <= actions(t.API_HANDLER)
-    # the other functions use KMS only for the stage's data key, through the services that encrypt with it
+    # the other functions use KMS only for the stage's data key, through the services that encrypt with it;
+    # the sealers (functions/seal_audit.py) also the sealing key, nothing else
+    sealers = {"seal_ended_claims", "seal_audit_sweep"}
     assert all({a for a in actions(f.logical) if a.startswith("kms:")} == set(t.DATA_KEY_ACTIONS)
-               for f in r.FUNCTIONS)
+               for f in r.FUNCTIONS if f.logical not in sealers)
+    for fn in sealers:
+        kms = [st for st in res[t.role_id(fn)]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+               if any(a.startswith("kms:") for a in st["Action"]) and st.get("Sid") != "UseDataKeyThroughServices"]
+        assert [(st["Action"], st["Resource"]) for st in kms] == [
+            (["kms:GetPublicKey", "kms:Sign"], [{"Fn::GetAtt": [t.key_id("audit-sealing"), "Arn"]}])]
     delegation = next(s for s in res[t.role_id(t.API_HANDLER)]["Properties"]["Policies"][0]["PolicyDocument"]
                       ["Statement"] if s["Sid"] == "DirectoryKeyedWrites")
     keys = ["DELEGATION#*", "WEATHER#*", "BANK#*", "CORRECTION#*"]  # delegations, weather, the privacy rows
@@ -698,3 +705,16 @@ def test_the_packaged_templates_deploy_on_motos_cloudformation(packaged, capsys)
     with capsys.disabled():
         print(f"\nmoto CloudFormation: deployed {len(created)} resources; left out {len(dropped)} of types moto "
               f"does not model: {', '.join(by_type)}; partial: {mc.PARTIAL}")
+
+
+def test_the_audit_archive_is_object_locked_in_compliance_mode_seven_years_in_prod_as_on_the_local_stack(stack):
+    """Object Lock is only set when a bucket is created: the template and the local stack must both ask for it."""
+    for stage, period in (("prod", {"Years": 7}), ("staging", {"Years": 7}), ("dev", {"Days": 1})):
+        props = t.build(stage)["Resources"][t.bucket_id(r.AUDIT_ARCHIVE)]["Properties"]
+        assert props["ObjectLockEnabled"] is True and props["VersioningConfiguration"] == {"Status": "Enabled"}
+        assert props["ObjectLockConfiguration"] == {
+            "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", **period}}}
+    local = stack.client("s3").get_object_lock_configuration(
+        Bucket=r.bucket_name(stack.stage, r.AUDIT_ARCHIVE))["ObjectLockConfiguration"]
+    assert local["ObjectLockEnabled"] == "Enabled" and local["Rule"]["DefaultRetention"]["Mode"] == "COMPLIANCE"
+    assert local["Rule"]["DefaultRetention"]["Years"] == 7

@@ -331,6 +331,27 @@ async function load() {
   }
   current = {claim: claim.body, view: view.body};
   render(claim.body, view.body);
+  showAudit();
+}
+
+// Whether the claim's audit trail verifies up to its last signed seal, or which record breaks it.
+function auditText(v) {
+  if (v.status === "broken") {
+    return t("audit.broken", {reason: t("audit.break." + v.problem.kind, {seq: v.problem.seq})});
+  }
+  if (v.status === "empty") return t("audit.empty");
+  if (v.status === "not_sealed") return t("audit.not_sealed", {count: v.records});
+  const text = t("audit.verified", {time: when(v.sealed_at), sealed: v.sealed_seq});
+  return v.unsealed ? `${text} ${t("audit.unsealed", {count: v.unsealed})}` : text;
+}
+
+async function showAudit() {
+  const r = await api("GET", claimPath + "/audit");
+  if (r.status !== 200) return;  // the trail is for those who may read the claim; nothing to say otherwise
+  const v = r.body.verification;
+  $("audit-status").textContent = auditText(v);
+  $("audit-status").className = `audit-status audit-${v.status}`;
+  $("audit-section").hidden = false;
 }
 
 // ---- edit mode ---------------------------------------------------------------------------------------------
