@@ -41,9 +41,9 @@ from chalicelib.services.approvals import decisions, delegation, requests, revie
 from chalicelib.web import (
     advance_routes,
     approval_pages,
-    auth,
     audit_routes,
     audit_view,
+    auth,
     claim_routes,
     finance_routes,
     http,

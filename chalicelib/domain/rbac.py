@@ -98,6 +98,8 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/claims/{claim_id}"): _r(READ_CLAIMS),
     ("PATCH", "/claims/{claim_id}"): _r(STAFF),
     ("GET", "/claims/{claim_id}/audit"): _r(READ_CLAIMS),
+    # the regulator's and auditor's bundle (records, seals, receipts, signatures, the offline verifier)
+    ("POST", "/audit/exports"): _r({AU: ALL}),
     ("POST", "/claims/{claim_id}/expenses"): _r(STAFF),
     ("DELETE", "/claims/{claim_id}/expenses/{expense_id}"): _r(STAFF),
     ("GET", "/claims/{claim_id}/signatures"): _r(READ_CLAIMS),
