@@ -132,7 +132,9 @@ class AuditArchive:
         for page in pages:
             for v in page.get("Versions", []):
                 seen = first.get(v["Key"])
-                if seen is None or v["LastModified"] < seen[0]:
+                # S3 lists a key's versions newest first and times them to the second: on a tie the later listed
+                # is the older
+                if seen is None or v["LastModified"] <= seen[0]:
                     first[v["Key"]] = (v["LastModified"], v["VersionId"])
         return {key: version for key, (_, version) in first.items()}
 
