@@ -8,7 +8,7 @@ The external id is the claim id: every ledger stores it on the document (Xero: t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib.domain.claim import Claim
 from chalicelib.domain.fx_rates import BASE_CURRENCY, AppliedRate, RateBook, RateRule, convert
+from chalicelib.domain.ledger_tax import PROFITS_TAX_RULES, ProfitsTaxRule, ProfitsTaxTag, profits_tax_tag
 from chalicelib.domain.money import Money
 
 #: category -> expense account, as the fixed journal books them today (chalicelib.domain.ledger.EXPENSE_ACCOUNTS)
@@ -39,6 +40,16 @@ class PostingLine(BaseModel):
     original: Money
     rate: AppliedRate
     hkd: Money
+    #: Hong Kong profits tax: deductible or not, and the rule that decided (domain/ledger_tax.py); None only on
+    #: postings built before the tag existed
+    profits_tax: ProfitsTaxTag | None = None
+
+    def described(self, limit: int = 300) -> str:
+        """The description with the profits tax tag after it, for a ledger given no dimension to hold the tag."""
+        if self.profits_tax is None:
+            return self.description[:limit]
+        note = f" [profits tax: {self.profits_tax.label}]"
+        return self.description[:max(0, limit - len(note))] + note
 
 
 class ReceiptFile(BaseModel):
@@ -81,9 +92,11 @@ class Posting(BaseModel):
 
 
 def posting_for(claim: Claim, employee_name: str, book: RateBook, entry_date: date,
-                rule: RateRule = RateRule.RECEIPT_DATE, payment_date: date | None = None) -> Posting:
+                rule: RateRule = RateRule.RECEIPT_DATE, payment_date: date | None = None,
+                tax_rules: Sequence[ProfitsTaxRule] = PROFITS_TAX_RULES) -> Posting:
     """The approved amounts (less whatever approvers disallowed), each at the rate the company's rule applies
-    on its receipt date (a line without one, such as a mileage line, at the entry date)."""
+    on its receipt date (a line without one, such as a mileage line, at the entry date), each tagged for
+    profits tax by the first of `tax_rules` that matches it."""
     items = []
     by_id = {}
     for expense in claim.expenses:
@@ -105,7 +118,9 @@ def posting_for(claim: Claim, employee_name: str, book: RateBook, entry_date: da
                      f" {converted.rate.source} {converted.rate.rate_date.isoformat()})")
         lines.append(PostingLine(expense_id=expense.expense_id, category=expense.category, description=text[:300],
                                  cost_centre=expense.cost_centre or claim.cost_centre, original=converted.original,
-                                 rate=converted.rate, hkd=converted.hkd))
+                                 rate=converted.rate, hkd=converted.hkd,
+                                 profits_tax=profits_tax_tag(expense.category, expense.kind.value,
+                                                             expense.description, tax_rules)))
     return Posting(external_id=claim.claim_id, employee_id=claim.employee_id, employee_name=employee_name,
                    cost_centre=claim.cost_centre, entry_date=entry_date,
                    description=f"Expense claim {claim.claim_id}", lines=lines, rounding=conversion.rounding,

@@ -23,7 +23,7 @@ HK = timezone(timedelta(hours=8))
 PAYABLE_ACCOUNT = "2150"  # employee reimbursements payable (as chalicelib.domain.ledger.EMPLOYEE_PAYABLE)
 ROUNDING_ACCOUNT = "6195"  # FX rounding line
 JOURNAL_CSV_HEADER = ("date", "journal_id", "account", "cost_centre", "debit", "credit", "currency",
-                      "original_amount", "rate", "rate_date", "source", "description")
+                      "original_amount", "rate", "rate_date", "source", "description", "profits_tax", "tax_rule")
 
 
 def period_of(at: datetime) -> str:
@@ -62,22 +62,28 @@ class JournalRow(BaseModel):
     rate_date: date
     source: str
     description: str
+    profits_tax: str = ""  # expense lines: deductible | non_deductible (domain/ledger_tax.py); else empty
+    tax_rule: str = ""  # the rule that decided and its section, "s16-1-business IRO s.16(1)"
 
     def cells(self) -> list[str]:
         return [self.entry_date.isoformat(), self.journal_id, self.account, self.cost_centre or "",
                 f"{self.debit:.2f}", f"{self.credit:.2f}", self.currency, str(self.original_amount),
-                str(self.rate), self.rate_date.isoformat(), self.source, self.description]
+                str(self.rate), self.rate_date.isoformat(), self.source, self.description, self.profits_tax,
+                self.tax_rule]
 
 
 def journal_rows(posting: Posting, journal_id: str, accounts: Mapping[str, str] = DEFAULT_EXPENSE_ACCOUNTS,
                  payable: str = PAYABLE_ACCOUNT, rounding: str = ROUNDING_ACCOUNT) -> list[JournalRow]:
-    """Each line debited to its category's account in HKD with its original amount and rate; a rounding line
-    when the lines and the total differ; the employee credited the total. Debits == credits (Posting checks)."""
+    """Each line debited to its category's account in HKD with its original amount, rate and profits tax tag;
+    a rounding line when the lines and the total differ; the employee credited the total. Debits == credits
+    (Posting checks)."""
     rows = [JournalRow(entry_date=posting.entry_date, journal_id=journal_id,
                        account=accounts.get(line.category, accounts.get("general", "6190")),
                        cost_centre=line.cost_centre, debit=line.hkd.amount, currency=line.original.currency,
                        original_amount=line.original.amount, rate=line.rate.hkd_per_unit,
-                       rate_date=line.rate.rate_date, source=line.rate.source, description=line.description)
+                       rate_date=line.rate.rate_date, source=line.rate.source, description=line.description,
+                       profits_tax=line.profits_tax.code if line.profits_tax else "",
+                       tax_rule=f"{line.profits_tax.rule_id} {line.profits_tax.section}" if line.profits_tax else "")
             for line in posting.lines]
     if posting.rounding.amount:
         amount = posting.rounding.amount

@@ -188,7 +188,7 @@ def _posted(ctx: PostingContext, claim: Claim, record: PostingRecord, posting: P
             document: ExternalDocument) -> Outcome:
     booked = {line.expense_id: BookedAmount(original=line.original, hkd=line.hkd, rate=line.rate.hkd_per_unit,
                                             rate_date=line.rate.rate_date, rate_source=line.rate.source,
-                                            rule=line.rate.rule.value)
+                                            rule=line.rate.rule.value, profits_tax=line.profits_tax)
               for line in posting.lines}
     expenses = [e.model_copy(update={"booked": booked.get(e.expense_id)}) for e in claim.expenses]
     # the record first: it says what the ledger holds. Should the claim's write then fail, the redelivered message

@@ -7,7 +7,8 @@
   (Hong Kong time) the claims were approved in, and every difference with its reason; `format=csv` downloads it.
 - `GET /finance/journal.csv?period=YYYY-MM[&ledger=journal_csv]`: the general journal of the month's postings
   (date, journal id, account, cost centre, debit, credit, currency, original amount, rate, rate date, source,
-  description), rendered from the posting records; the `journal_csv` ledger's document links here.
+  description, profits tax tag and the rule that decided it), rendered from the posting records; the
+  `journal_csv` ledger's document links here.
 - `POST /finance/claims/{claim_id}/repost`: a claim whose posting failed, queued again once finance fixed the cause.
 Reading is for finance (its own department's claims), auditors and admins (every department), as the dashboard;
 changing is for finance and admins.

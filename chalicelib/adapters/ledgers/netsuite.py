@@ -109,6 +109,9 @@ class NetSuiteConfig(BaseModel):
     default_account: str
     rounding_account: str  # FX rounding line: the difference between the claim total and its lines
     department_ids: dict[str, str] = Field(default_factory=dict)  # cost centre -> department
+    #: profits tax tag (deductible | non_deductible) -> classification (`class`) internal id; unmapped: the tag is
+    #: written at the end of the line's memo
+    profits_tax_class_ids: dict[str, str] = Field(default_factory=dict)
     currency_ids: dict[str, str] = Field(default_factory=lambda: {BASE_CURRENCY: "1"})  # ISO 4217 -> currency
     due_days: int = Field(default=14, ge=0)
     complete: bool = True  # expense report "Complete" (ready for approval)
@@ -165,10 +168,21 @@ def _unmapped_cost_centres(config: NetSuiteConfig, posting: Posting) -> list[str
     return sorted(c for c in used if c and config.department_ids and c not in config.department_ids)
 
 
+def _tax_class(config: NetSuiteConfig, line: PostingLine, item: dict) -> dict:
+    """The line's profits tax tag as its `class` when finance mapped one, else at the end of its memo."""
+    tax_class = config.profits_tax_class_ids.get(line.profits_tax.code) if line.profits_tax else None
+    if tax_class:
+        item["class"] = _ref(tax_class)
+    else:
+        item["memo"] = line.described(4000)
+    return item
+
+
 def _expense_line(config: NetSuiteConfig, line: PostingLine) -> dict:
     item: dict = {"amount": line.hkd.amount, "currency": _ref(_currency(config, line.original.currency)),
                   "foreignamount": line.original.amount, "exchangerate": line.rate.hkd_per_unit,
                   "expensedate": line.rate.wanted_date.isoformat(), "memo": line.description}
+    _tax_class(config, line, item)
     category = config.expense_categories.get(line.category)
     if category:
         item["category"] = _ref(category)
@@ -222,8 +236,8 @@ def build_vendor_bill(posting: Posting, config: NetSuiteConfig) -> dict:
         raise PostingRejected(LEDGER, [f"cost centre {c} has no NetSuite department mapped" for c in missing])
     items = []
     for line in posting.lines:
-        item: dict = {"account": _ref(config.account(line.category)), "amount": line.hkd.amount,
-                      "memo": line.description}
+        item: dict = _tax_class(config, line, {"account": _ref(config.account(line.category)),
+                                               "amount": line.hkd.amount, "memo": line.description})
         department = _department(config, line.cost_centre)
         if department:
             item["department"] = department

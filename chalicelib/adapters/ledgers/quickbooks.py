@@ -48,7 +48,7 @@ from chalicelib.adapters.ledgers.port import (
 )
 from chalicelib.adapters.ledgers.xsd import quickbooks_errors
 from chalicelib.domain.fx_rates import BASE_CURRENCY
-from chalicelib.domain.ledger_mapping import Posting, ReceiptFile
+from chalicelib.domain.ledger_mapping import Posting, PostingLine, ReceiptFile
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,9 @@ class QuickBooksConfig(BaseModel):
     class_ids: dict[str, str] = Field(default_factory=dict)  # cost centre -> Class Id
     department_ids: dict[str, str] = Field(default_factory=dict)  # cost centre -> Department Id
     tax_code: str | None = None  # TaxCodeRef for every line (None: no tax codes; Hong Kong has no sales tax)
+    #: profits tax tag (deductible | non_deductible) -> Class Id, used when classes do not hold cost centres;
+    #: otherwise (or unmapped) the tag is written at the end of the line's description
+    profits_tax_class_ids: dict[str, str] = Field(default_factory=dict)
     due_days: int = Field(default=14, ge=0)
 
     def account(self, category: str) -> str:
@@ -95,8 +98,7 @@ def build_bill(posting: Posting, config: QuickBooksConfig) -> dict:
     missing = sorted(c for c in used if c and config.cost_centres_as == "class" and c not in config.class_ids)
     if missing:
         raise PostingRejected(LEDGER, [f"cost centre {c} has no QuickBooks class mapped" for c in missing])
-    lines = [_line(line.hkd.amount, line.description, config.account(line.category), line.cost_centre, config)
-             for line in posting.lines]
+    lines = [_expense_line(line, config) for line in posting.lines]
     if posting.rounding.amount:
         lines.append(_line(posting.rounding.amount, "FX rounding: claim total converted once",
                            config.rounding_account, posting.cost_centre, config))
@@ -116,6 +118,17 @@ def build_bill(posting: Posting, config: QuickBooksConfig) -> dict:
     if config.cost_centres_as == "department" and department:
         bill["DepartmentRef"] = _ref(department)
     return bill
+
+
+def _expense_line(line: PostingLine, config: QuickBooksConfig) -> dict:
+    """An expense's line: its profits tax tag as a Class when classes are free to hold it, else in its words."""
+    tag = line.profits_tax.code if line.profits_tax else None
+    tax_class = config.profits_tax_class_ids.get(tag or "") if config.cost_centres_as != "class" else None
+    item = _line(line.hkd.amount, line.description if tax_class else line.described(4000),
+                 config.account(line.category), line.cost_centre, config)
+    if tax_class:
+        item["AccountBasedExpenseLineDetail"]["ClassRef"] = _ref(tax_class)
+    return item
 
 
 def _line(amount: Decimal, description: str, account: str, cost_centre: str | None,

@@ -51,7 +51,7 @@ from chalicelib.adapters.ledgers.port import (
     PostingRejected,
 )
 from chalicelib.domain.fx_rates import BASE_CURRENCY
-from chalicelib.domain.ledger_mapping import DEFAULT_EXPENSE_ACCOUNTS, Posting, ReceiptFile
+from chalicelib.domain.ledger_mapping import DEFAULT_EXPENSE_ACCOUNTS, Posting, PostingLine, ReceiptFile
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,11 @@ class XeroConfig(BaseModel):
     tax_types: dict[str, str] = Field(default_factory=dict)  # category -> Xero TaxType
     default_tax_type: str = "NONE"  # Hong Kong has no VAT/GST: Xero's "No Tax"
     tracking_category: str | None = "Cost Centre"  # the tracking category holding cost centres (None: untracked)
+    #: the tracking category holding each line's profits tax tag (options below); None: the tag is written at the
+    #: end of the line's description instead (Xero allows two tracking categories per organisation)
+    profits_tax_tracking: str | None = None
+    profits_tax_options: dict[str, str] = Field(default_factory=lambda: {"deductible": "Deductible",
+                                                                          "non_deductible": "Non-deductible"})
     bill_status: Literal["DRAFT", "SUBMITTED", "AUTHORISED"] = "AUTHORISED"
     journal_status: Literal["DRAFT", "POSTED"] = "POSTED"
     due_days: int = Field(default=14, ge=0)
@@ -158,10 +163,20 @@ def narration(external_id: str) -> str:
     return f"Expense claim {external_id}"
 
 
-def _tracking(config: XeroConfig, cost_centre: str | None) -> list[XeroTracking] | None:
-    if not config.tracking_category or not cost_centre:
-        return None
-    return [XeroTracking(Name=config.tracking_category, Option=cost_centre)]
+def _tracking(config: XeroConfig, cost_centre: str | None,
+              line: PostingLine | None = None) -> list[XeroTracking] | None:
+    tracking = []
+    if config.tracking_category and cost_centre:
+        tracking.append(XeroTracking(Name=config.tracking_category, Option=cost_centre))
+    if config.profits_tax_tracking and line is not None and line.profits_tax is not None:
+        tracking.append(XeroTracking(Name=config.profits_tax_tracking,
+                                     Option=config.profits_tax_options[line.profits_tax.code]))
+    return tracking or None
+
+
+def _text(config: XeroConfig, line: PostingLine) -> str:
+    """The line's description; with its profits tax tag when no tracking category holds the tag."""
+    return line.description if config.profits_tax_tracking else line.described(4000)
 
 
 def _contact(config: XeroConfig, posting: Posting) -> XeroContact:
@@ -179,14 +194,14 @@ def build_bill(posting: Posting, config: XeroConfig) -> XeroInvoices:
     if config.bill_currency == "original" and len(foreign) == 1 and next(iter(foreign))[0] != BASE_CURRENCY:
         currency, hkd_per_unit = next(iter(foreign))
         rate = (Decimal(1) / hkd_per_unit).quantize(Decimal(1).scaleb(-XERO_RATE_PLACES), rounding=ROUND_HALF_UP)
-        items = [XeroLineItem(Description=line.description, UnitAmount=line.original.amount,
+        items = [XeroLineItem(Description=_text(config, line), UnitAmount=line.original.amount,
                               AccountCode=config.account(line.category), TaxType=config.tax_type(line.category),
-                              Tracking=_tracking(config, line.cost_centre)) for line in posting.lines]
+                              Tracking=_tracking(config, line.cost_centre, line)) for line in posting.lines]
     else:
         currency, rate = BASE_CURRENCY, Decimal(1)
-        items = [XeroLineItem(Description=line.description, UnitAmount=line.hkd.amount,
+        items = [XeroLineItem(Description=_text(config, line), UnitAmount=line.hkd.amount,
                               AccountCode=config.account(line.category), TaxType=config.tax_type(line.category),
-                              Tracking=_tracking(config, line.cost_centre)) for line in posting.lines]
+                              Tracking=_tracking(config, line.cost_centre, line)) for line in posting.lines]
         if posting.rounding.amount:
             items.append(XeroLineItem(Description="FX rounding: claim total converted once",
                                       UnitAmount=posting.rounding.amount, AccountCode=config.rounding_account,
@@ -202,8 +217,8 @@ def build_bill(posting: Posting, config: XeroConfig) -> XeroInvoices:
 def build_manual_journal(posting: Posting, config: XeroConfig) -> XeroManualJournals:
     """The claim as a balanced HKD journal: each expense debited, the rounding line, the employee credited."""
     lines = [XeroJournalLine(LineAmount=line.hkd.amount, AccountCode=config.account(line.category),
-                             Description=line.description, TaxType=config.tax_type(line.category),
-                             Tracking=_tracking(config, line.cost_centre)) for line in posting.lines]
+                             Description=_text(config, line), TaxType=config.tax_type(line.category),
+                             Tracking=_tracking(config, line.cost_centre, line)) for line in posting.lines]
     if posting.rounding.amount:
         lines.append(XeroJournalLine(LineAmount=posting.rounding.amount, AccountCode=config.rounding_account,
                                      Description="FX rounding: claim total converted once",

@@ -63,7 +63,7 @@ from chalicelib.adapters.ledgers.port import (
     PayloadInvalid,
     PostingRejected,
 )
-from chalicelib.domain.ledger_mapping import Posting, ReceiptFile
+from chalicelib.domain.ledger_mapping import Posting, PostingLine, ReceiptFile
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,10 @@ class YonyouConfig(BaseModel):
     department_codes: dict[str, str] = Field(default_factory=dict)  # cost centre -> 部门编码
     employee_aux_code: str | None = None  # the 辅助核算 item of the person, when the payable account has one
     employee_codes: dict[str, str] = Field(default_factory=dict)  # employee id -> 人员编码
+    #: the 辅助核算 item holding the profits tax tag, and tag (deductible | non_deductible) -> its value code;
+    #: None: the tag is written at the end of the line's 摘要
+    profits_tax_aux_code: str | None = None
+    profits_tax_codes: dict[str, str] = Field(default_factory=lambda: {"deductible": "01", "non_deductible": "02"})
     source_data_type: str = "报销单"  # externalSourceDataType
     source_system_name: str = "HK expense claims"  # externalSourceSystemName
     token_expired_codes: frozenset[str] = frozenset({"401"})
@@ -145,8 +149,11 @@ def build_voucher(posting: Posting, config: YonyouConfig, attachments: int = 0) 
             raise PostingRejected(LEDGER, [f"employee {posting.employee_id} has no Yonyou person code mapped: "
                                            f"finance must map one before the claim can be posted"])
 
-    def auxiliary(cost_centre: str | None, person: bool = False) -> dict:
+    def auxiliary(cost_centre: str | None, person: bool = False, line: PostingLine | None = None) -> dict:
         items = []
+        if config.profits_tax_aux_code and line is not None and line.profits_tax is not None:
+            items.append({"filedCode": config.profits_tax_aux_code,
+                          "valueCode": config.profits_tax_codes[line.profits_tax.code]})
         department = config.department_codes.get(cost_centre or "")
         if department:
             items.append({"filedCode": config.department_aux_code, "valueCode": department})
@@ -156,11 +163,12 @@ def build_voucher(posting: Posting, config: YonyouConfig, attachments: int = 0) 
 
     bodies = []
     for line in posting.lines:
-        bodies.append({"description": line.description, "accsubjectCode": config.account(line.category),
+        text = line.description if config.profits_tax_aux_code else line.described(300)
+        bodies.append({"description": text, "accsubjectCode": config.account(line.category),
                        "currencyCode": line.original.currency, "rateType": config.rate_type,
                        "rateOrg": line.rate.hkd_per_unit, "rateOrgOps": 1,
                        "busidate": line.rate.wanted_date.isoformat(),
-                       **_side(line.hkd.amount, line.original.amount), **auxiliary(line.cost_centre)})
+                       **_side(line.hkd.amount, line.original.amount), **auxiliary(line.cost_centre, line=line)})
     book = posting.total.currency
     if posting.rounding.amount:
         bodies.append({"description": "FX rounding: claim total converted once",

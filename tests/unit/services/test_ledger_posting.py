@@ -94,7 +94,9 @@ def test_a_claim_is_posted_to_the_companys_ledger_with_the_document_on_the_claim
     assert (booked.original, booked.hkd) == (Money.of("100.00", "USD"), Money.of("781.55", "HKD"))
     assert (booked.rate, booked.rate_date, booked.rate_source) == (Decimal("7.8155"), date(2026, 11, 3),
                                                                    "HKMA er-eeri-daily")
+    assert (booked.profits_tax.deductible, booked.profits_tax.rule_id) == (True, "s16-1-business")
     [record] = w.records.by_period("2026-11")
+    assert record.journal[0].profits_tax == "deductible"
     assert (record.state, record.posted_hkd, record.document_id) == (PostingState.POSTED, Decimal("781.55"),
                                                                      bill["InvoiceID"])
     assert sum(r.debit for r in record.journal) == sum(r.credit for r in record.journal) == Decimal("781.55")
