@@ -28,6 +28,16 @@ from chalicelib.domain.errors import LedgerError
 from chalicelib.domain.expense import BookedAmount
 from chalicelib.domain.fx_rates import FxRateError
 from chalicelib.domain.identity import SYSTEM, Principal
+from chalicelib.domain.ledger_ir56b import (
+    Ir56bPerson,
+    TaxableAllowance,
+    TaxYear,
+    accrued_on,
+    counted,
+    ir56b_csv,
+    ir56b_rows,
+    taxable_part,
+)
 from chalicelib.domain.ledger_mapping import Posting, ReceiptFile, UnpostableClaim, posting_for
 from chalicelib.domain.posting_record import HK, PostingRecord, PostingState, journal_rows, period_of
 from chalicelib.domain.rate_source import RatesWithPolicyFallback
@@ -248,6 +258,40 @@ def post_claim(claim_id: str, claims: ClaimStore, directory: Directory, ledger: 
 
 class PostingFailed(RuntimeError):
     pass
+
+
+def taxable_allowances(ctx: PostingContext, year: TaxYear,
+                       department_id: str | None = None) -> list[TaxableAllowance]:
+    """Every posted mileage or per-diem line of the tax year paid above its non-taxable rate (one department's,
+    or all), read from the year's twelve months of posting records and their claims."""
+    records = counted(r for period in year.periods() for r in ctx.records.by_period(period)
+                      if department_id is None or r.department_id == department_id)
+    lines = []
+    for record in records.values():
+        claim = ctx.claims.get(record.claim_id)
+        if claim is None:
+            continue
+        for expense in claim.expenses:
+            part = taxable_part(expense, claim.employee_id, claim.claim_id, accrued_on(record))
+            if part is not None:
+                lines.append(part)
+    return lines
+
+
+def ir56b_export(ctx: PostingContext, year: TaxYear, *, show_hkid: bool, department_id: str | None = None,
+                 employer_file_no: str = "") -> tuple[str, int]:
+    """The IR56B box 11(k) CSV of the year and how many employees it lists."""
+    rows = ir56b_rows(year, taxable_allowances(ctx, year, department_id))
+    people = {}
+    for row in rows:
+        person = ctx.directory.employee(row.employee_id)
+        if person is not None:
+            people[row.employee_id] = Ir56bPerson(employee_id=person.employee_id, name=person.name,
+                                                  surname=person.surname, given_name=person.given_name,
+                                                  name_zh=person.name_zh, hkid=person.hkid)
+    body = ir56b_csv(year, rows, people, employer_name=ctx.directory.policy().company,
+                     employer_file_no=employer_file_no, show_hkid=show_hkid)
+    return body, len(rows)
 
 
 def hkd_posted(records: Sequence[PostingRecord]) -> Decimal:
