@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from chalicelib.domain.advance import Settlement
 from chalicelib.domain.claim import Claim
 from chalicelib.domain.fx_rates import BASE_CURRENCY, AppliedRate, RateBook, RateRule, convert
 from chalicelib.domain.ledger_tax import PROFITS_TAX_RULES, ProfitsTaxRule, ProfitsTaxTag, profits_tax_tag
@@ -62,8 +63,36 @@ class ReceiptFile(BaseModel):
     content: bytes = Field(repr=False)
 
 
+class AdvanceOffset(BaseModel):
+    """A paid cash advance the claim clears (chalicelib/domain/advance.py), in HKD as booked when it was paid:
+    the advance receivable is cleared in full; the employee is owed only what the claim exceeds it by
+    (`pay_employee`), or owes back what the claim did not use (`recover_from_employee`). So
+    advance + pay_employee - recover_from_employee == the claim's total (checked on the Posting)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    advance_id: str
+    advance: Money
+    pay_employee: Money
+    recover_from_employee: Money
+
+    @classmethod
+    def of(cls, advance_id: str, settlement: Settlement) -> AdvanceOffset:
+        return cls(advance_id=advance_id, advance=settlement.advance, pay_employee=settlement.pay_employee,
+                   recover_from_employee=settlement.recover_from_employee)
+
+    @property
+    def cleared_text(self) -> str:
+        return f"Cash advance {self.advance_id} cleared by this claim"
+
+    @property
+    def recover_text(self) -> str:
+        return f"Cash advance {self.advance_id}: unused part to be repaid by the employee"
+
+
 class Posting(BaseModel):
-    """What a ledger books for one approved claim. `lines` + `rounding` == `total` exactly (checked)."""
+    """What a ledger books for one approved claim. `lines` + `rounding` == `total` exactly (checked). With an
+    `advance`, the employee is owed `owed` (the total less the advance, never below zero), not the total."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -77,6 +106,12 @@ class Posting(BaseModel):
     lines: list[PostingLine] = Field(min_length=1)
     rounding: Money
     total: Money
+    advance: AdvanceOffset | None = None
+
+    @property
+    def owed(self) -> Money:
+        """What the employee is paid: the total, or with an advance what the claim exceeds it by."""
+        return self.advance.pay_employee if self.advance else self.total
 
     @model_validator(mode="after")
     def _adds_up(self) -> Posting:
@@ -88,6 +123,13 @@ class Posting(BaseModel):
             raise ValueError(f"posting {self.external_id}: lines and rounding {booked} != total {self.total.amount}")
         if self.total.amount <= 0:
             raise ValueError(f"posting {self.external_id}: nothing payable")
+        a = self.advance
+        if a is not None:
+            if {a.advance.currency, a.pay_employee.currency, a.recover_from_employee.currency} != {BASE_CURRENCY}:
+                raise ValueError("an advance is offset in HKD")
+            if a.advance.amount + a.pay_employee.amount - a.recover_from_employee.amount != self.total.amount or min(
+                    a.pay_employee.amount, a.recover_from_employee.amount) != 0:
+                raise ValueError(f"posting {self.external_id}: advance {a.advance_id} does not settle the total")
         return self
 
 

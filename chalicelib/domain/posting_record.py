@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chalicelib.domain.advance import ADVANCES_ACCOUNT, EMPLOYEE_RECEIVABLE
 from chalicelib.domain.ledger_mapping import DEFAULT_EXPENSE_ACCOUNTS, Posting
 
 HK = timezone(timedelta(hours=8))
@@ -75,8 +76,9 @@ class JournalRow(BaseModel):
 def journal_rows(posting: Posting, journal_id: str, accounts: Mapping[str, str] = DEFAULT_EXPENSE_ACCOUNTS,
                  payable: str = PAYABLE_ACCOUNT, rounding: str = ROUNDING_ACCOUNT) -> list[JournalRow]:
     """Each line debited to its category's account in HKD with its original amount, rate and profits tax tag;
-    a rounding line when the lines and the total differ; the employee credited the total. Debits == credits
-    (Posting checks)."""
+    a rounding line when the lines and the total differ; the employee credited the total, or, when the claim
+    clears a cash advance, the advance receivable credited in full with the employee credited what the claim
+    exceeds it by or debited (employee receivable) what it did not use. Debits == credits (Posting checks)."""
     rows = [JournalRow(entry_date=posting.entry_date, journal_id=journal_id,
                        account=accounts.get(line.category, accounts.get("general", "6190")),
                        cost_centre=line.cost_centre, debit=line.hkd.amount, currency=line.original.currency,
@@ -92,10 +94,23 @@ def journal_rows(posting: Posting, journal_id: str, accounts: Mapping[str, str] 
                                credit=max(-amount, Decimal(0)), currency="HKD", original_amount=abs(amount),
                                rate=Decimal(1), rate_date=posting.entry_date, source="rounding",
                                description=f"FX rounding, {posting.description}"))
-    rows.append(JournalRow(entry_date=posting.entry_date, journal_id=journal_id, account=payable,
-                           cost_centre=posting.cost_centre, credit=posting.total.amount, currency="HKD",
-                           original_amount=posting.total.amount, rate=Decimal(1), rate_date=posting.entry_date,
-                           source="claim total", description=posting.description))
+    def other_side(account: str, amount: Decimal, side: str, source: str, text: str) -> JournalRow:
+        return JournalRow(entry_date=posting.entry_date, journal_id=journal_id, account=account,
+                          cost_centre=posting.cost_centre, currency="HKD", original_amount=amount, rate=Decimal(1),
+                          rate_date=posting.entry_date, source=source, description=text, **{side: amount})
+
+    a = posting.advance
+    if a is None:
+        rows.append(other_side(payable, posting.total.amount, "credit", "claim total", posting.description))
+        return rows
+    # a cash advance: its receivable cleared in full, the employee owed the rest or owing back the unused part
+    rows.append(other_side(ADVANCES_ACCOUNT, a.advance.amount, "credit", "cash advance", a.cleared_text))
+    if a.pay_employee.amount:
+        rows.append(other_side(payable, a.pay_employee.amount, "credit", "claim total less advance",
+                               posting.description))
+    if a.recover_from_employee.amount:
+        rows.append(other_side(EMPLOYEE_RECEIVABLE, a.recover_from_employee.amount, "debit", "cash advance",
+                               a.recover_text))
     return rows
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from chalicelib.domain.advance import settlement_journal_lines
+from chalicelib.domain.advance import settle
 from chalicelib.domain.claim import TERMINAL, Claim, ClaimStatus
 from chalicelib.domain.errors import LedgerError
 from chalicelib.domain.expense import BookedAmount
@@ -38,7 +38,7 @@ from chalicelib.domain.ledger_ir56b import (
     ir56b_rows,
     taxable_part,
 )
-from chalicelib.domain.ledger_mapping import Posting, ReceiptFile, UnpostableClaim, posting_for
+from chalicelib.domain.ledger_mapping import AdvanceOffset, Posting, ReceiptFile, UnpostableClaim, posting_for
 from chalicelib.domain.posting_record import HK, PostingRecord, PostingState, journal_rows, period_of
 from chalicelib.domain.rate_source import RatesWithPolicyFallback
 from chalicelib.services.advances import settle_advance
@@ -138,8 +138,9 @@ def post(ctx: PostingContext, claim_id: str, period: str | None = None) -> Outco
         record = ctx.records.save(record, record.model_copy(update={"ledger": policy.ledger}))
     try:
         ledger = ctx.ledger_for(policy.ledger)
-        posting = _posting(ctx, claim, record)
-        document = _book(ctx, ledger, claim, posting)
+        posting = _with_advance(ctx, ledger, claim, _posting(ctx, claim, record))
+        receipts = ctx.receipts(claim) if getattr(ledger, "attaches_receipts", True) else ()
+        document = ledger.post(posting, receipts)
     except LedgerError as e:
         if e.retryable:
             ctx.records.save(record, record.model_copy(update={
@@ -179,19 +180,21 @@ def _described(claim: Claim, posting: Posting) -> Posting:
     return posting.model_copy(update={"lines": lines})
 
 
-def _book(ctx: PostingContext, ledger: LedgerAdapter, claim: Claim, posting: Posting) -> ExternalDocument:
-    receipts = ctx.receipts(claim) if getattr(ledger, "attaches_receipts", True) else ()
+def _with_advance(ctx: PostingContext, ledger: LedgerAdapter, claim: Claim, posting: Posting) -> Posting:
+    """A claim clearing a cash advance: the advance settled (once: the same claim again finds it settled) and its
+    offset carried on the posting, worked out from the advance as paid and this posting's total, so a retry at
+    other rates still balances."""
     if not claim.advance_id:
-        return ledger.post(posting, receipts)
+        return posting
     if not getattr(ledger, "books_advances", False):
         raise AdvanceNotBookable(f"claim {claim.claim_id} settles cash advance {claim.advance_id}: the "
-                                 f"{ledger.name} adapter does not offset advances yet; post it by hand")
+                                 f"{ledger.name} adapter does not offset advances; post it by hand")
     if ctx.advances is None:
         raise RuntimeError(f"claim {claim.claim_id} settles advance {claim.advance_id}: the advance store is needed")
     advance = settle_advance(ctx.advances, claim.advance_id, claim.claim_id, posting.total, SYSTEM, ctx.now())
-    lines = settlement_journal_lines(advance.settlement, claim.cost_centre,
-                                     f"Advance {advance.advance_id} settled by claim {claim.claim_id}")
-    return ledger.post(posting, receipts, advance_lines=lines)  # type: ignore[call-arg]
+    paid = advance.settlement.advance if advance.settlement else advance.paid_hkd
+    offset = AdvanceOffset.of(advance.advance_id, settle(paid, posting.total))
+    return Posting.model_validate({**posting.model_dump(), "advance": offset.model_dump()})  # checked: it adds up
 
 
 def _posted(ctx: PostingContext, claim: Claim, record: PostingRecord, posting: Posting,

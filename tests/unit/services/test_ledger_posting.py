@@ -24,6 +24,7 @@ from chalicelib.services import posting
 from tests.fakes import bootstrap_fakes
 from tests.ledger_fakes.xero import CLIENT_ID, CLIENT_SECRET, TENANT_ID, FakeXero, stored_bills
 from tests.unit.services.support import hkt, principal, put_claim
+from tests.unit.services.test_advances import paid
 
 LOADED = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
 
@@ -188,14 +189,29 @@ def test_a_ledger_nobody_connected_fails_visibly():
     assert "xero is not connected" in w.app.claims.get("c-1").posting_error
 
 
-def test_a_claim_settling_an_advance_is_refused_by_a_ledger_that_cannot_offset_it():
+@pytest.mark.parametrize(("advance", "owed", "recover"), [("60", "721.55", None), ("1000", "0.00", "218.45")])
+def test_a_claim_settling_an_advance_is_billed_in_xero_less_the_advance_and_the_advance_settled(advance, owed,
+                                                                                               recover):
     w = World()
-    put_claim(w.app, "c-1", status=ClaimStatus.APPROVED, advance_id="a-1")
+    w.rates.put_many([usd_rate()])
+    cash = paid(w.app, amount=advance)
+    put_claim(w.app, "c-1", status=ClaimStatus.APPROVED, total=Money.of("100.00", "USD"),
+              receipt_date=date(2026, 11, 3), advance_id=cash.advance_id)
 
-    outcome = posting.post(w.ctx, "c-1")
+    assert posting.post(w.ctx, "c-1")["status"] == "posted"
+    assert posting.post(w.ctx, "c-1")["status"] == "posted"  # again: one bill, one settlement
 
-    assert outcome["status"] == "posting_failed"
-    assert "does not offset advances" in outcome["error"]
+    [bill] = stored_bills(w.xero, "c-1")
+    assert bill["Total"] == Decimal(owed)
+    settled = w.app.advances.get(cash.advance_id)
+    assert (settled.status, settled.settled_claim_id) == ("settled", "c-1")
+    [record] = w.records.by_period("2026-11")
+    other_side = [(r.account, r.debit, r.credit) for r in record.journal[1:]]
+    assert other_side[0] == ("1250", Decimal("0.00"), Decimal(advance).quantize(Decimal("0.01")))
+    assert [row for row in other_side if row[0] == "1260"] == (
+        [("1260", Decimal(recover), Decimal("0.00"))] if recover else [])
+    assert sum(r.debit for r in record.journal) == sum(r.credit for r in record.journal)
+    assert record.posted_hkd == Decimal("781.55")  # the claim as booked; the advance only changes who owes whom
 
 
 def test_the_journal_csv_ledger_books_once_and_its_rows_carry_rate_date_and_source():
