@@ -98,6 +98,16 @@ class Container:
         return RateStore()
 
     @cached_property
+    def rate_feed(self):
+        """The HKMA daily rates feed (functions/fx_rate_feed.py); one HTTP session per container. Tests and the
+        local stack (no internet) mount a recorded payload on its `session`."""
+        import requests
+
+        from chalicelib.adapters.ledgers.fx_feed import HkmaRateFeed
+
+        return HkmaRateFeed(requests.Session())
+
+    @cached_property
     def posting_records(self):
         from chalicelib.adapters.posting_records import PostingRecords
 

@@ -332,6 +332,10 @@ def access(stage: str) -> dict[str, Access]:
             indexes={"advances": ("by-status",)},
             publish=("employee-notifications",),
         ),
+        # the daily rates feed: which rates of the week the table holds (a Query per currency), the new ones
+        # written in one batch, one audit record of the load
+        "load_fx_rates": Access(tables={"fx_rates": ("dynamodb:Query", "dynamodb:BatchWriteItem"),
+                                        "audit": AUDIT_APPEND}),
         "mark_failed": Access(tables={"claims": CLAIM_WRITE, "expenses": EXPENSE_ROWS, "audit": AUDIT_APPEND,
                                      "directory": ("dynamodb:GetItem",)},
                               publish=("employee-notifications",)),

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+
+from pydantic import BaseModel
 
 from chalicelib.domain.advance import settle
 from chalicelib.domain.claim import TERMINAL, Claim, ClaimStatus
 from chalicelib.domain.errors import LedgerError
 from chalicelib.domain.expense import BookedAmount
-from chalicelib.domain.fx_rates import FxRateError
+from chalicelib.domain.fx_rates import FxRateError, RateFeed
 from chalicelib.domain.identity import SYSTEM, Principal
 from chalicelib.domain.ledger_ir56b import (
     Ir56bPerson,
@@ -295,6 +297,36 @@ def ir56b_export(ctx: PostingContext, year: TaxYear, *, show_hkid: bool, departm
     body = ir56b_csv(year, rows, people, employer_name=ctx.directory.policy().company,
                      employer_file_no=employer_file_no, show_hkid=show_hkid)
     return body, len(rows)
+
+
+FEED_LOOKBACK_DAYS = 7  # a missed run, a long weekend or a late publication is caught up by the next run
+
+
+class FeedLoad(BaseModel):
+    """What one run of the daily feed did: rates new to the table, rates it already held, the days it covered."""
+
+    loaded: int
+    already_held: int
+    first: date
+    last: date
+    currencies: list[str]
+
+
+def load_feed_rates(store: RateStore, feed: RateFeed, now: datetime,
+                    lookback_days: int = FEED_LOOKBACK_DAYS) -> FeedLoad:
+    """The feed's rates of the last `lookback_days` Hong Kong days up to today, each loaded once: a rate the table
+    already holds for that currency, day and source is not loaded again, so running twice is harmless. The feed
+    being unreachable raises (the run fails visibly and is retried; yesterday's rates stand meanwhile)."""
+    last = now.astimezone(HK).date()
+    first = last - timedelta(days=lookback_days)
+    fetched = feed.rates_between(first, last)
+    held = {(r.currency, r.rate_date, r.source) for currency in sorted({r.currency for r in fetched})
+            for r in store.rates(currency)}
+    new = [r for r in fetched if (r.currency, r.rate_date, r.source) not in held]
+    if new:
+        store.put_many(new)
+    return FeedLoad(loaded=len(new), already_held=len(fetched) - len(new), first=first, last=last,
+                    currencies=sorted({r.currency for r in new}))
 
 
 def hkd_posted(records: Sequence[PostingRecord]) -> Decimal:

@@ -8,15 +8,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import boto3
 
 from chalicelib import bootstrap, cli
 from chalicelib.domain.posting_record import period_of
 from harness.driver import wait_for
+from infra import resources as r
 from tests import audit_events
 from tests.e2e.test_approval_flow import executions, submitted
+from tests.unit.adapters.test_fx_feed import Recorded
+from tests.unit.services.test_fx_rate_feed import recorded_for
 
 RATES = "currency,date,rate,source\nUSD,2026-11-27,7.8155,HKMA er-eeri-daily\nJPY,2026-11-27,0.05213,HKMA\n"
 
@@ -167,3 +170,21 @@ def test_finance_downloads_the_ir56b_allowances_with_the_hkid_admins_see_it_mask
     assert out.startswith("tax_year,1_employer_file_no") and "A1*****(*)" in out and "A123456(7)" not in out
     assert cli.main(["ir56b", "--year", str(year), "--show-hkid"]) == 0 and "A123456(7)" in capsys.readouterr().out
     assert len([e for e in audit_events.events("IR56B", datetime.now(UTC).date())]) == len(exported) + 2
+
+
+def test_the_daily_feed_loads_the_hkma_rates_once_and_posting_uses_them(stack):
+    yesterday = (datetime.now(UTC) + timedelta(hours=8)).date() - timedelta(days=1)
+    c = bootstrap.container()
+    c.rate_feed.session.mount("https://api.hkma.gov.hk/", Recorded(body=recorded_for(yesterday)))
+    invoke = stack.client("lambda").invoke
+
+    first = json.loads(invoke(FunctionName=r.function_name("local", "load_fx_rates"), Payload=b"{}")["Payload"].read())
+    again = json.loads(invoke(FunctionName=r.function_name("local", "load_fx_rates"), Payload=b"{}")["Payload"].read())
+
+    assert (first["loaded"], again["loaded"], again["already_held"]) == (17, 0, 17)
+    [usd] = [rate for rate in c.rates.rates("USD") if rate.rate_date == yesterday]
+    assert (str(usd.hkd_per_unit), usd.source, usd.loaded_by) == ("7.7812", "HKMA er-eeri-daily", "hkma-feed")
+    assert c.rates.book({"USD"}).rate_for("USD", yesterday).hkd_per_unit == usd.hkd_per_unit
+    loads = [e for e in audit_events.events("FXRATES", datetime.now(UTC).date()) if e.after.get("loaded_by") ==
+             "hkma-feed"]
+    assert [e.after["loaded"] for e in loads] == [17]  # the second run loaded nothing and recorded nothing
