@@ -322,7 +322,9 @@ def access(stage: str) -> dict[str, Access]:
             objects={"uploads": ("s3:GetObject", "s3:GetObjectVersion")},  # receipts attached to vendor documents
             secrets=("ledger-credentials",),
             secret_writes=("ledger-credentials",),
-            publish=("employee-notifications",),
+            # the claimant told how it ended; finance told of a refusal or a dead-lettered posting (its department's
+            # finance controller from the directory)
+            publish=("employee-notifications", "approver-notifications"),
             task_tokens=True,
             consumes=("posting",),
         ),

@@ -27,6 +27,14 @@ JOURNAL_CSV_HEADER = ("date", "journal_id", "account", "cost_centre", "debit", "
                       "original_amount", "rate", "rate_date", "source", "description", "profits_tax", "tax_rule")
 
 
+#: a ledger's name in the words finance reads (EN, 繁中), as the finance page's catalog spells them
+LEDGER_NAMES: Mapping[str, tuple[str, str]] = {
+    "internal": ("this system's journal", "本系統日記賬"),
+    "journal_csv": ("the general journal (CSV)", "總日記賬（CSV）"),
+    "xero": ("Xero", "Xero"), "quickbooks": ("QuickBooks Online", "QuickBooks Online"),
+    "netsuite": ("Oracle NetSuite", "Oracle NetSuite"), "yonyou": ("Yonyou", "用友")}
+
+
 def period_of(at: datetime) -> str:
     """The Hong Kong month of an instant, "YYYY-MM"."""
     return at.astimezone(HK).strftime("%Y-%m")
@@ -154,10 +162,13 @@ class PostingRecord(BaseModel):
     queued_at: datetime
     updated_at: datetime
     journal: list[JournalRow] = Field(default_factory=list)  # the rows booked (the journal CSV reads them)
+    finance_told_at: datetime | None = None  # failed or dead-lettered: when finance was sent the reason
 
-    @field_validator("queued_at", "updated_at")
+    @field_validator("queued_at", "updated_at", "finance_told_at")
     @classmethod
-    def _utc(cls, value: datetime) -> datetime:
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
         if value.tzinfo is None:
             raise ValueError("datetimes must be timezone-aware")
         return value.astimezone(UTC)
@@ -171,6 +182,7 @@ class Difference(BaseModel):
     reason: str
     approved_hkd: Decimal | None
     posted_hkd: Decimal | None
+    finance_told_at: datetime | None = None  # when finance was sent this reason (failed, dead-lettered)
 
 
 class LedgerFigures(BaseModel):
@@ -211,7 +223,7 @@ def reconcile(period: str, records: Iterable[PostingRecord], now: datetime, max_
             f.failed += 1
             differences.append(Difference(claim_id=rec.claim_id, ledger=rec.ledger, kind="failed",
                                           reason=rec.reason or "the ledger refused it", approved_hkd=rec.approved_hkd,
-                                          posted_hkd=None))
+                                          posted_hkd=None, finance_told_at=rec.finance_told_at))
         else:
             f.waiting += 1
             hours = max(0, int((now - rec.queued_at).total_seconds() // 3600))
@@ -223,11 +235,13 @@ def reconcile(period: str, records: Iterable[PostingRecord], now: datetime, max_
             else:
                 why = f"in the posting queue for {hours} hours"
             differences.append(Difference(claim_id=rec.claim_id, ledger=rec.ledger, kind="not_posted", reason=why,
-                                          approved_hkd=rec.approved_hkd, posted_hkd=None))
+                                          approved_hkd=rec.approved_hkd, posted_hkd=None,
+                                          finance_told_at=rec.finance_told_at))
     return Reconciliation(period=period, ledgers=[figures[k] for k in sorted(figures)], differences=differences)
 
 
-RECONCILIATION_CSV_HEADER = ("period", "ledger", "claim_id", "difference", "reason", "approved_hkd", "posted_hkd")
+RECONCILIATION_CSV_HEADER = ("period", "ledger", "claim_id", "difference", "reason", "approved_hkd", "posted_hkd",
+                             "finance_told_at")
 
 
 def reconciliation_csv(rec: Reconciliation) -> str:
@@ -243,5 +257,6 @@ def reconciliation_csv(rec: Reconciliation) -> str:
         writer.writerow([_safe_cell(str(c)) for c in (
             rec.period, d.ledger, d.claim_id, d.kind, d.reason,
             "" if d.approved_hkd is None else f"{d.approved_hkd:.2f}",
-            "" if d.posted_hkd is None else f"{d.posted_hkd:.2f}")])
+            "" if d.posted_hkd is None else f"{d.posted_hkd:.2f}",
+            "" if d.finance_told_at is None else d.finance_told_at.isoformat())])
     return out.getvalue()

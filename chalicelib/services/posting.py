@@ -17,6 +17,7 @@ a second one; the claim's own status (`posted` with its document) short-circuits
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -41,7 +42,14 @@ from chalicelib.domain.ledger_ir56b import (
     taxable_part,
 )
 from chalicelib.domain.ledger_mapping import AdvanceOffset, Posting, ReceiptFile, UnpostableClaim, posting_for
-from chalicelib.domain.posting_record import HK, PostingRecord, PostingState, journal_rows, period_of
+from chalicelib.domain.posting_record import (
+    HK,
+    LEDGER_NAMES,
+    PostingRecord,
+    PostingState,
+    journal_rows,
+    period_of,
+)
 from chalicelib.domain.rate_source import RatesWithPolicyFallback
 from chalicelib.services.advances import settle_advance
 from chalicelib.services.ports import (
@@ -50,16 +58,70 @@ from chalicelib.services.ports import (
     Directory,
     ExternalDocument,
     LedgerAdapter,
+    Notifier,
     PostingRecordStore,
     RateStore,
 )
 
+log = logging.getLogger(__name__)
 JournalStoreLike = object  # adapters.repositories.LedgerStore (post/get of JournalEntry)
 Tell = Callable[[Claim, str], None]  # ClaimantUpdates.tell: the employee hears how their claim ended
 
 
 def _silent(claim: Claim, event: str) -> None:
     return None
+
+
+TellFinance = Callable[[Claim, str, str], bool]  # FinanceAlerts.tell: finance hears of a claim not in the books
+
+
+def _nobody(claim: Claim, event: str, reason: str) -> bool:
+    return False
+
+
+@dataclass
+class FinanceAlerts:
+    """Finance told, on the approvers' topic (the channel finance controllers already read), when a claim ends
+    `posting_failed` or its posting is dead-lettered: the claim, its amount, the ledger, and the ledger's own
+    message, in English and 繁中, with where to post it again. To the claim's department's finance controller
+    (and finance reviewer); with no department on file, to the escalation desk. A notifier failure is logged,
+    never fatal: reconciliation lists the claim whatever happens here."""
+
+    notifier: Notifier
+    directory: Directory
+    base_url: str
+
+    def tell(self, claim: Claim, event: str, reason: str) -> bool:
+        department = self.directory.department(claim.department_id)
+        people = ([p for p in (department.finance_controller_id, department.finance_reviewer_id) if p]
+                  if department else list(self.directory.policy().escalation_desk_ids))
+        if not people:
+            log.error("nobody in finance to tell about claim %s (%s)", claim.claim_id, event)
+            return False
+        en_ledger, zh_ledger = LEDGER_NAMES.get(claim.ledger or "", (claim.ledger or "the ledger",) * 2)
+        amount = claim.amounts_text()
+        where = f"{self.base_url}/finance#fin-recon-title"
+        if event == "posting_failed":
+            en = (f"Expense claim {claim.claim_id} ({amount}) was not posted to {en_ledger}. The ledger said: "
+                  f"{reason}. Fix the cause, then post it again from the posting reconciliation.")
+            zh = (f"報銷申請 {claim.claim_id}（{amount}）未能入賬至{zh_ledger}。會計系統回覆：{reason}。"
+                  f"請處理原因後，在入賬對賬重新入賬。")
+            subject = f"Posting failed 入賬失敗: {claim.claim_id}"
+        else:
+            en = (f"Expense claim {claim.claim_id} ({amount}) could not reach {en_ledger}: {reason}. It waits in "
+                  f"the posting dead-letter queue; once the ledger is back, redrive the queue.")
+            zh = (f"報銷申請 {claim.claim_id}（{amount}）未能送達{zh_ledger}：{reason}。申請已轉入入賬死信佇列，"
+                  f"待會計系統恢復後請重新處理佇列。")
+            subject = f"Posting stopped 入賬暫停: {claim.claim_id}"
+        try:
+            self.notifier.publish(subject=subject, message={
+                "default": en, "en": en, "zh-Hant": zh, "kind": event, "claim_id": claim.claim_id,
+                "ledger": claim.ledger, "reason": reason, "link": where, "finance": people},
+                attributes={"audience": "finance", "approver_id": ",".join(people), "event": event})
+        except Exception:  # noqa: BLE001 (see the docstring)
+            log.error("could not tell finance about %s of claim %s", event, claim.claim_id, exc_info=True)
+            return False
+        return True
 
 
 def _utcnow() -> datetime:
@@ -92,6 +154,7 @@ class PostingContext:
     ledger_for: Callable[[str], LedgerAdapter]  # Policy.ledger -> its adapter (adapters/ledgers/factory.py)
     tell: Tell = _silent
     now: Callable[[], datetime] = _utcnow
+    tell_finance: TellFinance = _nobody
     advances: AdvanceStore | None = None
     receipts: Callable[[Claim], Sequence[ReceiptFile]] = field(default=lambda claim: ())
 
@@ -226,10 +289,25 @@ def _failed(ctx: PostingContext, claim: Claim, record: PostingRecord, message: s
     failed = ctx.claims.save(claim, claim.moved_to(ClaimStatus.POSTING_FAILED, posting_error=message,
                                                    ledger=record.ledger),
                              SYSTEM, action="claim.posting_failed")
+    told = ctx.tell_finance(failed, "posting_failed", message)
     ctx.records.save(record, record.model_copy(update={
-        "state": PostingState.FAILED, "reason": message, "updated_at": ctx.now(), "attempts": record.attempts + 1}))
+        "state": PostingState.FAILED, "reason": message, "updated_at": ctx.now(), "attempts": record.attempts + 1,
+        "finance_told_at": ctx.now() if told else record.finance_told_at}))
     ctx.tell(failed, "posting_failed")
     return _answer(failed)
+
+
+def dead_lettered(ctx: PostingContext, claim_id: str, period: str | None, reason: str) -> None:
+    """The posting worker's last try failed on an unavailable ledger: the message goes to the dead-letter queue,
+    the claim stays approved; finance is told (once per record) and reconciliation shows when."""
+    claim = _get(ctx.claims, claim_id)
+    if claim.status == ClaimStatus.POSTED:
+        return
+    record = ctx.records.get(period or period_of(ctx.now()), claim_id)
+    if record is None or record.finance_told_at is not None:
+        return
+    if ctx.tell_finance(claim.model_copy(update={"ledger": record.ledger}), "posting_dead_lettered", reason[:500]):
+        ctx.records.save(record, record.model_copy(update={"finance_told_at": ctx.now()}))
 
 
 def repost(ctx: PostingContext, claim_id: str, actor: Principal) -> PostingRecord:

@@ -114,6 +114,11 @@ def test_a_ledger_refusal_leaves_the_claim_posting_failed_with_the_message_and_f
     [difference] = answer["differences"]
     assert (difference["claim_id"], difference["kind"]) == (claim_id, "failed")
     assert "xero is not connected" in difference["reason"] and difference["kind_text"]
+    # finance was told on its channel, in words, and the reconciliation says when
+    told = wait_for(lambda: [m for m in driver.inbox + (driver.inbox.extend(stack.approver_messages()) or [])
+                             if m.get("kind") == "posting_failed" and m.get("claim_id") == claim_id])
+    assert "xero is not connected" in told[0]["en"] and "入賬" in told[0]["zh-Hant"]
+    assert told[0]["finance"] == ["E110"] and difference["finance_told_at"]
 
     # finance switches the company back to its own journal and posts the claim again
     c.directory.put_policy(c.directory.policy().model_copy(update={"ledger": "internal"}))

@@ -64,7 +64,8 @@ class World:
         self.ctx = posting.PostingContext(
             claims=self.app.claims, directory=self.app.directory, records=self.records, rates=self.rates,
             ledger_for=lambda name: ledger_adapter(name, self.wiring), tell=self.app.approvals.claimants.tell,
-            now=self.app.clock, advances=self.app.advances)
+            now=self.app.clock, advances=self.app.advances,
+            tell_finance=posting.FinanceAlerts(self.app.notifier, self.app.directory, "https://expense.example").tell)
 
     def usd_claim(self, claim_id: str = "c-1", amount: str = "100.00") -> None:
         put_claim(self.app, claim_id, status=ClaimStatus.APPROVED, total=Money.of(amount, "USD"),
@@ -72,6 +73,9 @@ class World:
 
     def told(self, event: str) -> list[dict]:
         return [m for m in self.app.employee_notifier.sent if m["event"] == event]
+
+    def finance_told(self) -> list[dict]:
+        return [m for m in self.app.notifier.sent if m["attributes"].get("audience") == "finance"]
 
 
 def usd_rate(day: date = date(2026, 11, 3), rate: str = "7.8155") -> FxRate:
@@ -310,3 +314,50 @@ def test_a_claim_write_lost_after_the_ledger_wrote_is_redone_on_redelivery_with_
     assert len(stored_bills(w.xero, "c-1")) == 1
     [record] = w.records.by_period("2026-11")
     assert record.state == PostingState.POSTED and record.document_id == w.app.claims.get("c-1").external_document_id
+
+
+def test_finance_is_told_of_a_refusal_with_the_vendors_message_and_reconciliation_shows_when():
+    w = World()
+    w.rates.put_many([usd_rate()])
+    w.usd_claim()
+    w.xero.inject("validation", method="PUT", message="Account code '6110' has been archived")
+
+    assert posting.post(w.ctx, "c-1")["status"] == "posting_failed"
+
+    [told] = w.finance_told()
+    assert told["attributes"]["approver_id"] == "E110"  # HK-SALES' finance controller
+    assert "Account code '6110' has been archived" in told["en"]
+    assert "Xero" in told["en"] and "會計系統回覆" in told["zh-Hant"]
+    assert told["kind"] == "posting_failed" and told["link"].endswith("#fin-recon-title")
+    [difference] = reconcile("2026-11", w.records.by_period("2026-11"), w.app.clock(), 5).differences
+    assert difference.finance_told_at == w.app.clock()
+
+
+def test_a_dead_lettered_posting_is_told_to_finance_once():
+    w = World()
+    w.rates.put_many([usd_rate()])
+    w.usd_claim()
+    w.xero.inject("500", method="PUT", times=3)
+    with pytest.raises(LedgerUnavailable):
+        posting.post(w.ctx, "c-1")
+
+    for _ in range(2):
+        posting.dead_lettered(w.ctx, "c-1", "2026-11", "the ledger was unavailable 5 times")
+
+    [told] = w.finance_told()
+    assert told["kind"] == "posting_dead_lettered" and "dead-letter" in told["en"]
+    [record] = w.records.by_period("2026-11")
+    assert record.finance_told_at == w.app.clock() and w.app.claims.get("c-1").status == ClaimStatus.APPROVED
+
+
+def test_a_notifier_failure_never_stops_the_claim_ending_posting_failed():
+    w = World(secret={})
+
+    def broken(subject, message, attributes):
+        raise ConnectionError("sns down")
+
+    w.app.notifier.publish = broken
+    w.usd_claim()
+    assert posting.post(w.ctx, "c-1")["status"] == "posting_failed"
+    [record] = w.records.by_period("2026-11")
+    assert record.finance_told_at is None  # reconciliation shows it as not told
