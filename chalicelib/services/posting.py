@@ -3,7 +3,7 @@ company's ledger exactly once, record a rejection, record a failure.
 
 The shape (see functions/posting_worker.py and infra/approval.asl.json): the state machine's PostToLedger task
 waits on a task token; its Lambda (`hand_off`) records the claim as queued and sends `{claim_id, period,
-task_token}` to the `posting` SQS queue; the posting worker (`post_claim`) books it and answers the token. A
+task_token}` to the `posting` SQS queue; the posting worker (`post`) books it and answers the token. A
 ledger that is unavailable (429 beyond the adapter's own waits, 5xx, timeouts) raises a retryable error: the
 message is redelivered, and after the queue's maxReceiveCount it goes to the dead-letter queue while the claim
 stays `approved` and reconciliation lists it. A refusal (the vendor's validation message, our payload failing the
@@ -64,7 +64,6 @@ from chalicelib.services.ports import (
 )
 
 log = logging.getLogger(__name__)
-JournalStoreLike = object  # adapters.repositories.LedgerStore (post/get of JournalEntry)
 Tell = Callable[[Claim, str], None]  # ClaimantUpdates.tell: the employee hears how their claim ended
 
 
@@ -318,29 +317,6 @@ def repost(ctx: PostingContext, claim_id: str, actor: Principal) -> PostingRecor
         raise NotApproved(f"claim {claim_id} is {claim.status.value}: only a claim whose posting failed is re-posted")
     ctx.claims.note(claim_id, actor, "claim.repost_requested", {"ledger": ctx.directory.policy().ledger})
     return hand_off(ctx, claim_id)
-
-
-def post_claim(claim_id: str, claims: ClaimStore, directory: Directory, ledger: JournalStoreLike,
-               tell: Tell = _silent, *, now: Callable[[], datetime] = _utcnow,
-               advances: AdvanceStore | None = None) -> str:
-    """Posts straight to this system's own journal (the `internal` ledger) without the queue, at dated rates
-    none of which are loaded (so the policy table's): what callers outside the approval flow and older tests
-    use. Returns the journal id; a refusal raises PostingFailed."""
-    from chalicelib.adapters.ledgers.internal import JournalLedger  # noqa: PLC0415 (a default wiring only)
-    from chalicelib.adapters.posting_records import MemoryPostingRecords  # noqa: PLC0415
-    from chalicelib.adapters.rate_store import MemoryRateStore  # noqa: PLC0415
-
-    ctx = PostingContext(claims=claims, directory=directory, records=MemoryPostingRecords(), rates=MemoryRateStore(),
-                         ledger_for=lambda name: JournalLedger(ledger, "internal"), tell=tell, now=now,
-                         advances=advances)
-    outcome = post(ctx, claim_id)
-    if outcome["status"] != ClaimStatus.POSTED.value:
-        raise PostingFailed(outcome["error"] or "posting failed")
-    return outcome["journal_id"]
-
-
-class PostingFailed(RuntimeError):
-    pass
 
 
 def taxable_allowances(ctx: PostingContext, year: TaxYear,
