@@ -10,7 +10,9 @@ the "2026/27" return. An allowance counts in the year of the day it accrued: the
 handed to posting (Hong Kong time), which is when the employee became entitled to it.
 
 The CSV's columns are named after the boxes of Form IR56B, "Employer's Return of Remuneration and Pensions"
-(Inland Revenue Department; fields read from the 2022/23 form, https://www.ird.gov.hk/eng/paf/for.htm):
+(Inland Revenue Department, https://www.ird.gov.hk/eng/paf/for.htm; the field list read 2026-12-02 from a public
+transcription of the 2022/23 form, and box 11's items as payroll vendors map them, e.g. Talenox's "Mapping of pay
+items to IR56B form", per diem allowance -> 11(k)):
 1 Employer's File No. / Name of Employer; 2 Name of Employee: Surname, Given Name, Full Name in Chinese;
 3(a) H.K. Identity Card Number; 10 Period of employment; 11 Particulars of Income: (k) Any other Rewards,
 Allowances or Perquisites (nature, period, amount in HK$ "EXCLUDE CENTS"). Box 10 and the other boxes of 11 come
