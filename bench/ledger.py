@@ -10,10 +10,14 @@ injected on the writes:
   the queue's maxReceiveCount, then dead-lettered), as functions/posting_worker.py sees them.
 Time is a fake clock the adapters' sleeps advance: waits cost nothing, so postings/s is the code's own speed.
 
+One claim in ten settles a paid cash advance (between 30% and 150% of the claim: some owe the employee the rest,
+some leave a refund due from the employee), offset in the vendor's document.
+
 Printed per ledger (`name: value`): posted, duplicates (documents beyond one per claim: must be 0), failures with
 their reasons, dead-lettered, HKD variance between what the ledger holds and the same sum computed here from the
 claims and the rate table (per claim: each currency's payable sum at the receipt date's rate, rounded half up once
-to the cent: the documented rule; must be 0.00), postings/s.
+to the cent: the documented rule; for a claim settling an advance, what the document owes the employee: the claim
+less the advance, never below zero; must be 0.00), advances settled and their variance, postings/s.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from chalicelib.adapters.ledgers.factory import LedgerWiring, ledger_adapter
 from chalicelib.adapters.ledgers.http import RetryPolicy
 from chalicelib.adapters.posting_records import MemoryPostingRecords
 from chalicelib.adapters.rate_store import MemoryRateStore
+from chalicelib.domain.advance import Advance, AdvanceStatus
 from chalicelib.domain.claim import Claim, ClaimStatus
 from chalicelib.domain.currencies import MINOR_UNITS
 from chalicelib.domain.errors import LedgerError
@@ -83,6 +88,7 @@ class Vendor:
     credentials: dict
     write_method: str
     documents: Callable[[Any], list[tuple[str, Decimal]]]
+    holds_net: bool = True  # the document's amount is what the employee is owed (a claim's advance taken off)
 
 
 def _xero() -> Vendor:
@@ -100,6 +106,7 @@ def _quickbooks() -> Vendor:
 
     config = {"realm_id": REALM, "expense_accounts": {"meals": "58", "taxi": "59", "travel": "60"},
               "default_account": "61", "rounding_account": "62", "ap_account": "33", "vendor_ids": {EMPLOYEE: "71"},
+              "advances_account": "125", "employee_receivable_account": "126",
               "class_ids": {"CC-100": "5000000000000012345", "CC-200": "5000000000000012346"}}
     return Vendor(FakeQuickBooks(), {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "config": config,
                                      "tokens": {"access_token": "qbo-access-0", "refresh_token": "qbo-refresh-0",
@@ -118,7 +125,8 @@ def _netsuite() -> Vendor:
     return Vendor(FakeNetSuite(upsert=False), {"client_id": CLIENT_ID, "certificate_id": CERTIFICATE_ID,
                                                "private_key_pem": private_key_pem().decode(), "config": config},
                   "PUT", lambda f: [(r["externalId"], Decimal(str(r["total"])))
-                                    for r in f.records["expenseReport"].values()])
+                                    for r in f.records["expenseReport"].values()],
+                  holds_net=False)  # the report's total is the claim's; the advance applied is its own field
 
 
 def _yonyou() -> Vendor:
@@ -129,7 +137,8 @@ def _yonyou() -> Vendor:
               "voucher_type_code": VOUCHER_TYPE, "maker_mobile": "85291234567",
               "expense_accounts": {"meals": "660201", "taxi": "660203", "travel": "660204"},
               "default_account": "660299", "payable_account": payable, "rounding_account": "660301",
-              "department_codes": {"CC-100": "D100", "CC-200": "D200"}}
+              "department_codes": {"CC-100": "D100", "CC-200": "D200"},
+              "advances_account": "122101", "employee_receivable_account": "122102"}
     return Vendor(FakeYonyou(), {"client_id": APP_KEY, "app_secret": APP_SECRET, "config": config}, "POST",
                   lambda f: [(v["externalSourceDataId"],
                               sum((Decimal(str(b["creditOrg"])) for b in v["bodies"]
@@ -171,8 +180,17 @@ def make_claims(n: int, rng: random.Random, now: datetime) -> list[Claim]:
                                     cost_centre=rng.choice(COST_CENTRES), created_at=now, updated_at=now))
         claims.append(Claim(claim_id=f"c-bench-{i:04d}", employee_id=EMPLOYEE, department_id="D-OPS",
                             cost_centre=COST_CENTRES[0], status=ClaimStatus.APPROVED, expenses=expenses,
-                            created_at=now, updated_at=now))
+                            created_at=now, updated_at=now, advance_id=f"a-{i:04x}" if i % 10 == 3 else None))
     return claims
+
+
+def paid_advance(claim: Claim, claim_hkd: Decimal, rng: random.Random, now: datetime) -> Advance:
+    """The cash advance a claim settles, paid before the trip: 30% to 150% of what the claim comes to."""
+    amount = (claim_hkd * Decimal(str(rng.uniform(0.3, 1.5)))).quantize(Decimal("0.01"))
+    return Advance(advance_id=claim.advance_id, employee_id=EMPLOYEE, department_id="D-OPS",
+                   amount=Money(amount=amount, currency="HKD"), purpose="trip float", status=AdvanceStatus.PAID,
+                   created_at=now, updated_at=now, paid_at=now, paid_by="E300", payment_reference="FPS-bench",
+                   paid_hkd=Money(amount=amount, currency="HKD"))
 
 
 def independent_hkd(claim: Claim, rates: dict[tuple[str, date], Decimal]) -> Decimal:
@@ -188,6 +206,7 @@ def independent_hkd(claim: Claim, rates: dict[tuple[str, date], Decimal]) -> Dec
 @dataclass
 class Result:
     posted: int = 0
+    advances: Counter = field(default_factory=Counter)  # settled: pay | recover | exact; unsettled
     failures: Counter = field(default_factory=Counter)
     dead_lettered: int = 0
     deliveries: int = 0
@@ -213,10 +232,13 @@ def run(name: str, n: int, seed: int) -> tuple[Result, int, Decimal]:
         policy=RetryPolicy(max_attempts=5), sleep=clock.sleep, clock=clock)
     adapter = ledger_adapter(name, wiring)  # built once per container, as bootstrap does
     ctx = posting.PostingContext(claims=app.claims, directory=app.directory, records=MemoryPostingRecords(),
-                                 rates=rates, ledger_for=lambda _: adapter, now=clock)
+                                 rates=rates, ledger_for=lambda _: adapter, now=clock, advances=app.advances)
     claims = make_claims(n, rng, clock())
     for claim in claims:
         app.claims.create(claim, SYSTEM)
+        if claim.advance_id:
+            app.advances.create(paid_advance(claim, independent_hkd(claim, table), rng, clock()), SYSTEM,
+                                "advance.paid")
     queue = [(c.claim_id, 1) for c in claims]
     queue += [(c.claim_id, 1) for c in claims if rng.random() < 0.05]  # at-least-once: delivered twice
     rng.shuffle(queue)
@@ -257,12 +279,23 @@ def run(name: str, n: int, seed: int) -> tuple[Result, int, Decimal]:
     duplicates = len(documents) - len({doc_id for doc_id, _ in documents})
     held = sum((total for _, total in documents), Decimal(0))
     posted_ids = {doc_id for doc_id, _ in documents}
-    expected = sum((independent_hkd(by_claim[c], table) for c in posted_ids), Decimal(0))
+
+    def expected_held(claim: Claim) -> Decimal:
+        total = independent_hkd(claim, table)
+        if not (claim.advance_id and vendor.holds_net):
+            return total
+        return max(total - app.advances.get(claim.advance_id).paid_hkd.amount, Decimal(0))
+
+    expected = sum((expected_held(by_claim[c]) for c in posted_ids), Decimal(0))
     for claim in (app.claims.get(c.claim_id) for c in claims):
         if claim.status == ClaimStatus.POSTED:
             result.posted += 1
             if claim.external_document_id is None:
                 raise AssertionError(f"{claim.claim_id} posted without its document")
+            if claim.advance_id:
+                advance = app.advances.get(claim.advance_id)
+                settled = advance.settlement if advance.settled_claim_id == claim.claim_id else None
+                result.advances[settled.outcome if settled else "unsettled"] += 1
         elif claim.status == ClaimStatus.POSTING_FAILED:
             result.failures[claim.posting_error.split(": ", 1)[-1][:120]] += 1
     return result, duplicates, held - expected
@@ -288,9 +321,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}.failures: {failed}" + "".join(f"\n{name}.failure_reason: {count} x {reason}"
                                                       for reason, count in result.failures.most_common()))
         print(f"{name}.dead_lettered: {result.dead_lettered}")
+        print(f"{name}.advances_offset: {sum(result.advances.values())} ("
+              + ", ".join(f"{k} {v}" for k, v in sorted(result.advances.items())) + ")")
         print(f"{name}.hkd_variance: {variance:.2f} HKD")
         print(f"{name}.postings_per_s: {result.posted / result.seconds:.1f} postings/s")
-        ok = ok and duplicates == 0 and variance == 0 and result.posted + failed + result.dead_lettered == args.claims
+        ok = (ok and duplicates == 0 and variance == 0 and not result.advances["unsettled"]
+              and result.posted + failed + result.dead_lettered == args.claims)
     return 0 if ok else 1
 
 

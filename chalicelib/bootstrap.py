@@ -130,6 +130,16 @@ class Container:
         return RateStore()
 
     @cached_property
+    def rate_feed(self):
+        """The HKMA daily rates feed (functions/fx_rate_feed.py); one HTTP session per container. Tests and the
+        local stack (no internet) mount a recorded payload on its `session`."""
+        import requests
+
+        from chalicelib.adapters.ledgers.fx_feed import HkmaRateFeed
+
+        return HkmaRateFeed(requests.Session())
+
+    @cached_property
     def posting_records(self):
         from chalicelib.adapters.posting_records import PostingRecords
 
@@ -151,11 +161,12 @@ class Container:
 
     @cached_property
     def posting(self):
-        from chalicelib.services.posting import PostingContext
+        from chalicelib.services.posting import FinanceAlerts, PostingContext
 
+        alerts = FinanceAlerts(self.notifier, self.directory, self.settings.public_base_url)
         return PostingContext(claims=self.claims, directory=self.directory, records=self.posting_records,
                               rates=self.rates, ledger_for=self.ledger_for, tell=self.claimant_updates.tell,
-                              advances=self.advances, receipts=self.receipt_files)
+                              advances=self.advances, receipts=self.receipt_files, tell_finance=alerts.tell)
 
     def receipt_files(self, claim):
         """The claim's receipt images for a vendor ledger to attach (the version each was read from). A receipt

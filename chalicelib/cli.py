@@ -1,5 +1,5 @@
 """Command line: ``python -m chalicelib.cli extract FILE...``, ``parse-textract RESPONSE.json`` and
-``audit-export --from YYYY-MM-DD --to YYYY-MM-DD [--claim ID] --out DIR_OR_ZIP``.
+``audit-export --from YYYY-MM-DD --to YYYY-MM-DD [--claim ID] --out DIR_OR_ZIP``; ``ir56b --year 2026``.
 
 Prints one JSON object per input on stdout (the DESIGN.md shape). A file that cannot be read prints an object
 with an ``error`` and the process exits 1 at the end, after handling every other file.
@@ -84,6 +84,33 @@ def _cmd_audit_export(start: str, end: str, claim_id: str | None, out: str) -> i
     return 0
 
 
+def _cmd_ir56b(year: int, show_hkid: bool, employer_file_no: str) -> int:
+    """The IR56B box 11(k) CSV of the tax year starting 1 April `year` on stdout, for the deployment the
+    environment points at; the HKID masked unless asked for. Audited as an export by the command line."""
+    from datetime import UTC, datetime
+
+    from chalicelib import bootstrap
+    from chalicelib.domain.identity import Principal, Role
+    from chalicelib.domain.ledger_ir56b import TaxYear
+    from chalicelib.services import posting
+
+    try:
+        tax_year = TaxYear(year=year)
+    except ValueError:
+        print(f"year {year} is not a tax year this system keeps", file=sys.stderr)
+        return 2
+    c = bootstrap.container()
+    body, employees = posting.ir56b_export(c.posting, tax_year, show_hkid=show_hkid,
+                                           employer_file_no=employer_file_no)
+    operator = Principal(user_id="cli", employee_id="cli", department_id="*", roles=frozenset({Role.ADMIN}),
+                         source_ip="cli")
+    c.audit.event("IR56B", datetime.now(UTC), operator, "ir56b.exported", {
+        "tax_year": tax_year.label, "employees": employees, "hkid": "shown" if show_hkid else "masked",
+        "department": "all"})
+    sys.stdout.write(body)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -99,11 +126,17 @@ def main(argv: list[str] | None = None) -> int:
         "parse-textract", help="the same JSON from saved Textract AnalyzeExpense responses"
     )
     p_parse.add_argument("files", nargs="+", metavar="RESPONSE.json")
+    p_ir56b = sub.add_parser("ir56b", help="allowances above their non-taxable rate per employee (IR56B box 11(k))")
+    p_ir56b.add_argument("--year", type=int, required=True, help="2026: the tax year 1 April 2026 - 31 March 2027")
+    p_ir56b.add_argument("--show-hkid", action="store_true", help="box 3(a) in full (to file the return)")
+    p_ir56b.add_argument("--employer-file-no", default="", help="box 1, as on Form BIR56A")
     args = parser.parse_args(argv)
     if args.command == "audit-export":
         return _cmd_audit_export(args.start, args.end, args.claim_id, args.out)
     if args.command == "extract":
         return _cmd_extract(args.files)
+    if args.command == "ir56b":
+        return _cmd_ir56b(args.year, args.show_hkid, args.employer_file_no)
     return _cmd_parse_textract(args.files)
 
 

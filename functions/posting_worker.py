@@ -7,8 +7,10 @@ none when finance re-posts a failed claim). Per message:
   usable rate): the claim is `posting_failed` with the message; the task fails with `PostingFailed` (the flow
   ends there, the claim already says why);
 - the ledger unavailable (retryable): the message is reported as a batch item failure, so SQS redelivers it after
-  the visibility timeout; on the last receive before the dead-letter queue the task fails with `PostingDeferred`
-  (the claim stays `approved` and reconciliation lists it as dead-lettered; a redrive posts it then).
+  the visibility timeout; on the last receive before the dead-letter queue finance is told (services/posting.
+  FinanceAlerts) and the task fails with `PostingDeferred` (the claim stays `approved` and reconciliation lists it
+  as dead-lettered, with when finance was told; a redrive posts it then).
+A claim ending `posting_failed` is told to finance the same way, with the ledger's message.
 Powertools' partial batch response: only the failed messages come back.
 """
 
@@ -56,9 +58,11 @@ def _post(record: PostingMessage) -> None:
         receives = int(record.attributes.ApproximateReceiveCount)
         logger.warning("ledger unavailable; the queue retries", extra={
             "claim_id": request.claim_id, "receive": receives, "error": type(e).__name__})
-        if e.retryable and receives >= c.settings.posting_max_receives and request.task_token:
-            c.workflow.fail(request.task_token, "PostingDeferred",
-                            f"the ledger was unavailable {receives} times; the message is dead-lettered: {e}"[:500])
+        if e.retryable and receives >= c.settings.posting_max_receives:
+            reason = f"the ledger was unavailable {receives} times; the message is dead-lettered: {e}"[:500]
+            posting.dead_lettered(c.posting, request.claim_id, request.period, reason)  # finance told
+            if request.task_token:
+                c.workflow.fail(request.task_token, "PostingDeferred", reason)
         raise
     logger.info("posting answered", extra={"claim_id": request.claim_id, "status": outcome["status"],
                                            "ledger": outcome["ledger"]})

@@ -196,6 +196,8 @@ FUNCTIONS = (
     Function("remind_overdue_advances", "functions.advance_reminders.handler", owner="functions"),
     Function("aggregate_claims", "functions.finance_aggregates.handler", owner="functions"),
     Function("post_claims", "functions.posting_worker.handler", timeout_s=60, owner="functions"),
+    # the HKMA's daily exchange rates into fx_rates (the public HKMA API over HTTPS; no credentials)
+    Function("load_fx_rates", "functions.fx_rate_feed.handler", timeout_s=60, owner="functions"),
     # trains the company's anomaly model from its claims, validates it and promotes it (an image: scikit-learn)
     Function("retrain_anomaly", "functions.retrain_anomaly.handler", memory_mb=2048, timeout_s=900,
              owner="functions"),
@@ -206,7 +208,8 @@ FUNCTIONS = (
 # Functions run on a schedule (EventBridge rules in the template): logical function -> schedule expression (UTC)
 SCHEDULES = {"remind_overdue_advances": "cron(0 1 * * ? *)",  # 09:00 Hong Kong, daily
              "retrain_anomaly": "cron(0 19 * * ? *)",  # 03:00 Hong Kong, daily (the quietest hour)
-             "seal_audit_sweep": "cron(5 * * * ? *)"}  # hourly, five minutes past
+             "seal_audit_sweep": "cron(5 * * * ? *)",  # hourly, five minutes past
+             "load_fx_rates": "cron(30 1 * * ? *)"}  # 09:30 Hong Kong: the previous day's end-of-day rates
 EVENT_SOURCES = (
     EventSource("extract_receipt", "sqs", "upload-events"),
     EventSource("score_claim", "dynamodb", "claims", batch_size=10),

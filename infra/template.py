@@ -336,7 +336,9 @@ def access(stage: str) -> dict[str, Access]:
             objects={"uploads": ("s3:GetObject", "s3:GetObjectVersion")},  # receipts attached to vendor documents
             secrets=("ledger-credentials",),
             secret_writes=("ledger-credentials",),
-            publish=("employee-notifications",),
+            # the claimant told how it ended; finance told of a refusal or a dead-lettered posting (its department's
+            # finance controller from the directory)
+            publish=("employee-notifications", "approver-notifications"),
             task_tokens=True,
             consumes=("posting",),
         ),
@@ -362,6 +364,10 @@ def access(stage: str) -> dict[str, Access]:
             archive_objects=((("s3:GetObjectVersion", "s3:PutObject"), "seals/"),),
             version_lists={r.AUDIT_ARCHIVE: ("seals/*",)},
         ),
+        # the daily rates feed: which rates of the week the table holds (a Query per currency), the new ones
+        # written in one batch, one audit record of the load
+        "load_fx_rates": Access(tables={"fx_rates": ("dynamodb:Query", "dynamodb:BatchWriteItem"),
+                                        "audit": AUDIT_APPEND}),
         "mark_failed": Access(tables={"claims": CLAIM_WRITE, "expenses": EXPENSE_ROWS, "audit": AUDIT_APPEND,
                                      "directory": ("dynamodb:GetItem",)},
                               publish=("employee-notifications",)),

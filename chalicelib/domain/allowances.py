@@ -3,6 +3,11 @@
 The rates are data finance keeps in the policy, each with its source; every line priced here records the rate
 it used and how the amount was reached, so an approver or auditor years later sees why it is that amount.
 Arithmetic is Decimal, rounded once at the end to the currency's minor units (ISO 4217, ROUND_HALF_UP).
+
+Salaries tax: a mileage or per-diem rate may pay more than the cost it stands for. Each rate can name the
+company's non-taxable rate (what it considers the cost: running a car per km, a day's subsistence); the part
+paid above it is income the employer reports on the employee's IR56B, box 11(k) (chalicelib/domain/ledger_ir56b.py).
+A priced line carries the non-taxable rate it was priced with, so the split is the one in force on the day.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ class MileageRate(BaseModel):
     vehicle: str  # private_car | motorcycle | ...
     per_km: Money
     source: str
+    non_taxable_per_km: Money | None = None  # the cost per km; paid above it is taxable (None: all of it is cost)
 
 
 class PerDiemRate(BaseModel):
@@ -31,6 +37,7 @@ class PerDiemRate(BaseModel):
     daily: Money
     meal_deductions: dict[Meal, Decimal] = Field(default_factory=dict)  # share of `daily` per meal provided
     source: str
+    non_taxable_daily: Money | None = None  # a day's cost; paid above it is taxable (None: all of it is cost)
 
 
 class AllowancePolicy(BaseModel):
@@ -50,6 +57,9 @@ class AppliedRate(BaseModel):
     unit: str
     source: str
     working: str
+    #: the company's non-taxable rate per unit when the line was priced (same currency as `rate`); None: the rate
+    #: is all cost, nothing taxable
+    non_taxable_rate: Money | None = None
 
 
 def mileage(policy: AllowancePolicy, vehicle: str, distance_km: Decimal) -> AppliedRate:
@@ -61,7 +71,8 @@ def mileage(policy: AllowancePolicy, vehicle: str, distance_km: Decimal) -> Appl
         raise InvalidClaim(f"the distance must be more than 0 and at most {MAX_DISTANCE_KM} km")
     amount = Money(amount=rate.per_km.amount * distance_km, currency=rate.per_km.currency).quantized()
     return AppliedRate(amount=amount, rate=rate.per_km, quantity=distance_km, unit="km", source=rate.source,
-                       working=f"{distance_km} km × {rate.per_km.currency} {rate.per_km.amount}/km ({vehicle})")
+                       working=f"{distance_km} km × {rate.per_km.currency} {rate.per_km.amount}/km ({vehicle})",
+                       non_taxable_rate=rate.non_taxable_per_km)
 
 
 def per_diem(policy: AllowancePolicy, destination: str, days: Decimal,
@@ -87,7 +98,7 @@ def per_diem(policy: AllowancePolicy, destination: str, days: Decimal,
             f"{n} × {meal} at {(rate.meal_deductions.get(meal, Decimal('0')) * 100).normalize():f}%"
             for meal, n in sorted(meals.items()))
     return AppliedRate(amount=amount, rate=rate.daily, quantity=days, unit="day", source=rate.source,
-                       working=working)
+                       working=working, non_taxable_rate=rate.non_taxable_daily)
 
 
 def lost_receipt_refusal(policy: AllowancePolicy, amount_hkd: Decimal, category: str | None = None) -> str | None:
@@ -105,15 +116,18 @@ def lost_receipt_refusal(policy: AllowancePolicy, amount_hkd: Decimal, category:
 SAMPLE_SOURCE = "company expense policy 2026 (sample)"
 DEFAULT_ALLOWANCES = AllowancePolicy(
     mileage=[
-        MileageRate(vehicle="private_car", per_km=Money.of("3.50", "HKD"), source=SAMPLE_SOURCE),
-        MileageRate(vehicle="motorcycle", per_km=Money.of("1.80", "HKD"), source=SAMPLE_SOURCE),
+        MileageRate(vehicle="private_car", per_km=Money.of("3.50", "HKD"), source=SAMPLE_SOURCE,
+                    non_taxable_per_km=Money.of("3.00", "HKD")),
+        MileageRate(vehicle="motorcycle", per_km=Money.of("1.80", "HKD"), source=SAMPLE_SOURCE,
+                    non_taxable_per_km=Money.of("1.80", "HKD")),
     ],
     per_diem=[
         PerDiemRate(destination=dest, daily=Money.of(amount, currency), source=SAMPLE_SOURCE,
                     meal_deductions={"breakfast": Decimal("0.15"), "lunch": Decimal("0.30"),
-                                     "dinner": Decimal("0.35")})
-        for dest, amount, currency in (("HK", "300", "HKD"), ("CN-SZ", "350", "CNY"), ("CN", "400", "CNY"),
-                                       ("MO", "450", "MOP"), ("overseas", "120", "USD"))
+                                     "dinner": Decimal("0.35")}, non_taxable_daily=Money.of(cost, currency))
+        for dest, amount, cost, currency in (("HK", "300", "250", "HKD"), ("CN-SZ", "350", "350", "CNY"),
+                                             ("CN", "400", "400", "CNY"), ("MO", "450", "450", "MOP"),
+                                             ("overseas", "120", "120", "USD"))
     ],
     receipt_required_over_hkd={"entertainment": Decimal("0"), "travel": Decimal("200")},
 )

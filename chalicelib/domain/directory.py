@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Office(BaseModel):
@@ -33,6 +33,12 @@ class Employee(BaseModel):
     timezone: str = "Asia/Hong_Kong"
     roles: list[str] = ["employee"]
     phone: str | None = None  # E.164; personal data: masked in logs and audit records
+    # The employer's return (IR56B, boxes 2 and 3): as HR holds them; personal data, never logged. The HKID is
+    # shown in full only to finance filing the return (chalicelib/domain/ledger_ir56b.py masks it otherwise).
+    surname: str | None = Field(default=None, repr=False)
+    given_name: str | None = Field(default=None, repr=False)
+    name_zh: str | None = Field(default=None, repr=False)
+    hkid: str | None = Field(default=None, repr=False, pattern=r"^[A-Z]{1,2}[0-9]{6}\([0-9A]\)$")
 
 
 class Delegation(BaseModel):

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.domain.allowances import AppliedRate
 from chalicelib.domain.errors import InvalidClaim
+from chalicelib.domain.ledger_tax import ProfitsTaxTag
 from chalicelib.domain.money import Money
 
 CATEGORIES = ("meals", "entertainment", "taxi", "travel", "general")
@@ -85,6 +86,7 @@ class BookedAmount(BaseModel):
     rate_date: date
     rate_source: str
     rule: str
+    profits_tax: ProfitsTaxTag | None = None  # deductible or not for HK profits tax, and the rule that decided
 
 
 class ExpenseRef(BaseModel):

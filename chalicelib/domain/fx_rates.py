@@ -357,6 +357,8 @@ class RateFeed(Protocol):
 
     def rates_for(self, day: date) -> list[FxRate]: ...
 
+    def rates_between(self, first: date, last: date) -> list[FxRate]: ...
+
 
 #: HKMA "er-eeri-daily" (Exchange rates, end of day) field -> (currency, units the quote is for)
 HKMA_FIELDS: Mapping[str, tuple[str, int]] = {

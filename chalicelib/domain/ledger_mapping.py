@@ -8,14 +8,16 @@ The external id is the claim id: every ledger stores it on the document (Xero: t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from chalicelib.domain.advance import Settlement
 from chalicelib.domain.claim import Claim
 from chalicelib.domain.fx_rates import BASE_CURRENCY, AppliedRate, RateBook, RateRule, convert
+from chalicelib.domain.ledger_tax import PROFITS_TAX_RULES, ProfitsTaxRule, ProfitsTaxTag, profits_tax_tag
 from chalicelib.domain.money import Money
 
 #: category -> expense account, as the fixed journal books them today (chalicelib.domain.ledger.EXPENSE_ACCOUNTS)
@@ -39,6 +41,16 @@ class PostingLine(BaseModel):
     original: Money
     rate: AppliedRate
     hkd: Money
+    #: Hong Kong profits tax: deductible or not, and the rule that decided (domain/ledger_tax.py); None only on
+    #: postings built before the tag existed
+    profits_tax: ProfitsTaxTag | None = None
+
+    def described(self, limit: int = 300) -> str:
+        """The description with the profits tax tag after it, for a ledger given no dimension to hold the tag."""
+        if self.profits_tax is None:
+            return self.description[:limit]
+        note = f" [profits tax: {self.profits_tax.label}]"
+        return self.description[:max(0, limit - len(note))] + note
 
 
 class ReceiptFile(BaseModel):
@@ -51,8 +63,36 @@ class ReceiptFile(BaseModel):
     content: bytes = Field(repr=False)
 
 
+class AdvanceOffset(BaseModel):
+    """A paid cash advance the claim clears (chalicelib/domain/advance.py), in HKD as booked when it was paid:
+    the advance receivable is cleared in full; the employee is owed only what the claim exceeds it by
+    (`pay_employee`), or owes back what the claim did not use (`recover_from_employee`). So
+    advance + pay_employee - recover_from_employee == the claim's total (checked on the Posting)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    advance_id: str
+    advance: Money
+    pay_employee: Money
+    recover_from_employee: Money
+
+    @classmethod
+    def of(cls, advance_id: str, settlement: Settlement) -> AdvanceOffset:
+        return cls(advance_id=advance_id, advance=settlement.advance, pay_employee=settlement.pay_employee,
+                   recover_from_employee=settlement.recover_from_employee)
+
+    @property
+    def cleared_text(self) -> str:
+        return f"Cash advance {self.advance_id} cleared by this claim"
+
+    @property
+    def recover_text(self) -> str:
+        return f"Cash advance {self.advance_id}: unused part to be repaid by the employee"
+
+
 class Posting(BaseModel):
-    """What a ledger books for one approved claim. `lines` + `rounding` == `total` exactly (checked)."""
+    """What a ledger books for one approved claim. `lines` + `rounding` == `total` exactly (checked). With an
+    `advance`, the employee is owed `owed` (the total less the advance, never below zero), not the total."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -66,6 +106,12 @@ class Posting(BaseModel):
     lines: list[PostingLine] = Field(min_length=1)
     rounding: Money
     total: Money
+    advance: AdvanceOffset | None = None
+
+    @property
+    def owed(self) -> Money:
+        """What the employee is paid: the total, or with an advance what the claim exceeds it by."""
+        return self.advance.pay_employee if self.advance else self.total
 
     @model_validator(mode="after")
     def _adds_up(self) -> Posting:
@@ -77,13 +123,22 @@ class Posting(BaseModel):
             raise ValueError(f"posting {self.external_id}: lines and rounding {booked} != total {self.total.amount}")
         if self.total.amount <= 0:
             raise ValueError(f"posting {self.external_id}: nothing payable")
+        a = self.advance
+        if a is not None:
+            if {a.advance.currency, a.pay_employee.currency, a.recover_from_employee.currency} != {BASE_CURRENCY}:
+                raise ValueError("an advance is offset in HKD")
+            if a.advance.amount + a.pay_employee.amount - a.recover_from_employee.amount != self.total.amount or min(
+                    a.pay_employee.amount, a.recover_from_employee.amount) != 0:
+                raise ValueError(f"posting {self.external_id}: advance {a.advance_id} does not settle the total")
         return self
 
 
 def posting_for(claim: Claim, employee_name: str, book: RateBook, entry_date: date,
-                rule: RateRule = RateRule.RECEIPT_DATE, payment_date: date | None = None) -> Posting:
+                rule: RateRule = RateRule.RECEIPT_DATE, payment_date: date | None = None,
+                tax_rules: Sequence[ProfitsTaxRule] = PROFITS_TAX_RULES) -> Posting:
     """The approved amounts (less whatever approvers disallowed), each at the rate the company's rule applies
-    on its receipt date (a line without one, such as a mileage line, at the entry date)."""
+    on its receipt date (a line without one, such as a mileage line, at the entry date), each tagged for
+    profits tax by the first of `tax_rules` that matches it."""
     items = []
     by_id = {}
     for expense in claim.expenses:
@@ -105,7 +160,9 @@ def posting_for(claim: Claim, employee_name: str, book: RateBook, entry_date: da
                      f" {converted.rate.source} {converted.rate.rate_date.isoformat()})")
         lines.append(PostingLine(expense_id=expense.expense_id, category=expense.category, description=text[:300],
                                  cost_centre=expense.cost_centre or claim.cost_centre, original=converted.original,
-                                 rate=converted.rate, hkd=converted.hkd))
+                                 rate=converted.rate, hkd=converted.hkd,
+                                 profits_tax=profits_tax_tag(expense.category, expense.kind.value,
+                                                             expense.description, tax_rules)))
     return Posting(external_id=claim.claim_id, employee_id=claim.employee_id, employee_name=employee_name,
                    cost_centre=claim.cost_centre, entry_date=entry_date,
                    description=f"Expense claim {claim.claim_id}", lines=lines, rounding=conversion.rounding,

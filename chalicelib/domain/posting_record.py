@@ -17,13 +17,22 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chalicelib.domain.advance import ADVANCES_ACCOUNT, EMPLOYEE_RECEIVABLE
 from chalicelib.domain.ledger_mapping import DEFAULT_EXPENSE_ACCOUNTS, Posting
 
 HK = timezone(timedelta(hours=8))
 PAYABLE_ACCOUNT = "2150"  # employee reimbursements payable (as chalicelib.domain.ledger.EMPLOYEE_PAYABLE)
 ROUNDING_ACCOUNT = "6195"  # FX rounding line
 JOURNAL_CSV_HEADER = ("date", "journal_id", "account", "cost_centre", "debit", "credit", "currency",
-                      "original_amount", "rate", "rate_date", "source", "description")
+                      "original_amount", "rate", "rate_date", "source", "description", "profits_tax", "tax_rule")
+
+
+#: a ledger's name in the words finance reads (EN, 繁中), as the finance page's catalog spells them
+LEDGER_NAMES: Mapping[str, tuple[str, str]] = {
+    "internal": ("this system's journal", "本系統日記賬"),
+    "journal_csv": ("the general journal (CSV)", "總日記賬（CSV）"),
+    "xero": ("Xero", "Xero"), "quickbooks": ("QuickBooks Online", "QuickBooks Online"),
+    "netsuite": ("Oracle NetSuite", "Oracle NetSuite"), "yonyou": ("Yonyou", "用友")}
 
 
 def period_of(at: datetime) -> str:
@@ -62,22 +71,29 @@ class JournalRow(BaseModel):
     rate_date: date
     source: str
     description: str
+    profits_tax: str = ""  # expense lines: deductible | non_deductible (domain/ledger_tax.py); else empty
+    tax_rule: str = ""  # the rule that decided and its section, "s16-1-business IRO s.16(1)"
 
     def cells(self) -> list[str]:
         return [self.entry_date.isoformat(), self.journal_id, self.account, self.cost_centre or "",
                 f"{self.debit:.2f}", f"{self.credit:.2f}", self.currency, str(self.original_amount),
-                str(self.rate), self.rate_date.isoformat(), self.source, self.description]
+                str(self.rate), self.rate_date.isoformat(), self.source, self.description, self.profits_tax,
+                self.tax_rule]
 
 
 def journal_rows(posting: Posting, journal_id: str, accounts: Mapping[str, str] = DEFAULT_EXPENSE_ACCOUNTS,
                  payable: str = PAYABLE_ACCOUNT, rounding: str = ROUNDING_ACCOUNT) -> list[JournalRow]:
-    """Each line debited to its category's account in HKD with its original amount and rate; a rounding line
-    when the lines and the total differ; the employee credited the total. Debits == credits (Posting checks)."""
+    """Each line debited to its category's account in HKD with its original amount, rate and profits tax tag;
+    a rounding line when the lines and the total differ; the employee credited the total, or, when the claim
+    clears a cash advance, the advance receivable credited in full with the employee credited what the claim
+    exceeds it by or debited (employee receivable) what it did not use. Debits == credits (Posting checks)."""
     rows = [JournalRow(entry_date=posting.entry_date, journal_id=journal_id,
                        account=accounts.get(line.category, accounts.get("general", "6190")),
                        cost_centre=line.cost_centre, debit=line.hkd.amount, currency=line.original.currency,
                        original_amount=line.original.amount, rate=line.rate.hkd_per_unit,
-                       rate_date=line.rate.rate_date, source=line.rate.source, description=line.description)
+                       rate_date=line.rate.rate_date, source=line.rate.source, description=line.description,
+                       profits_tax=line.profits_tax.code if line.profits_tax else "",
+                       tax_rule=f"{line.profits_tax.rule_id} {line.profits_tax.section}" if line.profits_tax else "")
             for line in posting.lines]
     if posting.rounding.amount:
         amount = posting.rounding.amount
@@ -86,10 +102,23 @@ def journal_rows(posting: Posting, journal_id: str, accounts: Mapping[str, str] 
                                credit=max(-amount, Decimal(0)), currency="HKD", original_amount=abs(amount),
                                rate=Decimal(1), rate_date=posting.entry_date, source="rounding",
                                description=f"FX rounding, {posting.description}"))
-    rows.append(JournalRow(entry_date=posting.entry_date, journal_id=journal_id, account=payable,
-                           cost_centre=posting.cost_centre, credit=posting.total.amount, currency="HKD",
-                           original_amount=posting.total.amount, rate=Decimal(1), rate_date=posting.entry_date,
-                           source="claim total", description=posting.description))
+    def other_side(account: str, amount: Decimal, side: str, source: str, text: str) -> JournalRow:
+        return JournalRow(entry_date=posting.entry_date, journal_id=journal_id, account=account,
+                          cost_centre=posting.cost_centre, currency="HKD", original_amount=amount, rate=Decimal(1),
+                          rate_date=posting.entry_date, source=source, description=text, **{side: amount})
+
+    a = posting.advance
+    if a is None:
+        rows.append(other_side(payable, posting.total.amount, "credit", "claim total", posting.description))
+        return rows
+    # a cash advance: its receivable cleared in full, the employee owed the rest or owing back the unused part
+    rows.append(other_side(ADVANCES_ACCOUNT, a.advance.amount, "credit", "cash advance", a.cleared_text))
+    if a.pay_employee.amount:
+        rows.append(other_side(payable, a.pay_employee.amount, "credit", "claim total less advance",
+                               posting.description))
+    if a.recover_from_employee.amount:
+        rows.append(other_side(EMPLOYEE_RECEIVABLE, a.recover_from_employee.amount, "debit", "cash advance",
+                               a.recover_text))
     return rows
 
 
@@ -133,10 +162,13 @@ class PostingRecord(BaseModel):
     queued_at: datetime
     updated_at: datetime
     journal: list[JournalRow] = Field(default_factory=list)  # the rows booked (the journal CSV reads them)
+    finance_told_at: datetime | None = None  # failed or dead-lettered: when finance was sent the reason
 
-    @field_validator("queued_at", "updated_at")
+    @field_validator("queued_at", "updated_at", "finance_told_at")
     @classmethod
-    def _utc(cls, value: datetime) -> datetime:
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
         if value.tzinfo is None:
             raise ValueError("datetimes must be timezone-aware")
         return value.astimezone(UTC)
@@ -150,6 +182,7 @@ class Difference(BaseModel):
     reason: str
     approved_hkd: Decimal | None
     posted_hkd: Decimal | None
+    finance_told_at: datetime | None = None  # when finance was sent this reason (failed, dead-lettered)
 
 
 class LedgerFigures(BaseModel):
@@ -190,7 +223,7 @@ def reconcile(period: str, records: Iterable[PostingRecord], now: datetime, max_
             f.failed += 1
             differences.append(Difference(claim_id=rec.claim_id, ledger=rec.ledger, kind="failed",
                                           reason=rec.reason or "the ledger refused it", approved_hkd=rec.approved_hkd,
-                                          posted_hkd=None))
+                                          posted_hkd=None, finance_told_at=rec.finance_told_at))
         else:
             f.waiting += 1
             hours = max(0, int((now - rec.queued_at).total_seconds() // 3600))
@@ -202,11 +235,13 @@ def reconcile(period: str, records: Iterable[PostingRecord], now: datetime, max_
             else:
                 why = f"in the posting queue for {hours} hours"
             differences.append(Difference(claim_id=rec.claim_id, ledger=rec.ledger, kind="not_posted", reason=why,
-                                          approved_hkd=rec.approved_hkd, posted_hkd=None))
+                                          approved_hkd=rec.approved_hkd, posted_hkd=None,
+                                          finance_told_at=rec.finance_told_at))
     return Reconciliation(period=period, ledgers=[figures[k] for k in sorted(figures)], differences=differences)
 
 
-RECONCILIATION_CSV_HEADER = ("period", "ledger", "claim_id", "difference", "reason", "approved_hkd", "posted_hkd")
+RECONCILIATION_CSV_HEADER = ("period", "ledger", "claim_id", "difference", "reason", "approved_hkd", "posted_hkd",
+                             "finance_told_at")
 
 
 def reconciliation_csv(rec: Reconciliation) -> str:
@@ -222,5 +257,6 @@ def reconciliation_csv(rec: Reconciliation) -> str:
         writer.writerow([_safe_cell(str(c)) for c in (
             rec.period, d.ledger, d.claim_id, d.kind, d.reason,
             "" if d.approved_hkd is None else f"{d.approved_hkd:.2f}",
-            "" if d.posted_hkd is None else f"{d.posted_hkd:.2f}")])
+            "" if d.posted_hkd is None else f"{d.posted_hkd:.2f}",
+            "" if d.finance_told_at is None else d.finance_told_at.isoformat())])
     return out.getvalue()

@@ -3,7 +3,7 @@ company's ledger exactly once, record a rejection, record a failure.
 
 The shape (see functions/posting_worker.py and infra/approval.asl.json): the state machine's PostToLedger task
 waits on a task token; its Lambda (`hand_off`) records the claim as queued and sends `{claim_id, period,
-task_token}` to the `posting` SQS queue; the posting worker (`post_claim`) books it and answers the token. A
+task_token}` to the `posting` SQS queue; the posting worker (`post`) books it and answers the token. A
 ledger that is unavailable (429 beyond the adapter's own waits, 5xx, timeouts) raises a retryable error: the
 message is redelivered, and after the queue's maxReceiveCount it goes to the dead-letter queue while the claim
 stays `approved` and reconciliation lists it. A refusal (the vendor's validation message, our payload failing the
@@ -17,19 +17,39 @@ a second one; the claim's own status (`posted` with its document) short-circuits
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from chalicelib.domain.advance import settlement_journal_lines
+from pydantic import BaseModel
+
+from chalicelib.domain.advance import settle
 from chalicelib.domain.claim import TERMINAL, Claim, ClaimStatus
 from chalicelib.domain.errors import LedgerError
 from chalicelib.domain.expense import BookedAmount
-from chalicelib.domain.fx_rates import FxRateError
+from chalicelib.domain.fx_rates import FxRateError, RateFeed
 from chalicelib.domain.identity import SYSTEM, Principal
-from chalicelib.domain.ledger_mapping import Posting, ReceiptFile, UnpostableClaim, posting_for
-from chalicelib.domain.posting_record import HK, PostingRecord, PostingState, journal_rows, period_of
+from chalicelib.domain.ledger_ir56b import (
+    Ir56bPerson,
+    TaxableAllowance,
+    TaxYear,
+    accrued_on,
+    counted,
+    ir56b_csv,
+    ir56b_rows,
+    taxable_part,
+)
+from chalicelib.domain.ledger_mapping import AdvanceOffset, Posting, ReceiptFile, UnpostableClaim, posting_for
+from chalicelib.domain.posting_record import (
+    HK,
+    LEDGER_NAMES,
+    PostingRecord,
+    PostingState,
+    journal_rows,
+    period_of,
+)
 from chalicelib.domain.rate_source import RatesWithPolicyFallback
 from chalicelib.services.advances import settle_advance
 from chalicelib.services.ports import (
@@ -38,16 +58,69 @@ from chalicelib.services.ports import (
     Directory,
     ExternalDocument,
     LedgerAdapter,
+    Notifier,
     PostingRecordStore,
     RateStore,
 )
 
-JournalStoreLike = object  # adapters.repositories.LedgerStore (post/get of JournalEntry)
+log = logging.getLogger(__name__)
 Tell = Callable[[Claim, str], None]  # ClaimantUpdates.tell: the employee hears how their claim ended
 
 
 def _silent(claim: Claim, event: str) -> None:
     return None
+
+
+TellFinance = Callable[[Claim, str, str], bool]  # FinanceAlerts.tell: finance hears of a claim not in the books
+
+
+def _nobody(claim: Claim, event: str, reason: str) -> bool:
+    return False
+
+
+@dataclass
+class FinanceAlerts:
+    """Finance told, on the approvers' topic (the channel finance controllers already read), when a claim ends
+    `posting_failed` or its posting is dead-lettered: the claim, its amount, the ledger, and the ledger's own
+    message, in English and 繁中, with where to post it again. To the claim's department's finance controller
+    (and finance reviewer); with no department on file, to the escalation desk. A notifier failure is logged,
+    never fatal: reconciliation lists the claim whatever happens here."""
+
+    notifier: Notifier
+    directory: Directory
+    base_url: str
+
+    def tell(self, claim: Claim, event: str, reason: str) -> bool:
+        department = self.directory.department(claim.department_id)
+        people = ([p for p in (department.finance_controller_id, department.finance_reviewer_id) if p]
+                  if department else list(self.directory.policy().escalation_desk_ids))
+        if not people:
+            log.error("nobody in finance to tell about claim %s (%s)", claim.claim_id, event)
+            return False
+        en_ledger, zh_ledger = LEDGER_NAMES.get(claim.ledger or "", (claim.ledger or "the ledger",) * 2)
+        amount = claim.amounts_text()
+        where = f"{self.base_url}/finance#fin-recon-title"
+        if event == "posting_failed":
+            en = (f"Expense claim {claim.claim_id} ({amount}) was not posted to {en_ledger}. The ledger said: "
+                  f"{reason}. Fix the cause, then post it again from the posting reconciliation.")
+            zh = (f"報銷申請 {claim.claim_id}（{amount}）未能入賬至{zh_ledger}。會計系統回覆：{reason}。"
+                  f"請處理原因後，在入賬對賬重新入賬。")
+            subject = f"Posting failed 入賬失敗: {claim.claim_id}"
+        else:
+            en = (f"Expense claim {claim.claim_id} ({amount}) could not reach {en_ledger}: {reason}. It waits in "
+                  f"the posting dead-letter queue; once the ledger is back, redrive the queue.")
+            zh = (f"報銷申請 {claim.claim_id}（{amount}）未能送達{zh_ledger}：{reason}。申請已轉入入賬死信佇列，"
+                  f"待會計系統恢復後請重新處理佇列。")
+            subject = f"Posting stopped 入賬暫停: {claim.claim_id}"
+        try:
+            self.notifier.publish(subject=subject, message={
+                "default": en, "en": en, "zh-Hant": zh, "kind": event, "claim_id": claim.claim_id,
+                "ledger": claim.ledger, "reason": reason, "link": where, "finance": people},
+                attributes={"audience": "finance", "approver_id": ",".join(people), "event": event})
+        except Exception:  # noqa: BLE001 (see the docstring)
+            log.error("could not tell finance about %s of claim %s", event, claim.claim_id, exc_info=True)
+            return False
+        return True
 
 
 def _utcnow() -> datetime:
@@ -80,6 +153,7 @@ class PostingContext:
     ledger_for: Callable[[str], LedgerAdapter]  # Policy.ledger -> its adapter (adapters/ledgers/factory.py)
     tell: Tell = _silent
     now: Callable[[], datetime] = _utcnow
+    tell_finance: TellFinance = _nobody
     advances: AdvanceStore | None = None
     receipts: Callable[[Claim], Sequence[ReceiptFile]] = field(default=lambda claim: ())
 
@@ -128,8 +202,9 @@ def post(ctx: PostingContext, claim_id: str, period: str | None = None) -> Outco
         record = ctx.records.save(record, record.model_copy(update={"ledger": policy.ledger}))
     try:
         ledger = ctx.ledger_for(policy.ledger)
-        posting = _posting(ctx, claim, record)
-        document = _book(ctx, ledger, claim, posting)
+        posting = _with_advance(ctx, ledger, claim, _posting(ctx, claim, record))
+        receipts = ctx.receipts(claim) if getattr(ledger, "attaches_receipts", True) else ()
+        document = ledger.post(posting, receipts)
     except LedgerError as e:
         if e.retryable:
             ctx.records.save(record, record.model_copy(update={
@@ -169,26 +244,28 @@ def _described(claim: Claim, posting: Posting) -> Posting:
     return posting.model_copy(update={"lines": lines})
 
 
-def _book(ctx: PostingContext, ledger: LedgerAdapter, claim: Claim, posting: Posting) -> ExternalDocument:
-    receipts = ctx.receipts(claim) if getattr(ledger, "attaches_receipts", True) else ()
+def _with_advance(ctx: PostingContext, ledger: LedgerAdapter, claim: Claim, posting: Posting) -> Posting:
+    """A claim clearing a cash advance: the advance settled (once: the same claim again finds it settled) and its
+    offset carried on the posting, worked out from the advance as paid and this posting's total, so a retry at
+    other rates still balances."""
     if not claim.advance_id:
-        return ledger.post(posting, receipts)
+        return posting
     if not getattr(ledger, "books_advances", False):
         raise AdvanceNotBookable(f"claim {claim.claim_id} settles cash advance {claim.advance_id}: the "
-                                 f"{ledger.name} adapter does not offset advances yet; post it by hand")
+                                 f"{ledger.name} adapter does not offset advances; post it by hand")
     if ctx.advances is None:
         raise RuntimeError(f"claim {claim.claim_id} settles advance {claim.advance_id}: the advance store is needed")
     advance = settle_advance(ctx.advances, claim.advance_id, claim.claim_id, posting.total, SYSTEM, ctx.now())
-    lines = settlement_journal_lines(advance.settlement, claim.cost_centre,
-                                     f"Advance {advance.advance_id} settled by claim {claim.claim_id}")
-    return ledger.post(posting, receipts, advance_lines=lines)  # type: ignore[call-arg]
+    paid = advance.settlement.advance if advance.settlement else advance.paid_hkd
+    offset = AdvanceOffset.of(advance.advance_id, settle(paid, posting.total))
+    return Posting.model_validate({**posting.model_dump(), "advance": offset.model_dump()})  # checked: it adds up
 
 
 def _posted(ctx: PostingContext, claim: Claim, record: PostingRecord, posting: Posting,
             document: ExternalDocument) -> Outcome:
     booked = {line.expense_id: BookedAmount(original=line.original, hkd=line.hkd, rate=line.rate.hkd_per_unit,
                                             rate_date=line.rate.rate_date, rate_source=line.rate.source,
-                                            rule=line.rate.rule.value)
+                                            rule=line.rate.rule.value, profits_tax=line.profits_tax)
               for line in posting.lines}
     expenses = [e.model_copy(update={"booked": booked.get(e.expense_id)}) for e in claim.expenses]
     # the record first: it says what the ledger holds. Should the claim's write then fail, the redelivered message
@@ -211,10 +288,25 @@ def _failed(ctx: PostingContext, claim: Claim, record: PostingRecord, message: s
     failed = ctx.claims.save(claim, claim.moved_to(ClaimStatus.POSTING_FAILED, posting_error=message,
                                                    ledger=record.ledger),
                              SYSTEM, action="claim.posting_failed")
+    told = ctx.tell_finance(failed, "posting_failed", message)
     ctx.records.save(record, record.model_copy(update={
-        "state": PostingState.FAILED, "reason": message, "updated_at": ctx.now(), "attempts": record.attempts + 1}))
+        "state": PostingState.FAILED, "reason": message, "updated_at": ctx.now(), "attempts": record.attempts + 1,
+        "finance_told_at": ctx.now() if told else record.finance_told_at}))
     ctx.tell(failed, "posting_failed")
     return _answer(failed)
+
+
+def dead_lettered(ctx: PostingContext, claim_id: str, period: str | None, reason: str) -> None:
+    """The posting worker's last try failed on an unavailable ledger: the message goes to the dead-letter queue,
+    the claim stays approved; finance is told (once per record) and reconciliation shows when."""
+    claim = _get(ctx.claims, claim_id)
+    if claim.status == ClaimStatus.POSTED:
+        return
+    record = ctx.records.get(period or period_of(ctx.now()), claim_id)
+    if record is None or record.finance_told_at is not None:
+        return
+    if ctx.tell_finance(claim.model_copy(update={"ledger": record.ledger}), "posting_dead_lettered", reason[:500]):
+        ctx.records.save(record, record.model_copy(update={"finance_told_at": ctx.now()}))
 
 
 def repost(ctx: PostingContext, claim_id: str, actor: Principal) -> PostingRecord:
@@ -227,27 +319,68 @@ def repost(ctx: PostingContext, claim_id: str, actor: Principal) -> PostingRecor
     return hand_off(ctx, claim_id)
 
 
-def post_claim(claim_id: str, claims: ClaimStore, directory: Directory, ledger: JournalStoreLike,
-               tell: Tell = _silent, *, now: Callable[[], datetime] = _utcnow,
-               advances: AdvanceStore | None = None) -> str:
-    """Posts straight to this system's own journal (the `internal` ledger) without the queue, at dated rates
-    none of which are loaded (so the policy table's): what callers outside the approval flow and older tests
-    use. Returns the journal id; a refusal raises PostingFailed."""
-    from chalicelib.adapters.ledgers.internal import JournalLedger  # noqa: PLC0415 (a default wiring only)
-    from chalicelib.adapters.posting_records import MemoryPostingRecords  # noqa: PLC0415
-    from chalicelib.adapters.rate_store import MemoryRateStore  # noqa: PLC0415
+def taxable_allowances(ctx: PostingContext, year: TaxYear,
+                       department_id: str | None = None) -> list[TaxableAllowance]:
+    """Every posted mileage or per-diem line of the tax year paid above its non-taxable rate (one department's,
+    or all), read from the year's twelve months of posting records and their claims."""
+    records = counted(r for period in year.periods() for r in ctx.records.by_period(period)
+                      if department_id is None or r.department_id == department_id)
+    lines = []
+    for record in records.values():
+        claim = ctx.claims.get(record.claim_id)
+        if claim is None:
+            continue
+        for expense in claim.expenses:
+            part = taxable_part(expense, claim.employee_id, claim.claim_id, accrued_on(record))
+            if part is not None:
+                lines.append(part)
+    return lines
 
-    ctx = PostingContext(claims=claims, directory=directory, records=MemoryPostingRecords(), rates=MemoryRateStore(),
-                         ledger_for=lambda name: JournalLedger(ledger, "internal"), tell=tell, now=now,
-                         advances=advances)
-    outcome = post(ctx, claim_id)
-    if outcome["status"] != ClaimStatus.POSTED.value:
-        raise PostingFailed(outcome["error"] or "posting failed")
-    return outcome["journal_id"]
+
+def ir56b_export(ctx: PostingContext, year: TaxYear, *, show_hkid: bool, department_id: str | None = None,
+                 employer_file_no: str = "") -> tuple[str, int]:
+    """The IR56B box 11(k) CSV of the year and how many employees it lists."""
+    rows = ir56b_rows(year, taxable_allowances(ctx, year, department_id))
+    people = {}
+    for row in rows:
+        person = ctx.directory.employee(row.employee_id)
+        if person is not None:
+            people[row.employee_id] = Ir56bPerson(employee_id=person.employee_id, name=person.name,
+                                                  surname=person.surname, given_name=person.given_name,
+                                                  name_zh=person.name_zh, hkid=person.hkid)
+    body = ir56b_csv(year, rows, people, employer_name=ctx.directory.policy().company,
+                     employer_file_no=employer_file_no, show_hkid=show_hkid)
+    return body, len(rows)
 
 
-class PostingFailed(RuntimeError):
-    pass
+FEED_LOOKBACK_DAYS = 7  # a missed run, a long weekend or a late publication is caught up by the next run
+
+
+class FeedLoad(BaseModel):
+    """What one run of the daily feed did: rates new to the table, rates it already held, the days it covered."""
+
+    loaded: int
+    already_held: int
+    first: date
+    last: date
+    currencies: list[str]
+
+
+def load_feed_rates(store: RateStore, feed: RateFeed, now: datetime,
+                    lookback_days: int = FEED_LOOKBACK_DAYS) -> FeedLoad:
+    """The feed's rates of the last `lookback_days` Hong Kong days up to today, each loaded once: a rate the table
+    already holds for that currency, day and source is not loaded again, so running twice is harmless. The feed
+    being unreachable raises (the run fails visibly and is retried; yesterday's rates stand meanwhile)."""
+    last = now.astimezone(HK).date()
+    first = last - timedelta(days=lookback_days)
+    fetched = feed.rates_between(first, last)
+    held = {(r.currency, r.rate_date, r.source) for currency in sorted({r.currency for r in fetched})
+            for r in store.rates(currency)}
+    new = [r for r in fetched if (r.currency, r.rate_date, r.source) not in held]
+    if new:
+        store.put_many(new)
+    return FeedLoad(loaded=len(new), already_held=len(fetched) - len(new), first=first, last=last,
+                    currencies=sorted({r.currency for r in new}))
 
 
 def hkd_posted(records: Sequence[PostingRecord]) -> Decimal:

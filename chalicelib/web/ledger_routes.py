@@ -7,8 +7,13 @@
   (Hong Kong time) the claims were approved in, and every difference with its reason; `format=csv` downloads it.
 - `GET /finance/journal.csv?period=YYYY-MM[&ledger=journal_csv]`: the general journal of the month's postings
   (date, journal id, account, cost centre, debit, credit, currency, original amount, rate, rate date, source,
-  description), rendered from the posting records; the `journal_csv` ledger's document links here.
+  description, profits tax tag and the rule that decided it), rendered from the posting records; the
+  `journal_csv` ledger's document links here.
 - `POST /finance/claims/{claim_id}/repost`: a claim whose posting failed, queued again once finance fixed the cause.
+- `GET /finance/ir56b.csv?year=2026`: allowances paid above their non-taxable rate, per employee, for the tax year
+  1 April 2026 - 31 March 2027, in IR56B box 11(k) form with every line's rule (chalicelib/domain/ledger_ir56b.py).
+  Finance and admins; the HKID (box 3(a)) in full only for finance, who files the return; masked for admins.
+  Every download is an audit record (who, which year, how many employees, HKID shown or masked).
 Reading is for finance (its own department's claims), auditors and admins (every department), as the dashboard;
 changing is for finance and admins.
 """
@@ -26,6 +31,7 @@ from chalicelib.domain.access import reads_every_department, require_dashboard
 from chalicelib.domain.errors import InvalidClaim
 from chalicelib.domain.fx_rates import RateUploadRejected, parse_rates_csv
 from chalicelib.domain.identity import Forbidden, Principal, Role
+from chalicelib.domain.ledger_ir56b import TaxYear, current_tax_year
 from chalicelib.domain.posting_record import (
     PostingState,
     check_period,
@@ -138,6 +144,30 @@ def journal():
     body = masking.scrub(journal_csv(rows), principal.roles)  # card/HKID/account numbers in claim text
     return Response(body="\ufeff" + body, status_code=200, headers={
         "Content-Type": CSV_TYPE, "Content-Disposition": f'attachment; filename="journal-{period}.csv"'})
+
+
+@blueprint.route("/finance/ir56b.csv", methods=["GET"])
+@http.api
+def ir56b():
+    principal = http.principal(_request())
+    _require_finance_admin(principal, "the IR56B allowances export")
+    raw = (dict(_request().query_params or {})).get("year")
+    now = clock()
+    try:
+        year = TaxYear(year=int(raw)) if raw else current_tax_year(now)
+    except ValueError:
+        raise InvalidClaim("year is the year the tax year starts in, like 2026 for 1 April 2026 - 31 March 2027") \
+            from None
+    show_hkid = principal.has(Role.FINANCE)
+    department = None if reads_every_department(principal) else principal.department_id
+    c = bootstrap.container()
+    body, employees = posting.ir56b_export(c.posting, year, show_hkid=show_hkid, department_id=department)
+    c.audit.event("IR56B", now, principal, "ir56b.exported", {
+        "tax_year": year.label, "employees": employees, "hkid": "shown" if show_hkid else "masked",
+        "department": department or "all"})
+    return Response(body="\ufeff" + body, status_code=200, headers={
+        "Content-Type": CSV_TYPE, "Content-Disposition": f'attachment; filename="ir56b-11k-{year.year}.csv"',
+        "Cache-Control": "no-store"})
 
 
 @blueprint.route("/finance/claims/{claim_id}/repost", methods=["POST"])

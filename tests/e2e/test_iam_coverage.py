@@ -13,7 +13,7 @@ escalations (see test_approval_flow.before_escalating) and the SMS and call are 
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from chalice import Chalice
 
@@ -26,6 +26,8 @@ from tests.e2e.test_approval_flow import before_escalating, gate, set_sla, submi
 from tests.e2e.test_reminders import fast_reminders
 from tests.integration.test_email_intake_moto import _raw_message
 from tests.receipts import LUNCH, receipt_png
+from tests.unit.adapters.test_fx_feed import Recorded
+from tests.unit.services.test_fx_rate_feed import recorded_for
 
 STAGE = "dev"  # the deploy stage closest to local (dev tokens on)
 # The local stack's stand-in for AWS End User Messaging (an SQS outbox) replaces sms-voice calls.
@@ -137,6 +139,10 @@ def test_every_recorded_call_is_allowed_by_the_functions_role(driver, stack, mon
         assert driver.call("POST", "/audit/exports", {"from": today, "to": today, "claim_id": a},
                            driver.auth("E400"))[0] == 201
         assert driver.call("GET", f"/claims/{a}/audit", None, driver.auth("E400"))[0] == 200
+        # the daily HKMA rates feed (a recorded payload dated yesterday: no internet here)
+        c.rate_feed.session.mount("https://api.hkma.gov.hk/", Recorded(body=recorded_for(
+            (datetime.now(UTC) + timedelta(hours=8)).date() - timedelta(days=1))))
+        stack.client("lambda").invoke(FunctionName=r.function_name("local", "load_fx_rates"), Payload=b"{}")
         wait_for(lambda: r.function_name("local", "intake_email") in iam_recorder.CALLS)
         # E: a report (報銷單) settling D's advance: a receipt joins the draft its upload names, a mileage line is
         # priced, the receipt is taken out again and listed among the unattached; submitted, approved, posted

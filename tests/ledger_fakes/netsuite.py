@@ -38,7 +38,7 @@ TOKEN_URL = HOST + TOKEN_PATH
 CLIENT_ID, CERTIFICATE_ID = "ns-client-id-0001", "ns-cert-id-0001"
 EMPLOYEES = frozenset({"1201"})
 VENDORS = frozenset({"2201"})
-ACCOUNTS = frozenset({"610", "611", "612", "613", "619", "695"})
+ACCOUNTS = frozenset({"610", "611", "612", "613", "619", "695", "125", "126"})
 CATEGORIES = frozenset({"5", "6"})
 DEPARTMENTS = frozenset({"11", "12"})
 CURRENCIES = frozenset({"1", "2", "3", "4", "5", "6", "7", "8", "9"})  # the currencies the account enabled
@@ -221,4 +221,9 @@ class FakeNetSuite(BaseAdapter):
                                      f"following field: {name}", f"expense.items[{n}].{name}"))
             if record_type == "expenseReport" and "category" not in line and "expenseaccount" not in line:
                 problems.append(("Please enter value(s) for: Category", f"expense.items[{n}].category"))
+        total = sum((Decimal(str(line["amount"])) for line in body["expense"]["items"]), Decimal(0))
+        if Decimal(str(body.get("advance", 0))) > total:  # the fake's wording: the advance applied is capped
+            problems.append(("The advance to apply cannot be more than the expense report total", "advance"))
+        if total < 0:
+            problems.append(("The transaction total cannot be negative", "expense"))
         return problems

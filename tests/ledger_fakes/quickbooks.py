@@ -27,7 +27,7 @@ API = "https://quickbooks.api.intuit.com/v3/company"
 TOKEN = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
 CLIENT_ID, CLIENT_SECRET = "qbo-client-id", "qbo-client-secret"
 REALM = "9130350000000001"
-ACCOUNTS = frozenset({"58", "59", "60", "61", "62", "33"})
+ACCOUNTS = frozenset({"58", "59", "60", "61", "62", "33", "125", "126"})
 VENDORS = frozenset({"71"})
 QUERY = re.compile(r"^select \* from (Bill|Attachable) where (.+)$", re.IGNORECASE)
 TERM = re.compile(r"^\s*([\w.]+)\s*=\s*'([^']*)'\s*$")
@@ -160,6 +160,9 @@ class FakeQuickBooks(BaseAdapter):
                 return _reply(request, 400, fault("ValidationFault", "Invalid Reference Id",
                                                   f"Invalid Reference Id : Accounts element id {account} not found",
                                                   "2500"))
+        if sum((line["Amount"] for line in bill["Line"]), Decimal(0)) < 0:  # the fake's wording of QBO's rule
+            return _reply(request, 400, fault("ValidationFault", "Transaction total must not be negative",
+                                              "A bill's total amount cannot be negative", "6000"))
         self._next_id += 1
         stored = {**bill, "Id": str(self._next_id), "SyncToken": "0",
                   "TotalAmt": sum((line["Amount"] for line in bill["Line"]), Decimal(0))}

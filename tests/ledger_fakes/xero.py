@@ -39,7 +39,7 @@ API = "https://api.xero.com/api.xro/2.0"
 IDENTITY = "https://identity.xero.com/connect/token"
 CLIENT_ID, CLIENT_SECRET = "fake-client-id", "fake-client-secret"
 TENANT_ID = "3f1e6b58-0000-4000-8000-00000000beef"
-ACCOUNTS = frozenset({"6110", "6120", "6130", "6140", "6190", "6195", "2150"})
+ACCOUNTS = frozenset({"6110", "6120", "6130", "6140", "6190", "6195", "2150", "1250", "1260"})
 WHERE_TERM = re.compile(r'^\s*(\w+)\s*==\s*"([^"]*)"\s*$')
 
 
@@ -223,6 +223,8 @@ class FakeXero(BaseAdapter):
             total = sum((line["LineAmount"] for line in lines), Decimal(0))
             if total:
                 problems.append(f"The total debits must equal the total credits (off by {total}).")
+        elif sum((li["UnitAmount"] * li.get("Quantity", Decimal(1)) for li in lines), Decimal(0)) < 0:
+            problems.append("The document total must not be negative.")  # the fake's wording of Xero's rule
         return problems
 
     def _attachment(self, request: requests.PreparedRequest, collection: str, parts: list[str]) -> requests.Response:

@@ -36,7 +36,7 @@ GATEWAY = HOST + "/iuap-api-gateway"
 TOKEN_URL = HOST + "/iuap-api-auth/open-auth/selfAppAuth/base/v1/getAccessToken"
 APP_KEY, APP_SECRET = "yy-app-key-41832a3d", "yy-app-secret-0f9e"
 ACCBOOK, VOUCHER_TYPE = "HK001", "1"
-ACCOUNTS = frozenset({"660201", "660202", "660203", "660204", "660299", "660301", "224101"})
+ACCOUNTS = frozenset({"660201", "660202", "660203", "660204", "660299", "660301", "224101", "122101", "122102"})
 SAVE, QUERY = "/yonbip/fi/ficloud/openapi/voucher/addVoucher", "/yonbip/fi/ficloud/openapi/voucher/queryVouchers"
 
 

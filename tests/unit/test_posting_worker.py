@@ -61,3 +61,19 @@ def test_the_last_receive_before_the_dead_letter_queue_ends_the_flow_deferred(mo
     [(verb, token, error, cause)] = [c for c in workflow.resumed() if c[1] == "t-down"]
     assert (verb, error) == ("fail", "PostingDeferred") and "dead-lettered" in cause
     assert world.app.claims.get("c-down").status == ClaimStatus.APPROVED
+    [told] = world.finance_told()  # finance hears of it once, in words, and reconciliation shows when
+    assert (told["kind"], told["claim_id"]) == ("posting_dead_lettered", "c-down")
+    assert "unavailable 5 times" in told["en"] and "死信佇列" in told["zh-Hant"]
+    [held] = [r for r in world.records.by_period("2026-11") if r.claim_id == "c-down"]
+    assert held.finance_told_at is not None
+
+
+def test_an_earlier_receive_tells_finance_nothing(monkeypatch):
+    world, _ = wire(monkeypatch)
+    world.usd_claim("c-down")
+    world.xero.inject("500", method="PUT", times=3)
+    world.usd_claim("c-ok")
+    answer = posting_worker.handler({"Records": [record("c-down", "t-down", receive=2), record("c-ok", "t-ok")]},
+                                    Context())
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m-c-down"}]}
+    assert world.finance_told() == []

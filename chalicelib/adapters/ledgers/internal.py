@@ -1,7 +1,8 @@
 """The two ledgers this system keeps itself, behind the same port as Xero and QuickBooks.
 
-- `internal`: the balanced HKD journal in the `ledger` table (what posting always did); it also books a cash
-  advance's settlement lines (chalicelib/domain/advance.py) in place of the employee credit.
+- `internal`: the balanced HKD journal in the `ledger` table (what posting always did); a claim clearing a cash
+  advance books the advance's settlement (Posting.advance; chalicelib/domain/posting_record.journal_rows) in place
+  of the employee credit.
 - `journal_csv`: for a company on none of the four ledgers. The journal is kept the same way (so a retry finds it
   and it is booked once), and finance downloads the month's general journal as CSV (`GET /finance/journal.csv`,
   rendered from the posting records, which carry each row with its original amount, rate, rate date and source).
@@ -40,20 +41,17 @@ class JournalLedger:
             raise ValueError(f"unknown journal ledger {name!r}")
         self.store, self.name = store, name
 
-    def entry_for(self, posting: Posting, advance_lines: list[JournalLine] | None = None) -> JournalEntry:
+    def entry_for(self, posting: Posting) -> JournalEntry:
         journal_id = journal_id_for(posting.external_id)
         lines = [JournalLine(account=row.account, cost_centre=row.cost_centre, debit_hkd=row.debit,
                              credit_hkd=row.credit, description=row.description[:300],
                              original_amount=row.original_amount, original_currency=row.currency)
                  for row in journal_rows(posting, journal_id)]
-        if advance_lines:  # the advance settlement replaces the employee credit (the last row)
-            lines = [*lines[:-1], *advance_lines]
         return JournalEntry(journal_id=journal_id, claim_id=posting.external_id, entry_date=posting.entry_date,
                             lines=lines)
 
-    def post(self, posting: Posting, receipts: Sequence[ReceiptFile] = (),
-             advance_lines: list[JournalLine] | None = None) -> ExternalDocument:
-        entry = self.store.post(self.entry_for(posting, advance_lines))
+    def post(self, posting: Posting, receipts: Sequence[ReceiptFile] = ()) -> ExternalDocument:
+        entry = self.store.post(self.entry_for(posting))
         return self._document(entry)
 
     def find(self, external_id: str) -> ExternalDocument | None:

@@ -39,6 +39,13 @@ characters of its SHA-256). Receipts are not uploaded (the record service has no
 above): the document is returned without attachments. Whether NetSuite recomputes a foreign line's amount from
 foreignamount x exchangerate (a cent away from the HKD worked out once for the claim) is not documented: the amount
 sent is the posting's; `usemulticurrency` is set when a line is not in HKD.
+
+Cash advances: an expense report applies the part of the employee's advance the claim used through the record's
+`advance` field (REST API Browser expenseReport.advance, a number; the form's "Advance to Apply" as we read it), so
+NetSuite owes the employee the rest; an advance the claim did not use up stays open on the employee's advance
+balance in NetSuite, which is the refund due (the memo says how much). This assumes the advance was paid through
+NetSuite. A vendor bill instead carries the advance as lines: the advances account credited in full (a negative
+line) and the unused part debited to the employee receivable.
 """
 
 from __future__ import annotations
@@ -109,6 +116,11 @@ class NetSuiteConfig(BaseModel):
     default_account: str
     rounding_account: str  # FX rounding line: the difference between the claim total and its lines
     department_ids: dict[str, str] = Field(default_factory=dict)  # cost centre -> department
+    advances_account: str | None = None  # vendor bill: employee advances receivable (a claim clearing an advance)
+    employee_receivable_account: str | None = None  # vendor bill: what an employee owes back of an advance
+    #: profits tax tag (deductible | non_deductible) -> classification (`class`) internal id; unmapped: the tag is
+    #: written at the end of the line's memo
+    profits_tax_class_ids: dict[str, str] = Field(default_factory=dict)
     currency_ids: dict[str, str] = Field(default_factory=lambda: {BASE_CURRENCY: "1"})  # ISO 4217 -> currency
     due_days: int = Field(default=14, ge=0)
     complete: bool = True  # expense report "Complete" (ready for approval)
@@ -165,10 +177,21 @@ def _unmapped_cost_centres(config: NetSuiteConfig, posting: Posting) -> list[str
     return sorted(c for c in used if c and config.department_ids and c not in config.department_ids)
 
 
+def _tax_class(config: NetSuiteConfig, line: PostingLine, item: dict) -> dict:
+    """The line's profits tax tag as its `class` when finance mapped one, else at the end of its memo."""
+    tax_class = config.profits_tax_class_ids.get(line.profits_tax.code) if line.profits_tax else None
+    if tax_class:
+        item["class"] = _ref(tax_class)
+    else:
+        item["memo"] = line.described(4000)
+    return item
+
+
 def _expense_line(config: NetSuiteConfig, line: PostingLine) -> dict:
     item: dict = {"amount": line.hkd.amount, "currency": _ref(_currency(config, line.original.currency)),
                   "foreignamount": line.original.amount, "exchangerate": line.rate.hkd_per_unit,
                   "expensedate": line.rate.wanted_date.isoformat(), "memo": line.description}
+    _tax_class(config, line, item)
     category = config.expense_categories.get(line.category)
     if category:
         item["category"] = _ref(category)
@@ -208,6 +231,12 @@ def build_expense_report(posting: Posting, config: NetSuiteConfig) -> dict:
                     "expense": {"items": items}}
     if any(line.original.currency != BASE_CURRENCY for line in posting.lines):
         report["usemulticurrency"] = True  # the lines' own currency, foreign amount and rate are used
+    if posting.advance is not None:
+        a = posting.advance
+        report["advance"] = a.advance.amount - a.recover_from_employee.amount  # "Advance to Apply": the part used
+        report["memo"] = f"{report['memo']}; cash advance {a.advance_id} applied"
+        if a.recover_from_employee.amount:
+            report["memo"] += f", HKD {a.recover_from_employee.amount} unused: to be repaid by the employee"
     return _header(report, posting, config)
 
 
@@ -222,8 +251,8 @@ def build_vendor_bill(posting: Posting, config: NetSuiteConfig) -> dict:
         raise PostingRejected(LEDGER, [f"cost centre {c} has no NetSuite department mapped" for c in missing])
     items = []
     for line in posting.lines:
-        item: dict = {"account": _ref(config.account(line.category)), "amount": line.hkd.amount,
-                      "memo": line.description}
+        item: dict = _tax_class(config, line, {"account": _ref(config.account(line.category)),
+                                               "amount": line.hkd.amount, "memo": line.description})
         department = _department(config, line.cost_centre)
         if department:
             item["department"] = department
@@ -235,6 +264,7 @@ def build_vendor_bill(posting: Posting, config: NetSuiteConfig) -> dict:
         if department:
             item["department"] = department
         items.append(item)
+    items.extend(_advance_items(posting, config))
     bill: dict = {"entity": _ref(vendor), "tranDate": posting.entry_date.isoformat(),
                   "dueDate": (posting.entry_date + timedelta(days=config.due_days)).isoformat(),
                   "tranId": posting.external_id[:45],  # Reference No.; its length limit is not confirmed
@@ -242,6 +272,24 @@ def build_vendor_bill(posting: Posting, config: NetSuiteConfig) -> dict:
                   "currency": _ref(_currency(config, BASE_CURRENCY)), "exchangeRate": Decimal(1),
                   "expense": {"items": items}}
     return _header(bill, posting, config)
+
+
+def _advance_items(posting: Posting, config: NetSuiteConfig) -> list[dict]:
+    """Vendor bill: the advances account credited with the whole advance (a negative line) and the unused part
+    debited to the employee receivable, so the bill owes the claim less the advance. Unmapped: refused."""
+    a = posting.advance
+    if a is None:
+        return []
+    if config.advances_account is None or (a.recover_from_employee.amount and
+                                           config.employee_receivable_account is None):
+        raise PostingRejected(LEDGER, [f"claim {posting.external_id} clears cash advance {a.advance_id}: the "
+                                       f"NetSuite advances and employee receivable accounts must be mapped"])
+    department = _department(config, posting.cost_centre)
+    items = [{"account": _ref(config.advances_account), "amount": -a.advance.amount, "memo": a.cleared_text}]
+    if a.recover_from_employee.amount:
+        items.append({"account": _ref(config.employee_receivable_account or ""),
+                      "amount": a.recover_from_employee.amount, "memo": a.recover_text})
+    return [{**item, "department": department} if department else item for item in items]
 
 
 def _header(record: dict, posting: Posting, config: NetSuiteConfig) -> dict:
@@ -344,6 +392,7 @@ class NetSuiteLedger:
     """The LedgerAdapter for NetSuite (see port.py)."""
 
     name = LEDGER
+    books_advances = True
 
     def __init__(self, config: NetSuiteConfig, http: LedgerHttp):
         self.config, self.http = config, http

@@ -10,6 +10,11 @@ that fits is used as it is; a longer one (c-<32 hex>) becomes "EC" + 19 hex char
 every time, so a retry can query `select * from Bill where DocNumber = '...'`; the full claim id is in PrivateNote.
 The employee must be a QBO vendor (bills are to vendors): finance maps employee ids to vendor ids, and an
 unmapped employee is refused with a message saying so, before any request.
+
+A claim clearing a cash advance adds a negative line crediting the advances account with the whole advance and,
+when the claim came in under it, a line debiting the employee receivable with the unused part: the bill owes the
+employee the claim less the advance. The XSD sets no minimum on a line's Amount; QBO refuses a bill whose total is
+negative, which this never is. Whether QBO accepts a zero bill (a claim the advance covered) is not confirmed here.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from chalicelib.adapters.ledgers.port import (
 )
 from chalicelib.adapters.ledgers.xsd import quickbooks_errors
 from chalicelib.domain.fx_rates import BASE_CURRENCY
-from chalicelib.domain.ledger_mapping import Posting, ReceiptFile
+from chalicelib.domain.ledger_mapping import Posting, PostingLine, ReceiptFile
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +69,16 @@ class QuickBooksConfig(BaseModel):
     default_account: str
     rounding_account: str
     ap_account: str | None = None  # the payable account (Account Id); None: the company's default A/P
+    advances_account: str | None = None  # employee advances receivable (Account Id): a claim clearing an advance
+    employee_receivable_account: str | None = None  # what an employee owes back of an advance (Account Id)
     vendor_ids: dict[str, str] = Field(default_factory=dict)  # employee id -> Vendor Id
     cost_centres_as: Literal["class", "department", "none"] = "class"
     class_ids: dict[str, str] = Field(default_factory=dict)  # cost centre -> Class Id
     department_ids: dict[str, str] = Field(default_factory=dict)  # cost centre -> Department Id
     tax_code: str | None = None  # TaxCodeRef for every line (None: no tax codes; Hong Kong has no sales tax)
+    #: profits tax tag (deductible | non_deductible) -> Class Id, used when classes do not hold cost centres;
+    #: otherwise (or unmapped) the tag is written at the end of the line's description
+    profits_tax_class_ids: dict[str, str] = Field(default_factory=dict)
     due_days: int = Field(default=14, ge=0)
 
     def account(self, category: str) -> str:
@@ -91,15 +101,16 @@ def build_bill(posting: Posting, config: QuickBooksConfig) -> dict:
     if vendor is None:
         raise PostingRejected(LEDGER, [f"employee {posting.employee_id} has no QuickBooks vendor record mapped: "
                                        f"finance must map one before the claim can be posted"])
-    used = {line.cost_centre for line in posting.lines} | ({posting.cost_centre} if posting.rounding.amount else set())
+    used = {line.cost_centre for line in posting.lines} | (
+        {posting.cost_centre} if posting.rounding.amount or posting.advance else set())
     missing = sorted(c for c in used if c and config.cost_centres_as == "class" and c not in config.class_ids)
     if missing:
         raise PostingRejected(LEDGER, [f"cost centre {c} has no QuickBooks class mapped" for c in missing])
-    lines = [_line(line.hkd.amount, line.description, config.account(line.category), line.cost_centre, config)
-             for line in posting.lines]
+    lines = [_expense_line(line, config) for line in posting.lines]
     if posting.rounding.amount:
         lines.append(_line(posting.rounding.amount, "FX rounding: claim total converted once",
                            config.rounding_account, posting.cost_centre, config))
+    lines.extend(_advance_lines(posting, config))
     bill: dict = {
         "VendorRef": _ref(vendor),
         "DocNumber": doc_number(posting.external_id),
@@ -116,6 +127,37 @@ def build_bill(posting: Posting, config: QuickBooksConfig) -> dict:
     if config.cost_centres_as == "department" and department:
         bill["DepartmentRef"] = _ref(department)
     return bill
+
+
+def _advance_lines(posting: Posting, config: QuickBooksConfig) -> list[dict]:
+    """A claim clearing a cash advance: the advances account credited in full (a negative line) and the unused part
+    debited to the employee receivable, so the bill owes the employee the claim less the advance, or nothing.
+    Unmapped accounts are refused, naming what finance must map."""
+    a = posting.advance
+    if a is None:
+        return []
+    missing = [name for name, value in (("advances account", config.advances_account),
+                                        ("employee receivable account", config.employee_receivable_account))
+               if value is None and (name == "advances account" or a.recover_from_employee.amount)]
+    if missing:
+        raise PostingRejected(LEDGER, [f"claim {posting.external_id} clears cash advance {a.advance_id}: the "
+                                       f"QuickBooks {name} is not mapped" for name in missing])
+    lines = [_line(-a.advance.amount, a.cleared_text, config.advances_account or "", posting.cost_centre, config)]
+    if a.recover_from_employee.amount:
+        lines.append(_line(a.recover_from_employee.amount, a.recover_text, config.employee_receivable_account or "",
+                           posting.cost_centre, config))
+    return lines
+
+
+def _expense_line(line: PostingLine, config: QuickBooksConfig) -> dict:
+    """An expense's line: its profits tax tag as a Class when classes are free to hold it, else in its words."""
+    tag = line.profits_tax.code if line.profits_tax else None
+    tax_class = config.profits_tax_class_ids.get(tag or "") if config.cost_centres_as != "class" else None
+    item = _line(line.hkd.amount, line.description if tax_class else line.described(4000),
+                 config.account(line.category), line.cost_centre, config)
+    if tax_class:
+        item["AccountBasedExpenseLineDetail"]["ClassRef"] = _ref(tax_class)
+    return item
 
 
 def _line(amount: Decimal, description: str, account: str, cost_centre: str | None,
@@ -175,6 +217,7 @@ class QuickBooksLedger:
     with QBO's `requestid` as the idempotency key and its query language to find a bill by DocNumber."""
 
     name = LEDGER
+    books_advances = True
 
     def __init__(self, config: QuickBooksConfig, http: LedgerHttp, app_url: str = APP_URL):
         self.config, self.http, self.app_url = config, http, app_url

@@ -14,6 +14,14 @@ amount, rate, rate date and source in its description. `bill_currency="original"
 expenses share one foreign currency and rate in that currency; Xero's CurrencyRate is units of the foreign
 currency per one unit of the base currency (HKD), so it is 1 / (HKD per unit), rounded to Xero's 6 decimals, and
 Xero then works out the HKD amounts itself (possibly a cent away from ours: which is why HKD is the default).
+
+Cash advances: a claim clearing one (Posting.advance) is billed in HKD with two more lines: the advance
+receivable credited in full (a negative line on `advances_account`) and, when the claim came in under the
+advance, the unused part debited to `employee_receivable_account` (the refund due from the employee); the bill then
+owes the employee the claim less the advance, or nothing. A manual journal credits the advance receivable and the
+employee's payable (what is still owed) and debits the receivable. The spec sets no minimum on a line's
+UnitAmount, and the bill's total is never negative; whether Xero authorises a zero bill (an advance the claim
+did not exceed) was not confirmed from here: `mode="manual_journal"` books that case without a bill.
 """
 
 from __future__ import annotations
@@ -51,7 +59,7 @@ from chalicelib.adapters.ledgers.port import (
     PostingRejected,
 )
 from chalicelib.domain.fx_rates import BASE_CURRENCY
-from chalicelib.domain.ledger_mapping import DEFAULT_EXPENSE_ACCOUNTS, Posting, ReceiptFile
+from chalicelib.domain.ledger_mapping import DEFAULT_EXPENSE_ACCOUNTS, Posting, PostingLine, ReceiptFile
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +78,17 @@ class XeroConfig(BaseModel):
     expense_accounts: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_EXPENSE_ACCOUNTS))
     default_account: str = "6190"
     payable_account: str = "2150"  # employee reimbursements payable (the journal's credit line)
+    advances_account: str = "1250"  # employee advances receivable: cleared by a claim settling a cash advance
+    employee_receivable_account: str = "1260"  # what an employee owes back when the claim came in under the advance
     rounding_account: str = "6195"  # FX rounding: the difference between the claim total and its lines
     tax_types: dict[str, str] = Field(default_factory=dict)  # category -> Xero TaxType
     default_tax_type: str = "NONE"  # Hong Kong has no VAT/GST: Xero's "No Tax"
     tracking_category: str | None = "Cost Centre"  # the tracking category holding cost centres (None: untracked)
+    #: the tracking category holding each line's profits tax tag (options below); None: the tag is written at the
+    #: end of the line's description instead (Xero allows two tracking categories per organisation)
+    profits_tax_tracking: str | None = None
+    profits_tax_options: dict[str, str] = Field(default_factory=lambda: {"deductible": "Deductible",
+                                                                          "non_deductible": "Non-deductible"})
     bill_status: Literal["DRAFT", "SUBMITTED", "AUTHORISED"] = "AUTHORISED"
     journal_status: Literal["DRAFT", "POSTED"] = "POSTED"
     due_days: int = Field(default=14, ge=0)
@@ -158,10 +173,20 @@ def narration(external_id: str) -> str:
     return f"Expense claim {external_id}"
 
 
-def _tracking(config: XeroConfig, cost_centre: str | None) -> list[XeroTracking] | None:
-    if not config.tracking_category or not cost_centre:
-        return None
-    return [XeroTracking(Name=config.tracking_category, Option=cost_centre)]
+def _tracking(config: XeroConfig, cost_centre: str | None,
+              line: PostingLine | None = None) -> list[XeroTracking] | None:
+    tracking = []
+    if config.tracking_category and cost_centre:
+        tracking.append(XeroTracking(Name=config.tracking_category, Option=cost_centre))
+    if config.profits_tax_tracking and line is not None and line.profits_tax is not None:
+        tracking.append(XeroTracking(Name=config.profits_tax_tracking,
+                                     Option=config.profits_tax_options[line.profits_tax.code]))
+    return tracking or None
+
+
+def _text(config: XeroConfig, line: PostingLine) -> str:
+    """The line's description; with its profits tax tag when no tracking category holds the tag."""
+    return line.description if config.profits_tax_tracking else line.described(4000)
 
 
 def _contact(config: XeroConfig, posting: Posting) -> XeroContact:
@@ -176,22 +201,24 @@ def _contact(config: XeroConfig, posting: Posting) -> XeroContact:
 def build_bill(posting: Posting, config: XeroConfig) -> XeroInvoices:
     """The claim as a bill owed to the employee: one line per expense, plus the rounding line when not zero."""
     foreign = {(line.original.currency, line.rate.hkd_per_unit) for line in posting.lines}
-    if config.bill_currency == "original" and len(foreign) == 1 and next(iter(foreign))[0] != BASE_CURRENCY:
+    if (config.bill_currency == "original" and posting.advance is None and len(foreign) == 1
+            and next(iter(foreign))[0] != BASE_CURRENCY):
         currency, hkd_per_unit = next(iter(foreign))
         rate = (Decimal(1) / hkd_per_unit).quantize(Decimal(1).scaleb(-XERO_RATE_PLACES), rounding=ROUND_HALF_UP)
-        items = [XeroLineItem(Description=line.description, UnitAmount=line.original.amount,
+        items = [XeroLineItem(Description=_text(config, line), UnitAmount=line.original.amount,
                               AccountCode=config.account(line.category), TaxType=config.tax_type(line.category),
-                              Tracking=_tracking(config, line.cost_centre)) for line in posting.lines]
+                              Tracking=_tracking(config, line.cost_centre, line)) for line in posting.lines]
     else:
         currency, rate = BASE_CURRENCY, Decimal(1)
-        items = [XeroLineItem(Description=line.description, UnitAmount=line.hkd.amount,
+        items = [XeroLineItem(Description=_text(config, line), UnitAmount=line.hkd.amount,
                               AccountCode=config.account(line.category), TaxType=config.tax_type(line.category),
-                              Tracking=_tracking(config, line.cost_centre)) for line in posting.lines]
+                              Tracking=_tracking(config, line.cost_centre, line)) for line in posting.lines]
         if posting.rounding.amount:
             items.append(XeroLineItem(Description="FX rounding: claim total converted once",
                                       UnitAmount=posting.rounding.amount, AccountCode=config.rounding_account,
                                       TaxType=config.default_tax_type,
                                       Tracking=_tracking(config, posting.cost_centre)))
+        items.extend(_advance_items(posting, config))
     due = posting.entry_date + timedelta(days=config.due_days)
     return XeroInvoices(Invoices=[XeroInvoice(
         Contact=_contact(config, posting), Date=posting.entry_date.isoformat(), DueDate=due.isoformat(),
@@ -199,18 +226,46 @@ def build_bill(posting: Posting, config: XeroConfig) -> XeroInvoices:
         LineItems=items)])
 
 
+def _advance_items(posting: Posting, config: XeroConfig) -> list[XeroLineItem]:
+    """A claim clearing a cash advance: the advance receivable credited in full on the bill (a negative line), and
+    the part of the advance the claim did not use debited to the employee receivable, so the bill owes the
+    employee only what the claim exceeds the advance by (zero when it does not)."""
+    a = posting.advance
+    if a is None:
+        return []
+    items = [XeroLineItem(Description=a.cleared_text, UnitAmount=-a.advance.amount,
+                          AccountCode=config.advances_account, TaxType=config.default_tax_type,
+                          Tracking=_tracking(config, posting.cost_centre))]
+    if a.recover_from_employee.amount:
+        items.append(XeroLineItem(Description=a.recover_text, UnitAmount=a.recover_from_employee.amount,
+                                  AccountCode=config.employee_receivable_account, TaxType=config.default_tax_type,
+                                  Tracking=_tracking(config, posting.cost_centre)))
+    return items
+
+
 def build_manual_journal(posting: Posting, config: XeroConfig) -> XeroManualJournals:
     """The claim as a balanced HKD journal: each expense debited, the rounding line, the employee credited."""
     lines = [XeroJournalLine(LineAmount=line.hkd.amount, AccountCode=config.account(line.category),
-                             Description=line.description, TaxType=config.tax_type(line.category),
-                             Tracking=_tracking(config, line.cost_centre)) for line in posting.lines]
+                             Description=_text(config, line), TaxType=config.tax_type(line.category),
+                             Tracking=_tracking(config, line.cost_centre, line)) for line in posting.lines]
     if posting.rounding.amount:
         lines.append(XeroJournalLine(LineAmount=posting.rounding.amount, AccountCode=config.rounding_account,
                                      Description="FX rounding: claim total converted once",
                                      TaxType=config.default_tax_type, Tracking=_tracking(config, posting.cost_centre)))
-    lines.append(XeroJournalLine(LineAmount=-posting.total.amount, AccountCode=config.payable_account,
-                                 Description=f"Owed to employee {posting.employee_id}",
-                                 TaxType=config.default_tax_type, Tracking=_tracking(config, posting.cost_centre)))
+    tracking = _tracking(config, posting.cost_centre)
+    if posting.owed.amount:
+        lines.append(XeroJournalLine(LineAmount=-posting.owed.amount, AccountCode=config.payable_account,
+                                     Description=f"Owed to employee {posting.employee_id}",
+                                     TaxType=config.default_tax_type, Tracking=tracking))
+    if posting.advance is not None:  # the advance receivable cleared; its unused part owed back by the employee
+        lines.append(XeroJournalLine(LineAmount=-posting.advance.advance.amount, AccountCode=config.advances_account,
+                                     Description=posting.advance.cleared_text, TaxType=config.default_tax_type,
+                                     Tracking=tracking))
+        if posting.advance.recover_from_employee.amount:
+            lines.append(XeroJournalLine(LineAmount=posting.advance.recover_from_employee.amount,
+                                         AccountCode=config.employee_receivable_account,
+                                         Description=posting.advance.recover_text, TaxType=config.default_tax_type,
+                                         Tracking=tracking))
     return XeroManualJournals(ManualJournals=[XeroManualJournal(
         Narration=narration(posting.external_id), Date=posting.entry_date.isoformat(),
         Status=config.journal_status, JournalLines=lines)])
@@ -257,6 +312,7 @@ class XeroLedger:
     """The LedgerAdapter for Xero (see port.py)."""
 
     name = LEDGER
+    books_advances = True
 
     def __init__(self, config: XeroConfig, http: LedgerHttp):
         self.config, self.http = config, http

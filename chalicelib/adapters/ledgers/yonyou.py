@@ -34,6 +34,9 @@ Where the public definition is incomplete (said here and in the report):
 - What the platform answers to a second save with the same businessId is not documented; the lookup does not rely
   on it. Whether it recomputes debitOrg from debitOriginal x rateOrg (a cent away from the HKD worked out once for
   the claim) is not documented: the HKD amounts sent are the posting's, and the voucher balances in HKD.
+- A claim clearing a cash advance (备用金): the employee's payable is credited only with what the claim exceeds the
+  advance by, the advances 科目 credited with the whole advance, and the unused part debited to the employee
+  receivable 科目: one voucher, balanced in HKD, using only the body fields above.
 - No published deep link to a voucher in the YonBIP UI was found: the document URL is `url_template`
   (default a URN naming the book and voucher id). Receipts are not uploaded; their number is `attachedBill`.
 """
@@ -63,7 +66,7 @@ from chalicelib.adapters.ledgers.port import (
     PayloadInvalid,
     PostingRejected,
 )
-from chalicelib.domain.ledger_mapping import Posting, ReceiptFile
+from chalicelib.domain.ledger_mapping import Posting, PostingLine, ReceiptFile
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +92,18 @@ class YonyouConfig(BaseModel):
     expense_accounts: dict[str, str] = Field(default_factory=dict)  # category -> 科目编码
     default_account: str
     payable_account: str  # 其他应付款 - 员工报销 (the credit line)
+    advances_account: str | None = None  # 其他应收款 - 员工借款: the cash advance a claim clears (备用金)
+    employee_receivable_account: str | None = None  # what an employee owes back of an advance (None: the same)
     rounding_account: str  # FX rounding: the difference between the claim total and its lines
     rate_type: str = "01"  # 账簿币汇率类型: 01 基准类型, 02 自定义类型
     department_aux_code: str = "0001"  # the 辅助核算 item of the department (filedCode)
     department_codes: dict[str, str] = Field(default_factory=dict)  # cost centre -> 部门编码
     employee_aux_code: str | None = None  # the 辅助核算 item of the person, when the payable account has one
     employee_codes: dict[str, str] = Field(default_factory=dict)  # employee id -> 人员编码
+    #: the 辅助核算 item holding the profits tax tag, and tag (deductible | non_deductible) -> its value code;
+    #: None: the tag is written at the end of the line's 摘要
+    profits_tax_aux_code: str | None = None
+    profits_tax_codes: dict[str, str] = Field(default_factory=lambda: {"deductible": "01", "non_deductible": "02"})
     source_data_type: str = "报销单"  # externalSourceDataType
     source_system_name: str = "HK expense claims"  # externalSourceSystemName
     token_expired_codes: frozenset[str] = frozenset({"401"})
@@ -145,8 +154,11 @@ def build_voucher(posting: Posting, config: YonyouConfig, attachments: int = 0) 
             raise PostingRejected(LEDGER, [f"employee {posting.employee_id} has no Yonyou person code mapped: "
                                            f"finance must map one before the claim can be posted"])
 
-    def auxiliary(cost_centre: str | None, person: bool = False) -> dict:
+    def auxiliary(cost_centre: str | None, person: bool = False, line: PostingLine | None = None) -> dict:
         items = []
+        if config.profits_tax_aux_code and line is not None and line.profits_tax is not None:
+            items.append({"filedCode": config.profits_tax_aux_code,
+                          "valueCode": config.profits_tax_codes[line.profits_tax.code]})
         department = config.department_codes.get(cost_centre or "")
         if department:
             items.append({"filedCode": config.department_aux_code, "valueCode": department})
@@ -156,21 +168,36 @@ def build_voucher(posting: Posting, config: YonyouConfig, attachments: int = 0) 
 
     bodies = []
     for line in posting.lines:
-        bodies.append({"description": line.description, "accsubjectCode": config.account(line.category),
+        text = line.description if config.profits_tax_aux_code else line.described(300)
+        bodies.append({"description": text, "accsubjectCode": config.account(line.category),
                        "currencyCode": line.original.currency, "rateType": config.rate_type,
                        "rateOrg": line.rate.hkd_per_unit, "rateOrgOps": 1,
                        "busidate": line.rate.wanted_date.isoformat(),
-                       **_side(line.hkd.amount, line.original.amount), **auxiliary(line.cost_centre)})
+                       **_side(line.hkd.amount, line.original.amount), **auxiliary(line.cost_centre, line=line)})
     book = posting.total.currency
     if posting.rounding.amount:
         bodies.append({"description": "FX rounding: claim total converted once",
                        "accsubjectCode": config.rounding_account, "currencyCode": book, "rateType": config.rate_type,
                        "rateOrg": Decimal(1), "rateOrgOps": 1,
                        **_side(posting.rounding.amount, posting.rounding.amount), **auxiliary(posting.cost_centre)})
-    bodies.append({"description": f"Owed to employee {posting.employee_id}", "accsubjectCode": config.payable_account,
-                   "currencyCode": book, "rateType": config.rate_type, "rateOrg": Decimal(1), "rateOrgOps": 1,
-                   "creditOriginal": posting.total.amount, "creditOrg": posting.total.amount,
-                   **auxiliary(posting.cost_centre, person=True)})
+    def book_line(text: str, account: str, amount: Decimal) -> dict:
+        """A line in the book currency; a positive amount is a credit, a negative one a debit."""
+        return {"description": text, "accsubjectCode": account, "currencyCode": book, "rateType": config.rate_type,
+                "rateOrg": Decimal(1), "rateOrgOps": 1, **_side(-amount, -amount),
+                **auxiliary(posting.cost_centre, person=True)}
+
+    if posting.owed.amount:
+        bodies.append(book_line(f"Owed to employee {posting.employee_id}", config.payable_account,
+                                posting.owed.amount))
+    a = posting.advance
+    if a is not None:  # 冲销备用金: the advance cleared in full, its unused part owed back by the employee
+        if config.advances_account is None:
+            raise PostingRejected(LEDGER, [f"claim {posting.external_id} clears cash advance {a.advance_id}: the "
+                                           f"Yonyou advances account (科目) is not mapped"])
+        bodies.append(book_line(a.cleared_text, config.advances_account, a.advance.amount))
+        if a.recover_from_employee.amount:
+            bodies.append(book_line(a.recover_text, config.employee_receivable_account or config.advances_account,
+                                    -a.recover_from_employee.amount))
     voucher: dict = {"businessId": business_id(posting.external_id), "accbookCode": config.accbook_code,
                      "period": period_of(posting.entry_date), "voucherTypeCode": config.voucher_type_code,
                      "makeTime": posting.entry_date.isoformat(), "attachedBill": attachments,
@@ -265,6 +292,7 @@ class YonyouLedger:
     """The LedgerAdapter for Yonyou YonBIP (see port.py)."""
 
     name = LEDGER
+    books_advances = True
 
     def __init__(self, config: YonyouConfig, http: LedgerHttp, clock: Clock = utcnow):
         self.config, self.http, self.clock = config, http, clock

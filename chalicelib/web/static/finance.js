@@ -208,7 +208,8 @@ async function exportAs(format) {
 }
 
 // Posting reconciliation (GET finance/reconciliation): per ledger, approved vs posted vs failed for the month, and
-// each claim not in the books with its reason, in words; both files download with the reader's token.
+// each claim not in the books with its reason, in words (and when finance was sent it); both files download with
+// the reader's token.
 async function loadReconciliation() {
   const period = $("recon-period").value;
   const r = await api("GET", "finance/reconciliation?" + new URLSearchParams({period}));
@@ -227,7 +228,9 @@ async function loadReconciliation() {
   $("recon-differences").innerHTML = r.body.differences.map(d => `<li><strong>${esc(d.kind_text)}</strong> · `
     + `${esc(d.ledger_name)} · <a href="${root}claim/${encodeURIComponent(d.claim_id)}">${esc(d.claim_id)}</a>`
     + (d.approved_hkd ? ` · ${esc(money(d.approved_hkd, "HKD"))}` : "")
-    + `<p class="reasons">${esc(d.reason)}</p></li>`).join("")
+    + `<p class="reasons">${esc(d.reason)}</p>`
+    + (d.finance_told_at ? `<p class="hint">${esc(t("reconciliation.finance_told", {at: when(d.finance_told_at)}))}</p>` : "")
+    + "</li>").join("")
     || `<li>${esc(t("reconciliation.none"))}</li>`;
 }
 

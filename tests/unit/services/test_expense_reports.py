@@ -15,12 +15,13 @@ from chalicelib.domain.claim import Claim, ClaimStatus, Decision, InvalidClaim, 
 from chalicelib.domain.errors import ConcurrentChange
 from chalicelib.domain.identity import SYSTEM
 from chalicelib.domain.money import Money
-from chalicelib.services import advances, claims, posting, routing, scoring
+from chalicelib.services import advances, claims, routing, scoring
 from chalicelib.services.approvals import decisions, requests
 from chalicelib.services.extraction import named_claim
 from tests.builders import receipt
 from tests.fakes import FakeApp, bootstrap_fakes
 from tests.unit.services.support import principal
+from tests.unit.services.test_posting import post_to_journal
 
 
 @pytest.fixture
@@ -330,8 +331,7 @@ def _post(app: FakeApp, advance_id: str, total: str):
     stored = app.claims.get(claim.claim_id)
     for status in (ClaimStatus.SCORED, ClaimStatus.IN_APPROVAL, ClaimStatus.APPROVED):
         stored = app.claims.save(stored, stored.moved_to(status), SYSTEM, "t")
-    journal_id = posting.post_claim(claim.claim_id, app.claims, app.directory, app.ledger, now=app.clock,
-                                    advances=app.advances)
+    journal_id = post_to_journal(app, claim.claim_id)
     lines = [(li.account, li.debit_hkd, li.credit_hkd) for li in app.ledger.get(journal_id).lines]
     return lines, app.advances.get(advance_id)
 

@@ -24,6 +24,7 @@ from chalicelib.services import posting
 from tests.fakes import bootstrap_fakes
 from tests.ledger_fakes.xero import CLIENT_ID, CLIENT_SECRET, TENANT_ID, FakeXero, stored_bills
 from tests.unit.services.support import hkt, principal, put_claim
+from tests.unit.services.test_advances import paid
 
 LOADED = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
 
@@ -63,7 +64,8 @@ class World:
         self.ctx = posting.PostingContext(
             claims=self.app.claims, directory=self.app.directory, records=self.records, rates=self.rates,
             ledger_for=lambda name: ledger_adapter(name, self.wiring), tell=self.app.approvals.claimants.tell,
-            now=self.app.clock, advances=self.app.advances)
+            now=self.app.clock, advances=self.app.advances,
+            tell_finance=posting.FinanceAlerts(self.app.notifier, self.app.directory, "https://expense.example").tell)
 
     def usd_claim(self, claim_id: str = "c-1", amount: str = "100.00") -> None:
         put_claim(self.app, claim_id, status=ClaimStatus.APPROVED, total=Money.of(amount, "USD"),
@@ -71,6 +73,9 @@ class World:
 
     def told(self, event: str) -> list[dict]:
         return [m for m in self.app.employee_notifier.sent if m["event"] == event]
+
+    def finance_told(self) -> list[dict]:
+        return [m for m in self.app.notifier.sent if m["attributes"].get("audience") == "finance"]
 
 
 def usd_rate(day: date = date(2026, 11, 3), rate: str = "7.8155") -> FxRate:
@@ -94,7 +99,9 @@ def test_a_claim_is_posted_to_the_companys_ledger_with_the_document_on_the_claim
     assert (booked.original, booked.hkd) == (Money.of("100.00", "USD"), Money.of("781.55", "HKD"))
     assert (booked.rate, booked.rate_date, booked.rate_source) == (Decimal("7.8155"), date(2026, 11, 3),
                                                                    "HKMA er-eeri-daily")
+    assert (booked.profits_tax.deductible, booked.profits_tax.rule_id) == (True, "s16-1-business")
     [record] = w.records.by_period("2026-11")
+    assert record.journal[0].profits_tax == "deductible"
     assert (record.state, record.posted_hkd, record.document_id) == (PostingState.POSTED, Decimal("781.55"),
                                                                      bill["InvoiceID"])
     assert sum(r.debit for r in record.journal) == sum(r.credit for r in record.journal) == Decimal("781.55")
@@ -186,14 +193,29 @@ def test_a_ledger_nobody_connected_fails_visibly():
     assert "xero is not connected" in w.app.claims.get("c-1").posting_error
 
 
-def test_a_claim_settling_an_advance_is_refused_by_a_ledger_that_cannot_offset_it():
+@pytest.mark.parametrize(("advance", "owed", "recover"), [("60", "721.55", None), ("1000", "0.00", "218.45")])
+def test_a_claim_settling_an_advance_is_billed_in_xero_less_the_advance_and_the_advance_settled(advance, owed,
+                                                                                               recover):
     w = World()
-    put_claim(w.app, "c-1", status=ClaimStatus.APPROVED, advance_id="a-1")
+    w.rates.put_many([usd_rate()])
+    cash = paid(w.app, amount=advance)
+    put_claim(w.app, "c-1", status=ClaimStatus.APPROVED, total=Money.of("100.00", "USD"),
+              receipt_date=date(2026, 11, 3), advance_id=cash.advance_id)
 
-    outcome = posting.post(w.ctx, "c-1")
+    assert posting.post(w.ctx, "c-1")["status"] == "posted"
+    assert posting.post(w.ctx, "c-1")["status"] == "posted"  # again: one bill, one settlement
 
-    assert outcome["status"] == "posting_failed"
-    assert "does not offset advances" in outcome["error"]
+    [bill] = stored_bills(w.xero, "c-1")
+    assert bill["Total"] == Decimal(owed)
+    settled = w.app.advances.get(cash.advance_id)
+    assert (settled.status, settled.settled_claim_id) == ("settled", "c-1")
+    [record] = w.records.by_period("2026-11")
+    other_side = [(r.account, r.debit, r.credit) for r in record.journal[1:]]
+    assert other_side[0] == ("1250", Decimal("0.00"), Decimal(advance).quantize(Decimal("0.01")))
+    assert [row for row in other_side if row[0] == "1260"] == (
+        [("1260", Decimal(recover), Decimal("0.00"))] if recover else [])
+    assert sum(r.debit for r in record.journal) == sum(r.credit for r in record.journal)
+    assert record.posted_hkd == Decimal("781.55")  # the claim as booked; the advance only changes who owes whom
 
 
 def test_the_journal_csv_ledger_books_once_and_its_rows_carry_rate_date_and_source():
@@ -292,3 +314,50 @@ def test_a_claim_write_lost_after_the_ledger_wrote_is_redone_on_redelivery_with_
     assert len(stored_bills(w.xero, "c-1")) == 1
     [record] = w.records.by_period("2026-11")
     assert record.state == PostingState.POSTED and record.document_id == w.app.claims.get("c-1").external_document_id
+
+
+def test_finance_is_told_of_a_refusal_with_the_vendors_message_and_reconciliation_shows_when():
+    w = World()
+    w.rates.put_many([usd_rate()])
+    w.usd_claim()
+    w.xero.inject("validation", method="PUT", message="Account code '6110' has been archived")
+
+    assert posting.post(w.ctx, "c-1")["status"] == "posting_failed"
+
+    [told] = w.finance_told()
+    assert told["attributes"]["approver_id"] == "E110"  # HK-SALES' finance controller
+    assert "Account code '6110' has been archived" in told["en"]
+    assert "Xero" in told["en"] and "會計系統回覆" in told["zh-Hant"]
+    assert told["kind"] == "posting_failed" and told["link"].endswith("#fin-recon-title")
+    [difference] = reconcile("2026-11", w.records.by_period("2026-11"), w.app.clock(), 5).differences
+    assert difference.finance_told_at == w.app.clock()
+
+
+def test_a_dead_lettered_posting_is_told_to_finance_once():
+    w = World()
+    w.rates.put_many([usd_rate()])
+    w.usd_claim()
+    w.xero.inject("500", method="PUT", times=3)
+    with pytest.raises(LedgerUnavailable):
+        posting.post(w.ctx, "c-1")
+
+    for _ in range(2):
+        posting.dead_lettered(w.ctx, "c-1", "2026-11", "the ledger was unavailable 5 times")
+
+    [told] = w.finance_told()
+    assert told["kind"] == "posting_dead_lettered" and "dead-letter" in told["en"]
+    [record] = w.records.by_period("2026-11")
+    assert record.finance_told_at == w.app.clock() and w.app.claims.get("c-1").status == ClaimStatus.APPROVED
+
+
+def test_a_notifier_failure_never_stops_the_claim_ending_posting_failed():
+    w = World(secret={})
+
+    def broken(subject, message, attributes):
+        raise ConnectionError("sns down")
+
+    w.app.notifier.publish = broken
+    w.usd_claim()
+    assert posting.post(w.ctx, "c-1")["status"] == "posting_failed"
+    [record] = w.records.by_period("2026-11")
+    assert record.finance_told_at is None  # reconciliation shows it as not told

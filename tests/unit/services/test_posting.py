@@ -1,5 +1,6 @@
 """The end of the approval flow (services/posting.py): post to the ledger, record a rejection, record a failure,
-and what the claimant is told each time."""
+and what the claimant is told each time. Posting here goes through `posting.post` to the `internal` ledger (this
+system's journal, the company default) with no dated rates loaded, so the policy table's rates apply."""
 
 from __future__ import annotations
 
@@ -8,13 +9,17 @@ from decimal import Decimal
 
 import pytest
 
+from chalicelib.adapters.ledgers.internal import JournalLedger
+from chalicelib.adapters.posting_records import MemoryPostingRecords
+from chalicelib.adapters.rate_store import MemoryRateStore
 from chalicelib.domain.claim import ClaimStatus, InvalidTransition, LineItem
 from chalicelib.domain.errors import ConcurrentChange
 from chalicelib.domain.identity import SYSTEM
 from chalicelib.domain.ledger import EMPLOYEE_PAYABLE
 from chalicelib.domain.money import Money
-from chalicelib.services.posting import ClaimMissing, mark_failed, post_claim, record_rejection
-from tests.fakes import bootstrap_fakes
+from chalicelib.services import posting
+from chalicelib.services.posting import ClaimMissing, mark_failed, record_rejection
+from tests.fakes import FakeApp, bootstrap_fakes
 from tests.unit.services.support import hkt, put_claim
 
 
@@ -23,16 +28,31 @@ def app():
     return bootstrap_fakes()
 
 
+def journal_posting(app: FakeApp, claims=None, tell=None) -> posting.PostingContext:
+    """The posting context of a company on this system's own journal, its records kept across calls (a retry
+    finds the first attempt's record), no dated rates loaded."""
+    records = app.__dict__.setdefault("posting_records", MemoryPostingRecords())
+    return posting.PostingContext(claims=claims or app.claims, directory=app.directory, records=records,
+                                  rates=MemoryRateStore(), ledger_for=lambda name: JournalLedger(app.ledger),
+                                  tell=tell or app.approvals.claimants.tell, now=app.clock, advances=app.advances)
+
+
+def post_to_journal(app: FakeApp, claim_id: str, claims=None, tell=None) -> str:
+    """The claim posted (asserted) and its journal id."""
+    outcome = posting.post(journal_posting(app, claims, tell), claim_id)
+    assert outcome["status"] == "posted", outcome
+    return outcome["journal_id"]
+
+
 def _post(app, claim_id="c-1", claims=None):
-    return post_claim(claim_id, claims or app.claims, app.directory, app.ledger, app.approvals.claimants.tell,
-                      now=app.clock)
+    return post_to_journal(app, claim_id, claims)
 
 
 def _told(app, event=None):
     return [m for m in app.employee_notifier.sent if event is None or m["event"] == event]
 
 
-# --- post_claim ---------------------------------------------------------------------------------------------
+# --- posting to the journal -----------------------------------------------------------------------------------
 
 
 def test_an_approved_claim_moves_through_approved_to_posted_with_a_balanced_journal(app):
@@ -276,6 +296,6 @@ def test_a_claimant_who_cannot_be_told_does_not_undo_the_posting(app, caplog):
     put_claim(app, status=ClaimStatus.IN_APPROVAL)
     tell = ClaimantUpdates(Down(), app.directory, "https://expense.example").tell
 
-    assert post_claim("c-1", app.claims, app.directory, app.ledger, tell, now=app.clock) == "JE-c-1"
+    assert post_to_journal(app, "c-1", tell=tell) == "JE-c-1"
     assert app.claims.get("c-1").status == ClaimStatus.POSTED and list(app.ledger.entries) == ["JE-c-1"]
     assert "could not tell the claimant about posted of claim c-1" in caplog.text
