@@ -79,6 +79,10 @@ class ModelStore(Protocol):
 
     def metadata(self, company: str, version: str) -> dict | None: ...
 
+    def put_run(self, company: str, run: dict) -> None: ...
+
+    def last_run(self, company: str) -> dict | None: ...
+
 
 # --- the model --------------------------------------------------------------------------------------------------
 
@@ -496,24 +500,27 @@ TRAINING_DAYS = 365  # the training window: the company's claims submitted withi
 DEPARTMENT_CLAIMS = 5000  # at most this many claims a department (newest first) are read
 
 
-def company_rows(claims: Any, directory: Any, policy: Any, now: datetime) -> list[SpendRecord]:
+def company_rows(claims: Any, directory: Any, policy: Any, now: datetime,
+                 departments: Sequence[Any] | None = None) -> list[SpendRecord]:
     """The company's scored claims of the last `TRAINING_DAYS`, as rows (read by department: Queries of the
     claims table's by-department index, never a Scan). Claims that no longer count (rejected, failed) and claims
-    not scored yet are left out, as in scoring's own history."""
+    not scored yet are left out, as in scoring's own history. `departments`: the company's (default: every one
+    the directory lists)."""
     from datetime import timedelta
 
     from chalicelib.domain.anomaly import record_from_expense
     from chalicelib.domain.money import CurrencyMismatch, NoFxRate
-    from chalicelib.services.scoring import DEAD, NOT_YET
+    from chalicelib.services.scoring import counts
 
     since = now - timedelta(days=TRAINING_DAYS)
-    departments = [d for d, _ in directory.departments()] if hasattr(directory, "departments") else []
+    if departments is None:
+        departments = [d for d, _ in directory.departments()] if hasattr(directory, "departments") else []
     people: dict[str, Any] = {}
     rows: list[SpendRecord] = []
     for department in departments:
         for claim in claims.by_department(department.department_id, DEPARTMENT_CLAIMS):
             when = claim.submitted_at or claim.updated_at
-            if claim.status in DEAD or claim.status in NOT_YET or when < since:
+            if not counts(claim) or when < since:
                 continue
             if claim.employee_id not in people:
                 people[claim.employee_id] = directory.employee(claim.employee_id)
@@ -524,3 +531,32 @@ def company_rows(claims: Any, directory: Any, policy: Any, now: datetime) -> lis
                 except (NoFxRate, CurrencyMismatch):
                     continue
     return rows
+
+
+def retrain_companies(store: ModelStore, claims: Any, directory: Any, now: datetime) -> list[Outcome]:
+    """Every company of the directory (its departments' `company`), each from its own departments' claims: a new
+    version per company with its window and metrics, or "rules only" with the reason. Each run is recorded
+    (`store.put_run`: when, how many claims and rows, the outcome) so finance can see what each company is scored
+    with and why. One company's failure is recorded and does not stop the others."""
+    from chalicelib.services.scoring import company_policy
+
+    by_company: dict[str, list[Any]] = {}
+    for department, _ in directory.departments():
+        by_company.setdefault(department.company, []).append(department)
+    outcomes = []
+    for company, departments in sorted(by_company.items()):
+        try:
+            policy = company_policy(directory, company)
+            rows = company_rows(claims, directory, policy, now, departments)
+            outcome = retrain(store, company, rows, now)
+        except Exception as exc:  # noqa: BLE001 - recorded and logged; the next company is still retrained
+            log.error("anomaly retrain failed for company %s: %s", company, type(exc).__name__, exc_info=exc)
+            rows, outcome = [], Outcome(company, None, False, f"retrain failed: {type(exc).__name__}")
+        run = {"company": company, "ran_at": now.astimezone(UTC).isoformat(), "rows": len(rows),
+               "claims": len({r.claim_id for r in rows}), "version": outcome.version, "promoted": outcome.promoted,
+               "reason": outcome.reason, "rules_only": outcome.version is None,
+               "min_rows": MIN_ROWS}
+        store.put_run(company, run)
+        outcome.metadata = {**outcome.metadata, "run": run}
+        outcomes.append(outcome)
+    return outcomes
