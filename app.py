@@ -45,6 +45,7 @@ from chalicelib.web import (
     http,
     inbox_routes,
     ledger_routes,
+    model_routes,
     page_routes,
     pages,
     vendor_routes,
@@ -66,6 +67,7 @@ app.register_blueprint(claim_routes.blueprint)  # the claim page /claim/{id} and
 app.register_blueprint(inbox_routes.blueprint)  # /inbox: what waits for the signed-in approver
 app.register_blueprint(ledger_routes.blueprint)  # POST /fx-rates, reconciliation, the journal CSV, repost
 app.register_blueprint(vendor_routes.blueprint)  # GET/POST/PUT /vendors: finance extends the vendor directory
+app.register_blueprint(model_routes.blueprint)  # GET /finance/models: the anomaly model each company is scored with
 
 def _source_ip() -> str:
     return http.source_ip(app.current_request)

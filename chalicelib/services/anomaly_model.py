@@ -560,3 +560,27 @@ def retrain_companies(store: ModelStore, claims: Any, directory: Any, now: datet
         outcome.metadata = {**outcome.metadata, "run": run}
         outcomes.append(outcome)
     return outcomes
+
+
+def models_in_use(store: ModelStore | None, directory: Any) -> list[dict]:
+    """What each company of the directory is scored with, for finance's page: the promoted model (when it was
+    trained, its training window, its validation ROC AUC, rows) or rules only with why (too little history: how many
+    claims; none trained yet; the latest version not promoted) — facts, worded by the page in the reader's language."""
+    companies = sorted({d.company for d, _ in directory.departments()})
+    out = []
+    for company in companies:
+        current = store.current_metadata(company) if store is not None else None
+        run = store.last_run(company) if store is not None else None
+        entry: dict = {"company": company, "model": current is not None, "last_run_at": run and run["ran_at"]}
+        if current is not None:
+            entry.update(trained_at=current["trained_at"], window_from=current["window"]["from"],
+                         window_to=current["window"]["to"], auc=current["metrics"]["validation_auc"],
+                         rows=current["rows"])
+        if run is not None and run.get("rules_only"):
+            entry.update(why="too_little_history", claims=run["claims"], rows_read=run["rows"], min_rows=MIN_ROWS)
+        elif run is not None and not run.get("promoted") and current is None:
+            entry.update(why="not_promoted")
+        elif current is None:
+            entry.update(why="not_trained")
+        out.append(entry)
+    return out
