@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         elif name.endswith("_s"):
             print(f"anomaly.{name}: {value:.3f} s")
         elif (name.startswith(("cases", "records", "normal", "handler.")) or ".cases." in name) and \
-                not name.endswith("share"):
+                name != "handler.moto_share":
             print(f"anomaly.{name}: {int(value)}")
         else:
             print(f"anomaly.{name}: {value:.3f}")
