@@ -50,6 +50,7 @@ from chalicelib.web import (
     i18n,
     inbox_routes,
     ledger_routes,
+    model_routes,
     page_routes,
     pages,
     privacy_routes,
@@ -75,6 +76,7 @@ app.register_blueprint(ledger_routes.blueprint)  # POST /fx-rates, reconciliatio
 app.register_blueprint(vendor_routes.blueprint)  # GET/POST/PUT /vendors: finance extends the vendor directory
 app.register_blueprint(privacy_routes.blueprint)  # PDPO: bank details, data access and correction requests
 app.api.binary_types.append(privacy_routes.ZIP_TYPE)  # the data export's ZIP
+app.register_blueprint(model_routes.blueprint)  # GET /finance/models: the anomaly model each company is scored with
 
 def _source_ip() -> str:
     return http.source_ip(app.current_request)
@@ -596,12 +598,23 @@ def _models():
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def score_claim(event, context):
-    """DynamoDB stream of the claims table -> score newly submitted claims and start their approval."""
-    return process_partial_response(event=event, record_handler=_score_change, processor=_claim_changes,
-                                    context=context)
+    """DynamoDB stream of the claims table -> score newly submitted claims and start their approval. The batch
+    shares one read of each department's history and of the directory (scoring.BatchHistory, CachedDirectory)."""
+    c = bootstrap.container()
+    batch = _ScoringBatch(scoring.CachedDirectory(c.directory))
+    batch.history = scoring.BatchHistory(c.claims, batch.directory)
+    return process_partial_response(event=event, record_handler=functools.partial(_score_change, batch=batch),
+                                    processor=_claim_changes, context=context)
 
 
-def _score_change(record: ClaimStreamRecord) -> None:
+class _ScoringBatch:
+    def __init__(self, directory) -> None:
+        self.directory = directory
+        self.history = None
+        self.vendors = None
+
+
+def _score_change(record: ClaimStreamRecord, batch: _ScoringBatch) -> None:
     new_image, old_image = record.dynamodb.NewImage, record.dynamodb.OldImage
     if new_image is None:
         return
@@ -609,7 +622,11 @@ def _score_change(record: ClaimStreamRecord) -> None:
     old = claim_from_body(old_image.body) if old_image else None
     if scoring.needs_scoring(old, new):
         c = bootstrap.container()
-        model = anomaly_model.scorer(_models(), c.directory.policy().company)  # loaded once per container
-        scored = scoring.score_and_route(new.claim_id, c.claims, c.expenses, c.directory, c.workflow,
-                                         c.claimant_updates.tell, vendors=c.vendors.directory(), model=model)
+        company = scoring.company_of(new, batch.directory)
+        model = anomaly_model.scorer(_models(), company)  # loaded once per container
+        if batch.vendors is None:
+            batch.vendors = c.vendors.directory()
+        scored = scoring.score_and_route(new.claim_id, c.claims, c.expenses, batch.directory, c.workflow,
+                                         c.claimant_updates.tell, history=batch.history, vendors=batch.vendors,
+                                         model=model)
         logger.info("claim scored", extra={"claim_id": new.claim_id, "status": scored.status.value if scored else None})

@@ -1,6 +1,8 @@
-"""Scheduled (daily) Lambda: retrain the company's anomaly model from its claims, validate it on a held-out slice,
-store the new version in the models bucket and promote it only if it clears the validation floor
-(chalicelib/services/anomaly_model.py). A container image function: scikit-learn does not fit the zip bundle.
+"""Scheduled (daily) Lambda: retrain every company's anomaly model from its own claims (the directory's departments,
+grouped by their company), validate each on a held-out slice, store each new version in the models bucket and
+promote it only if it clears the validation floor; a company with too little history is recorded as "rules only"
+with its claim count (chalicelib/services/anomaly_model.py `retrain_companies`). A container image function:
+scikit-learn does not fit the zip bundle.
 
 Safe to run more than once: each run writes a new version (named by its time); scoring containers keep the version
 they loaded until they are recycled. Logs carry the company, the version, the row count and the outcome, never
@@ -29,11 +31,12 @@ def handler(event: dict, context: object) -> dict:
     store = model_store.from_environment()
     if store is None:
         raise RuntimeError("MODELS_BUCKET is not configured")
-    now = datetime.now(UTC)
-    policy = c.directory.policy()
-    rows = anomaly_model.company_rows(c.claims, c.directory, policy, now)
-    outcome = anomaly_model.retrain(store, policy.company, rows, now)
-    result = {"company": outcome.company, "version": outcome.version, "promoted": outcome.promoted,
-              "reason": outcome.reason, "rows": len(rows)}
-    logger.info("anomaly model retrained", extra=result)
-    return result
+    outcomes = anomaly_model.retrain_companies(store, c.claims, c.directory, datetime.now(UTC))
+    results = []
+    for outcome in outcomes:
+        run = outcome.metadata["run"]
+        result = {"company": outcome.company, "version": outcome.version, "promoted": outcome.promoted,
+                  "reason": outcome.reason, "rows": run["rows"], "claims": run["claims"]}
+        logger.info("anomaly model retrained", extra=result)
+        results.append(result)
+    return {"companies": results}

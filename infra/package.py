@@ -234,7 +234,8 @@ def package(stage: str, out: Path | None = None, lint: bool = True) -> dict:
     if sizes["unzipped"] > ZIP_UNZIPPED_LIMIT:
         raise SystemExit(f"deployment.zip is {sizes['unzipped']} bytes unzipped; the limit is {ZIP_UNZIPPED_LIMIT}")
     report = {"template": str(sam_path), "bundle": str(out / "deployment.zip"), "sizes": sizes,
-              "image_functions": list(t.IMAGE_FUNCTIONS), "dockerfile": t.DOCKERFILE}
+              "images": {name: {"dockerfile": dockerfile, "parameter": parameter, "functions": list(functions)}
+                         for name, (dockerfile, parameter, functions) in t.IMAGES.items()}}
     report["handlers"] = check_handlers(out, stage)
     shutil.rmtree(out / ".import-check", ignore_errors=True)
     ses_path = out / "ses-receiving.json"  # the one stack outside ap-east-1 (see infra/ses_receiving.py)
@@ -288,8 +289,9 @@ def main(argv: list[str] | None = None) -> int:
           f"limit {_mb(ZIP_UNZIPPED_LIMIT)} unzipped)")
     if sizes["zipped"] > ZIP_UPLOAD_LIMIT:
         print(f"            over {_mb(ZIP_UPLOAD_LIMIT)} zipped: deploy it through S3 (sam deploy does)")
-    print(f"image:      {', '.join(report['image_functions'])} from {report['dockerfile']} "
-          f"(template parameter {t.IMAGE_PARAMETER}; build and push it before deploying)")
+    for image in report["images"].values():
+        print(f"image:      {', '.join(image['functions'])} from {image['dockerfile']} "
+              f"(template parameter {image['parameter']}; build and push it before deploying)")
     failed = {k: v for k, v in report["handlers"].items() if not v["ok"]}
     for logical, result in report["handlers"].items():
         status = "ok" if result["ok"] else f"FAILED: {result['error']}"

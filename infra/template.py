@@ -32,12 +32,23 @@ API_HANDLER = "api_handler"  # Chalice's REST API function (handler `app.app`)
 CHALICE_FUNCTION_IDS = {API_HANDLER: "APIHandler"}
 REST_API_ID = "RestAPI"
 
-# Functions shipped as a container image instead of the zip bundle (see the module docstring).
-# score_claim and retrain_anomaly run the per-company anomaly model (scikit-learn, numpy, scipy: about 260 MB
-# installed, over the zip limit); the same image, another command (ImageConfig.Command).
-IMAGE_FUNCTIONS = ("extract_receipt", "score_claim", "retrain_anomaly")
-IMAGE_PARAMETER = "ExtractionImageUri"
-DOCKERFILE = "infra/Dockerfile.extraction"
+# Functions shipped as a container image instead of the zip bundle (see the module docstring): image -> (Dockerfile,
+# template parameter with the pushed image's URI, its functions). score_claim and retrain_anomaly run the
+# per-company anomaly model (scikit-learn, numpy, scipy: about 260 MB installed, over the zip limit) from an image
+# without the OCR packages (smaller, so a faster cold start); one image each, the handler by ImageConfig.Command.
+IMAGES = {
+    "extraction": ("infra/Dockerfile.extraction", "ExtractionImageUri", ("extract_receipt",)),
+    "scoring": ("infra/Dockerfile.scoring", "ScoringImageUri", ("score_claim", "retrain_anomaly")),
+}
+IMAGE_FUNCTIONS = tuple(f for _, _, functions in IMAGES.values() for f in functions)
+IMAGE_PARAMETER = IMAGES["extraction"][1]
+DOCKERFILE = IMAGES["extraction"][0]
+
+
+def image_of(logical: str) -> tuple[str, str]:
+    """(Dockerfile, template parameter) of an image function."""
+    return next((dockerfile, parameter) for dockerfile, parameter, functions in IMAGES.values()
+                if logical in functions)
 
 # Not (yet) in infra/resources.py; the local stack hard-codes the same values. The packaging test compares them
 # with what the moto stack actually configured, so a drift fails a test.
@@ -941,10 +952,9 @@ def build(stage: str) -> dict:
 
     return {
         "Parameters": {
-            IMAGE_PARAMETER: {
-                "Type": "String",
-                "Description": f"ECR image URI (with digest) from {DOCKERFILE} (OCR, anomaly scoring, retraining)",
-            },
+            **{parameter: {"Type": "String",
+                           "Description": f"ECR image URI (with digest) from {dockerfile} ({', '.join(functions)})"}
+               for dockerfile, parameter, functions in IMAGES.values()},
             SIGNIN_DOMAIN_PARAMETER: {
                 "Type": "String", "Default": r.hosted_ui_prefix(stage),
                 "AllowedPattern": "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
@@ -980,10 +990,12 @@ def finalize(template: dict, stage: str, docker_context: str = "../..") -> dict:
         props = res[function_id(logical)]["Properties"]
         for key in ("Runtime", "Handler", "CodeUri", "Layers"):
             props.pop(key, None)
-        props.update({"PackageType": "Image", "ImageUri": _ref(IMAGE_PARAMETER),
+        dockerfile, parameter = image_of(logical)
+        props.update({"PackageType": "Image", "ImageUri": _ref(parameter),
                       "ImageConfig": {"Command": [fn.handler]}, "Architectures": ["x86_64"]})
         res[function_id(logical)]["Metadata"] = {
-            "Dockerfile": DOCKERFILE, "DockerContext": docker_context, "DockerTag": f"{r.APP_NAME}-{stage}",
+            "Dockerfile": dockerfile, "DockerContext": docker_context,
+            "DockerTag": f"{r.APP_NAME}-{stage}-{next(k for k, v in IMAGES.items() if v[0] == dockerfile)}",
         }
     # Chalice's swagger integrates `${APIHandler.Arn}` (RestAPI -> APIHandler); the handler's PUBLIC_BASE_URL names
     # the API (APIHandler -> RestAPI). The function's ARN is known from its fixed name, which breaks the cycle.

@@ -19,8 +19,11 @@ monthly budget), non_partner (a category with approved suppliers, another vendor
 pieces of spend cut just under an approval threshold, by one person or by colleagues on one trip; the first piece
 is labelled threshold_split_opening and left out of both scores, as nothing can be seen beside it yet),
 weekend_holiday (where policy forbids it), stale_receipt, round_amount, night_taxi (3 a.m. on a working day in a
-city where the claimant has a hotel bill). Look-alikes (no label, `lookalike` names them): lunch_share,
-monthly_taxi, first_time_vendor, executive_claim.
+city where the claimant has a hotel bill). For the model (`MODEL_ANOMALIES`, 4 × per_type of each a company, all
+year): amount_outlier (a lunch, dinner, taxi or supplies at 4-10× this company's usual for that kind, one row in an
+otherwise ordinary month-end claim or a claim of its own) and vendor_outlier (a vendor nobody here has used, between
+01:00 and 04:59, far from the claimant's usual districts, at 2-4× the usual amount). Look-alikes (no label,
+`lookalike` names them): lunch_share, monthly_taxi, first_time_vendor, executive_claim.
 """
 
 from __future__ import annotations
@@ -51,6 +54,10 @@ CENT = Decimal("0.01")
 ANOMALIES = ("duplicate_respelled", "duplicate_colleague", "duplicate_receipt_no", "over_limit", "over_budget",
              "non_partner", "threshold_split", "weekend_holiday", "stale_receipt", "round_amount", "night_taxi")
 OPENING = "threshold_split_opening"
+#: What only the per-company model is for (no rule looks for them): an ordinary kind of spend at several times what
+#: the company usually pays for it, and a vendor nobody here uses at an hour and place the claimant never spends.
+#: Left out of the rules' scores (neither a rule's case nor a normal claim); the model's ROC AUC is measured on them.
+MODEL_ANOMALIES = ("amount_outlier", "vendor_outlier")
 LOOKALIKES = ("lunch_share", "monthly_taxi", "first_time_vendor", "executive_claim")
 DISTRICTS = ("Central", "Wan Chai", "Admiralty", "Causeway Bay", "Quarry Bay", "Kwun Tong", "Tsim Sha Tsui",
              "Mong Kok", "Sha Tin", "Kowloon Bay", "Sheung Wan", "Tsuen Wan")
@@ -107,6 +114,7 @@ class LabelledClaim:
     rows: list[SpendRecord]
     labels: set[str] = field(default_factory=set)
     lookalike: str | None = None
+    odd_rows: list[str] = field(default_factory=list)  # MODEL_ANOMALIES: the injected row(s), among ordinary ones
 
     @property
     def normal(self) -> bool:
@@ -540,6 +548,42 @@ class _CompanyHistory:
             self.claim(person, self.g.submit_at(start + timedelta(days=nights + rng.randint(1, 7))), drafts,
                        {"night_taxi"})
 
+    def outliers(self, count: int) -> None:
+        """`count` amount and `count` vendor outliers (`MODEL_ANOMALIES`), spread over the year."""
+        from statistics import median
+
+        rng = self.rng
+        usual: dict[str, Decimal] = {}
+        for kind in ("lunch", "dinner", "taxi", "general"):
+            amounts = [r.total_hkd for c in self.claims if c.normal for r in c.rows
+                       if r.city == "Hong Kong" and _kind(r.category, r.receipt_time) == kind]
+            usual[kind] = median(amounts) if amounts else Decimal("200")
+        spenders = [p for p in self.c.people if p.employee.rank < 5]
+        for i in range(2 * count):
+            person = rng.choice(spenders)
+            day = rng.choice(self.spend_days(rng.randint(1, 12)))
+            make = rng.choice((self.meal, self.taxi, self.supplies))
+            draft = make(person, day, heads=1) if make == self.meal else make(person, day)
+            kind = _kind(draft.category, draft.at)
+            if i % 2 == 0:
+                label, factor = "amount_outlier", rng.uniform(4, 10)
+            else:
+                label, factor = "vendor_outlier", rng.uniform(2, 4)
+                far = [d for d in DISTRICTS if d not in person.districts]
+                draft.vendor, draft.district = rng.choice(_ODD_VENDORS), rng.choice(far)
+                draft.at, draft.receipt_no = time(rng.randrange(1, 5), rng.randrange(60)), self.g.number()
+            step = Decimal("0.5") if draft.category == "taxi" else CENT
+            draft.amount = _unround(_money(usual[kind] * Decimal(str(factor)), step))
+            drafts = [draft]
+            if rng.random() < 0.5:  # hidden among a few ordinary receipts of the same days
+                drafts += [self.meal(person, rng.choice(self.spend_days(day.month))) for _ in range(rng.randint(1, 3))]
+            odd = drafts[0]
+            drafts.sort(key=lambda d: d.day)
+            made = self.claim(person, self.g.submit_at(self._next_workday(max(d.day for d in drafts) +
+                                                                          timedelta(days=rng.randint(1, 8)))),
+                              drafts, {label})
+            made.odd_rows = [made.rows[next(k for k, d in enumerate(drafts) if d is odd)].expense_id]
+
     def _pick(self, categories: tuple[str, ...], respell: bool = False) -> tuple[LabelledClaim, SpendRecord, Vendor]:
         """A normal receipt in Hong Kong with a numbered directory vendor (that can be written another way)."""
         rows = self.receipts(categories)
@@ -633,6 +677,18 @@ class _CompanyHistory:
             self.claim(person, when, [draft], {"over_budget"})
 
 
+#: vendors nobody in the generated companies uses (as `anomaly_model.plant_outliers` names them)
+_ODD_VENDORS = ("金龍珠寶 Golden Dragon Jewellery", "Lucky Star Karaoke 幸運星卡拉OK", "Orient Spa 東方水療",
+                "Harbour Yacht Charter 海港遊艇", "Royal Watch Co. 皇家鐘錶", "Peak Wine Cellar 山頂酒窖")
+
+
+def _kind(category: str, at: time | None) -> str:
+    """Lunch and dinner apart (a dinner costs more), else the category."""
+    if category == "meals":
+        return "dinner" if at is not None and at.hour >= 17 else "lunch"
+    return category
+
+
 def hotel_name(printed: str, city: str) -> str:
     """A folio prints the hotel's name, the word hotel and the city."""
     from chalicelib.domain.anomaly.timing import is_hotel
@@ -660,6 +716,7 @@ def generate(seed: int, companies: int = 3, per_type: int = 6) -> Histories:
         history.normal_year()
         history.lookalikes()
         history.inject(per_type)
+        history.outliers(4 * per_type)
         history.budgets_and_overruns(per_type)
         made.append(company)
         claims[company.name] = sorted(history.claims, key=lambda c: (c.submitted_at, c.claim_id))
@@ -689,7 +746,7 @@ def write(histories: Histories, out: Path) -> None:
         with (out / f"CLAIMS-{name}.jsonl").open("w", encoding="utf-8") as fh:
             for c in claims:
                 body = {"claim_id": c.claim_id, "employee_id": c.employee_id, "submitted_at": c.submitted_at,
-                        "labels": c.labels, "lookalike": c.lookalike,
+                        "labels": c.labels, "lookalike": c.lookalike, "odd_rows": c.odd_rows,
                         "rows": [{k: v for k, v in asdict(r).items() if v is not None} for r in c.rows]}
                 fh.write(json.dumps(body, ensure_ascii=False, default=_jsonable) + "\n")
 

@@ -2,9 +2,10 @@
 in tests and the bench.
 
 Layout per company: ``anomaly/<company>/<version>/model.joblib`` (the model's bytes), ``.../metadata.json``
-(version, training window, rows, metrics, scikit-learn version, sha256 of the model bytes, promoted or why not)
-and ``anomaly/<company>/current`` (``{"version": ...}``: the promoted one). A version's files are written before
-the pointer moves, so scoring never sees a pointer to a half-written version.
+(version, training window, rows, metrics, scikit-learn version, sha256 of the model bytes, promoted or why not),
+``anomaly/<company>/current`` (``{"version": ...}``: the promoted one) and ``anomaly/<company>/last-run.json``
+(the latest retrain: when, claims and rows read, the version written or "rules only" and why). A version's files
+are written before the pointer moves, so scoring never sees a pointer to a half-written version.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ def current_key(company: str) -> str:
     return f"{PREFIX}/{_company(company)}/current"
 
 
+def run_key(company: str) -> str:
+    return f"{PREFIX}/{_company(company)}/last-run.json"
+
+
 class InMemoryModelStore:
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
@@ -58,6 +63,18 @@ class InMemoryModelStore:
     def metadata(self, company: str, version: str) -> dict | None:
         body = self._get(metadata_key(company, version))
         return json.loads(body) if body is not None else None
+
+    def put_run(self, company: str, run: dict) -> None:
+        self._put(run_key(company), metadata_json(run))
+
+    def last_run(self, company: str) -> dict | None:
+        body = self._get(run_key(company))
+        return json.loads(body) if body is not None else None
+
+    def current_metadata(self, company: str) -> dict | None:
+        """The promoted version's metadata (what scoring uses), without reading the model's bytes."""
+        pointer = self._get(current_key(company))
+        return self.metadata(company, json.loads(pointer)["version"]) if pointer is not None else None
 
     def current(self, company: str) -> tuple[bytes, dict] | None:
         pointer = self._get(current_key(company))

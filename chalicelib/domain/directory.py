@@ -21,6 +21,7 @@ class Department(BaseModel):
     cost_centre: str
     finance_controller_id: str
     finance_reviewer_id: str | None = None
+    company: str = "default"  # the company whose policy and anomaly model apply (`Policy.company`)
 
 
 class Employee(BaseModel):

@@ -123,6 +123,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/dashboard/summary"): _r(DASHBOARD),
     ("GET", "/dashboard/approvals"): _r(DASHBOARD),
     ("GET", "/finance/overview"): _r(DASHBOARD),
+    ("GET", "/finance/models"): _r(DASHBOARD),  # the anomaly model each company is scored with (no claim data)
     ("GET", "/finance/claims"): _r(DASHBOARD),
     ("GET", "/finance/queues"): _r(DASHBOARD),
     ("GET", "/finance/export"): _r(DASHBOARD),

@@ -506,7 +506,9 @@ def test_make_package_output_is_deployable(packaged, tmp_path: Path):
             assert props["CodeUri"] == "./deployment.zip"
             assert props["Runtime"] == "python3.11"
         else:
-            assert props["ImageUri"] == {"Ref": t.IMAGE_PARAMETER} and "Runtime" not in props
+            dockerfile, parameter = t.image_of(logical_of[fid])
+            assert props["ImageUri"] == {"Ref": parameter} and "Runtime" not in props
+            assert sam["Resources"][fid]["Metadata"]["Dockerfile"] == dockerfile
     # Chalice's own memory/timeout settings came through the merge
     assert sam["Resources"]["ExtractReceipt"]["Properties"]["MemorySize"] == 1536
     # the merge reached Chalice's API: the stage is throttled, API Gateway's own errors carry the security headers

@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from bench.anomaly import run
-from tools.claim_histories import ANOMALIES, LOOKALIKES, OPENING, generate, write
+from tools.claim_histories import ANOMALIES, LOOKALIKES, MODEL_ANOMALIES, OPENING, generate, write
 
 
 def _flat(histories):
@@ -26,7 +26,10 @@ def test_every_anomaly_and_look_alike_is_there_and_the_records_are_well_formed()
     histories = generate(3, companies=1, per_type=2)
     claims = histories.claims["co1"]
     labels = {label for c in claims for label in c.labels}
-    assert labels == {*ANOMALIES, OPENING}
+    assert labels == {*ANOMALIES, OPENING, *MODEL_ANOMALIES}
+    for c in claims:  # the model's cases name their injected row, and only theirs do
+        assert bool(c.odd_rows) == bool(c.labels & set(MODEL_ANOMALIES))
+        assert set(c.odd_rows) <= {r.expense_id for r in c.rows}
     assert {c.lookalike for c in claims} - {None} == set(LOOKALIKES)
     assert [c.submitted_at for c in claims] == sorted(c.submitted_at for c in claims)
     for c in claims:
@@ -49,7 +52,7 @@ def test_the_histories_are_written_as_json_lines(tmp_path):
     lines = (tmp_path / "CLAIMS-co1.jsonl").read_text(encoding="utf-8").splitlines()
     first = json.loads(lines[0])
     assert len(lines) == len(histories.claims["co1"])
-    assert set(first) == {"claim_id", "employee_id", "submitted_at", "labels", "lookalike", "rows"}
+    assert set(first) == {"claim_id", "employee_id", "submitted_at", "labels", "lookalike", "odd_rows", "rows"}
     assert first["rows"][0]["total"]["amount"] == str(histories.claims["co1"][0].rows[0].total.amount)
 
 
@@ -58,3 +61,18 @@ def test_the_rules_find_every_injected_case_of_a_small_history_and_leave_the_loo
     assert all(figures[f"recall.{kind}"] == 1.0 for kind in ANOMALIES)
     assert figures["duplicates.precision"] >= 0.98
     assert all(figures[f"fpr.lookalike.{look}"] == 0.0 for look in LOOKALIKES)
+
+
+def test_the_model_outliers_stand_out_from_the_companys_usual_spend():
+    """An amount outlier costs several times the company's median for its kind; a vendor outlier's vendor is used by
+    nobody else and it was spent in the small hours."""
+    from statistics import median
+
+    claims = generate(3, companies=1, per_type=2).claims["co1"]
+    usual = median(r.total_hkd for c in claims if c.normal for r in c.rows)
+    odd = {label: [r for c in claims if label in c.labels for r in c.rows if r.expense_id in c.odd_rows]
+           for label in MODEL_ANOMALIES}
+    assert len(odd["amount_outlier"]) == len(odd["vendor_outlier"]) == 8
+    assert all(r.total_hkd > 2 * usual for r in odd["amount_outlier"])
+    normal_vendors = {r.vendor for c in claims if c.normal for r in c.rows}
+    assert all(r.vendor not in normal_vendors and r.receipt_time.hour < 5 for r in odd["vendor_outlier"])
