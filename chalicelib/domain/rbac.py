@@ -123,6 +123,8 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/dashboard/summary"): _r(DASHBOARD),
     ("GET", "/dashboard/approvals"): _r(DASHBOARD),
     ("GET", "/finance/overview"): _r(DASHBOARD),
+    # allowances taxable as income for the employer's return: finance its department (HKID in full), admins masked
+    ("GET", "/finance/ir56b.csv"): _r({F: DEPT, FA: ALL, AD: ALL}),
     ("GET", "/finance/models"): _r(DASHBOARD),  # the anomaly model each company is scored with (no claim data)
     ("GET", "/finance/claims"): _r(DASHBOARD),
     ("GET", "/finance/queues"): _r(DASHBOARD),
