@@ -71,11 +71,12 @@ bench-dashboard: deps
 package: deps
 	$(PY) -m infra.package --stage $(STAGE)
 
-# One command per stage: `make deploy STAGE=dev|staging|prod [IMAGE_URI=...] [DRY_RUN=1]`. Packages and runs every
+# One command per stage: `make deploy STAGE=dev|staging|prod [IMAGE_URI=... SCORING_IMAGE_URI=...] [DRY_RUN=1]`. Packages and runs every
 # gate (residency guard, cfn-lint, Guard rules, secrets check), then deploys with the AWS credentials in the
 # environment; with none (or DRY_RUN=1) it prints what it would do and changes nothing. README: "Deploy".
 deploy: deps
 	$(PY) -m infra.deploy --stage $(STAGE) $(if $(IMAGE_URI),--image-uri $(IMAGE_URI)) \
+	  $(if $(SCORING_IMAGE_URI),--scoring-image-uri $(SCORING_IMAGE_URI)) \
 	  $(if $(RECEIVING_DOMAIN),--receiving-domain $(RECEIVING_DOMAIN)) $(if $(DRY_RUN),--dry-run)
 
 lint: deps

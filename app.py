@@ -130,7 +130,10 @@ def audit_calls(event, get_response):
 @app.middleware("http")
 def role_table(event, get_response):
     """Innermost: the route's row of the RBAC table (domain/rbac.py) is checked before its body runs, in one
-    place (web/auth.py); a refusal (403 in words) is still audited and still gets the security headers."""
+    place (web/auth.py); a refusal (403 in words) is still audited and still gets the security headers. A method
+    the path has no view for runs nothing: Chalice answers it 405."""
+    if event.method not in app.routes.get(event.path, {}):
+        return get_response(event)
     try:
         auth.authorize(event.method, event.path, event.uri_params, event.query_params, i18n.locale_of(event),
                        lambda: http.principal(event), bootstrap.container().directory)

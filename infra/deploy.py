@@ -39,9 +39,16 @@ class Plan:
     stage: str
     out: Path
     artifact_bucket: str
-    image_uri: str
+    image_uri: str  # the extraction image (infra/Dockerfile.extraction)
     receiving_domain: str
     steps: list[str] = field(default_factory=list)
+    scoring_image_uri: str = ""  # the scoring image (infra/Dockerfile.scoring)
+
+    @property
+    def image_parameters(self) -> dict[str, str]:
+        """Each image function's template parameter and its image (t.IMAGES)."""
+        uris = {"extraction": self.image_uri, "scoring": self.scoring_image_uri}
+        return {parameter: uris[name] for name, (_, parameter, _) in t.IMAGES.items()}
 
     @property
     def code_key(self) -> str:
@@ -164,7 +171,7 @@ class Deployer:
         main = (self._transform(sam, plan.artifact_bucket, key) if self._transform
                 else _with_code_in_s3(sam, plan.artifact_bucket, key))
         outputs = {"main": self._deploy_stack(stack_name(plan.stage), r.REGION, main,
-                                            {t.IMAGE_PARAMETER: plan.image_uri}, plan)}
+                                            plan.image_parameters, plan)}
         ses_body = self._transform(ses, plan.artifact_bucket, key) if self._transform else ses
         outputs["ses-receiving"] = self._deploy_stack(
             stack_name(plan.stage, "ses-receiving"), r.SES_RECEIVING_REGION, ses_body,
@@ -177,7 +184,8 @@ def describe(plan: Plan) -> list[str]:
     return [
         f"upload {plan.out / 'deployment.zip'} to s3://{plan.artifact_bucket}/{plan.code_key} (SSE-KMS)",
         f"deploy stack {stack_name(plan.stage)} in {r.REGION} from {plan.out / 'sam.json'}: created, or updated "
-        f"through a change set whose changes are printed first; {t.IMAGE_PARAMETER}={plan.image_uri}; "
+        f"through a change set whose changes are printed first; "
+        f"{', '.join(f'{k}={v}' for k, v in plan.image_parameters.items())}; "
         f"capabilities {', '.join(CAPABILITIES)}",
         f"create or update stack {stack_name(plan.stage, 'ses-receiving')} in {r.SES_RECEIVING_REGION} "
         f"(ReceivingDomain={plan.receiving_domain}, DataKeyArn=<main stack output DataKeyArn>)",
@@ -205,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="S3 bucket in ap-east-1 for bundles and templates "
                              "(default <app>-<stage>-artifacts-<account>)")
     parser.add_argument("--image-uri", default=None, help=f"ECR image URI with digest for {t.IMAGE_PARAMETER}")
+    parser.add_argument("--scoring-image-uri", default=None,
+                        help=f"ECR image URI with digest for {t.IMAGES['scoring'][1]}")
     parser.add_argument("--receiving-domain", default=None, help="the domain employees forward receipts to")
     parser.add_argument("--dry-run", action="store_true", help="package and check, print the plan, change nothing")
     parser.add_argument("--skip-package", action="store_true", help="use the existing build/<stage> output")
@@ -226,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = Plan(stage=args.stage, out=out,
                 artifact_bucket=args.artifact_bucket or r.bucket_name(args.stage, "artifacts", account),
                 image_uri=args.image_uri or f"{account}.dkr.ecr.{r.REGION}.amazonaws.com/{r.APP_NAME}@sha256:<digest>",
+                scoring_image_uri=args.scoring_image_uri
+                or f"{account}.dkr.ecr.{r.REGION}.amazonaws.com/{r.APP_NAME}-scoring@sha256:<digest>",
                 receiving_domain=args.receiving_domain or f"receipts.{args.stage}.example.com")
     if not live:
         reason = "--dry-run" if args.dry_run else "no AWS credentials found"
@@ -233,8 +245,9 @@ def main(argv: list[str] | None = None) -> int:
         for i, step in enumerate(describe(plan), 1):
             print(f"  {i}. {step}")
     else:
-        if not args.image_uri:
-            print(f"--image-uri is required for a real deploy (build and push {t.DOCKERFILE} first)", file=sys.stderr)
+        if not (args.image_uri and args.scoring_image_uri):
+            print("--image-uri and --scoring-image-uri are required for a real deploy (build and push "
+                  f"{', '.join(d for d, _, _ in t.IMAGES.values())} first)", file=sys.stderr)
             return 2
         outputs = Deployer(session).run(plan)
         for stack, values in outputs.items():

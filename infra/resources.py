@@ -253,7 +253,8 @@ DEV_TOKEN_STAGES = ("local", "dev")
 # time). One public web client: no secret, authorization code + PKCE through the Hosted UI, plus the flows the
 # local page (USER_PASSWORD_AUTH, straight from the browser to Cognito) and SRP clients use.
 USER_POOL = "users"
-USER_POOL_GROUPS = ("employee", "approver", "finance", "auditor", "admin")  # chalicelib.domain.identity.Role
+# chalicelib.domain.identity.Role, except `delegate`: a standing-in approver's column, never granted (domain/rbac.py)
+USER_POOL_GROUPS = ("employee", "approver", "finance", "finance_admin", "payroll", "auditor", "admin")
 USER_POOL_CUSTOM_ATTRIBUTES = ("employee_id",)
 AUTH_FLOWS = ("ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH")
 OAUTH_SCOPES = ("openid", "email", "profile")

@@ -664,6 +664,8 @@ def test_the_packaged_templates_deploy_on_motos_cloudformation(packaged, capsys)
                                            CreateBucketConfiguration={"LocationConstraint": r.REGION})
         plan = deploy.Plan(stage=STAGE, out=out, artifact_bucket=r.bucket_name(STAGE, "artifacts"),
                            image_uri=f"{r.ACCOUNT_PLACEHOLDER}.dkr.ecr.{r.REGION}.amazonaws.com/x@sha256:{'0' * 64}",
+                           scoring_image_uri=f"{r.ACCOUNT_PLACEHOLDER}.dkr.ecr.{r.REGION}.amazonaws.com/s@sha256:"
+                                             f"{'1' * 64}",
                            receiving_domain="receipts.example.com")
         outputs = deploy.Deployer(session, transform=on_moto).run(plan)
 
