@@ -4,22 +4,24 @@
 whole extraction (documents → OCR → builder → resolver) over a labelled folder once per configuration, each in
 fresh processes so its peak RSS is its own, and prints per configuration: p50 and p90 wall seconds per receipt, p50
 CPU seconds (user + system of the process, which another busy process on the machine inflates far less than wall
-time), peak RSS in MB after the model load and over the set, and the total / date / vendor exact-match accuracy, so
-a faster setting that reads worse is visible at once. The photos are split into ``--rounds`` interleaved slices and
-the configurations take turns slice by slice (before, after, before, after, ...), so a burst of load from another
-process hits them alike. ``before`` is the default before issue #18 (detection of the whole page at 1600 px);
-``after`` is the default the code ships now (the environment is cleared of the knobs, so the code's own defaults
-run). ``--breakdown`` instead prints, for the settings in the environment, where each photo's wall time goes
-(decoding, deskew, the page's OCR, the header's second OCR, the rest: parsing and resolving) and how many OCR
-passes it took. Wall times are only comparable within one run on a quiet machine; the CPU figures are the steadier
-guide.
+time), peak RSS in MB after the model load and over the set, and the total / date / currency / vendor exact-match
+accuracy, so a faster setting that reads worse is visible at once. The photos are split into ``--rounds``
+interleaved slices and the configurations take turns slice by slice (before, after, before, after, ...), so a burst
+of load from another process hits them alike. ``before`` is the default before issue #18 (detection of the whole
+page at 1600 px); ``prev`` the default before the last speed round (faster-paddle's deskew, every header read
+again); ``after`` is the default the code ships now (the environment is cleared of the knobs, so the code's own
+defaults run). ``--breakdown`` instead prints, for the settings in the environment, where each photo's wall time
+goes (decoding, deskew, the page's OCR, the header's second OCR, the rest: parsing, resolving, the image hash) and
+how many OCR passes it took. Wall times are only comparable within one run on a quiet machine; the CPU figures are
+the steadier guide.
 
 Knobs (environment variables the extraction code reads): OCR_MODEL_SIZE (small / tiny), OCR_THREADS,
 OCR_DET_MAX_SIDE (detection input's long side), OCR_HEADER_SHARE (share of the text's height, from the top, read a
 second time on its own; 0 = off), OCR_TILE_BELOW (a page whose long side is under this is read as two halves; 0 =
 never), OCR_REC_BATCH (text boxes per recognition call), OCR_MAX_LONG_SIDE (photos are downscaled to this before
 OCR), and faster-paddle's own OCR_MEMPAT / OCR_PREPACK (ONNX Runtime memory pattern and weight pre-packing) and
-OCR_DET_SPIN / OCR_REC_SPIN (ONNX Runtime threads spinning while they wait).
+OCR_DET_SPIN / OCR_REC_SPIN (ONNX Runtime threads spinning while they wait); OCR_DESKEW (rust / ink / off) and
+OCR_HEADER_WHEN (coarse / always: read the header again only when the page pass read it small or unsurely).
 """
 
 from __future__ import annotations
@@ -37,12 +39,15 @@ from pathlib import Path
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "realdata" / "receipts" / "hk"
 
 KNOBS = ("OCR_MODEL_SIZE", "OCR_THREADS", "OCR_DET_MAX_SIDE", "OCR_HEADER_SHARE", "OCR_TILE_BELOW", "OCR_REC_BATCH",
-         "OCR_MAX_LONG_SIDE", "OCR_MEMPAT", "OCR_PREPACK", "OCR_DET_SPIN", "OCR_REC_SPIN")
+         "OCR_MAX_LONG_SIDE", "OCR_MEMPAT", "OCR_PREPACK", "OCR_DET_SPIN", "OCR_REC_SPIN", "OCR_DESKEW",
+         "OCR_HEADER_WHEN")
 
 #: name -> environment; "before" is the code's default before issue #18, "after" the code's default now.
 CONFIGS: dict[str, dict[str, str]] = {
     "before": {"OCR_DET_MAX_SIDE": "1600", "OCR_MAX_LONG_SIDE": "2000", "OCR_REC_BATCH": "1", "OCR_HEADER_SHARE": "0",
-               "OCR_TILE_BELOW": "0"},
+               "OCR_TILE_BELOW": "0", "OCR_DESKEW": "rust"},
+    #: the defaults before this round of speed work (faster-paddle's deskew, every header read again)
+    "prev": {"OCR_DESKEW": "rust", "OCR_HEADER_WHEN": "always"},
     "after": {},
     "det1280": {"OCR_DET_MAX_SIDE": "1280", "OCR_HEADER_SHARE": "0"},
     "det1024": {"OCR_DET_MAX_SIDE": "1024", "OCR_HEADER_SHARE": "0"},
@@ -54,6 +59,10 @@ CONFIGS: dict[str, dict[str, str]] = {
     "nospin": {"OCR_DET_SPIN": "0", "OCR_REC_SPIN": "0"},
     "nomempat": {"OCR_MEMPAT": "0"},
     "tiny": {"OCR_MODEL_SIZE": "tiny", "OCR_DET_MAX_SIDE": "1600", "OCR_HEADER_SHARE": "0"},
+    "inkdeskew": {"OCR_DESKEW": "ink"},
+    "nodeskew": {"OCR_DESKEW": "off"},
+    "hdralways": {"OCR_HEADER_WHEN": "always"},
+    "nohdr": {"OCR_HEADER_SHARE": "0"},
 }
 DEFAULT_CONFIGS = "before,after"
 
@@ -74,8 +83,8 @@ def run_one(data: Path, limit: int, rounds: int = 1, part: int = 0) -> dict:
     loaded_rss = _rss_mb()
     wall: list[float] = []
     cpu: list[float] = []
-    right = dict.fromkeys(("total", "date", "vendor"), 0)
-    scored = dict.fromkeys(("total", "date", "vendor"), 0)
+    right = dict.fromkeys(("total", "date", "currency", "vendor"), 0)
+    scored = dict.fromkeys(("total", "date", "currency", "vendor"), 0)
     for path in files:
         truth = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
         start, start_cpu = time.perf_counter(), _cpu()
@@ -244,14 +253,15 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             parts[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
     print(f"{'config':11} {'n':>3} {'p50 s':>6} {'p90 s':>6} {'cpu p50':>7} {'rss load':>8} {'rss peak':>8} "
-          f"{'total':>6} {'date':>6} {'vendor':>6}")
+          f"{'total':>6} {'date':>6} {'curr':>6} {'vendor':>6}")
     for name in names:
         if name in failed:
             print(f"{name:11} failed: {failed[name]}")
             continue
         r = summary(parts[name])
         print(f"{name:11} {r['n']:>3} {r['p50']:>6.2f} {r['p90']:>6.2f} {r['cpu_p50']:>7.2f} {r['rss_loaded']:>8.0f} "
-              f"{r['rss_peak']:>8.0f} {_pct(r['total'])} {_pct(r['date'])} {_pct(r['vendor'])}", flush=True)
+              f"{r['rss_peak']:>8.0f} {_pct(r['total'])} {_pct(r['date'])} {_pct(r['currency'])} {_pct(r['vendor'])}",
+              flush=True)
     return 0
 
 
