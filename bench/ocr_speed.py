@@ -27,7 +27,8 @@ Measured (52 real HK photos, 2 cores, load average 8-18 from other work, ``--rou
 vendor (total, date, currency 1.000 in all): prev 2.11 s / 456 MB / 0.959; after 1.80 s / 454 MB / 0.959;
 inkdeskew 1.78 s / 435 MB / 0.939 (one vendor fewer, so not the default). Per photo, the image hash went from
 ~0.18 s to ~0.04 s of CPU (the closing as separable shifted copies, same pixels) and the header's second read
-(~0.28 s) now runs on about one photo in five.
+(~0.28 s) now runs on about one photo in five. On a quiet machine (load 0.7-1.5), ``--configs prev,after
+--rounds 2``: prev p50 1.25 s / p90 1.70 s wall, CPU 2.01 s; after p50 1.00 s / p90 1.31 s, CPU 1.55 s, 452 MB.
 """
 
 from __future__ import annotations
