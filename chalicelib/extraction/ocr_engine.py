@@ -17,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from PIL import Image
 
+from .image_hash import ink_map, tilt
 from .models import BoundingBox, ExtractionError, OcrLine
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,13 @@ DEFAULT_REC_BATCH = int(os.environ.get("OCR_REC_BATCH", "1"))
 DEFAULT_HEADER_SHARE = float(os.environ.get("OCR_HEADER_SHARE", "0.2"))
 #: The header is only read again when that detects it at least this many times finer than the page pass did.
 HEADER_MIN_GAIN = 1.2
+#: ... and, with OCR_HEADER_WHEN=coarse (the default), only when the page pass read the header coarsely: its
+#: lines' median height at the detector's scale is under ``HEADER_SMALL_PX`` px, or their mean confidence is under
+#: ``HEADER_UNSURE``. A header the page pass already saw large and clearly is not read again (~0.25 s saved on most
+#: photos); "always" reads every header again.
+HEADER_WHEN = os.environ.get("OCR_HEADER_WHEN", "coarse")
+HEADER_SMALL_PX = 16.0
+HEADER_UNSURE = 0.9
 #: ... and at most at its own resolution (a narrow crop is padded rather than enlarged: the detector's cost grows
 #: with its input, and enlarging adds no detail).
 HEADER_MAX_SCALE = 1.0
@@ -46,6 +54,12 @@ HEADER_LINES_ABOVE = 4
 #: overlapping halves instead (see ``page_tiles``); the halves overlap by this share of the long side. 0 = never.
 TILE_BELOW = int(os.environ.get("OCR_TILE_BELOW", "1600"))
 TILE_OVERLAP = 0.06
+#: How a tilted page is straightened before detection: "rust" (faster-paddle's own Canny + Hough deskew of the
+#: full page, returned as a PNG: ~200 ms), "ink" (the text rows' tilt measured on a 640 px ink map,
+#: ``image_hash.tilt``, then one rotation in Pillow: ~40 ms) or "off". "ink" is 0.2 s of CPU faster per photo but
+#: read one vendor name fewer of the real photos (bench/ocr_speed.py, config ``inkdeskew``), so it is not the
+#: default.
+DESKEW = os.environ.get("OCR_DESKEW", "rust")
 
 
 #: A piece of a page: its pixel box and the stretch of the page's long axis whose lines it reports.
@@ -86,19 +100,22 @@ class FasterPaddleEngine:
     def __init__(
         self, model_size: str = DEFAULT_MODEL_SIZE, threads: int = DEFAULT_THREADS, *, deskew: bool = True,
         det_max_side: int = DEFAULT_DET_MAX_SIDE, rec_batch: int = DEFAULT_REC_BATCH,
-        header_share: float = DEFAULT_HEADER_SHARE,
+        header_share: float = DEFAULT_HEADER_SHARE, deskew_mode: str = DESKEW,
+        header_when: str = HEADER_WHEN,
     ) -> None:
         if model_size not in ("tiny", "small"):
             # "medium" downloads its weights on first use, which is not allowed at run time.
             raise ValueError(f"model_size {model_size!r} is not bundled in the wheel; use 'tiny' or 'small'")
         self.model_size = model_size
         self.threads = threads
-        # Straighten the page first (Canny + Hough, ~0.1 s): the boxes are axis-aligned, so on a tilted photo
-        # a label and its amount only share a row after deskewing.
+        # Straighten the page first (see DESKEW): the boxes are axis-aligned, so on a tilted photo a label and its
+        # amount only share a row after deskewing.
         self.deskew = deskew
+        self.deskew_mode = deskew_mode
         self.det_max_side = det_max_side
         self.rec_batch = rec_batch
         self.header_share = header_share
+        self.header_when = header_when
         self._engine: Any = None
 
     def _load(self) -> Any:
@@ -107,24 +124,25 @@ class FasterPaddleEngine:
 
     def read(self, image: Image.Image, page: int = 1) -> list[OcrLine]:
         engine = self._engine or self._load()
+        if self.deskew and self.deskew_mode == "ink":
+            image = straightened(image)  # grey, as faster-paddle's own deskew returns it
         data = _bmp(image)
         width, height = image.size
         try:
-            if self.deskew:
-                data = engine.prepare(data, deskew=True)
+            if self.deskew and self.deskew_mode == "rust":
+                data = engine.prepare(data, deskew=True)  # a grey PNG, read as it is by the page pass
                 width, height = _png_size(data) or (width, height)
-                if self.header_share > 0 or max(width, height) < TILE_BELOW:  # pieces are cut from the deskewed
-                    image = Image.open(io.BytesIO(data)).convert("RGB")  # page: decode its PNG only once
-                    data = _bmp(image)
+                image = None  # pieces are cut from the deskewed page: decoded only when one is needed
             tiles = page_tiles((width, height), TILE_BELOW)
             if tiles:
-                del data
-                return self._read_tiles(engine, image, tiles, page)
+                return self._read_tiles(engine, image if image is not None else _decoded(data), tiles, page)
             lines = _lines(engine.ocr(data), (width, height), page)
-            del data
             region = header_region(lines, (width, height), self.header_share)
+            if region is not None and self.header_when == "coarse" and not read_coarsely(
+                    lines, region, (width, height), self.det_max_side):
+                region = None
             if region is not None:
-                crop = _padded(image.crop(region), self.det_max_side)
+                crop = _padded((image if image is not None else _decoded(data)).crop(region), self.det_max_side)
                 found = _lines(engine.ocr(_bmp(crop)), crop.size, page)
                 left, top = region[:2]
                 padded = (left, top, left + crop.width, top + crop.height)
@@ -153,6 +171,16 @@ class FasterPaddleEngine:
         return sorted(lines, key=lambda ln: (round(_cy(ln), 3), ln.box.left))
 
 
+def straightened(image: Image.Image) -> Image.Image:
+    """The page in grey, turned by the small tilt of its text rows (``image_hash.tilt``, measured on the downscaled
+    ink map) with white filling the corners; the page itself when it is level."""
+    grey = image.convert("L")
+    angle = tilt(ink_map(grey))
+    if angle == 0:
+        return grey
+    return grey.rotate(angle, Image.Resampling.BILINEAR, expand=True, fillcolor=255)
+
+
 def page_tiles(size: tuple[int, int], below: int) -> list[Tile]:
     """For a tall page whose height is under ``below`` px (a small scan, a screenshot), a top and a bottom half that
     overlap, each with the stripe of the height it owns: the detector scales its input's long side to
@@ -170,6 +198,12 @@ def page_tiles(size: tuple[int, int], below: int) -> list[Tile]:
     owned = [(0.0, half), (half, float(long_side) + 1)]
     boxes = [(0, first[0], width, first[1]), (0, second[0], width, second[1])]
     return list(zip(boxes, owned, strict=True))
+
+
+def _decoded(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
 
 
 def _bmp(image: Image.Image) -> bytes:
@@ -222,6 +256,20 @@ def header_region(lines: list[OcrLine], size: tuple[int, int], share: float) -> 
     return box
 
 
+def read_coarsely(lines: list[OcrLine], region: tuple[int, int, int, int], size: tuple[int, int],
+                  det_max_side: int) -> bool:
+    """Whether the page pass read the header ``region`` coarsely (see ``HEADER_SMALL_PX``, ``HEADER_UNSURE``): its
+    lines small at the detector's scale or read unsurely, or none found there at all."""
+    width, height = size
+    top = [ln for ln in lines if ln.box.top * height < region[3]]
+    if not top:
+        return True
+    scale = det_max_side / max(width, height)
+    heights = sorted(ln.box.height * height * scale for ln in top)
+    mean_conf = sum(ln.confidence for ln in top) / len(top)
+    return heights[len(heights) // 2] < HEADER_SMALL_PX or mean_conf < HEADER_UNSURE
+
+
 def _padded(crop: Image.Image, det_max_side: int) -> Image.Image:
     """The crop, with white added right or below so the detector (which scales the long side to
     ``det_max_side``) sees it at most at ``HEADER_MAX_SCALE``; coordinates inside it are unchanged."""
@@ -230,7 +278,7 @@ def _padded(crop: Image.Image, det_max_side: int) -> Image.Image:
     if long_side >= wanted:
         return crop
     size = (wanted, crop.height) if crop.width >= crop.height else (crop.width, wanted)
-    out = Image.new("RGB", size, "white")
+    out = Image.new(crop.mode, size, "white")
     out.paste(crop, (0, 0))
     return out
 

@@ -8,11 +8,11 @@ import io
 import random
 
 import pytest
-from PIL import Image, ImageEnhance
+from PIL import Image, ImageChops, ImageEnhance, ImageFilter
 
 from chalicelib.domain.anomaly.duplicates import REPHOTO_DISTANCE
 from chalicelib.extraction.documents import decode_image
-from chalicelib.extraction.image_hash import distance, receipt_hash
+from chalicelib.extraction.image_hash import INK_WINDOW, _closing, distance, ink_map, receipt_hash, tilt
 from tools import hk_layouts
 from tools.hk_layouts import NoFontError
 
@@ -98,3 +98,18 @@ def test_the_rule_on_real_hashes_finds_the_rephotograph_and_not_the_next_custome
     next_customer = read(nxt, _photo(other, "phone-b"), printed.vendor)
     assert "duplicate_rephotographed" in rules_fired([again], [first])
     assert "duplicate_rephotographed" not in rules_fired([next_customer], [first])
+
+
+def test_the_fast_closing_is_pillows_rank_filters_pixel_for_pixel():
+    rng = random.Random(5)
+    noise = Image.frombytes("L", (97, 61), bytes(rng.randrange(256) for _ in range(97 * 61)))
+    slow = noise.filter(ImageFilter.MaxFilter(INK_WINDOW)).filter(ImageFilter.MinFilter(INK_WINDOW))
+    assert ImageChops.difference(_closing(noise, INK_WINDOW), slow).getbbox() is None
+    assert ImageChops.difference(_closing(noise, 3), noise.filter(ImageFilter.MaxFilter(3)).filter(
+        ImageFilter.MinFilter(3))).getbbox() is None
+
+
+@pytest.mark.parametrize("angle", [-5.0, -2.0, 0.0, 3.0])
+def test_the_tilt_of_a_receipts_text_rows_is_measured_to_half_a_degree(paper, angle):
+    turned = paper.convert("L").rotate(angle, Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+    assert abs(tilt(ink_map(turned)) + angle) <= 0.5

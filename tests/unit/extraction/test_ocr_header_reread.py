@@ -6,7 +6,7 @@ from __future__ import annotations
 from PIL import Image
 
 from chalicelib.extraction.models import BoundingBox, OcrLine
-from chalicelib.extraction.ocr_engine import _padded, _to_page, header_region, merge_header
+from chalicelib.extraction.ocr_engine import _padded, _to_page, header_region, merge_header, read_coarsely
 
 
 def _line(text: str, left: float, top: float, width: float = 0.3, height: float = 0.02) -> OcrLine:
@@ -109,3 +109,13 @@ def test_merged_lines_are_in_reading_order() -> None:
     page = [_line("SHOP", 0.3, 0.10, 0.4), _line("TOTAL 12.00", 0.3, 0.88, 0.4)]
     header = [_line("Branch", 0.3, 0.14, 0.4), _line("SHOP", 0.3, 0.10, 0.4)]
     assert [ln.text for ln in merge_header(page, header, REGION)] == ["SHOP", "Branch", "TOTAL 12.00"]
+
+
+def test_the_header_is_read_again_only_when_the_page_pass_read_it_small_or_unsurely() -> None:
+    region = header_region(RECEIPT, (1500, 2000), 0.25)
+    # lines 0.02 of a 2000 px page high: 40 px, 16 px at an 800 px detection, 12.8 px at 640 px
+    assert not read_coarsely(RECEIPT, region, (1500, 2000), 800)
+    assert read_coarsely(RECEIPT, region, (1500, 2000), 640)
+    unsure = [line.model_copy(update={"confidence": 0.6}) for line in RECEIPT]
+    assert read_coarsely(unsure, region, (1500, 2000), 800)
+    assert read_coarsely([RECEIPT[-1]], region, (1500, 2000), 800)  # nothing found in the header at all
