@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from .expense import CATEGORIES
 
@@ -256,6 +256,30 @@ class VendorDirectory:
             self._by_id[v.id] = v
         self._names = [(v, name, k) for v in self._by_id.values() for name in v.all_names()
                        if _long_enough(k := key(name))]
+        # where to look a candidate's names up: by key (names it contains) and by length (names it may read as)
+        self._by_key: dict[str, list[int]] = {}
+        self._by_len: dict[int, list[int]] = {}
+        for i, (_, _, k) in enumerate(self._names):
+            self._by_key.setdefault(k, []).append(i)
+            self._by_len.setdefault(len(k), []).append(i)
+
+    def _within_reach(self, cand_key: str) -> list[int]:
+        """The names (by index, in directory order) that ``cand_key`` contains or that are near enough its length to
+        reach MATCH_THRESHOLD: the same names the plain loop over every name would keep, found without it."""
+        found: set[int] = set()
+        n = len(cand_key)
+        for length in self._by_len:
+            if length <= n:
+                for start in range(n - length + 1):
+                    found.update(self._by_key.get(cand_key[start:start + length], ()))
+        low = math.floor(n * MATCH_THRESHOLD / (2 - MATCH_THRESHOLD))
+        high = math.ceil(n * (2 - MATCH_THRESHOLD) / MATCH_THRESHOLD)
+        near = [i for length in range(max(low, 1), high + 1) for i in self._by_len.get(length, ())]
+        # of those, the ones whose similarity reaches the threshold (rapidfuzz's C loop; name_score decides after)
+        hits = process.extract(cand_key, [self._names[i][2] for i in near], scorer=fuzz.ratio,
+                               score_cutoff=MATCH_THRESHOLD * 100 - 0.01, limit=None)
+        found.update(near[j] for _, _, j in hits)
+        return sorted(found)
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -283,11 +307,10 @@ class VendorDirectory:
         best: dict[str, tuple[tuple[float, bool, int], str, _Candidate]] = {}
         for cand in _candidates(text_lines, printed_vendor):
             cand_key = key(cand.text)
-            for vendor, name, name_key in self._names:
+            for i in self._within_reach(cand_key):  # most names cannot reach the threshold on length alone
+                vendor, name, name_key = self._names[i]
                 if (vendor.platform or vendor.generic) and cand.source != "printed":
                     continue
-                if name_key not in cand_key and _best_possible_ratio(name_key, cand_key) < MATCH_THRESHOLD:
-                    continue  # cheap bound first: most names cannot reach the threshold on length alone
                 if cand.source == "header" and len(name_key) < HEADER_NAME_SHARE * len(cand_key):
                     continue  # the line mentions the name ("Tsing Yi MTR Station"), it is not the name
                 score = name_score(name, cand.text)

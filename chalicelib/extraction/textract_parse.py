@@ -148,13 +148,18 @@ def _to_field(sf: Any, raw: dict[str, Any]) -> ExpenseField:
     )
 
 
+#: Left out of what trp loads: ``Currency`` (inside ValueDetection, added to the API after trp 1.0.3, which its
+#: strict nested schemas reject) and ``Blocks`` (every LINE and WORD with its polygon: the bulk of the work, and
+#: this module reads the lines from the raw response anyway).
+_NOT_FOR_TRP = frozenset({"Currency", "Blocks"})
+
+
 def _without_unknown_keys(resp: dict[str, Any]) -> dict[str, Any]:
-    """A copy without the keys trp's strict nested schemas reject (``Currency`` inside ValueDetection,
-    added to the API after trp 1.0.3); they are read from the raw response instead."""
+    """A copy without the keys trp need not see (``_NOT_FOR_TRP``); they are read from the raw response."""
 
     def clean(obj: Any) -> Any:
         if isinstance(obj, dict):
-            return {k: clean(v) for k, v in obj.items() if k != "Currency"}
+            return {k: clean(v) for k, v in obj.items() if k not in _NOT_FOR_TRP}
         if isinstance(obj, list):
             return [clean(v) for v in obj]
         return obj
