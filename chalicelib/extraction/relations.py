@@ -356,12 +356,13 @@ def solve(parsed: ParsedExpense) -> Solution:
         or (a.role == "TENDERED" and change)
     }
     labelled = {a.value for a in amounts}
-    for value in _text_amounts(parsed):
+    text_amounts = _text_amounts(parsed)
+    for value in text_amounts:
         if value not in impostors and value not in labelled:
             offer(value, _PRIOR["TEXT"], None)
     if len(items) == 1:
         offer(items[0].value, 0.05, items[0])
-    printed = frozenset(abs(v) for v in (*labelled, *_text_amounts(parsed)))
+    printed = frozenset(abs(v) for v in (*labelled, *text_amounts))
 
     for cand in candidates.values():
         relations: list[Relation] = []
